@@ -1,0 +1,267 @@
+//! The seam between metrics and exposition formats.
+//!
+//! A [`Collect`] implementation walks its families and hands each sample to a [`Sink`]; an
+//! encoder (text 0.0.4 or OpenMetrics) implements the sink. Metric types never see a format
+//! and formats never see a metric type's internals, so adding either is local.
+//!
+//! ```
+//! use redmetrics::collect::{Collect, Desc, MetricType, Sink};
+//!
+//! /// Exposes how many items a queue holds, read when Prometheus scrapes.
+//! struct QueueDepth(std::sync::Arc<std::sync::atomic::AtomicI64>);
+//!
+//! impl Collect for QueueDepth {
+//!     fn descs(&self) -> Vec<Desc> {
+//!         vec![Desc::new("jobs_queue_depth", "Jobs waiting in the queue.", MetricType::Gauge).unwrap()]
+//!     }
+//!     fn collect(&self, sink: &mut dyn Sink) {
+//!         sink.family(&self.descs()[0]);
+//!         sink.gauge("", self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
+//!     }
+//! }
+//! ```
+
+use serde::Serialize;
+
+use crate::name::{MetricName, NameError};
+
+/// The Prometheus metric types redmetrics exposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricType {
+    /// A monotonically increasing count; its name ends in `_total`.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Cumulative buckets plus `_sum` and `_count`; aggregates across instances.
+    Histogram,
+    /// Streaming quantiles over a sliding window plus `_sum` and `_count`; per instance only.
+    Summary,
+}
+
+impl MetricType {
+    /// The word used on `# TYPE` lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Gauge => "gauge",
+            Self::Histogram => "histogram",
+            Self::Summary => "summary",
+        }
+    }
+}
+
+/// Base units, written as the name suffix and, in OpenMetrics, on a `# UNIT` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Seconds.
+    Seconds,
+    /// Bytes.
+    Bytes,
+}
+
+impl Unit {
+    /// The unit as written in names and on `# UNIT` lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Seconds => "seconds",
+            Self::Bytes => "bytes",
+        }
+    }
+}
+
+/// Why a family description was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DescError {
+    /// The name breaks Prometheus' naming rules.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// A counter's name lacks `_total`, which OpenMetrics requires and promtool lints.
+    #[error("counter `{0}` must end in `_total` (OpenMetrics requires it; promtool lints it)")]
+    CounterSuffix(String),
+    /// A non-counter's name ends in `_total`, which promtool lints as misleading.
+    #[error("{kind} `{name}` must not end in `_total`: that suffix is for counters")]
+    TotalOnNonCounter {
+        /// The metric type.
+        kind: &'static str,
+        /// The refused name.
+        name: String,
+    },
+    /// A unit was declared but the name does not end in it.
+    #[error("`{name}` declares unit {unit} but does not end in `_{unit}`; rename it to `{name}_{unit}`")]
+    UnitSuffix {
+        /// The refused name.
+        name: String,
+        /// The declared unit.
+        unit: &'static str,
+    },
+    /// The help text is empty; promtool lints families without help.
+    #[error("`{0}` has no help text: say in one sentence what it measures")]
+    NoHelp(String),
+}
+
+/// What a family is: name, help, type and unit. Written as the `# HELP`/`# TYPE` header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Desc {
+    name: MetricName,
+    help: String,
+    kind: MetricType,
+    unit: Option<Unit>,
+}
+
+impl Desc {
+    /// Describes a family, checking the naming conventions promtool and OpenMetrics enforce.
+    pub fn new(
+        name: impl Into<String>,
+        help: impl Into<String>,
+        kind: MetricType,
+    ) -> Result<Self, DescError> {
+        let name = MetricName::new(name)?;
+        let help = help.into();
+        let n = name.as_str();
+        if help.trim().is_empty() {
+            return Err(DescError::NoHelp(n.to_owned()));
+        }
+        match kind {
+            MetricType::Counter if !n.ends_with("_total") || n == "_total" => {
+                return Err(DescError::CounterSuffix(n.to_owned()));
+            }
+            MetricType::Gauge | MetricType::Histogram | MetricType::Summary
+                if n.ends_with("_total") =>
+            {
+                return Err(DescError::TotalOnNonCounter {
+                    kind: kind.as_str(),
+                    name: n.to_owned(),
+                });
+            }
+            _ => {}
+        }
+        Ok(Self {
+            name,
+            help,
+            kind,
+            unit: None,
+        })
+    }
+
+    /// Declares the unit; the name (before `_total` for counters) must end in `_<unit>`.
+    pub fn with_unit(mut self, unit: Unit) -> Result<Self, DescError> {
+        let base = self.family_name();
+        if !base.ends_with(&format!("_{}", unit.as_str())) {
+            return Err(DescError::UnitSuffix {
+                name: base.to_owned(),
+                unit: unit.as_str(),
+            });
+        }
+        self.unit = Some(unit);
+        Ok(self)
+    }
+
+    /// The sample name for counters and gauges, the base of `_bucket`/`_sum`/`_count`.
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    /// The name without a counter's `_total`: the OpenMetrics family name.
+    pub fn family_name(&self) -> &str {
+        match self.kind {
+            MetricType::Counter => self.name().strip_suffix("_total").unwrap_or(self.name()),
+            _ => self.name(),
+        }
+    }
+
+    /// The help text, unescaped.
+    pub fn help(&self) -> &str {
+        &self.help
+    }
+
+    /// The metric type.
+    pub fn kind(&self) -> MetricType {
+        self.kind
+    }
+
+    /// The declared unit, if any.
+    pub fn unit(&self) -> Option<Unit> {
+        self.unit
+    }
+}
+
+/// One sample line group of a histogram, in the shape both formats write.
+#[derive(Debug, Clone, Copy)]
+pub struct HistogramSample<'a> {
+    /// Rendered `le` values, ascending, the last being `+Inf`.
+    pub le: &'a [Box<str>],
+    /// Cumulative counts, one per `le`; the last is the total count.
+    pub cumulative: &'a [u64],
+    /// Sum of all observations.
+    pub sum: f64,
+}
+
+/// One summary: quantiles over the window, and cumulative sum and count.
+#[derive(Debug, Clone, Copy)]
+pub struct SummarySample<'a> {
+    /// Rendered `quantile` values, ascending.
+    pub quantile_labels: &'a [Box<str>],
+    /// The estimate for each quantile; NaN when the window saw no observation.
+    pub quantiles: &'a [f64],
+    /// Sum of all observations since start.
+    pub sum: f64,
+    /// Number of observations since start.
+    pub count: u64,
+}
+
+/// Receives families and their samples in exposition order. `labels` is a pre-rendered label
+/// set without braces (`method="GET",path="/x"`), empty for none.
+pub trait Sink {
+    /// Starts a family; every sample until the next call belongs to it.
+    fn family(&mut self, desc: &Desc);
+    /// A counter sample with an integer value.
+    fn counter(&mut self, labels: &str, value: u64);
+    /// A counter sample with a fractional value (e.g. CPU seconds).
+    fn counter_f64(&mut self, labels: &str, value: f64);
+    /// A gauge sample.
+    fn gauge(&mut self, labels: &str, value: f64);
+    /// An integer gauge sample.
+    fn gauge_i64(&mut self, labels: &str, value: i64);
+    /// A histogram's buckets, sum and count.
+    fn histogram(&mut self, labels: &str, sample: HistogramSample<'_>);
+    /// A summary's quantiles, sum and count.
+    fn summary(&mut self, labels: &str, sample: SummarySample<'_>);
+}
+
+/// Something the registry scrapes: one or more families.
+pub trait Collect: Send + Sync + 'static {
+    /// The families this collector writes, for duplicate detection at registration.
+    fn descs(&self) -> Vec<Desc>;
+    /// Writes every family in [`descs`](Collect::descs) order, each with its samples.
+    fn collect(&self, sink: &mut dyn Sink);
+    /// Reports, per bounded family, how many new label sets were folded into its overflow
+    /// series. Collectors without a bound report nothing.
+    fn overflow(&self, _report: &mut dyn FnMut(&str, u64)) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conventions_are_enforced_with_fixes() {
+        let e = Desc::new("x_requests", "h", MetricType::Counter).unwrap_err();
+        assert!(e.to_string().contains("must end in `_total`"));
+        let e = Desc::new("x_total", "h", MetricType::Gauge).unwrap_err();
+        assert!(e.to_string().contains("for counters"));
+        let e = Desc::new("x_latency", "h", MetricType::Histogram)
+            .unwrap()
+            .with_unit(Unit::Seconds)
+            .unwrap_err();
+        assert!(e.to_string().contains("x_latency_seconds"));
+        let e = Desc::new("x", " ", MetricType::Gauge).unwrap_err();
+        assert!(matches!(e, DescError::NoHelp(_)));
+        let d = Desc::new("cpu_seconds_total", "h", MetricType::Counter)
+            .unwrap()
+            .with_unit(Unit::Seconds)
+            .unwrap();
+        assert_eq!(d.family_name(), "cpu_seconds");
+    }
+}

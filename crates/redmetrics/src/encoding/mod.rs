@@ -1,0 +1,86 @@
+//! Exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0, one module each.
+//!
+//! Both are written by hand into one growing buffer: a scrape is a walk over the registry with
+//! pre-rendered label sets, a `memcpy` and a number per sample line. Which format a scrape
+//! gets follows its `Accept` header ([`negotiate`]); Prometheus 2.42 prefers OpenMetrics.
+//!
+//! ```
+//! use redmetrics::{Registry, encoding::{self, Format}, metrics::Counter};
+//!
+//! let registry = Registry::new();
+//! registry.family::<Counter, 0>("jobs_total", "Jobs done.", [], ()).unwrap().with([]).inc();
+//! let text = String::from_utf8(encoding::encode(&registry, Format::Text)).unwrap();
+//! assert!(text.contains("# TYPE jobs_total counter\njobs_total 1\n"));
+//! let om = String::from_utf8(encoding::encode(&registry, Format::OpenMetrics)).unwrap();
+//! assert!(om.contains("# TYPE jobs counter\n") && om.ends_with("# EOF\n"));
+//! ```
+
+mod negotiate;
+mod openmetrics;
+mod text;
+
+pub use negotiate::negotiate;
+
+use crate::registry::Registry;
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Text,
+    /// OpenMetrics 1.0 text.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` header value for this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Renders every family of `registry` in `format`.
+pub fn encode(registry: &Registry, format: Format) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 * 1024);
+    encode_into(registry, format, &mut out);
+    out
+}
+
+/// Renders every family of `registry` in `format`, appending to `out`.
+pub fn encode_into(registry: &Registry, format: Format, out: &mut Vec<u8>) {
+    match format {
+        Format::Text => registry.collect(&mut text::TextSink::new(out)),
+        Format::OpenMetrics => {
+            let mut sink = openmetrics::OpenMetricsSink::new(out);
+            registry.collect(&mut sink);
+            sink.finish();
+        }
+    }
+}
+
+/// Writes `name[suffix]{labels[,extra]} ` (with the trailing space) for one sample line.
+fn series(out: &mut Vec<u8>, name: &str, suffix: &str, labels: &str, extra: Option<(&str, &str)>) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    match (labels.is_empty(), extra) {
+        (true, None) => {}
+        (_, extra) => {
+            out.push(b'{');
+            out.extend_from_slice(labels.as_bytes());
+            if let Some((k, v)) = extra {
+                if !labels.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(k.as_bytes());
+                out.extend_from_slice(b"=\"");
+                out.extend_from_slice(v.as_bytes());
+                out.push(b'"');
+            }
+            out.push(b'}');
+        }
+    }
+    out.push(b' ');
+}

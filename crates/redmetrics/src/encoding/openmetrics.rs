@@ -1,0 +1,107 @@
+//! OpenMetrics 1.0 text.
+
+use super::series;
+use crate::collect::{Desc, HistogramSample, MetricType, Sink, SummarySample};
+use crate::labels::escape_help;
+use crate::number::{write_f64, write_i64, write_u64};
+
+/// Writes OpenMetrics 1.0: `# TYPE`, `# UNIT`, `# HELP` on the family name (a counter's name
+/// without `_total`), samples with the type's suffixes, and `# EOF` at the end.
+pub(crate) struct OpenMetricsSink<'a> {
+    out: &'a mut Vec<u8>,
+    /// The family name; a counter's samples add `_total`.
+    name: String,
+}
+
+impl<'a> OpenMetricsSink<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
+        Self {
+            out,
+            name: String::new(),
+        }
+    }
+
+    /// Ends the exposition.
+    pub(crate) fn finish(self) {
+        self.out.extend_from_slice(b"# EOF\n");
+    }
+
+    fn line_end(&mut self) {
+        self.out.push(b'\n');
+    }
+
+    fn meta(&mut self, keyword: &[u8], value: &[u8]) {
+        self.out.extend_from_slice(keyword);
+        self.out.extend_from_slice(self.name.as_bytes());
+        self.out.push(b' ');
+        self.out.extend_from_slice(value);
+        self.out.push(b'\n');
+    }
+}
+
+impl Sink for OpenMetricsSink<'_> {
+    fn family(&mut self, desc: &Desc) {
+        self.name.clear();
+        self.name.push_str(desc.family_name());
+        self.meta(b"# TYPE ", desc.kind().as_str().as_bytes());
+        if let Some(unit) = desc.unit() {
+            self.meta(b"# UNIT ", unit.as_str().as_bytes());
+        }
+        let mut help = Vec::with_capacity(desc.help().len());
+        escape_help(&mut help, desc.help(), true);
+        self.meta(b"# HELP ", &help);
+        debug_assert!(desc.kind() != MetricType::Counter || desc.name().ends_with("_total"));
+    }
+
+    fn counter(&mut self, labels: &str, value: u64) {
+        series(self.out, &self.name, "_total", labels, None);
+        write_u64(self.out, value);
+        self.line_end();
+    }
+
+    fn counter_f64(&mut self, labels: &str, value: f64) {
+        series(self.out, &self.name, "_total", labels, None);
+        write_f64(self.out, value);
+        self.line_end();
+    }
+
+    fn gauge(&mut self, labels: &str, value: f64) {
+        series(self.out, &self.name, "", labels, None);
+        write_f64(self.out, value);
+        self.line_end();
+    }
+
+    fn gauge_i64(&mut self, labels: &str, value: i64) {
+        series(self.out, &self.name, "", labels, None);
+        write_i64(self.out, value);
+        self.line_end();
+    }
+
+    fn histogram(&mut self, labels: &str, h: HistogramSample<'_>) {
+        for (le, &count) in h.le.iter().zip(h.cumulative) {
+            series(self.out, &self.name, "_bucket", labels, Some(("le", le)));
+            write_u64(self.out, count);
+            self.line_end();
+        }
+        series(self.out, &self.name, "_count", labels, None);
+        write_u64(self.out, h.cumulative.last().copied().unwrap_or(0));
+        self.line_end();
+        series(self.out, &self.name, "_sum", labels, None);
+        write_f64(self.out, h.sum);
+        self.line_end();
+    }
+
+    fn summary(&mut self, labels: &str, s: SummarySample<'_>) {
+        for (q, &v) in s.quantile_labels.iter().zip(s.quantiles) {
+            series(self.out, &self.name, "", labels, Some(("quantile", q)));
+            write_f64(self.out, v);
+            self.line_end();
+        }
+        series(self.out, &self.name, "_count", labels, None);
+        write_u64(self.out, s.count);
+        self.line_end();
+        series(self.out, &self.name, "_sum", labels, None);
+        write_f64(self.out, s.sum);
+        self.line_end();
+    }
+}

@@ -1,0 +1,92 @@
+//! Prometheus text format 0.0.4.
+
+use super::series;
+use crate::collect::{Desc, HistogramSample, Sink, SummarySample};
+use crate::labels::escape_help;
+use crate::number::{write_f64, write_i64, write_u64};
+
+/// Writes text 0.0.4: `# HELP`, `# TYPE`, then samples named as in PromQL.
+pub(crate) struct TextSink<'a> {
+    out: &'a mut Vec<u8>,
+    name: String,
+}
+
+impl<'a> TextSink<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
+        Self {
+            out,
+            name: String::new(),
+        }
+    }
+
+    fn line_end(&mut self) {
+        self.out.push(b'\n');
+    }
+}
+
+impl Sink for TextSink<'_> {
+    fn family(&mut self, desc: &Desc) {
+        self.name.clear();
+        self.name.push_str(desc.name());
+        let out = &mut *self.out;
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(desc.name().as_bytes());
+        out.push(b' ');
+        escape_help(out, desc.help(), false);
+        out.extend_from_slice(b"\n# TYPE ");
+        out.extend_from_slice(desc.name().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(desc.kind().as_str().as_bytes());
+        out.push(b'\n');
+    }
+
+    fn counter(&mut self, labels: &str, value: u64) {
+        series(self.out, &self.name, "", labels, None);
+        write_u64(self.out, value);
+        self.line_end();
+    }
+
+    fn counter_f64(&mut self, labels: &str, value: f64) {
+        series(self.out, &self.name, "", labels, None);
+        write_f64(self.out, value);
+        self.line_end();
+    }
+
+    fn gauge(&mut self, labels: &str, value: f64) {
+        self.counter_f64(labels, value);
+    }
+
+    fn gauge_i64(&mut self, labels: &str, value: i64) {
+        series(self.out, &self.name, "", labels, None);
+        write_i64(self.out, value);
+        self.line_end();
+    }
+
+    fn histogram(&mut self, labels: &str, h: HistogramSample<'_>) {
+        for (le, &count) in h.le.iter().zip(h.cumulative) {
+            series(self.out, &self.name, "_bucket", labels, Some(("le", le)));
+            write_u64(self.out, count);
+            self.line_end();
+        }
+        series(self.out, &self.name, "_sum", labels, None);
+        write_f64(self.out, h.sum);
+        self.line_end();
+        series(self.out, &self.name, "_count", labels, None);
+        write_u64(self.out, h.cumulative.last().copied().unwrap_or(0));
+        self.line_end();
+    }
+
+    fn summary(&mut self, labels: &str, s: SummarySample<'_>) {
+        for (q, &v) in s.quantile_labels.iter().zip(s.quantiles) {
+            series(self.out, &self.name, "", labels, Some(("quantile", q)));
+            write_f64(self.out, v);
+            self.line_end();
+        }
+        series(self.out, &self.name, "_sum", labels, None);
+        write_f64(self.out, s.sum);
+        self.line_end();
+        series(self.out, &self.name, "_count", labels, None);
+        write_u64(self.out, s.count);
+        self.line_end();
+    }
+}

@@ -1,0 +1,115 @@
+//! Body wrappers that count bytes frame by frame and notice when a body ends or is dropped.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use super::record::{Recorder, RequestMeter};
+
+pin_project! {
+    /// A request body that counts the bytes the handler reads. The size is recorded when the
+    /// body ends or is dropped (a handler that never reads it records 0).
+    #[derive(Debug)]
+    pub struct RequestBody<B> {
+        #[pin]
+        inner: B,
+        meter: Option<RequestMeter>,
+    }
+}
+
+impl<B> RequestBody<B> {
+    pub(crate) fn new(inner: B, meter: Option<RequestMeter>) -> Self {
+        Self { inner, meter }
+    }
+
+    /// The wrapped body.
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+}
+
+impl<B: Body> Body for RequestBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        match &frame {
+            Some(Ok(f)) => {
+                if let (Some(m), Some(data)) = (this.meter.as_mut(), f.data_ref()) {
+                    m.received(data.remaining());
+                }
+                if this.inner.is_end_stream() {
+                    drop(this.meter.take());
+                }
+            }
+            Some(Err(_)) | None => drop(this.meter.take()),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// A response body that counts the bytes sent and finishes the request's record when the
+    /// last frame is produced, on error, or when dropped mid-stream.
+    #[derive(Debug)]
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        recorder: Option<Recorder>,
+    }
+}
+
+impl<B> ResponseBody<B> {
+    pub(crate) fn new(inner: B, recorder: Option<Recorder>) -> Self {
+        Self { inner, recorder }
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        match &frame {
+            Some(Ok(f)) => {
+                if let (Some(r), Some(data)) = (this.recorder.as_mut(), f.data_ref()) {
+                    r.sent(data.remaining());
+                }
+                if this.inner.is_end_stream() {
+                    drop(this.recorder.take());
+                }
+            }
+            Some(Err(_)) | None => drop(this.recorder.take()),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,496 @@
+//! The contract's families as live series, and the handle applications configure.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::layer::MetricsLayer;
+use super::method::MethodLabel;
+use super::route::{Classify, MatchedPathRoute};
+use crate::collect::{Collect, Desc, Sink};
+use crate::contract::{Contract, Role, Shape, UNMATCHED};
+use crate::endpoint::MetricsEndpoint;
+use crate::labels;
+use crate::metrics::slots::SlotTable;
+use crate::metrics::{
+    Buckets, BucketsError, Counter, FamilyMetric, Gauge, Histogram, OVERFLOW, Scratch, Summary,
+    SummaryError, SummaryShape,
+};
+use crate::process::ProcessCollector;
+use crate::registry::{Registry, RegistryError};
+
+/// Why [`HttpMetrics`] could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HttpMetricsError {
+    /// Registering the families failed (usually a name already in the registry).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The contract's buckets could not be rebuilt (only for hand-made contracts).
+    #[error(transparent)]
+    Buckets(#[from] BucketsError),
+    /// The contract's summary settings could not be rebuilt.
+    #[error(transparent)]
+    Summary(#[from] SummaryError),
+    /// The metrics path is not an absolute path.
+    #[error("metrics path `{0}` must start with `/` (e.g. `/metrics` or `/ojeomneo/metrics`)")]
+    MetricsPath(String),
+}
+
+/// A slot index into the route table, or [`OVERFLOW_ROUTE`].
+pub(crate) type RouteRef = u32;
+/// The route of requests folded because the route table is full.
+pub(crate) const OVERFLOW_ROUTE: RouteRef = u32::MAX;
+
+/// How sizes are recorded, per the contract.
+#[derive(Debug)]
+enum SizeShape {
+    Summary(Arc<SummaryShape>),
+    Histogram(Arc<Buckets>),
+}
+
+#[derive(Debug)]
+enum SizeMetric {
+    Summary(Summary),
+    Histogram(Histogram),
+}
+
+impl SizeMetric {
+    fn new(shape: &SizeShape) -> Self {
+        match shape {
+            SizeShape::Summary(s) => Self::Summary(Summary::new(Arc::clone(s))),
+            SizeShape::Histogram(b) => Self::Histogram(Histogram::new(Arc::clone(b))),
+        }
+    }
+
+    #[inline]
+    fn observe(&self, bytes: u64, now: Instant) {
+        match self {
+            Self::Summary(s) => s.observe_at(bytes as f64, now),
+            Self::Histogram(h) => h.observe(bytes as f64),
+        }
+    }
+
+    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+        match self {
+            Self::Summary(s) => s.encode(labels, sink, scratch),
+            Self::Histogram(h) => h.encode(labels, sink, scratch),
+        }
+    }
+}
+
+/// Series of one (method, path): latency and both sizes.
+#[derive(Debug)]
+pub(crate) struct RouteSeries {
+    method: &'static str,
+    path: Box<str>,
+    labels: Box<str>,
+    duration: Histogram,
+    request_size: SizeMetric,
+    response_size: SizeMetric,
+}
+
+/// The request counter of one (route, status).
+#[derive(Debug)]
+struct StatusSeries {
+    route: RouteRef,
+    status: u16,
+    labels: Box<str>,
+    count: Counter,
+}
+
+/// Everything the layer records into; shared by the layer, its futures and bodies.
+pub(crate) struct Shared {
+    routes: SlotTable<RouteSeries>,
+    route_overflow: RouteSeries,
+    route_folded: Counter,
+    requests: SlotTable<StatusSeries>,
+    request_overflow: StatusSeries,
+    request_folded: Counter,
+    in_flight: Gauge,
+    duration_buckets: Arc<Buckets>,
+    sizes: SizeShape,
+    build_labels: Box<str>,
+    descs: Vec<Desc>,
+    excluded: Box<[Box<str>]>,
+    classifier: Box<dyn Classify>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("routes", &self.routes.len())
+            .field("requests", &self.requests.len())
+            .field("in_flight", &self.in_flight.get())
+            .field("excluded", &self.excluded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn route_series(&self, method: &'static str, path: &str) -> RouteSeries {
+        RouteSeries {
+            method,
+            path: path.into(),
+            labels: labels::render([("method", method), ("path", path)]).into(),
+            duration: Histogram::new(Arc::clone(&self.duration_buckets)),
+            request_size: SizeMetric::new(&self.sizes),
+            response_size: SizeMetric::new(&self.sizes),
+        }
+    }
+
+    /// The template of this request, or `None` when it must not be measured.
+    #[inline]
+    pub(crate) fn classify<'a>(
+        &'a self,
+        req: super::route::RequestParts<'a>,
+    ) -> Option<Option<&'a str>> {
+        let template = self.classifier.route(req);
+        let path = req.uri.path();
+        let excluded = self
+            .excluded
+            .iter()
+            .any(|e| **e == *path || template.is_some_and(|t| t == &**e));
+        (!excluded).then_some(template)
+    }
+
+    /// Resolves the (method, path) series, creating it on first use.
+    #[inline]
+    pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> RouteRef {
+        let path = template.unwrap_or(UNMATCHED);
+        let hash = self.routes.hash(&(method, path));
+        let found = self.routes.get_or_insert(
+            hash,
+            |r| r.method == method.as_str() && *r.path == *path,
+            || self.route_series(method.as_str(), path),
+        );
+        match found {
+            Some((index, _)) => index,
+            None => {
+                self.route_folded.inc();
+                OVERFLOW_ROUTE
+            }
+        }
+    }
+
+    #[inline]
+    fn series(&self, route: RouteRef) -> &RouteSeries {
+        self.routes.get(route).unwrap_or(&self.route_overflow)
+    }
+
+    /// A request started: one more in flight.
+    #[inline]
+    pub(crate) fn start(&self) {
+        self.in_flight.inc();
+    }
+
+    /// A request's response ended (or was abandoned): record everything but the request size.
+    #[inline]
+    pub(crate) fn finish(&self, route: RouteRef, status: u16, start: Instant, response_bytes: u64) {
+        let end = Instant::now();
+        let series = self.series(route);
+        series
+            .duration
+            .observe(end.saturating_duration_since(start).as_secs_f64());
+        series.response_size.observe(response_bytes, end);
+        self.count(route, status);
+        self.in_flight.dec();
+    }
+
+    /// A request body ended or was dropped after `bytes` bytes.
+    #[inline]
+    pub(crate) fn request_size(&self, route: RouteRef, bytes: u64, at: Instant) {
+        self.series(route).request_size.observe(bytes, at);
+    }
+
+    #[inline]
+    fn count(&self, route: RouteRef, status: u16) {
+        let hash = self.requests.hash(&(route, status));
+        let found = self.requests.get_or_insert(
+            hash,
+            |s| s.route == route && s.status == status,
+            || {
+                let r = self.series(route);
+                StatusSeries {
+                    route,
+                    status,
+                    labels: labels::render([
+                        ("method", r.method),
+                        ("path", &*r.path),
+                        ("status", itoa::Buffer::new().format(status)),
+                    ])
+                    .into(),
+                    count: Counter::default(),
+                }
+            },
+        );
+        match found {
+            Some((_, s)) => s.count.inc(),
+            None => {
+                self.request_folded.inc();
+                self.request_overflow.count.inc();
+            }
+        }
+    }
+}
+
+/// Writes the contract's families from the live series.
+struct HttpCollector(Arc<Shared>);
+
+impl Collect for HttpCollector {
+    fn descs(&self) -> Vec<Desc> {
+        self.0.descs.clone()
+    }
+
+    fn collect(&self, sink: &mut dyn Sink) {
+        let s = &*self.0;
+        let mut scratch = Scratch::default();
+        let [requests, duration, in_flight, request_size, response_size, build] = &s.descs[..]
+        else {
+            return;
+        };
+        let overflowed = s.route_folded.get() > 0;
+        let routes = || s.routes.iter().chain(overflowed.then_some(&s.route_overflow));
+
+        sink.family(requests);
+        for r in s.requests.iter() {
+            sink.counter(&r.labels, r.count.get());
+        }
+        if s.request_folded.get() > 0 {
+            sink.counter(&s.request_overflow.labels, s.request_overflow.count.get());
+        }
+        sink.family(duration);
+        for r in routes() {
+            r.duration.encode(&r.labels, sink, &mut scratch);
+        }
+        sink.family(in_flight);
+        sink.gauge_i64("", s.in_flight.get());
+        sink.family(request_size);
+        for r in routes() {
+            r.request_size.encode(&r.labels, sink, &mut scratch);
+        }
+        sink.family(response_size);
+        for r in routes() {
+            r.response_size.encode(&r.labels, sink, &mut scratch);
+        }
+        sink.family(build);
+        sink.gauge_i64(&s.build_labels, 1);
+    }
+
+    fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
+        let s = &*self.0;
+        report(s.descs[Role::Requests as usize].name(), s.request_folded.get());
+        for role in [Role::Duration, Role::RequestSize, Role::ResponseSize] {
+            report(s.descs[role as usize].name(), s.route_folded.get());
+        }
+    }
+}
+
+/// The HTTP metrics of one application: its contract, registry, layer and endpoint.
+///
+/// Cheap to clone. Two instances with different prefixes live side by side in one process;
+/// nothing is global.
+///
+/// ```
+/// use redmetrics::{HttpMetrics, contract::Contract};
+///
+/// let reviewmaps = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap()).build().unwrap();
+/// let ojeomneo = HttpMetrics::builder(Contract::seed("ojeomneo").unwrap())
+///     .metrics_path("/ojeomneo/metrics")
+///     .build()
+///     .unwrap();
+/// assert_eq!(ojeomneo.metrics_path(), "/ojeomneo/metrics");
+/// # let _ = reviewmaps;
+/// ```
+#[derive(Clone, Debug)]
+pub struct HttpMetrics {
+    shared: Arc<Shared>,
+    registry: Registry,
+    contract: Arc<Contract>,
+    metrics_path: Arc<str>,
+}
+
+impl HttpMetrics {
+    /// Starts configuring metrics for `contract`.
+    pub fn builder(contract: Contract) -> HttpMetricsBuilder {
+        HttpMetricsBuilder {
+            contract,
+            version: "unknown".to_owned(),
+            registry: None,
+            process: true,
+            metrics_path: "/metrics".to_owned(),
+            exclude: Vec::new(),
+            classifier: None,
+            max_label_sets: None,
+        }
+    }
+
+    /// The tower layer that records every request.
+    pub fn layer(&self) -> MetricsLayer {
+        MetricsLayer::new(Arc::clone(&self.shared))
+    }
+
+    /// A tower service answering scrapes of this registry.
+    pub fn endpoint(&self) -> MetricsEndpoint {
+        MetricsEndpoint::new(self.registry.clone())
+    }
+
+    /// Where the endpoint is meant to be mounted (excluded from measurement).
+    pub fn metrics_path(&self) -> &str {
+        &self.metrics_path
+    }
+
+    /// The registry holding the HTTP families; register application metrics here too.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The contract the families follow.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
+    /// Requests in flight right now.
+    pub fn in_flight(&self) -> i64 {
+        self.shared.in_flight.get()
+    }
+}
+
+/// Configures [`HttpMetrics`]; every setter is optional.
+#[must_use]
+pub struct HttpMetricsBuilder {
+    contract: Contract,
+    version: String,
+    registry: Option<Registry>,
+    process: bool,
+    metrics_path: String,
+    exclude: Vec<String>,
+    classifier: Option<Box<dyn Classify>>,
+    max_label_sets: Option<usize>,
+}
+
+impl std::fmt::Debug for HttpMetricsBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpMetricsBuilder")
+            .field("prefix", self.contract.prefix())
+            .field("metrics_path", &self.metrics_path)
+            .field("exclude", &self.exclude)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpMetricsBuilder {
+    /// The `version` label of `<prefix>_build_info` (default `unknown`); pass
+    /// `env!("CARGO_PKG_VERSION")`.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Registers into this registry instead of a new one.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Whether to register `process_*` metrics too (default true). Turn off for the second
+    /// of two instances sharing a registry.
+    pub fn process_metrics(mut self, on: bool) -> Self {
+        self.process = on;
+        self
+    }
+
+    /// The path the endpoint is served at (default `/metrics`); never measured.
+    pub fn metrics_path(mut self, path: impl Into<String>) -> Self {
+        self.metrics_path = path.into();
+        self
+    }
+
+    /// Routes not to measure, matched exactly against the route template or the request path
+    /// (never as a substring).
+    pub fn exclude<I, S>(mut self, routes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.exclude.extend(routes.into_iter().map(Into::into));
+        self
+    }
+
+    /// How requests map to route templates (default: axum's `MatchedPath`).
+    pub fn classifier(mut self, classifier: impl Classify) -> Self {
+        self.classifier = Some(Box::new(classifier));
+        self
+    }
+
+    /// Bound on label sets per family (default: the registry's, 2000).
+    pub fn max_label_sets(mut self, bound: usize) -> Self {
+        self.max_label_sets = Some(bound);
+        self
+    }
+
+    /// Creates the series tables and registers the families.
+    pub fn build(self) -> Result<HttpMetrics, HttpMetricsError> {
+        if !self.metrics_path.starts_with('/') {
+            return Err(HttpMetricsError::MetricsPath(self.metrics_path));
+        }
+        let registry = self.registry.unwrap_or_default();
+        let bound = self.max_label_sets.unwrap_or(registry.max_label_sets());
+        let c = &self.contract;
+        let duration_buckets = match &c.family(Role::Duration).shape {
+            Shape::Histogram { buckets } => Arc::new(Buckets::new(buckets.clone())?),
+            _ => Arc::new(Buckets::new(Buckets::SEED_SECONDS)?),
+        };
+        let sizes = match &c.family(Role::ResponseSize).shape {
+            Shape::Histogram { buckets } => SizeShape::Histogram(Arc::new(Buckets::new(buckets.clone())?)),
+            Shape::Summary { objectives, window } => {
+                SizeShape::Summary(Arc::new(SummaryShape::new(objectives, *window)?))
+            }
+            _ => SizeShape::Summary(Arc::new(SummaryShape::new(
+                &crate::metrics::Objective::SEED,
+                Duration::from_secs(600),
+            )?)),
+        };
+        let mut excluded: Vec<Box<str>> = self.exclude.into_iter().map(Into::into).collect();
+        excluded.push(self.metrics_path.as_str().into());
+        let overflow_labels = |names: &[&str]| labels::render(names.iter().map(|n| (*n, OVERFLOW)));
+        let shared = Shared {
+            routes: SlotTable::new(bound),
+            route_overflow: RouteSeries {
+                method: OVERFLOW,
+                path: OVERFLOW.into(),
+                labels: overflow_labels(&["method", "path"]).into(),
+                duration: Histogram::new(Arc::clone(&duration_buckets)),
+                request_size: SizeMetric::new(&sizes),
+                response_size: SizeMetric::new(&sizes),
+            },
+            route_folded: Counter::default(),
+            requests: SlotTable::new(bound),
+            request_overflow: StatusSeries {
+                route: OVERFLOW_ROUTE,
+                status: 0,
+                labels: overflow_labels(&["method", "path", "status"]).into(),
+                count: Counter::default(),
+            },
+            request_folded: Counter::default(),
+            in_flight: Gauge::default(),
+            duration_buckets,
+            sizes,
+            build_labels: labels::render([("version", self.version.as_str())]).into(),
+            descs: c.families().map(|f| f.desc.clone()).collect(),
+            excluded: excluded.into_boxed_slice(),
+            classifier: self
+                .classifier
+                .unwrap_or_else(|| Box::new(MatchedPathRoute)),
+        };
+        let shared = Arc::new(shared);
+        registry.register(HttpCollector(Arc::clone(&shared)))?;
+        if self.process {
+            registry.register(ProcessCollector::new())?;
+        }
+        Ok(HttpMetrics {
+            shared,
+            registry,
+            metrics_path: self.metrics_path.into(),
+            contract: Arc::new(self.contract),
+        })
+    }
+}

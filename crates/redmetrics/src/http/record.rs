@@ -1,0 +1,90 @@
+//! The record of one request in flight, finished exactly once however the request ends.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::metrics::{RouteRef, Shared};
+use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
+
+/// Owns one in-flight request's measurement; dropping it records the request. It moves from
+/// the response future into the response body, so whichever is dropped last-but-first
+/// decides the end: body fully sent, body dropped mid-stream, future dropped (client gone or
+/// an outer timeout: 499), or unwinding from a panic before a response (500).
+#[derive(Debug)]
+pub(crate) struct Recorder {
+    shared: Arc<Shared>,
+    route: RouteRef,
+    start: Instant,
+    status: Option<u16>,
+    response_bytes: u64,
+}
+
+impl Recorder {
+    /// Counts the request as in flight from `start`.
+    pub(crate) fn start(shared: Arc<Shared>, route: RouteRef, start: Instant) -> Self {
+        shared.start();
+        Self {
+            shared,
+            route,
+            start,
+            status: None,
+            response_bytes: 0,
+        }
+    }
+
+    /// The status the client receives.
+    pub(crate) fn responded(&mut self, status: u16) {
+        self.status = Some(status);
+    }
+
+    /// Response body bytes that went out.
+    #[inline]
+    pub(crate) fn sent(&mut self, bytes: usize) {
+        self.response_bytes += bytes as u64;
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let status = match self.status {
+            Some(s) => s,
+            None if std::thread::panicking() => STATUS_PANIC,
+            None => STATUS_CLIENT_CLOSED,
+        };
+        self.shared
+            .finish(self.route, status, self.start, self.response_bytes);
+    }
+}
+
+/// Counts request body bytes; dropping it records the request size.
+#[derive(Debug)]
+pub(crate) struct RequestMeter {
+    shared: Arc<Shared>,
+    route: RouteRef,
+    start: Instant,
+    bytes: u64,
+}
+
+impl RequestMeter {
+    pub(crate) fn new(shared: Arc<Shared>, route: RouteRef, start: Instant) -> Self {
+        Self {
+            shared,
+            route,
+            start,
+            bytes: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn received(&mut self, bytes: usize) {
+        self.bytes += bytes as u64;
+    }
+}
+
+impl Drop for RequestMeter {
+    fn drop(&mut self) {
+        // The request's start instant places the size in the right summary window slice
+        // without reading the clock again.
+        self.shared.request_size(self.route, self.bytes, self.start);
+    }
+}

@@ -1,0 +1,255 @@
+//! Family: one metric per label set, with a bound on how many label sets it holds.
+
+use std::sync::Arc;
+
+use super::slots::SlotTable;
+use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape};
+use crate::collect::{Collect, Desc, HistogramSample, MetricType, Sink, SummarySample};
+use crate::labels;
+use crate::name::LabelName;
+
+/// The label value every label takes in a family's overflow series.
+pub const OVERFLOW: &str = "__overflow__";
+
+/// A metric type that can live in a [`Family`].
+pub trait FamilyMetric: Send + Sync + Sized + 'static {
+    /// What all members share (bucket layout, summary objectives), `()` for none.
+    type Shape: Send + Sync + 'static;
+    /// The Prometheus type of the family.
+    const TYPE: MetricType;
+    /// A fresh metric of this shape.
+    fn create(shape: &Self::Shape) -> Self;
+    /// Writes this metric's samples under `labels`.
+    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch);
+}
+
+/// Buffers reused across one scrape so that encoding does not allocate per series.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    pub(crate) cumulative: Vec<u64>,
+    pub(crate) quantiles: Vec<f64>,
+    pub(crate) buckets: Vec<(usize, u64)>,
+}
+
+impl FamilyMetric for Counter {
+    type Shape = ();
+    const TYPE: MetricType = MetricType::Counter;
+    fn create(_: &()) -> Self {
+        Self::default()
+    }
+    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+        sink.counter(labels, self.get());
+    }
+}
+
+impl FamilyMetric for Gauge {
+    type Shape = ();
+    const TYPE: MetricType = MetricType::Gauge;
+    fn create(_: &()) -> Self {
+        Self::default()
+    }
+    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+        sink.gauge_i64(labels, self.get());
+    }
+}
+
+impl FamilyMetric for GaugeF64 {
+    type Shape = ();
+    const TYPE: MetricType = MetricType::Gauge;
+    fn create(_: &()) -> Self {
+        Self::default()
+    }
+    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+        sink.gauge(labels, self.get());
+    }
+}
+
+impl FamilyMetric for Histogram {
+    type Shape = Arc<Buckets>;
+    const TYPE: MetricType = MetricType::Histogram;
+    fn create(shape: &Arc<Buckets>) -> Self {
+        Self::new(Arc::clone(shape))
+    }
+    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+        let sum = self.read(&mut scratch.cumulative);
+        sink.histogram(
+            labels,
+            HistogramSample {
+                le: self.buckets().le(),
+                cumulative: &scratch.cumulative,
+                sum,
+            },
+        );
+    }
+}
+
+impl FamilyMetric for Summary {
+    type Shape = Arc<SummaryShape>;
+    const TYPE: MetricType = MetricType::Summary;
+    fn create(shape: &Arc<SummaryShape>) -> Self {
+        Self::new(Arc::clone(shape))
+    }
+    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+        let (sum, count) = self.read_at(
+            std::time::Instant::now(),
+            &mut scratch.quantiles,
+            &mut scratch.buckets,
+        );
+        sink.summary(
+            labels,
+            SummarySample {
+                quantile_labels: self.shape().quantile_labels(),
+                quantiles: &scratch.quantiles,
+                sum,
+                count,
+            },
+        );
+    }
+}
+
+#[derive(Debug)]
+struct Series<M, const N: usize> {
+    values: [Box<str>; N],
+    labels: Box<str>,
+    metric: M,
+}
+
+struct Inner<M: FamilyMetric, const N: usize> {
+    desc: Desc,
+    names: [LabelName; N],
+    shape: M::Shape,
+    table: SlotTable<Series<M, N>>,
+    overflow: Series<M, N>,
+    folded: Counter,
+}
+
+/// Metrics of one family keyed by `N` label values, at most `bound` label sets.
+///
+/// Past the bound, new label sets are folded into one series whose labels all read
+/// `__overflow__`, so totals stay exact while the series count stays bounded; the registry
+/// exports how many observations were folded as `redmetrics_cardinality_overflow_total`.
+///
+/// ```
+/// use redmetrics::{Registry, metrics::Counter};
+///
+/// let registry = Registry::new();
+/// let queries = registry
+///     .family::<Counter, 2>("app_db_queries_total", "Database queries.", ["table", "op"], ())
+///     .unwrap();
+/// queries.with(["users", "select"]).inc();
+/// assert_eq!(queries.with(["users", "select"]).get(), 1);
+/// ```
+pub struct Family<M: FamilyMetric, const N: usize> {
+    inner: Arc<Inner<M, N>>,
+}
+
+impl<M: FamilyMetric, const N: usize> std::fmt::Debug for Family<M, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family")
+            .field("name", &self.inner.desc.name())
+            .field("label_sets", &self.len())
+            .field("bound", &self.inner.table.bound())
+            .finish()
+    }
+}
+
+impl<M: FamilyMetric, const N: usize> Clone for Family<M, N> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<M: FamilyMetric, const N: usize> Family<M, N> {
+    pub(crate) fn new(desc: Desc, names: [LabelName; N], shape: M::Shape, bound: usize) -> Self {
+        let overflow_values: [Box<str>; N] = std::array::from_fn(|_| OVERFLOW.into());
+        let overflow = Series {
+            labels: render(&names, &overflow_values.each_ref().map(|v| &**v)).into(),
+            values: overflow_values,
+            metric: M::create(&shape),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                desc,
+                names,
+                table: SlotTable::new(bound),
+                overflow,
+                shape,
+                folded: Counter::default(),
+            }),
+        }
+    }
+
+    /// The metric for these label values, created on first use. Lock-free; allocates only
+    /// the first time a label set is seen.
+    pub fn with(&self, values: [&str; N]) -> &M {
+        let inner = &*self.inner;
+        let hash = inner.table.hash(&values);
+        let found = inner.table.get_or_insert(
+            hash,
+            |s| s.values.iter().zip(values.iter()).all(|(a, b)| **a == **b),
+            || Series {
+                labels: render(&inner.names, &values).into(),
+                values: values.map(Box::from),
+                metric: M::create(&inner.shape),
+            },
+        );
+        match found {
+            Some((_, s)) => &s.metric,
+            None => {
+                inner.folded.inc();
+                &inner.overflow.metric
+            }
+        }
+    }
+
+    /// The family's description.
+    pub fn desc(&self) -> &Desc {
+        &self.inner.desc
+    }
+
+    /// How many label sets the family holds (not counting the overflow series).
+    pub fn len(&self) -> usize {
+        self.inner.table.len()
+    }
+
+    /// Whether no label set was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many times a new label set was folded into the overflow series.
+    pub fn folded(&self) -> u64 {
+        self.inner.folded.get()
+    }
+}
+
+fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> String {
+    labels::render(names.iter().map(LabelName::as_str).zip(values.iter().copied()))
+}
+
+impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
+    fn descs(&self) -> Vec<Desc> {
+        vec![self.inner.desc.clone()]
+    }
+
+    fn collect(&self, sink: &mut dyn Sink) {
+        let inner = &*self.inner;
+        let mut scratch = Scratch::default();
+        sink.family(&inner.desc);
+        for s in inner.table.iter() {
+            s.metric.encode(&s.labels, sink, &mut scratch);
+        }
+        if inner.folded.get() > 0 {
+            inner
+                .overflow
+                .metric
+                .encode(&inner.overflow.labels, sink, &mut scratch);
+        }
+    }
+
+    fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
+        report(self.inner.desc.name(), self.inner.folded.get());
+    }
+}

@@ -1,0 +1,171 @@
+//! Histogram: counts per fixed bucket, plus the sum of observations.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::AtomicF64;
+use crate::number::canonical;
+
+/// Why a bucket layout was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BucketsError {
+    /// A bound is NaN or infinite; `+Inf` is always added by redmetrics itself.
+    #[error("bucket bound {0} is not finite: list finite upper bounds, `+Inf` is added for you")]
+    NotFinite(f64),
+    /// Bounds must strictly increase.
+    #[error("bucket bounds must strictly increase, but {next} follows {prev}: sort them and drop duplicates")]
+    NotIncreasing {
+        /// The earlier bound.
+        prev: f64,
+        /// The bound that does not exceed it.
+        next: f64,
+    },
+}
+
+/// Upper bounds of a histogram's buckets, with their `le` values rendered once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buckets {
+    bounds: Box<[f64]>,
+    le: Box<[Box<str>]>,
+}
+
+impl Buckets {
+    /// The seed plan's latency buckets (client_golang's `DefBuckets`), in seconds.
+    pub const SEED_SECONDS: [f64; 11] = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+
+    /// Checks that the bounds are finite and strictly increasing.
+    pub fn new(bounds: impl Into<Vec<f64>>) -> Result<Self, BucketsError> {
+        let bounds = bounds.into();
+        for (i, &b) in bounds.iter().enumerate() {
+            if !b.is_finite() {
+                return Err(BucketsError::NotFinite(b));
+            }
+            if i > 0 && bounds[i - 1] >= b {
+                return Err(BucketsError::NotIncreasing {
+                    prev: bounds[i - 1],
+                    next: b,
+                });
+            }
+        }
+        let le = bounds
+            .iter()
+            .map(|&b| canonical(b).into_boxed_str())
+            .chain(std::iter::once("+Inf".into()))
+            .collect();
+        Ok(Self {
+            bounds: bounds.into_boxed_slice(),
+            le,
+        })
+    }
+
+    /// `count` bounds starting at `start`, each `factor` times the previous.
+    pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self, BucketsError> {
+        let bounds: Vec<f64> = std::iter::successors(Some(start), |b| Some(b * factor))
+            .take(count)
+            .collect();
+        Self::new(bounds)
+    }
+
+    /// The finite upper bounds, ascending.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// The rendered `le` values, `+Inf` last.
+    pub fn le(&self) -> &[Box<str>] {
+        &self.le
+    }
+}
+
+/// Counts observations into fixed buckets. `_count` is derived from the bucket counts, so a
+/// scrape always sees `+Inf` equal to `_count`, even while requests are being recorded.
+///
+/// ```
+/// use std::sync::Arc;
+/// use redmetrics::metrics::{Buckets, Histogram};
+///
+/// let h = Histogram::new(Arc::new(Buckets::new([0.1, 1.0]).unwrap()));
+/// h.observe(0.05);
+/// h.observe(3.0);
+/// let mut cumulative = Vec::new();
+/// assert_eq!(h.read(&mut cumulative), 3.05);
+/// assert_eq!(cumulative, [1, 1, 2]);
+/// ```
+#[derive(Debug)]
+pub struct Histogram {
+    buckets: Arc<Buckets>,
+    counts: Box<[AtomicU64]>,
+    sum: AtomicF64,
+}
+
+impl Histogram {
+    /// An empty histogram over `buckets`.
+    pub fn new(buckets: Arc<Buckets>) -> Self {
+        let counts = (0..=buckets.bounds.len())
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        Self {
+            buckets,
+            counts,
+            sum: AtomicF64::new(0.0),
+        }
+    }
+
+    /// Records one observation. NaN is counted in `+Inf` and poisons the sum, as in
+    /// client_golang.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        // `!(b >= v)` rather than `b < v`: NaN compares false and must land in `+Inf`.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        let i = self.buckets.bounds.partition_point(|&b| !(b >= v));
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum.add(v);
+    }
+
+    /// The bucket layout.
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    /// Fills `cumulative` with one count per `le` (the last is `_count`) and returns the sum.
+    pub fn read(&self, cumulative: &mut Vec<u64>) -> f64 {
+        cumulative.clear();
+        let mut acc = 0u64;
+        for c in self.counts.iter() {
+            acc += c.load(Ordering::Relaxed);
+            cumulative.push(acc);
+        }
+        self.sum.load()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_inclusive_upper_bounds() {
+        let h = Histogram::new(Arc::new(Buckets::new(Buckets::SEED_SECONDS).unwrap()));
+        for v in [0.005, 0.0051, 10.0, 10.5, f64::NAN] {
+            h.observe(v);
+        }
+        let mut c = Vec::new();
+        h.read(&mut c);
+        assert_eq!(c[0], 1, "0.005 lands in le=0.005");
+        assert_eq!(c[1], 2);
+        assert_eq!(c[10], 3, "10 lands in le=10");
+        assert_eq!(c[11], 5);
+        assert_eq!(h.buckets().le()[7].as_ref(), "1.0");
+    }
+
+    #[test]
+    fn bad_layouts_say_how_to_fix_them() {
+        let e = Buckets::new([1.0, 1.0]).unwrap_err().to_string();
+        assert!(e.contains("sort them"), "{e}");
+        let e = Buckets::new([f64::INFINITY]).unwrap_err().to_string();
+        assert!(e.contains("added for you"), "{e}");
+        assert_eq!(Buckets::exponential(1.0, 2.0, 3).unwrap().bounds(), [1.0, 2.0, 4.0]);
+    }
+}

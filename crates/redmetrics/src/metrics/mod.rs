@@ -1,0 +1,22 @@
+//! Metric types: lock-free on the recording side, read only when Prometheus scrapes.
+//!
+//! One file per type, as in prometheus-client. Every recording operation is a handful of
+//! relaxed atomic operations on memory allocated when the series was created: no lock, no
+//! allocation. [`Family`] adds labels with a bound on how many label sets it holds.
+
+mod atomic;
+mod counter;
+mod family;
+mod gauge;
+mod histogram;
+mod sketch;
+pub(crate) mod slots;
+mod summary;
+
+pub use counter::Counter;
+pub use family::{Family, FamilyMetric, OVERFLOW, Scratch};
+pub use gauge::{Gauge, GaugeF64};
+pub use histogram::{Buckets, BucketsError, Histogram};
+pub use summary::{Objective, Summary, SummaryError, SummaryShape};
+
+pub(crate) use atomic::AtomicF64;

@@ -1,0 +1,193 @@
+//! An insert-only, bounded, lock-free hash table of series.
+//!
+//! Lookups of existing keys are a hash, a probe over `OnceBox` pointers and a key comparison:
+//! no lock, no allocation. Inserting a new key allocates its entry once and publishes it with
+//! a compare-and-swap; entries are never removed, so readers need no reclamation scheme. The
+//! table refuses keys past its bound, which is how families cap their label sets. Written by
+//! hand: concurrent maps on crates.io either lock shards on write, grow (and allocate) under
+//! load, or need epoch reclamation; none is bounded.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use foldhash::fast::RandomState;
+use once_cell::race::OnceBox;
+
+/// A bounded table of entries `E`, found by a caller-computed hash and a key predicate.
+#[derive(Debug)]
+pub(crate) struct SlotTable<E> {
+    slots: Box<[OnceBox<E>]>,
+    mask: usize,
+    /// Indices into `slots` (+1; 0 = not yet written) in insertion order.
+    order: Box<[AtomicU32]>,
+    /// Entries reserved against the bound.
+    reserved: AtomicUsize,
+    /// Entries published, i.e. positions used in `order`.
+    published: AtomicUsize,
+    bound: usize,
+    hasher: RandomState,
+}
+
+impl<E> SlotTable<E> {
+    /// A table holding at most `bound` entries (at least 1), with twice as many slots.
+    pub(crate) fn new(bound: usize) -> Self {
+        let bound = bound.clamp(1, u32::MAX as usize / 4);
+        let capacity = (bound * 2).next_power_of_two();
+        Self {
+            slots: (0..capacity).map(|_| OnceBox::new()).collect(),
+            mask: capacity - 1,
+            order: (0..bound).map(|_| AtomicU32::new(0)).collect(),
+            reserved: AtomicUsize::new(0),
+            published: AtomicUsize::new(0),
+            bound,
+            hasher: RandomState::default(),
+        }
+    }
+
+    /// Hashes a key with this table's seed.
+    #[inline]
+    pub(crate) fn hash<K: Hash + ?Sized>(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Finds the entry for which `is_key` holds, or inserts `make()`; `None` when the key is
+    /// new and the table is full.
+    #[inline]
+    pub(crate) fn get_or_insert(
+        &self,
+        hash: u64,
+        is_key: impl Fn(&E) -> bool,
+        make: impl FnOnce() -> E,
+    ) -> Option<(u32, &E)> {
+        let mut pos = hash as usize & self.mask;
+        loop {
+            match self.slots[pos].get() {
+                Some(e) if is_key(e) => return Some((pos as u32, e)),
+                Some(_) => pos = (pos + 1) & self.mask,
+                None => return self.insert(pos, is_key, make),
+            }
+        }
+    }
+
+    #[cold]
+    fn insert(
+        &self,
+        mut pos: usize,
+        is_key: impl Fn(&E) -> bool,
+        make: impl FnOnce() -> E,
+    ) -> Option<(u32, &E)> {
+        if self.reserved.fetch_add(1, Ordering::AcqRel) >= self.bound {
+            self.reserved.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let mut entry = Box::new(make());
+        loop {
+            match self.slots[pos].set(entry) {
+                Ok(()) => {
+                    let at = self.published.fetch_add(1, Ordering::AcqRel);
+                    self.order[at].store(pos as u32 + 1, Ordering::Release);
+                    return self.slots[pos].get().map(|e| (pos as u32, e));
+                }
+                Err(ours) => {
+                    entry = ours;
+                    if let Some(theirs) = self.slots[pos].get().filter(|e| is_key(e)) {
+                        // Another thread inserted the same key first.
+                        self.reserved.fetch_sub(1, Ordering::AcqRel);
+                        return Some((pos as u32, theirs));
+                    }
+                    pos = (pos + 1) & self.mask;
+                    // Skip occupied slots, but a later slot may hold our key by now.
+                    while let Some(e) = self.slots[pos].get() {
+                        if is_key(e) {
+                            self.reserved.fetch_sub(1, Ordering::AcqRel);
+                            return Some((pos as u32, e));
+                        }
+                        pos = (pos + 1) & self.mask;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The entry at a slot index returned by [`get_or_insert`](Self::get_or_insert).
+    #[inline]
+    pub(crate) fn get(&self, index: u32) -> Option<&E> {
+        self.slots.get(index as usize).and_then(OnceBox::get)
+    }
+
+    /// Published entries in insertion order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &E> {
+        let n = self.published.load(Ordering::Acquire).min(self.order.len());
+        self.order[..n].iter().filter_map(|o| {
+            let pos = o.load(Ordering::Acquire);
+            pos.checked_sub(1).and_then(|p| self.get(p))
+        })
+    }
+
+    /// How many entries the table holds.
+    pub(crate) fn len(&self) -> usize {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// The most entries the table accepts.
+    pub(crate) fn bound(&self) -> usize {
+        self.bound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn finds_inserts_and_refuses_past_the_bound() {
+        let t: SlotTable<(u32, &str)> = SlotTable::new(3);
+        for (i, k) in ["a", "b", "c"].iter().enumerate() {
+            let (_, e) = t
+                .get_or_insert(t.hash(k), |e| e.1 == *k, || (i as u32, *k))
+                .unwrap();
+            assert_eq!(e.0, i as u32);
+        }
+        assert!(t.get_or_insert(t.hash("d"), |e| e.1 == "d", || (9, "d")).is_none());
+        let (idx, e) = t.get_or_insert(t.hash("b"), |e| e.1 == "b", || (9, "b")).unwrap();
+        assert_eq!(e.0, 1);
+        assert_eq!(t.get(idx).unwrap().1, "b");
+        let order: Vec<&str> = t.iter().map(|e| e.1).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn colliding_hashes_still_resolve() {
+        let t: SlotTable<u64> = SlotTable::new(8);
+        for k in 0..8u64 {
+            t.get_or_insert(42, |e| *e == k, || k).unwrap();
+        }
+        for k in 0..8u64 {
+            assert_eq!(*t.get_or_insert(42, |e| *e == k, || 99).unwrap().1, k);
+        }
+    }
+
+    #[test]
+    fn concurrent_inserts_of_the_same_keys_make_one_entry_each() {
+        let t: Arc<SlotTable<u64>> = Arc::new(SlotTable::new(64));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let t = Arc::clone(&t);
+                std::thread::spawn(move || {
+                    for k in 0..100u64 {
+                        let _ = t.get_or_insert(t.hash(&k), |e| *e == k, || k);
+                    }
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        assert_eq!(t.len(), 64);
+        let mut keys: Vec<u64> = t.iter().copied().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 64, "no key published twice");
+    }
+}

@@ -1,0 +1,274 @@
+//! Validated metric names, label names and prefixes.
+//!
+//! Prometheus 2.x accepts metric names matching `[a-zA-Z_:][a-zA-Z0-9_:]*` and label names
+//! matching `[a-zA-Z_][a-zA-Z0-9_]*`; names starting with `__` are reserved for Prometheus
+//! itself. redmetrics also refuses colons in metric names: they are meant for recording rules.
+//! Every refusal names the rule it broke, so the fix is obvious from the message.
+//!
+//! ```
+//! use redmetrics::name::{MetricName, NameError};
+//!
+//! assert!(MetricName::new("reviewmaps_http_requests_total").is_ok());
+//! let err = MetricName::new("2fast").unwrap_err();
+//! assert!(matches!(err, NameError::BadStart { .. }));
+//! ```
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Why a name was refused; each message names the Prometheus rule and how to comply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The name is empty.
+    #[error("{what} is empty: it must match {pattern}")]
+    Empty {
+        /// What was being named (a metric name, a label name, a prefix).
+        what: &'static str,
+        /// The rule it must follow.
+        pattern: &'static str,
+    },
+    /// The first character is not allowed there (digits cannot start a name).
+    #[error("{what} `{name}` starts with {found:?}: it must match {pattern} (start with a letter or `_`)")]
+    BadStart {
+        /// What was being named.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+        /// The offending first character.
+        found: char,
+        /// The rule it must follow.
+        pattern: &'static str,
+    },
+    /// A character other than letters, digits and `_` appears.
+    #[error("{what} `{name}` contains {found:?} at byte {at}: it must match {pattern} (use `_` instead)")]
+    BadChar {
+        /// What was being named.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+        /// The offending character.
+        found: char,
+        /// Its byte offset.
+        at: usize,
+        /// The rule it must follow.
+        pattern: &'static str,
+    },
+    /// The name contains a colon, which Prometheus reserves for recording rules.
+    #[error("{what} `{name}` contains `:`: colons are reserved for recording rules; use `_`")]
+    Colon {
+        /// What was being named.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+    },
+    /// The name starts with `__`, which Prometheus reserves for internal use.
+    #[error("{what} `{name}` starts with `__`: that prefix is reserved for Prometheus' internal use")]
+    Reserved {
+        /// What was being named.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+    },
+}
+
+const METRIC_PATTERN: &str = "[a-zA-Z_][a-zA-Z0-9_]*";
+const LABEL_PATTERN: &str = "[a-zA-Z_][a-zA-Z0-9_]*";
+
+/// Checks `name` against the rules shared by prefixes, metric names and label names.
+fn check(what: &'static str, pattern: &'static str, name: &str) -> Result<(), NameError> {
+    let mut chars = name.char_indices();
+    let Some((_, first)) = chars.next() else {
+        return Err(NameError::Empty { what, pattern });
+    };
+    if name.contains(':') {
+        return Err(NameError::Colon {
+            what,
+            name: name.to_owned(),
+        });
+    }
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return Err(NameError::BadStart {
+            what,
+            name: name.to_owned(),
+            found: first,
+            pattern,
+        });
+    }
+    if let Some((at, found)) = chars.find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_')) {
+        return Err(NameError::BadChar {
+            what,
+            name: name.to_owned(),
+            found,
+            at,
+            pattern,
+        });
+    }
+    if name.starts_with("__") {
+        return Err(NameError::Reserved {
+            what,
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A metric family name that Prometheus 2.x accepts and that is not reserved.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct MetricName(String);
+
+impl MetricName {
+    /// Validates `name` as a metric name.
+    pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
+        let name = name.into();
+        check("metric name", METRIC_PATTERN, &name)?;
+        Ok(Self(name))
+    }
+
+    /// The name as written in the exposition and in PromQL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MetricName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for MetricName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A label name that Prometheus 2.x accepts and that is not reserved (`__*`, `le`, `quantile`
+/// are refused where the metric type adds them itself).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct LabelName(String);
+
+impl LabelName {
+    /// Validates `name` as a label name.
+    pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
+        let name = name.into();
+        check("label name", LABEL_PATTERN, &name)?;
+        Ok(Self(name))
+    }
+
+    /// The name as written in the exposition and in PromQL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LabelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for LabelName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The application prefix every contract family name starts with (`reviewmaps` in
+/// `reviewmaps_http_requests_total`).
+///
+/// One trailing `_` is accepted and dropped, so the Go habit of writing `reviewmaps_` works.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Prefix(String);
+
+impl Prefix {
+    /// Validates `prefix`: the metric-name rules without colons, not starting with `__`.
+    pub fn new(prefix: impl Into<String>) -> Result<Self, NameError> {
+        let mut prefix = prefix.into();
+        if prefix.len() > 1 && prefix.ends_with('_') && !prefix.ends_with("__") {
+            prefix.pop();
+        }
+        check("metric prefix", METRIC_PATTERN, &prefix)?;
+        Ok(Self(prefix))
+    }
+
+    /// The prefix without its joining underscore.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `<prefix>_<suffix>` as a metric name; `suffix` is trusted to be name characters.
+    pub(crate) fn join(&self, suffix: &str) -> MetricName {
+        MetricName(format!("{}_{suffix}", self.0))
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The regular expression of the Prometheus docs, written out as a predicate.
+    fn prometheus_accepts(name: &str) -> bool {
+        let mut chars = name.chars();
+        match chars.next() {
+            Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
+            _ => return false,
+        }
+        chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+
+    proptest! {
+        #[test]
+        fn metric_names_follow_the_documented_rule(name in "\\PC{0,12}") {
+            let ours = MetricName::new(name.clone()).is_ok();
+            let expected = prometheus_accepts(&name) && !name.starts_with("__");
+            prop_assert_eq!(ours, expected, "name {:?}", name);
+        }
+
+        #[test]
+        fn label_names_follow_the_documented_rule(name in "[a-zA-Z0-9_:\\-. ]{0,10}") {
+            let ours = LabelName::new(name.clone()).is_ok();
+            let expected = prometheus_accepts(&name) && !name.starts_with("__");
+            prop_assert_eq!(ours, expected, "name {:?}", name);
+        }
+
+        #[test]
+        fn every_valid_prefix_makes_valid_family_names(prefix in "[a-zA-Z][a-zA-Z0-9_]{0,10}") {
+            let p = Prefix::new(prefix).unwrap();
+            prop_assert!(MetricName::new(p.join("http_requests_total").as_str()).is_ok());
+        }
+    }
+
+    #[test]
+    fn messages_name_the_rule() {
+        let e = Prefix::new("review-maps").unwrap_err().to_string();
+        assert!(e.contains("'-'") && e.contains("[a-zA-Z_][a-zA-Z0-9_]*"), "{e}");
+        let e = Prefix::new("__x").unwrap_err().to_string();
+        assert!(e.contains("reserved"), "{e}");
+        let e = MetricName::new("a:b").unwrap_err().to_string();
+        assert!(e.contains("recording rules"), "{e}");
+        let e = Prefix::new("9lives").unwrap_err().to_string();
+        assert!(e.contains("start with a letter"), "{e}");
+        assert!(matches!(
+            LabelName::new(""),
+            Err(NameError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn one_trailing_underscore_is_dropped() {
+        assert_eq!(Prefix::new("reviewmaps_").unwrap().as_str(), "reviewmaps");
+        assert_eq!(Prefix::new("reviewmaps").unwrap().as_str(), "reviewmaps");
+        assert_eq!(Prefix::new("_").unwrap().as_str(), "_");
+    }
+}

@@ -1,0 +1,271 @@
+//! The registry: every family one endpoint serves, in registration order.
+//!
+//! Registration checks names and refuses duplicates (including clashes between a histogram's
+//! `_bucket`/`_sum`/`_count` and another family). There is no default registry: each
+//! application, or each prefix in one process, owns its own.
+//!
+//! ```
+//! use redmetrics::{Registry, metrics::{Buckets, Histogram}};
+//! use std::sync::Arc;
+//!
+//! let registry = Registry::new();
+//! let latency = registry
+//!     .family::<Histogram, 1>(
+//!         "app_db_query_duration_seconds",
+//!         "Database query latency.",
+//!         ["table"],
+//!         Arc::new(Buckets::new([0.001, 0.01, 0.1]).unwrap()),
+//!     )
+//!     .unwrap();
+//! latency.with(["users"]).observe(0.004);
+//! assert!(registry.family::<Histogram, 1>("app_db_query_duration_seconds", "again", ["t"],
+//!     Arc::new(Buckets::new([1.0]).unwrap())).is_err());
+//! ```
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use crate::collect::{Collect, Desc, DescError, MetricType, Sink};
+use crate::labels;
+use crate::metrics::{Family, FamilyMetric};
+use crate::name::{LabelName, NameError};
+
+/// Default bound on label sets per family.
+pub const DEFAULT_MAX_LABEL_SETS: usize = 2000;
+
+/// Name of the family reporting observations folded into overflow series.
+pub const OVERFLOW_FAMILY: &str = "redmetrics_cardinality_overflow_total";
+
+/// Why a registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// The family description breaks a naming convention.
+    #[error(transparent)]
+    Desc(#[from] DescError),
+    /// A label name breaks the naming rules.
+    #[error(transparent)]
+    Label(#[from] NameError),
+    /// A label name the metric type writes itself (`le`, `quantile`).
+    #[error("label `{label}` on `{family}` is written by the {kind} itself: choose another name")]
+    ReservedLabel {
+        /// The label name.
+        label: String,
+        /// The family.
+        family: String,
+        /// The metric type.
+        kind: &'static str,
+    },
+    /// The same label twice in one family.
+    #[error("label `{label}` appears twice on `{family}`")]
+    DuplicateLabel {
+        /// The label name.
+        label: String,
+        /// The family.
+        family: String,
+    },
+    /// A series name that another registered family already writes.
+    #[error("`{name}` is already exported by another family in this registry: rename one of them")]
+    Duplicate {
+        /// The clashing series name.
+        name: String,
+    },
+}
+
+#[derive(Default)]
+struct Inner {
+    collectors: RwLock<Vec<Arc<dyn Collect>>>,
+    names: Mutex<BTreeSet<String>>,
+}
+
+/// The set of collectors one metrics endpoint serves. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+    max_label_sets: usize,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = self.inner.names.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Registry").field("names", &*names).finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The series names a family writes, plus its OpenMetrics family name.
+fn series_names(desc: &Desc) -> Vec<String> {
+    let n = desc.name();
+    let mut names = vec![n.to_owned(), desc.family_name().to_owned()];
+    match desc.kind() {
+        MetricType::Histogram => {
+            names.extend(["_bucket", "_sum", "_count"].map(|s| format!("{n}{s}")));
+        }
+        MetricType::Summary => {
+            names.extend(["_sum", "_count"].map(|s| format!("{n}{s}")));
+        }
+        MetricType::Counter | MetricType::Gauge => {}
+    }
+    names
+}
+
+impl Registry {
+    /// An empty registry whose families hold at most [`DEFAULT_MAX_LABEL_SETS`] label sets.
+    pub fn new() -> Self {
+        let registry = Self {
+            inner: Arc::default(),
+            max_label_sets: DEFAULT_MAX_LABEL_SETS,
+        };
+        registry
+            .inner
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(OVERFLOW_FAMILY.to_owned());
+        registry
+    }
+
+    /// Sets the bound on label sets for families registered from now on.
+    #[must_use]
+    pub fn with_max_label_sets(mut self, bound: usize) -> Self {
+        self.max_label_sets = bound.max(1);
+        self
+    }
+
+    /// The bound applied to families registered through this handle.
+    pub fn max_label_sets(&self) -> usize {
+        self.max_label_sets
+    }
+
+    /// Registers a collector, refusing series names already in use.
+    pub fn register(&self, collector: impl Collect) -> Result<(), RegistryError> {
+        self.register_arc(Arc::new(collector))
+    }
+
+    /// Registers a shared collector, refusing series names already in use.
+    pub fn register_arc(&self, collector: Arc<dyn Collect>) -> Result<(), RegistryError> {
+        let mut names = self
+            .inner
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut added = BTreeSet::new();
+        for desc in collector.descs() {
+            let own: BTreeSet<String> = series_names(&desc).into_iter().collect();
+            if let Some(n) = own.iter().find(|n| names.contains(*n) || added.contains(*n)) {
+                return Err(RegistryError::Duplicate { name: n.clone() });
+            }
+            added.extend(own);
+        }
+        names.extend(added);
+        self.inner
+            .collectors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(collector);
+        Ok(())
+    }
+
+    /// Creates and registers a family of `M` keyed by the label names in `labels`.
+    pub fn family<M: FamilyMetric, const N: usize>(
+        &self,
+        name: &str,
+        help: &str,
+        labels: [&str; N],
+        shape: M::Shape,
+    ) -> Result<Family<M, N>, RegistryError> {
+        let desc = Desc::new(name, help, M::TYPE)?;
+        let mut names = Vec::with_capacity(N);
+        for l in labels {
+            let reserved = match M::TYPE {
+                MetricType::Histogram => l == "le",
+                MetricType::Summary => l == "quantile",
+                _ => false,
+            };
+            if reserved {
+                return Err(RegistryError::ReservedLabel {
+                    label: l.to_owned(),
+                    family: name.to_owned(),
+                    kind: M::TYPE.as_str(),
+                });
+            }
+            if names.iter().any(|n: &LabelName| n.as_str() == l) {
+                return Err(RegistryError::DuplicateLabel {
+                    label: l.to_owned(),
+                    family: name.to_owned(),
+                });
+            }
+            names.push(LabelName::new(l)?);
+        }
+        let names: [LabelName; N] = names
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one name per label"));
+        let family = Family::new(desc, names, shape, self.max_label_sets);
+        self.register(family.clone())?;
+        Ok(family)
+    }
+
+    /// Hands every family to `sink`, in registration order, then the overflow report.
+    pub fn collect(&self, sink: &mut dyn Sink) {
+        let collectors = self
+            .inner
+            .collectors
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        for c in collectors.iter() {
+            c.collect(sink);
+        }
+        let mut folded: Vec<(String, u64)> = Vec::new();
+        for c in collectors.iter() {
+            c.overflow(&mut |family, n| folded.push((family.to_owned(), n)));
+        }
+        if !folded.is_empty()
+            && let Ok(desc) = Desc::new(
+                OVERFLOW_FAMILY,
+                "Observations recorded in a family's overflow series because the family reached its bound on label sets",
+                MetricType::Counter,
+            )
+        {
+            sink.family(&desc);
+            for (family, n) in folded {
+                sink.counter(&labels::render([("family", family.as_str())]), n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Counter, Gauge};
+
+    #[test]
+    fn clashing_series_names_are_refused() {
+        let r = Registry::new();
+        r.family::<Gauge, 0>("jobs", "Jobs.", [], ()).unwrap();
+        let e = r
+            .family::<Counter, 0>("jobs_total", "Jobs done.", [], ())
+            .unwrap_err();
+        assert!(e.to_string().contains("`jobs` is already exported"), "{e}");
+        let e = r
+            .family::<Counter, 2>("x_total", "X.", ["a", "a"], ())
+            .unwrap_err();
+        assert!(matches!(e, RegistryError::DuplicateLabel { .. }));
+        let e = r
+            .family::<Counter, 1>("y_total", "Y.", ["__y"], ())
+            .unwrap_err();
+        assert!(e.to_string().contains("reserved"), "{e}");
+    }
+
+    #[test]
+    fn two_registries_are_independent() {
+        let a = Registry::new();
+        let b = Registry::new();
+        a.family::<Counter, 0>("x_total", "X.", [], ()).unwrap();
+        b.family::<Counter, 0>("x_total", "X.", [], ()).unwrap();
+    }
+}
