@@ -89,7 +89,9 @@ pub enum DescError {
         name: String,
     },
     /// A unit was declared but the name does not end in it.
-    #[error("`{name}` declares unit {unit} but does not end in `_{unit}`; rename it to `{name}_{unit}`")]
+    #[error(
+        "`{name}` declares unit {unit} but does not end in `_{unit}`; rename it to `{name}_{unit}`"
+    )]
     UnitSuffix {
         /// The refused name.
         name: String,

@@ -255,7 +255,8 @@ impl ContractBuilder {
             _ => MetricType::Summary,
         };
 
-        let desc = |suffix: &str, help: &str, kind| Desc::new(prefix.join(suffix).as_str(), help, kind);
+        let desc =
+            |suffix: &str, help: &str, kind| Desc::new(prefix.join(suffix).as_str(), help, kind);
         let families = vec![
             FamilySpec {
                 role: Role::Requests,
@@ -359,24 +360,35 @@ mod tests {
         assert_eq!(
             c.family(Role::Duration).shape,
             Shape::Histogram {
-                buckets: vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+                buckets: vec![
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
+                ]
             }
         );
         assert_eq!(c.family(Role::RequestSize).desc.kind(), MetricType::Summary);
-        assert_eq!(c.family(Role::Requests).desc.help(), "Total number of HTTP requests");
+        assert_eq!(
+            c.family(Role::Requests).desc.help(),
+            "Total number of HTTP requests"
+        );
         assert!(c.family(Role::InFlight).labels.is_empty());
     }
 
     #[test]
     fn bad_input_is_refused_with_the_rule() {
         let e = Contract::seed("review-maps").unwrap_err().to_string();
-        assert!(e.contains("invalid prefix") && e.contains("[a-zA-Z_]"), "{e}");
+        assert!(
+            e.contains("invalid prefix") && e.contains("[a-zA-Z_]"),
+            "{e}"
+        );
         let e = Contract::builder("x")
             .duration_buckets([1.0, 0.5])
             .build()
             .unwrap_err()
             .to_string();
-        assert!(e.contains("duration") && e.contains("strictly increase"), "{e}");
+        assert!(
+            e.contains("duration") && e.contains("strictly increase"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -385,7 +397,10 @@ mod tests {
             .size_metrics(SizeMetrics::default_histogram())
             .build()
             .unwrap();
-        assert_eq!(c.family(Role::ResponseSize).desc.kind(), MetricType::Histogram);
+        assert_eq!(
+            c.family(Role::ResponseSize).desc.kind(),
+            MetricType::Histogram
+        );
         assert_eq!(c.prefix().as_str(), "ojeomneo");
     }
 }

@@ -29,7 +29,9 @@ pub enum NameError {
         pattern: &'static str,
     },
     /// The first character is not allowed there (digits cannot start a name).
-    #[error("{what} `{name}` starts with {found:?}: it must match {pattern} (start with a letter or `_`)")]
+    #[error(
+        "{what} `{name}` starts with {found:?}: it must match {pattern} (start with a letter or `_`)"
+    )]
     BadStart {
         /// What was being named.
         what: &'static str,
@@ -41,7 +43,9 @@ pub enum NameError {
         pattern: &'static str,
     },
     /// A character other than letters, digits and `_` appears.
-    #[error("{what} `{name}` contains {found:?} at byte {at}: it must match {pattern} (use `_` instead)")]
+    #[error(
+        "{what} `{name}` contains {found:?} at byte {at}: it must match {pattern} (use `_` instead)"
+    )]
     BadChar {
         /// What was being named.
         what: &'static str,
@@ -63,7 +67,9 @@ pub enum NameError {
         name: String,
     },
     /// The name starts with `__`, which Prometheus reserves for internal use.
-    #[error("{what} `{name}` starts with `__`: that prefix is reserved for Prometheus' internal use")]
+    #[error(
+        "{what} `{name}` starts with `__`: that prefix is reserved for Prometheus' internal use"
+    )]
     Reserved {
         /// What was being named.
         what: &'static str,
@@ -252,17 +258,17 @@ mod tests {
     #[test]
     fn messages_name_the_rule() {
         let e = Prefix::new("review-maps").unwrap_err().to_string();
-        assert!(e.contains("'-'") && e.contains("[a-zA-Z_][a-zA-Z0-9_]*"), "{e}");
+        assert!(
+            e.contains("'-'") && e.contains("[a-zA-Z_][a-zA-Z0-9_]*"),
+            "{e}"
+        );
         let e = Prefix::new("__x").unwrap_err().to_string();
         assert!(e.contains("reserved"), "{e}");
         let e = MetricName::new("a:b").unwrap_err().to_string();
         assert!(e.contains("recording rules"), "{e}");
         let e = Prefix::new("9lives").unwrap_err().to_string();
         assert!(e.contains("start with a letter"), "{e}");
-        assert!(matches!(
-            LabelName::new(""),
-            Err(NameError::Empty { .. })
-        ));
+        assert!(matches!(LabelName::new(""), Err(NameError::Empty { .. })));
     }
 
     #[test]

@@ -109,7 +109,11 @@ fn split_digits(s: &str) -> (bool, String, i32) {
     let leading_zeros = all.chars().take_while(|&c| c == '0').count();
     let digits = all[leading_zeros..].trim_end_matches('0').to_owned();
     let exp = int_part.len() as i32 - 1 - leading_zeros as i32 + exp_part;
-    let digits = if digits.is_empty() { "0".to_owned() } else { digits };
+    let digits = if digits.is_empty() {
+        "0".to_owned()
+    } else {
+        digits
+    };
     (negative, digits, exp)
 }
 

@@ -156,9 +156,7 @@ pub fn read() -> ProcessStats {
             }
         }
     }
-    s.open_fds = fs::read_dir("/proc/self/fd")
-        .ok()
-        .map(|d| d.count() as f64);
+    s.open_fds = fs::read_dir("/proc/self/fd").ok().map(|d| d.count() as f64);
     s.max_fds = fs::read_to_string("/proc/self/limits").ok().and_then(|t| {
         t.lines()
             .find(|l| l.starts_with("Max open files"))

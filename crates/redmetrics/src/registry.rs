@@ -86,7 +86,11 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names = self.inner.names.lock().unwrap_or_else(PoisonError::into_inner);
+        let names = self
+            .inner
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         f.debug_struct("Registry").field("names", &*names).finish()
     }
 }
@@ -156,7 +160,10 @@ impl Registry {
         let mut added = BTreeSet::new();
         for desc in collector.descs() {
             let own: BTreeSet<String> = series_names(&desc).into_iter().collect();
-            if let Some(n) = own.iter().find(|n| names.contains(*n) || added.contains(*n)) {
+            if let Some(n) = own
+                .iter()
+                .find(|n| names.contains(*n) || added.contains(*n))
+            {
                 return Err(RegistryError::Duplicate { name: n.clone() });
             }
             added.extend(own);

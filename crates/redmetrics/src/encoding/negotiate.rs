@@ -26,7 +26,9 @@ pub fn negotiate(accept: Option<&str>) -> Format {
         let mut q = 1.0f32;
         let mut version = None;
         for p in params {
-            let Some((k, v)) = p.split_once('=') else { continue };
+            let Some((k, v)) = p.split_once('=') else {
+                continue;
+            };
             let v = v.trim().trim_matches('"');
             if k.trim().eq_ignore_ascii_case("q") {
                 q = v.parse().unwrap_or(0.0);
@@ -71,7 +73,9 @@ mod tests {
             Format::Text
         );
         assert_eq!(
-            negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.5")),
+            negotiate(Some(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.5"
+            )),
             Format::OpenMetrics
         );
         assert_eq!(negotiate(Some("text/html, application/json")), Format::Text);

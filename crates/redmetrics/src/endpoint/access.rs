@@ -29,7 +29,11 @@ pub(crate) struct Access {
 }
 
 impl Access {
-    pub(crate) fn check(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<(), Denial> {
+    pub(crate) fn check(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), Denial> {
         if !self.networks.is_empty() {
             let client = self.client_ip(headers, peer.map(|p| p.ip()));
             if !client.is_some_and(|ip| self.networks.iter().any(|n| n.contains(&ip))) {

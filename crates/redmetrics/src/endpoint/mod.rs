@@ -156,7 +156,10 @@ impl MetricsEndpoint {
         };
         let mut res = Response::new(Full::new(body));
         let h = res.headers_mut();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
         h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
         h.insert(CONTENT_LENGTH, HeaderValue::from(len));
         if gzipped {
@@ -197,6 +200,10 @@ impl<B> Service<Request<B>> for MetricsEndpoint {
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        ready(Ok(self.respond(req.method(), req.headers(), req.extensions())))
+        ready(Ok(self.respond(
+            req.method(),
+            req.headers(),
+            req.extensions(),
+        )))
     }
 }

@@ -243,12 +243,23 @@ impl Collect for HttpCollector {
     fn collect(&self, sink: &mut dyn Sink) {
         let s = &*self.0;
         let mut scratch = Scratch::default();
-        let [requests, duration, in_flight, request_size, response_size, build] = &s.descs[..]
+        let [
+            requests,
+            duration,
+            in_flight,
+            request_size,
+            response_size,
+            build,
+        ] = &s.descs[..]
         else {
             return;
         };
         let overflowed = s.route_folded.get() > 0;
-        let routes = || s.routes.iter().chain(overflowed.then_some(&s.route_overflow));
+        let routes = || {
+            s.routes
+                .iter()
+                .chain(overflowed.then_some(&s.route_overflow))
+        };
 
         sink.family(requests);
         for r in s.requests.iter() {
@@ -277,7 +288,10 @@ impl Collect for HttpCollector {
 
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
         let s = &*self.0;
-        report(s.descs[Role::Requests as usize].name(), s.request_folded.get());
+        report(
+            s.descs[Role::Requests as usize].name(),
+            s.request_folded.get(),
+        );
         for role in [Role::Duration, Role::RequestSize, Role::ResponseSize] {
             report(s.descs[role as usize].name(), s.route_folded.get());
         }
@@ -440,7 +454,9 @@ impl HttpMetricsBuilder {
             _ => Arc::new(Buckets::new(Buckets::SEED_SECONDS)?),
         };
         let sizes = match &c.family(Role::ResponseSize).shape {
-            Shape::Histogram { buckets } => SizeShape::Histogram(Arc::new(Buckets::new(buckets.clone())?)),
+            Shape::Histogram { buckets } => {
+                SizeShape::Histogram(Arc::new(Buckets::new(buckets.clone())?))
+            }
             Shape::Summary { objectives, window } => {
                 SizeShape::Summary(Arc::new(SummaryShape::new(objectives, *window)?))
             }

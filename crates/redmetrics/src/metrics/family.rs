@@ -226,7 +226,12 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
 }
 
 fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> String {
-    labels::render(names.iter().map(LabelName::as_str).zip(values.iter().copied()))
+    labels::render(
+        names
+            .iter()
+            .map(LabelName::as_str)
+            .zip(values.iter().copied()),
+    )
 }
 
 impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {

@@ -13,7 +13,9 @@ pub enum BucketsError {
     #[error("bucket bound {0} is not finite: list finite upper bounds, `+Inf` is added for you")]
     NotFinite(f64),
     /// Bounds must strictly increase.
-    #[error("bucket bounds must strictly increase, but {next} follows {prev}: sort them and drop duplicates")]
+    #[error(
+        "bucket bounds must strictly increase, but {next} follows {prev}: sort them and drop duplicates"
+    )]
     NotIncreasing {
         /// The earlier bound.
         prev: f64,
@@ -166,6 +168,9 @@ mod tests {
         assert!(e.contains("sort them"), "{e}");
         let e = Buckets::new([f64::INFINITY]).unwrap_err().to_string();
         assert!(e.contains("added for you"), "{e}");
-        assert_eq!(Buckets::exponential(1.0, 2.0, 3).unwrap().bounds(), [1.0, 2.0, 4.0]);
+        assert_eq!(
+            Buckets::exponential(1.0, 2.0, 3).unwrap().bounds(),
+            [1.0, 2.0, 4.0]
+        );
     }
 }

@@ -149,8 +149,13 @@ mod tests {
                 .unwrap();
             assert_eq!(e.0, i as u32);
         }
-        assert!(t.get_or_insert(t.hash("d"), |e| e.1 == "d", || (9, "d")).is_none());
-        let (idx, e) = t.get_or_insert(t.hash("b"), |e| e.1 == "b", || (9, "b")).unwrap();
+        assert!(
+            t.get_or_insert(t.hash("d"), |e| e.1 == "d", || (9, "d"))
+                .is_none()
+        );
+        let (idx, e) = t
+            .get_or_insert(t.hash("b"), |e| e.1 == "b", || (9, "b"))
+            .unwrap();
         assert_eq!(e.0, 1);
         assert_eq!(t.get(idx).unwrap().1, "b");
         let order: Vec<&str> = t.iter().map(|e| e.1).collect();

@@ -59,7 +59,9 @@ pub enum SummaryError {
     #[error("quantile {0} is listed twice")]
     Duplicate(f64),
     /// A window too short to split into slices.
-    #[error("the summary window {0:?} is too short: use at least 5 seconds (10 minutes is the usual)")]
+    #[error(
+        "the summary window {0:?} is too short: use at least 5 seconds (10 minutes is the usual)"
+    )]
     Window(Duration),
 }
 
@@ -90,7 +92,10 @@ impl SummaryShape {
             }
         }
         objectives.sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
-        if let Some(w) = objectives.windows(2).find(|w| w[0].quantile == w[1].quantile) {
+        if let Some(w) = objectives
+            .windows(2)
+            .find(|w| w[0].quantile == w[1].quantile)
+        {
             return Err(SummaryError::Duplicate(w[0].quantile));
         }
         if window < Duration::from_secs(SLICES as u64) {
@@ -195,13 +200,8 @@ impl Summary {
     ) -> (f64, u64) {
         let count = self.count.load(Ordering::Relaxed);
         let sum = self.sum.load();
-        self.sketch.quantiles(
-            &self.shape.clock,
-            now,
-            &self.shape.phis,
-            quantiles,
-            scratch,
-        );
+        self.sketch
+            .quantiles(&self.shape.clock, now, &self.shape.phis, quantiles, scratch);
         (sum, count)
     }
 }
@@ -259,7 +259,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(0x5eed);
         let n = 100_000;
         let uniform = Uniform::new(0.0, 1_000_000.0).unwrap();
-        check("uniform", (0..n).map(|_| uniform.sample(&mut rng)).collect());
+        check(
+            "uniform",
+            (0..n).map(|_| uniform.sample(&mut rng)).collect(),
+        );
         check(
             "exponential latency",
             (0..n)
@@ -279,13 +282,21 @@ mod tests {
         );
         check(
             "integer sizes",
-            (0..n).map(|_| f64::from(rng.random_range(0u32..5000))).collect(),
+            (0..n)
+                .map(|_| f64::from(rng.random_range(0u32..5000)))
+                .collect(),
         );
         check("constant", vec![512.0; 10_000]);
         check(
             "bimodal",
             (0..n)
-                .map(|i| if i % 10 == 0 { 2.5 } else { rng.random_range(0.001..0.01) })
+                .map(|i| {
+                    if i % 10 == 0 {
+                        2.5
+                    } else {
+                        rng.random_range(0.001..0.01)
+                    }
+                })
                 .collect(),
         );
     }
