@@ -160,6 +160,23 @@ impl Desc {
         Ok(self)
     }
 
+    /// Declares the unit the name ends in (`_seconds`, `_bytes`, before a counter's
+    /// `_total`), if any: OpenMetrics then writes a `# UNIT` line.
+    #[must_use]
+    pub fn with_inferred_unit(self) -> Self {
+        let base = self.family_name();
+        let unit = [Unit::Seconds, Unit::Bytes]
+            .into_iter()
+            .find(|u| base.ends_with(&format!("_{}", u.as_str())));
+        match unit {
+            Some(u) => Self {
+                unit: Some(u),
+                ..self
+            },
+            None => self,
+        }
+    }
+
     /// The sample name for counters and gauges, the base of `_bucket`/`_sum`/`_count`.
     pub fn name(&self) -> &str {
         self.name.as_str()

@@ -177,7 +177,8 @@ impl Registry {
         Ok(())
     }
 
-    /// Creates and registers a family of `M` keyed by the label names in `labels`.
+    /// Creates and registers a family of `M` keyed by the label names in `labels`. A name
+    /// ending in `_seconds` or `_bytes` declares that unit.
     pub fn family<M: FamilyMetric, const N: usize>(
         &self,
         name: &str,
@@ -185,7 +186,7 @@ impl Registry {
         labels: [&str; N],
         shape: M::Shape,
     ) -> Result<Family<M, N>, RegistryError> {
-        let desc = Desc::new(name, help, M::TYPE)?;
+        let desc = Desc::new(name, help, M::TYPE)?.with_inferred_unit();
         let mut names = Vec::with_capacity(N);
         for l in labels {
             let reserved = match M::TYPE {

@@ -20,7 +20,7 @@ def number(v):
         return "NaN"
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
-    return v
+    return float(v)
 
 
 def main():

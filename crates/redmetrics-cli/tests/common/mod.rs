@@ -1,0 +1,224 @@
+//! Harness for end-to-end tests: the real `redmetrics` binary and a real Prometheus server,
+//! both on loopback, both killed when the test ends.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// A child process killed on drop.
+pub struct Running {
+    pub child: Child,
+    pub name: &'static str,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `redmetrics demo` on an ephemeral port; returns the process and its address.
+pub fn start_demo(args: &[&str]) -> (Running, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .arg("demo")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn redmetrics demo");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("demo exited before listening")
+            .expect("read demo log");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining the log so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (
+        Running {
+            child,
+            name: "redmetrics demo",
+        },
+        addr,
+    )
+}
+
+/// A free loopback port (bound then released; Prometheus binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Prometheus server with `config` (YAML) and optional rule files, on loopback.
+pub struct Prometheus {
+    pub running: Running,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn prometheus_binary() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("prometheus"))
+            .find(|p| p.is_file())
+    });
+    found.expect(
+        "the `prometheus` binary is not on PATH: run scripts/test, which installs Debian's \
+         `prometheus` package (apt-get install -y prometheus)",
+    )
+}
+
+pub fn start_prometheus(config: &str, files: &[(&str, &str)]) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let config_path = dir.path().join("prometheus.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let child = Command::new(prometheus_binary())
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-lifecycle")
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn prometheus");
+    Prometheus {
+        running: Running {
+            child,
+            name: "prometheus",
+        },
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        dir,
+    }
+}
+
+impl Prometheus {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// GET an API path and return its `data`, panicking with the log on failure.
+    pub async fn api(&self, path_and_query: &str) -> Value {
+        let body = http_get(&format!("http://{}{}", self.addr, path_and_query))
+            .await
+            .unwrap_or_else(|e| panic!("prometheus API {path_and_query}: {e}\n{}", self.log()));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], "success", "{path_and_query}: {v}");
+        v["data"].clone()
+    }
+
+    /// An instant query's result vector.
+    pub async fn query(&self, promql: &str) -> Vec<Value> {
+        let q = urlencode(promql);
+        self.api(&format!("/api/v1/query?query={q}")).await["result"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Waits until Prometheus answers and every target of `job` reports `health`.
+    pub async fn wait_for_targets(&self, job: &str, count: usize, health: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(body) = http_get(&format!("http://{}/api/v1/targets", self.addr)).await {
+                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let targets: Vec<&Value> = v["data"]["activeTargets"]
+                    .as_array()
+                    .map(|a| a.iter().filter(|t| t["labels"]["job"] == job).collect())
+                    .unwrap_or_default();
+                if targets.len() == count && targets.iter().all(|t| t["health"] == health) {
+                    return;
+                }
+                if Instant::now() > deadline {
+                    panic!("targets of {job} never all {health}: {v}\n{}", self.log());
+                }
+            } else if Instant::now() > deadline {
+                panic!("prometheus never answered\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Polls `promql` until it returns at least one series, or panics after `limit`.
+    pub async fn wait_for_series(&self, promql: &str, limit: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let r = self.query(promql).await;
+            if !r.is_empty() {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{promql}` returned nothing within {limit:?}\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+pub fn dir_path(p: &Prometheus) -> &Path {
+    p.dir.path()
+}
+
+/// The numeric value of an instant-vector element.
+pub fn sample_value(v: &Value) -> f64 {
+    v["value"][1].as_str().unwrap().parse().unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A GET with a real HTTP client; the body, or an error for non-2xx and connect failures.
+pub async fn http_get(url: &str) -> Result<Bytes, String> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let res = client.get(uri).await.map_err(|e| format!("{e}"))?;
+    let status = res.status();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("{e}"))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+    }
+    Ok(body)
+}

@@ -1,0 +1,143 @@
+//! End to end: `redmetrics demo` scraped by a real Prometheus 2.42, and the seed plan's
+//! verification queries asked through Prometheus' HTTP API.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{http_get, sample_value, start_demo, start_prometheus};
+
+struct Seed {
+    prefix: &'static str,
+    metrics_path: &'static str,
+    job: &'static str,
+}
+
+async fn verify(seed: Seed) {
+    let (_demo, addr) = start_demo(&[
+        "--prefix",
+        seed.prefix,
+        "--metrics-path",
+        seed.metrics_path,
+        "--traffic",
+        "--rate",
+        "40",
+    ]);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: {job}\n    metrics_path: {path}\n    \
+         static_configs:\n      - targets: ['{addr}']\n",
+        job = seed.job,
+        path = seed.metrics_path,
+    );
+    let prom = start_prometheus(&config, &[]);
+    prom.wait_for_targets(seed.job, 1, "up", Duration::from_secs(30))
+        .await;
+    // Extra errors on top of the built-in load, so the 5xx ratio is clearly non-zero.
+    for _ in 0..50 {
+        http_get(&format!("http://{addr}/v1/flaky")).await.ok();
+    }
+    let p = seed.prefix;
+    let limit = Duration::from_secs(30);
+
+    // Step 2: the target is UP.
+    let up = prom
+        .wait_for_series(&format!("up{{job=\"{}\"}} == 1", seed.job), limit)
+        .await;
+    assert_eq!(up.len(), 1);
+
+    // Step 3: the metrics exist, with method/path/status labels and route templates.
+    let requests = prom
+        .wait_for_series(&format!("{p}_http_requests_total{{method=\"GET\"}}"), limit)
+        .await;
+    for r in &requests {
+        let m = &r["metric"];
+        for label in ["method", "path", "status", "job", "instance"] {
+            assert!(m.get(label).is_some(), "{label} missing on {m}");
+        }
+        let path = m["path"].as_str().unwrap();
+        assert!(
+            path.starts_with("/v1/") || path == "__unmatched__",
+            "path label is a template: {path}"
+        );
+        assert!(!path.contains("wp-login"), "no raw path: {path}");
+    }
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["metric"]["path"] == "/v1/campaigns/{id}")
+    );
+
+    // Step 4: the dashboard queries return data.
+    let rate = prom
+        .wait_for_series(
+            &format!("sum(rate({p}_http_requests_total[1m])) > 0"),
+            limit,
+        )
+        .await;
+    assert!(sample_value(&rate[0]) > 0.0);
+    let p95 = prom
+        .wait_for_series(
+            &format!(
+                "histogram_quantile(0.95, sum by (le) (rate({p}_http_request_duration_seconds_bucket[1m])))"
+            ),
+            limit,
+        )
+        .await;
+    let p95 = sample_value(&p95[0]);
+    assert!(p95.is_finite() && p95 > 0.0, "p95 = {p95}");
+    let ratio = prom
+        .wait_for_series(
+            &format!(
+                "sum(rate({p}_http_requests_total{{status=~\"5..\"}}[1m])) / sum(rate({p}_http_requests_total[1m])) > 0"
+            ),
+            limit,
+        )
+        .await;
+    let ratio = sample_value(&ratio[0]);
+    assert!(ratio > 0.0 && ratio < 1.0, "5xx ratio {ratio}");
+    let gauge = prom
+        .wait_for_series(&format!("{p}_http_active_connections"), limit)
+        .await;
+    assert!(sample_value(&gauge[0]) >= 0.0);
+    for family in [
+        "http_request_size_bytes",
+        "http_response_size_bytes",
+        "build_info",
+    ] {
+        prom.wait_for_series(&format!("{p}_{family}"), limit).await;
+    }
+    prom.wait_for_series("process_resident_memory_bytes", limit)
+        .await;
+
+    // Prometheus 2.42 negotiated OpenMetrics: only that format carries `# UNIT`.
+    let meta = prom
+        .api(&format!(
+            "/api/v1/metadata?metric={p}_http_request_duration_seconds"
+        ))
+        .await;
+    let entry = &meta[format!("{p}_http_request_duration_seconds")][0];
+    assert_eq!(entry["type"], "histogram");
+    assert_eq!(entry["unit"], "seconds", "scraped as OpenMetrics: {meta}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewmaps_seed_checklist_passes_on_real_prometheus() {
+    verify(Seed {
+        prefix: "reviewmaps",
+        metrics_path: "/metrics",
+        job: "reviewmaps-server",
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ojeomneo_seed_checklist_passes_on_real_prometheus() {
+    verify(Seed {
+        prefix: "ojeomneo",
+        metrics_path: "/ojeomneo/metrics",
+        job: "ojeomneo-server",
+    })
+    .await;
+}

@@ -1,0 +1,166 @@
+//! The scrape endpoint over real HTTP: methods, negotiation, protection, its own listener.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::Router;
+use common::{client, send, serve};
+use redmetrics::contract::Contract;
+use redmetrics::{HttpMetrics, MetricsEndpoint};
+
+fn metrics() -> HttpMetrics {
+    HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+        .build()
+        .unwrap()
+}
+
+fn app(endpoint: MetricsEndpoint) -> Router {
+    Router::new().route_service("/metrics", endpoint)
+}
+
+#[tokio::test]
+async fn head_and_other_methods() {
+    let m = metrics();
+    let addr = serve(app(m.endpoint())).await;
+    let c = client();
+    let get = send(&c, addr, "GET", "/metrics", &[], b"").await;
+    let head = send(&c, addr, "HEAD", "/metrics", &[], b"").await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.headers["content-type"], get.headers["content-type"]);
+    let post = send(&c, addr, "POST", "/metrics", &[], b"").await;
+    assert_eq!(post.status, 405);
+    assert_eq!(post.headers["allow"], "GET, HEAD");
+    assert_eq!(get.headers["vary"], "Accept, Accept-Encoding");
+}
+
+#[tokio::test]
+async fn bearer_token_is_required_when_set() {
+    let m = metrics();
+    let addr = serve(app(m.endpoint().bearer_token("s3cret"))).await;
+    let c = client();
+    let none = send(&c, addr, "GET", "/metrics", &[], b"").await;
+    assert_eq!(none.status, 401);
+    assert_eq!(none.headers["www-authenticate"], "Bearer realm=\"metrics\"");
+    let wrong = send(
+        &c,
+        addr,
+        "GET",
+        "/metrics",
+        &[("authorization", "Bearer nope")],
+        b"",
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    let right = send(
+        &c,
+        addr,
+        "GET",
+        "/metrics",
+        &[("authorization", "Bearer s3cret")],
+        b"",
+    )
+    .await;
+    assert_eq!(right.status, 200);
+    assert!(right.text().contains("reviewmaps_http_active_connections"));
+}
+
+#[tokio::test]
+async fn networks_use_the_real_peer_and_ignore_spoofed_headers() {
+    let m = metrics();
+    let c = client();
+    // The test client connects from 127.0.0.1.
+    let denied = serve(app(m
+        .endpoint()
+        .allow_networks(["10.0.0.0/8".parse().unwrap()])))
+    .await;
+    let spoofed = send(
+        &c,
+        denied,
+        "GET",
+        "/metrics",
+        &[("x-forwarded-for", "10.1.2.3"), ("x-real-ip", "10.1.2.3")],
+        b"",
+    )
+    .await;
+    assert_eq!(spoofed.status, 403, "client-set headers are not trusted");
+
+    let allowed = serve(app(m
+        .endpoint()
+        .allow_networks(["127.0.0.0/8".parse().unwrap()])))
+    .await;
+    assert_eq!(
+        send(&c, allowed, "GET", "/metrics", &[], b"").await.status,
+        200
+    );
+
+    // Behind a trusted proxy (here: loopback) the forwarded client address decides.
+    let proxied = serve(app(m
+        .endpoint()
+        .trusted_proxies(["127.0.0.0/8".parse().unwrap()])
+        .allow_networks(["10.0.0.0/8".parse().unwrap()])))
+    .await;
+    let inside = send(
+        &c,
+        proxied,
+        "GET",
+        "/metrics",
+        &[("x-forwarded-for", "10.1.2.3")],
+        b"",
+    )
+    .await;
+    assert_eq!(inside.status, 200);
+    let outside = send(
+        &c,
+        proxied,
+        "GET",
+        "/metrics",
+        &[("x-forwarded-for", "10.1.2.3, 203.0.113.7")],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        outside.status, 403,
+        "the right-most untrusted hop is the client"
+    );
+}
+
+#[tokio::test]
+async fn without_a_peer_address_network_rules_deny() {
+    let m = metrics();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(m
+        .endpoint()
+        .allow_networks(["127.0.0.0/8".parse().unwrap()]));
+    // Served without `into_make_service_with_connect_info`: no peer address is known.
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let c = client();
+    assert_eq!(
+        send(&c, addr, "GET", "/metrics", &[], b"").await.status,
+        403
+    );
+}
+
+#[cfg(feature = "server")]
+#[tokio::test]
+async fn serves_on_a_listener_of_its_own() {
+    let m = metrics();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let endpoint = m
+        .endpoint()
+        .allow_networks(["127.0.0.0/8".parse().unwrap()]);
+    tokio::spawn(redmetrics::serve(listener, endpoint, "/ojeomneo/metrics"));
+    let c = client();
+    let ok = send(&c, addr, "GET", "/ojeomneo/metrics", &[], b"").await;
+    assert_eq!(ok.status, 200);
+    assert!(
+        ok.text()
+            .contains("# TYPE reviewmaps_http_requests_total counter")
+    );
+    assert_eq!(
+        send(&c, addr, "GET", "/metrics", &[], b"").await.status,
+        404
+    );
+}

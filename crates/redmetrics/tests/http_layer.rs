@@ -1,0 +1,572 @@
+//! The layer over real HTTP on 127.0.0.1: exact values, concurrency, every way a request
+//! can end, and the cardinality bound.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{BoxError, Router};
+use bytes::Bytes;
+use common::{Sample, client, get as http_get, samples, send, serve, sum, value};
+use redmetrics::HttpMetrics;
+use redmetrics::contract::Contract;
+use redmetrics::encoding::{Format, encode};
+use redmetrics::http::RequestParts;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+use tower::ServiceBuilder;
+
+const REQUESTS: &str = "reviewmaps_http_requests_total";
+const DURATION: &str = "reviewmaps_http_request_duration_seconds";
+const IN_FLIGHT: &str = "reviewmaps_http_active_connections";
+const REQ_SIZE: &str = "reviewmaps_http_request_size_bytes";
+const RES_SIZE: &str = "reviewmaps_http_response_size_bytes";
+
+fn metrics() -> HttpMetrics {
+    HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+        .version("1.2.3")
+        .build()
+        .unwrap()
+}
+
+fn scrape(m: &HttpMetrics) -> Vec<Sample> {
+    samples(&String::from_utf8(encode(m.registry(), Format::Text)).unwrap())
+}
+
+fn seed_api(m: &HttpMetrics) -> Router {
+    Router::new()
+        .route(
+            "/v1/campaigns",
+            get(|| async { "[1,2,3]" }).post(|body: Bytes| async move {
+                (StatusCode::CREATED, format!("created {}", body.len()))
+            }),
+        )
+        .route(
+            "/v1/campaigns/{id}",
+            get(|Path(id): Path<String>| async move {
+                match id.parse::<u32>() {
+                    Ok(_) => Ok(format!("campaign {id}")),
+                    Err(_) => Err(StatusCode::NOT_FOUND),
+                }
+            }),
+        )
+        .route("/docs/v1/campaigns", get(|| async { "docs" }))
+        .layer(m.layer())
+        .route_service(m.metrics_path(), m.endpoint())
+}
+
+#[tokio::test]
+async fn scripted_mix_gives_exact_values_and_labels() {
+    let m = metrics();
+    let addr = serve(seed_api(&m)).await;
+    let c = client();
+    let mut list_bytes = 0;
+    for _ in 0..3 {
+        list_bytes += http_get(&c, addr, "/v1/campaigns").await.body.len();
+    }
+    for _ in 0..2 {
+        assert_eq!(http_get(&c, addr, "/v1/campaigns/7").await.status, 200);
+    }
+    assert_eq!(http_get(&c, addr, "/v1/campaigns/x").await.status, 404);
+    let created = send(
+        &c,
+        addr,
+        "POST",
+        "/v1/campaigns",
+        &[],
+        b"{\"title\":\"new\"}",
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(http_get(&c, addr, "/wp-login.php").await.status, 404);
+    assert_eq!(
+        http_get(&c, addr, "/v1/campaigns/7/../../etc").await.status,
+        404
+    );
+    let odd = send(&c, addr, "PROPFIND", "/v1/campaigns", &[], b"").await;
+    assert_eq!(odd.status, 405);
+    // Not measured: the endpoint itself. Measured: a route that merely contains "/metrics"
+    // or "/docs" (the Go middleware skipped these by substring).
+    assert_eq!(http_get(&c, addr, "/metrics").await.status, 200);
+    assert_eq!(http_get(&c, addr, "/docs/v1/campaigns").await.status, 200);
+
+    let s = scrape(&m);
+    let req = |method, path, status| {
+        value(
+            &s,
+            REQUESTS,
+            &[("method", method), ("path", path), ("status", status)],
+        )
+    };
+    assert_eq!(req("GET", "/v1/campaigns", "200"), Some(3.0));
+    assert_eq!(req("GET", "/v1/campaigns/{id}", "200"), Some(2.0));
+    assert_eq!(req("GET", "/v1/campaigns/{id}", "404"), Some(1.0));
+    assert_eq!(req("POST", "/v1/campaigns", "201"), Some(1.0));
+    assert_eq!(req("GET", "__unmatched__", "404"), Some(2.0));
+    assert_eq!(req("OTHER", "/v1/campaigns", "405"), Some(1.0));
+    assert_eq!(req("GET", "/docs/v1/campaigns", "200"), Some(1.0));
+    assert_eq!(sum(&s, REQUESTS), 11.0, "the scrape itself is not counted");
+    assert!(
+        !s.iter().any(|x| x
+            .labels
+            .get("path")
+            .is_some_and(|p| p.contains("wp-login") || p.contains("etc") || p == "/metrics")),
+        "no raw path and no metrics path as a label"
+    );
+    let route = [("method", "GET"), ("path", "/v1/campaigns")];
+    assert_eq!(value(&s, &format!("{DURATION}_count"), &route), Some(3.0));
+    assert_eq!(
+        value(&s, &format!("{RES_SIZE}_sum"), &route),
+        Some(list_bytes as f64)
+    );
+    let post = [("method", "POST"), ("path", "/v1/campaigns")];
+    assert_eq!(value(&s, &format!("{REQ_SIZE}_sum"), &post), Some(15.0));
+    assert_eq!(
+        value(&s, REQ_SIZE, &[post[0], post[1], ("quantile", "0.5")]),
+        Some(15.0)
+    );
+    assert_eq!(
+        value(&s, &format!("{RES_SIZE}_sum"), &post),
+        Some(created.body.len() as f64)
+    );
+    assert_eq!(value(&s, IN_FLIGHT, &[]), Some(0.0));
+    assert_eq!(
+        value(&s, "reviewmaps_build_info", &[("version", "1.2.3")]),
+        Some(1.0)
+    );
+    common::assert_histograms_consistent(&s, DURATION);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_requests_from_64_tasks_are_all_counted() {
+    let m = metrics();
+    let addr = serve(seed_api(&m)).await;
+    let c = client();
+    let tasks: Vec<_> = (0..64)
+        .map(|t| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                // 10,000 = 64 × 156 + 16.
+                let n = 156 + usize::from(t < 16);
+                for i in 0..n {
+                    let path = if i % 2 == 0 {
+                        "/v1/campaigns"
+                    } else {
+                        "/v1/campaigns/3"
+                    };
+                    assert_eq!(http_get(&c, addr, path).await.status, 200);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = scrape(&m);
+    assert_eq!(sum(&s, REQUESTS), 10_000.0);
+    assert_eq!(sum(&s, &format!("{DURATION}_count")), 10_000.0);
+    let inf: f64 = s
+        .iter()
+        .filter(|x| x.name == format!("{DURATION}_bucket") && x.labels["le"] == "+Inf")
+        .map(|x| x.value)
+        .sum();
+    assert_eq!(inf, 10_000.0, "+Inf buckets sum to the request count");
+    common::assert_histograms_consistent(&s, DURATION);
+    assert_eq!(value(&s, IN_FLIGHT, &[]), Some(0.0));
+    assert_eq!(m.in_flight(), 0);
+}
+
+/// A route that signals when its handler started and then never answers.
+fn hanging_api(m: &HttpMetrics, started: Arc<Notify>) -> Router {
+    Router::new()
+        .route(
+            "/v1/hang",
+            get(move || async move {
+                started.notify_one();
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "never"
+            }),
+        )
+        .layer(m.layer())
+}
+
+#[tokio::test]
+async fn client_abort_before_the_response_is_recorded_as_499() {
+    let m = metrics();
+    let started = Arc::new(Notify::new());
+    let addr = serve(hanging_api(&m, started.clone())).await;
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(b"GET /v1/hang HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    started.notified().await;
+    assert_eq!(m.in_flight(), 1);
+    drop(sock);
+    assert!(
+        common::eventually(Duration::from_secs(5), || m.in_flight() == 0).await,
+        "in-flight gauge must return to 0 after the client left"
+    );
+    let s = scrape(&m);
+    assert_eq!(
+        value(
+            &s,
+            REQUESTS,
+            &[("method", "GET"), ("path", "/v1/hang"), ("status", "499")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            &format!("{DURATION}_count"),
+            &[("method", "GET"), ("path", "/v1/hang")]
+        ),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn client_abort_mid_body_keeps_the_status_and_counts_bytes_sent() {
+    let m = metrics();
+    let app = Router::new()
+        .route(
+            "/v1/export",
+            get(|| async {
+                // 1,000 chunks of 1 KiB, 5 ms apart: bounded, but far longer than the test.
+                let chunks = futures_util::stream::unfold(0u32, |i| async move {
+                    if i == 1000 {
+                        return None;
+                    }
+                    if i > 0 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Some((Ok::<_, Infallible>(Bytes::from(vec![b'x'; 1024])), i + 1))
+                });
+                Body::from_stream(chunks)
+            }),
+        )
+        .layer(m.layer());
+    let addr = serve(app).await;
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(b"GET /v1/export HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let mut got = 0;
+    while got < 3000 {
+        let n = sock.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        got += n;
+    }
+    assert_eq!(m.in_flight(), 1, "still streaming");
+    drop(sock);
+    assert!(common::eventually(Duration::from_secs(5), || m.in_flight() == 0).await);
+    let s = scrape(&m);
+    let route = [("method", "GET"), ("path", "/v1/export")];
+    assert_eq!(
+        value(&s, REQUESTS, &[route[0], route[1], ("status", "200")]),
+        Some(1.0),
+        "the client received 200 before leaving"
+    );
+    let sent = value(&s, &format!("{RES_SIZE}_sum"), &route).unwrap();
+    assert!(
+        (2048.0..1_024_000.0).contains(&sent),
+        "bytes sent before the abort, not Content-Length: {sent}"
+    );
+    let latency = value(&s, &format!("{DURATION}_sum"), &route).unwrap();
+    assert!(latency > 0.0);
+}
+
+#[tokio::test]
+async fn streamed_body_latency_includes_the_stream() {
+    let m = metrics();
+    let app = Router::new()
+        .route(
+            "/v1/stream",
+            get(|| async {
+                let chunks = futures_util::stream::unfold(0u32, |i| async move {
+                    if i == 5 {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    Some((
+                        Ok::<_, Infallible>(Bytes::from_static(b"0123456789")),
+                        i + 1,
+                    ))
+                });
+                Body::from_stream(chunks)
+            }),
+        )
+        .layer(m.layer());
+    let addr = serve(app).await;
+    let c = client();
+    let reply = http_get(&c, addr, "/v1/stream").await;
+    assert_eq!(reply.body.len(), 50);
+    assert!(common::eventually(Duration::from_secs(5), || m.in_flight() == 0).await);
+    let s = scrape(&m);
+    let route = [("method", "GET"), ("path", "/v1/stream")];
+    assert_eq!(value(&s, &format!("{RES_SIZE}_sum"), &route), Some(50.0));
+    let latency = value(&s, &format!("{DURATION}_sum"), &route).unwrap();
+    assert!(
+        latency >= 0.2,
+        "latency covers the streamed body: {latency}"
+    );
+}
+
+#[tokio::test]
+async fn panicking_handlers_are_recorded_as_500() {
+    let m = metrics();
+    let caught = Router::new()
+        .route(
+            "/v1/caught",
+            get(|| async {
+                panic!("handler bug");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        )
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(m.layer());
+    let uncaught = Router::new()
+        .route(
+            "/v1/uncaught",
+            get(|| async {
+                panic!("handler bug, nothing catches it");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        )
+        .layer(m.layer());
+    let addr = serve(caught.merge(uncaught)).await;
+    let c = client();
+    assert_eq!(http_get(&c, addr, "/v1/caught").await.status, 500);
+    // Without a catch-panic layer hyper drops the connection; the client sees an error.
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(b"GET /v1/uncaught HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut buf)).await;
+    assert!(common::eventually(Duration::from_secs(5), || m.in_flight() == 0).await);
+    let s = scrape(&m);
+    for path in ["/v1/caught", "/v1/uncaught"] {
+        assert_eq!(
+            value(
+                &s,
+                REQUESTS,
+                &[("method", "GET"), ("path", path), ("status", "500")]
+            ),
+            Some(1.0),
+            "{path}"
+        );
+    }
+}
+
+async fn on_timeout(_: BoxError) -> StatusCode {
+    StatusCode::REQUEST_TIMEOUT
+}
+
+#[tokio::test]
+async fn tower_timeouts_leave_the_gauge_at_zero() {
+    let m = metrics();
+    let slow = || {
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "late"
+        })
+    };
+    let timeout = || {
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(on_timeout))
+            .timeout(Duration::from_millis(100))
+    };
+    // Recommended order: metrics outermost, so it sees the 408 the client gets.
+    let inside = Router::new()
+        .route("/v1/inside", slow())
+        .layer(timeout())
+        .layer(m.layer());
+    // Timeout outside the metrics layer: our future is dropped before any response.
+    let outside = Router::new()
+        .route("/v1/outside", slow())
+        .layer(m.layer())
+        .layer(timeout());
+    let addr = serve(inside.merge(outside)).await;
+    let c = client();
+    assert_eq!(http_get(&c, addr, "/v1/inside").await.status, 408);
+    assert_eq!(http_get(&c, addr, "/v1/outside").await.status, 408);
+    assert!(common::eventually(Duration::from_secs(5), || m.in_flight() == 0).await);
+    let s = scrape(&m);
+    let req = |path, status| {
+        value(
+            &s,
+            REQUESTS,
+            &[("method", "GET"), ("path", path), ("status", status)],
+        )
+    };
+    assert_eq!(req("/v1/inside", "408"), Some(1.0));
+    assert_eq!(req("/v1/outside", "499"), Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_unmatched_paths_do_not_grow_the_series_count() {
+    let m = metrics();
+    let addr = serve(seed_api(&m)).await;
+    let c = client();
+    let series_before = scrape(&m).len();
+    let tasks: Vec<_> = (0..16u64)
+        .map(|t| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                for i in 0..625u64 {
+                    let path = format!("/scan/{:x}/{}", t * 1_000_003 + i * 7919, i);
+                    assert_eq!(http_get(&c, addr, &path).await.status, 404);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = scrape(&m);
+    assert_eq!(
+        value(
+            &s,
+            REQUESTS,
+            &[
+                ("method", "GET"),
+                ("path", "__unmatched__"),
+                ("status", "404")
+            ]
+        ),
+        Some(10_000.0)
+    );
+    // One new (method, path) and one new (method, path, status): a fixed number of lines.
+    let per_route = 12 + 2 + 1 + 2 * 5; // buckets, sum/count, counter, two summaries
+    assert!(
+        s.len() <= series_before + per_route,
+        "{} series after 10,000 distinct paths (was {series_before})",
+        s.len()
+    );
+}
+
+#[tokio::test]
+async fn a_raw_path_classifier_is_capped_and_totals_stay_exact() {
+    // A classifier that (wrongly) returns raw paths: the bound still holds.
+    let m = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+        .classifier(|req: RequestParts<'_>| -> Option<&'static str> {
+            Some(Box::leak(req.uri.path().to_owned().into_boxed_str()))
+        })
+        .max_label_sets(50)
+        .build()
+        .unwrap();
+    let app = Router::new().fallback(|| async { "hi" }).layer(m.layer());
+    let addr = serve(app).await;
+    let c = client();
+    for i in 0..300 {
+        http_get(&c, addr, &format!("/item/{i}")).await;
+    }
+    let s = scrape(&m);
+    let paths: std::collections::BTreeSet<&str> = s
+        .iter()
+        .filter(|x| x.name == REQUESTS)
+        .map(|x| x.labels["path"].as_str())
+        .collect();
+    assert!(paths.len() <= 51, "{} paths", paths.len());
+    assert!(paths.contains("__overflow__"));
+    assert_eq!(sum(&s, REQUESTS), 300.0, "totals stay exact");
+    assert_eq!(sum(&s, &format!("{DURATION}_count")), 300.0);
+    let folded = value(
+        &s,
+        "redmetrics_cardinality_overflow_total",
+        &[("family", REQUESTS)],
+    )
+    .unwrap();
+    assert_eq!(folded, 250.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_under_load_parse_and_are_consistent() {
+    let m = metrics();
+    let addr = serve(seed_api(&m)).await;
+    let c = client();
+    // One request first, so even the first scrape has a histogram to check.
+    http_get(&c, addr, "/v1/campaigns").await;
+    let load: Vec<_> = (0..32)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                for i in 0..150 {
+                    let path = if i % 3 == 0 {
+                        "/v1/campaigns/x"
+                    } else {
+                        "/v1/campaigns"
+                    };
+                    http_get(&c, addr, path).await;
+                }
+            })
+        })
+        .collect();
+    let mut previous = 0.0;
+    for i in 0..20 {
+        let accept = if i % 2 == 0 {
+            "text/plain"
+        } else {
+            "application/openmetrics-text;version=1.0.0"
+        };
+        let reply = send(&c, addr, "GET", "/metrics", &[("accept", accept)], b"").await;
+        let s = samples(&reply.text());
+        // OpenMetrics writes the same sample names as text for these families.
+        let total = sum(&s, REQUESTS);
+        assert!(total >= previous, "counters never go backwards");
+        previous = total;
+        common::assert_histograms_consistent(&s, DURATION);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for t in load {
+        t.await.unwrap();
+    }
+    assert_eq!(sum(&scrape(&m), REQUESTS), 4801.0);
+}
+
+#[tokio::test]
+async fn two_prefixes_live_side_by_side() {
+    let a = metrics();
+    let b = HttpMetrics::builder(Contract::seed("ojeomneo").unwrap())
+        .metrics_path("/ojeomneo/metrics")
+        .build()
+        .unwrap();
+    let app_a = Router::new()
+        .route("/v1/a", get(|| async { "a" }))
+        .layer(a.layer())
+        .route_service(a.metrics_path(), a.endpoint());
+    let app_b = Router::new()
+        .route("/v1/b", post(|| async { "b" }))
+        .layer(b.layer())
+        .route_service(b.metrics_path(), b.endpoint());
+    let (addr_a, addr_b) = (serve(app_a).await, serve(app_b).await);
+    let c = client();
+    http_get(&c, addr_a, "/v1/a").await;
+    send(&c, addr_b, "POST", "/v1/b", &[], b"xy").await;
+    let text_a = http_get(&c, addr_a, "/metrics").await.text();
+    let text_b = http_get(&c, addr_b, "/ojeomneo/metrics").await.text();
+    assert!(
+        text_a.contains(
+            r#"reviewmaps_http_requests_total{method="GET",path="/v1/a",status="200"} 1"#
+        )
+    );
+    assert!(!text_a.contains("ojeomneo"));
+    assert!(
+        text_b
+            .contains(r#"ojeomneo_http_requests_total{method="POST",path="/v1/b",status="200"} 1"#)
+    );
+    assert!(!text_b.contains("reviewmaps"));
+    assert_eq!(http_get(&c, addr_b, "/metrics").await.status, 404);
+}
