@@ -3,6 +3,9 @@
 //! reading the response body to its end, polled directly (the handlers never wait), so the
 //! figures contain no runtime or network cost.
 //!
+//! `axum_wrap_bodies_only` is a layer that wraps both bodies and records nothing: what axum's
+//! `Router::layer` and body boxing cost any such middleware.
+//!
 //! Run: `cargo bench -p redmetrics --bench per_request`
 
 use std::hint::black_box;
@@ -18,11 +21,19 @@ use redmetrics::HttpMetrics;
 use redmetrics::contract::Contract;
 use tower::{Service, ServiceExt};
 
-fn router() -> Router {
+#[path = "../tests/support/wrap_bodies.rs"]
+mod wrap_bodies;
+
+fn routes() -> Router {
     Router::new()
         .route("/v1/campaigns", get(|| async { "[]" }))
         .route("/v1/campaigns/{id}", get(|| async { "{}" }))
         .route("/v1/healthcheck", get(|| async { "ok" }))
+}
+
+/// `with_state` turns handlers into routes once, as `axum::serve` does.
+fn ready(router: Router) -> Router {
+    router.with_state(())
 }
 
 /// One request through `svc`, body read to the end; everything completes without waiting.
@@ -50,7 +61,7 @@ fn per_request(c: &mut Criterion) {
     let paths = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
     let mut group = c.benchmark_group("per_request");
 
-    let mut bare = router();
+    let mut bare = ready(routes());
     let mut i = 0usize;
     group.bench_function("axum_bare", |b| {
         b.iter(|| {
@@ -59,10 +70,19 @@ fn per_request(c: &mut Criterion) {
         })
     });
 
+    // The floor for any middleware that wraps both bodies under axum's `Router::layer`.
+    let mut wrapping = ready(routes().layer(wrap_bodies::WrapBodies));
+    group.bench_function("axum_wrap_bodies_only", |b| {
+        b.iter(|| {
+            i += 1;
+            one(&mut wrapping, paths[i % 3]);
+        })
+    });
+
     let metrics = HttpMetrics::builder(Contract::seed("reviewmaps").expect("valid prefix"))
         .build()
         .expect("metrics");
-    let mut layered = router().layer(metrics.layer());
+    let mut layered = ready(routes().layer(metrics.layer()));
     group.bench_function("axum_redmetrics", |b| {
         b.iter(|| {
             i += 1;

@@ -29,30 +29,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .classifier(route)
         .process_metrics(false)
         .build()?;
-    let mut svc = ServiceBuilder::new()
-        .layer(metrics.layer())
-        .service_fn(|req: Request<_>| async move {
-            let status = if route(RequestParts {
-                method: req.method(),
-                uri: req.uri(),
-                headers: req.headers(),
-                extensions: req.extensions(),
-            })
-            .is_some()
-            {
-                StatusCode::OK
-            } else {
-                StatusCode::NOT_FOUND
-            };
-            let mut res = Response::new(Full::new(Bytes::from_static(b"hello")));
-            *res.status_mut() = status;
-            Ok::<_, Infallible>(res)
-        });
-    for path in ["/v1/campaigns", "/v1/campaigns/7", "/v1/campaigns/8", "/secret/../etc"] {
+    let mut svc =
+        ServiceBuilder::new()
+            .layer(metrics.layer())
+            .service_fn(|req: Request<_>| async move {
+                let status = if route(RequestParts {
+                    method: req.method(),
+                    uri: req.uri(),
+                    headers: req.headers(),
+                    extensions: req.extensions(),
+                })
+                .is_some()
+                {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_FOUND
+                };
+                let mut res = Response::new(Full::new(Bytes::from_static(b"hello")));
+                *res.status_mut() = status;
+                Ok::<_, Infallible>(res)
+            });
+    for path in [
+        "/v1/campaigns",
+        "/v1/campaigns/7",
+        "/v1/campaigns/8",
+        "/secret/../etc",
+    ] {
         let req = Request::get(path).body(Full::new(Bytes::new()))?;
         let res = svc.ready().await?.call(req).await?;
         res.into_body().collect().await?;
     }
-    print!("{}", String::from_utf8(encode(metrics.registry(), Format::Text))?);
+    print!(
+        "{}",
+        String::from_utf8(encode(metrics.registry(), Format::Text))?
+    );
     Ok(())
 }

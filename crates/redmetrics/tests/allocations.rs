@@ -1,0 +1,194 @@
+//! Heap allocations per request in steady state, counted by a global allocator. This binary
+//! holds one test so that nothing else allocates while it counts.
+#![allow(clippy::unwrap_used)]
+// A counting allocator must implement `GlobalAlloc`, an unsafe trait; it only forwards.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use redmetrics::HttpMetrics;
+use redmetrics::contract::Contract;
+use redmetrics::http::{RequestBody, RequestParts};
+use tower::{Layer, Service, ServiceExt};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments
+// unchanged; counting has no effect on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `n` runs of `f`, after `f` warmed up.
+fn allocations_per_run(n: u64, mut f: impl FnMut(u64)) -> f64 {
+    for i in 0..1000 {
+        f(i);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for i in 0..n {
+        f(i);
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / n as f64
+}
+
+fn drain<B: http_body::Body + Unpin>(mut body: B)
+where
+    B::Error: std::fmt::Debug,
+{
+    while let Some(frame) = body.frame().now_or_never().unwrap() {
+        black_box(frame.unwrap());
+    }
+}
+
+const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
+
+fn route(req: RequestParts<'_>) -> Option<&'static str> {
+    match req.uri.path() {
+        "/v1/campaigns" => Some("/v1/campaigns"),
+        "/v1/healthcheck" => Some("/v1/healthcheck"),
+        _ => Some("/v1/campaigns/{id}"),
+    }
+}
+
+#[test]
+fn the_layer_allocates_nothing_per_request_in_steady_state() {
+    // A plain tower stack with concrete body types: whatever the layer adds shows up.
+    let ok = || Response::new(Full::new(Bytes::from_static(b"[]")));
+    let mut bare =
+        tower::service_fn(move |_: Request<Full<Bytes>>| async move { Ok::<_, Infallible>(ok()) });
+    let metrics = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+        .classifier(route)
+        .build()
+        .unwrap();
+    let mut layered = metrics.layer().layer(tower::service_fn(
+        move |_: Request<RequestBody<Full<Bytes>>>| async move { Ok::<_, Infallible>(ok()) },
+    ));
+    let request = |i: u64| {
+        Request::get(PATHS[i as usize % 3])
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let bare_allocs = allocations_per_run(10_000, |i| {
+        drain(
+            bare.call(request(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .into_body(),
+        );
+    });
+    let layered_allocs = allocations_per_run(10_000, |i| {
+        drain(
+            layered
+                .call(request(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .into_body(),
+        );
+    });
+    assert_eq!(
+        layered_allocs, bare_allocs,
+        "the layer must not allocate per request (bare {bare_allocs}, layered {layered_allocs})"
+    );
+
+    // Under axum, `Router::layer` makes every layer cost allocations of its own (each layered
+    // route is a boxed service cloned per request with a boxed future) and the router boxes
+    // any body that is not its own `Body`. A layer that wraps both bodies and records nothing
+    // pays exactly that; redmetrics must add nothing on top.
+    let router = || {
+        Router::new()
+            .route("/v1/campaigns", get(|| async { "[]" }))
+            .route("/v1/campaigns/{id}", get(|| async { "{}" }))
+            .route("/v1/healthcheck", get(|| async { "ok" }))
+    };
+    // `with_state` turns handlers into routes once, as `axum::serve` does; a router called
+    // before that rebuilds every route (and its layers) on each request.
+    let axum_request = |i: u64| {
+        Request::get(PATHS[i as usize % 3])
+            .body(Body::empty())
+            .unwrap()
+    };
+    let through = |svc: &mut Router, i: u64| {
+        let svc = ServiceExt::<Request<Body>>::ready(svc)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        drain(
+            svc.call(axum_request(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .into_body(),
+        );
+    };
+    {
+        let m2 = HttpMetrics::builder(Contract::seed("dbg").unwrap())
+            .exclude(["/v1/campaigns", "/v1/healthcheck", "/v1/campaigns/{id}"])
+            .build()
+            .unwrap();
+        let mut excl = router().layer(m2.layer());
+        eprintln!(
+            "excluded: {}",
+            allocations_per_run(10_000, |i| through(&mut excl, i))
+        );
+        let m3 = HttpMetrics::builder(Contract::seed("dbg3").unwrap())
+            .build()
+            .unwrap();
+        let mut dflt = router().layer(m3.layer());
+        eprintln!(
+            "default classifier: {}",
+            allocations_per_run(10_000, |i| through(&mut dflt, i))
+        );
+        let mut bare = router();
+        eprintln!(
+            "bare: {}",
+            allocations_per_run(10_000, |i| through(&mut bare, i))
+        );
+    }
+    let mut wrapping = router().layer(nop::WrapBodies).with_state(());
+    let mut layered = router().layer(metrics.layer()).with_state(());
+    let mut bare = router().with_state(());
+    let bare_allocs = allocations_per_run(10_000, |i| through(&mut bare, i));
+    let wrapping_allocs = allocations_per_run(10_000, |i| through(&mut wrapping, i));
+    let layered_allocs = allocations_per_run(10_000, |i| through(&mut layered, i));
+    assert_eq!(
+        layered_allocs, wrapping_allocs,
+        "axum: bare {bare_allocs}, a body-wrapping no-op layer {wrapping_allocs}, \
+         redmetrics {layered_allocs} allocations per request"
+    );
+    eprintln!(
+        "axum allocations per request: bare {bare_allocs}, no-op wrapping layer {wrapping_allocs}, redmetrics {layered_allocs}"
+    );
+}
+
+#[path = "support/wrap_bodies.rs"]
+mod nop;

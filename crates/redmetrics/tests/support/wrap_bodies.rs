@@ -1,0 +1,66 @@
+//! A layer that wraps request and response bodies in pass-through types and records nothing:
+//! the floor any body-wrapping middleware pays under axum. Shared by tests and benches.
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::FutureExt;
+use futures_util::future::Map;
+use http::{Request, Response};
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+#[derive(Clone)]
+pub(crate) struct WrapBodies;
+
+#[derive(Clone)]
+pub(crate) struct Wrapped<S>(S);
+
+impl<S> Layer<S> for WrapBodies {
+    type Service = Wrapped<S>;
+    fn layer(&self, inner: S) -> Wrapped<S> {
+        Wrapped(inner)
+    }
+}
+
+pin_project! {
+    pub(crate) struct Pass<B> { #[pin] inner: B }
+}
+
+impl<B: Body> Body for Pass<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+type Out<R, E> = Result<Response<Pass<R>>, E>;
+
+impl<S, B, R> Service<Request<B>> for Wrapped<S>
+where
+    S: Service<Request<Pass<B>>, Response = Response<R>>,
+{
+    type Response = Response<Pass<R>>;
+    type Error = S::Error;
+    type Future = Map<S::Future, fn(Result<Response<R>, S::Error>) -> Out<R, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        self.0
+            .call(req.map(|inner| Pass { inner }))
+            .map(|r| r.map(|res| res.map(|inner| Pass { inner })))
+    }
+}
