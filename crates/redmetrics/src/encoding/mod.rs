@@ -21,6 +21,8 @@ mod text;
 
 pub use negotiate::negotiate;
 
+use crate::collect::{HistogramSample, SummarySample};
+use crate::number::{write_f64, write_u64};
 use crate::registry::Registry;
 
 /// An exposition format.
@@ -58,6 +60,63 @@ pub fn encode_into(registry: &Registry, format: Format, out: &mut Vec<u8>) {
             registry.collect(&mut sink);
             sink.finish();
         }
+    }
+}
+
+/// Writes a histogram's bucket lines, then `_count` and `_sum` in the order the format uses.
+fn histogram(
+    out: &mut Vec<u8>,
+    name: &str,
+    labels: &str,
+    h: HistogramSample<'_>,
+    count_first: bool,
+) {
+    for (le, &count) in h.le.iter().zip(h.cumulative) {
+        series(out, name, "_bucket", labels, Some(("le", le)));
+        write_u64(out, count);
+        out.push(b'\n');
+    }
+    sum_and_count(
+        out,
+        name,
+        labels,
+        h.sum,
+        h.cumulative.last().copied().unwrap_or(0),
+        count_first,
+    );
+}
+
+/// Writes a summary's quantile lines, then `_count` and `_sum` in the order the format uses.
+fn summary(out: &mut Vec<u8>, name: &str, labels: &str, s: SummarySample<'_>, count_first: bool) {
+    for (q, &v) in s.quantile_labels.iter().zip(s.quantiles) {
+        series(out, name, "", labels, Some(("quantile", q)));
+        write_f64(out, v);
+        out.push(b'\n');
+    }
+    sum_and_count(out, name, labels, s.sum, s.count, count_first);
+}
+
+fn sum_and_count(
+    out: &mut Vec<u8>,
+    name: &str,
+    labels: &str,
+    sum: f64,
+    count: u64,
+    count_first: bool,
+) {
+    let write_sum = |out: &mut Vec<u8>| {
+        series(out, name, "_sum", labels, None);
+        write_f64(out, sum);
+        out.push(b'\n');
+    };
+    if !count_first {
+        write_sum(out);
+    }
+    series(out, name, "_count", labels, None);
+    write_u64(out, count);
+    out.push(b'\n');
+    if count_first {
+        write_sum(out);
     }
 }
 

@@ -63,30 +63,10 @@ impl Sink for TextSink<'_> {
     }
 
     fn histogram(&mut self, labels: &str, h: HistogramSample<'_>) {
-        for (le, &count) in h.le.iter().zip(h.cumulative) {
-            series(self.out, &self.name, "_bucket", labels, Some(("le", le)));
-            write_u64(self.out, count);
-            self.line_end();
-        }
-        series(self.out, &self.name, "_sum", labels, None);
-        write_f64(self.out, h.sum);
-        self.line_end();
-        series(self.out, &self.name, "_count", labels, None);
-        write_u64(self.out, h.cumulative.last().copied().unwrap_or(0));
-        self.line_end();
+        super::histogram(self.out, &self.name, labels, h, false);
     }
 
     fn summary(&mut self, labels: &str, s: SummarySample<'_>) {
-        for (q, &v) in s.quantile_labels.iter().zip(s.quantiles) {
-            series(self.out, &self.name, "", labels, Some(("quantile", q)));
-            write_f64(self.out, v);
-            self.line_end();
-        }
-        series(self.out, &self.name, "_sum", labels, None);
-        write_f64(self.out, s.sum);
-        self.line_end();
-        series(self.out, &self.name, "_count", labels, None);
-        write_u64(self.out, s.count);
-        self.line_end();
+        super::summary(self.out, &self.name, labels, s, false);
     }
 }

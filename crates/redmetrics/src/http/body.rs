@@ -7,7 +7,32 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::record::{Recorder, RequestMeter};
+use super::record::{Recorder, RequestMeter, Tally};
+
+/// What `poll_frame` returns for a body `B`.
+type Polled<B> = Poll<Option<Result<Frame<<B as Body>::Data>, <B as Body>::Error>>>;
+
+/// Polls `inner`, adding data bytes to `tally` and dropping it (which records) as soon as the
+/// body has ended: after its last frame, on an error, or at the end of the stream.
+fn poll_counted<B: Body, T: Tally>(
+    mut inner: Pin<&mut B>,
+    tally: &mut Option<T>,
+    cx: &mut Context<'_>,
+) -> Polled<B> {
+    let frame = ready!(inner.as_mut().poll_frame(cx));
+    match &frame {
+        Some(Ok(f)) => {
+            if let (Some(t), Some(data)) = (tally.as_mut(), f.data_ref()) {
+                t.add(data.remaining());
+            }
+            if inner.is_end_stream() {
+                drop(tally.take());
+            }
+        }
+        Some(Err(_)) | None => drop(tally.take()),
+    }
+    Poll::Ready(frame)
+}
 
 pin_project! {
     /// A request body that counts the bytes the handler reads. The size is recorded when the
@@ -39,20 +64,8 @@ impl<B: Body> Body for RequestBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        let frame = ready!(this.inner.as_mut().poll_frame(cx));
-        match &frame {
-            Some(Ok(f)) => {
-                if let (Some(m), Some(data)) = (this.meter.as_mut(), f.data_ref()) {
-                    m.received(data.remaining());
-                }
-                if this.inner.is_end_stream() {
-                    drop(this.meter.take());
-                }
-            }
-            Some(Err(_)) | None => drop(this.meter.take()),
-        }
-        Poll::Ready(frame)
+        let this = self.project();
+        poll_counted(this.inner, this.meter, cx)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -89,20 +102,8 @@ impl<B: Body> Body for ResponseBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        let frame = ready!(this.inner.as_mut().poll_frame(cx));
-        match &frame {
-            Some(Ok(f)) => {
-                if let (Some(r), Some(data)) = (this.recorder.as_mut(), f.data_ref()) {
-                    r.sent(data.remaining());
-                }
-                if this.inner.is_end_stream() {
-                    drop(this.recorder.take());
-                }
-            }
-            Some(Err(_)) | None => drop(this.recorder.take()),
-        }
-        Poll::Ready(frame)
+        let this = self.project();
+        poll_counted(this.inner, this.recorder, cx)
     }
 
     fn is_end_stream(&self) -> bool {

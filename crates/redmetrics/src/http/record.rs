@@ -36,10 +36,17 @@ impl Recorder {
     pub(crate) fn responded(&mut self, status: u16) {
         self.status = Some(status);
     }
+}
 
-    /// Response body bytes that went out.
+/// Counts a body's bytes; the count is recorded when the tally is dropped.
+pub(crate) trait Tally {
+    /// `bytes` more went through the body.
+    fn add(&mut self, bytes: usize);
+}
+
+impl Tally for Recorder {
     #[inline]
-    pub(crate) fn sent(&mut self, bytes: usize) {
+    fn add(&mut self, bytes: usize) {
         self.response_bytes += bytes as u64;
     }
 }
@@ -74,9 +81,11 @@ impl RequestMeter {
             bytes: 0,
         }
     }
+}
 
+impl Tally for RequestMeter {
     #[inline]
-    pub(crate) fn received(&mut self, bytes: usize) {
+    fn add(&mut self, bytes: usize) {
         self.bytes += bytes as u64;
     }
 }
