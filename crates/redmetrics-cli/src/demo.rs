@@ -36,6 +36,13 @@ pub(crate) struct DemoArgs {
     /// `/v1/flaky` answers 500 on every Nth call (1 = always).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) fail_every: u64,
+    /// Also start Prometheus (from PATH) scraping the demo as the generated ServiceMonitor
+    /// would, with the generated alert rules loaded.
+    #[arg(long)]
+    pub(crate) with_prometheus: bool,
+    /// Where that Prometheus listens.
+    #[arg(long, default_value = "127.0.0.1:9090", requires = "with_prometheus")]
+    pub(crate) prometheus_listen: SocketAddr,
 }
 
 #[derive(Debug)]
@@ -69,15 +76,132 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         tracing::info!("driving {} requests/s against http://{addr}", args.rate);
         tokio::spawn(traffic(addr, args.rate));
     }
+    // Kept alive until the demo exits; dropping it stops Prometheus.
+    let _prometheus = if args.with_prometheus {
+        local_prometheus::start(&args, addr)?
+    } else {
+        None
+    };
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown())
     .await
     .context("server failed")
+}
+
+mod local_prometheus {
+    //! `--with-prometheus`: the seed's verification steps, done on loopback.
+
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+
+    use anyhow::{Context, Result};
+
+    use super::DemoArgs;
+    use crate::config::{Config, PromDuration};
+    use crate::{generate, scrape};
+
+    /// A running Prometheus and its working directory; both go away on drop.
+    pub(crate) struct Running {
+        child: Child,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn find_prometheus() -> Option<PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join("prometheus"))
+            .find(|p| p.is_file())
+    }
+
+    /// Starts Prometheus scraping the demo at `addr`, or explains how to get it.
+    pub(crate) fn start(args: &DemoArgs, addr: SocketAddr) -> Result<Option<Running>> {
+        let Some(binary) = find_prometheus() else {
+            tracing::warn!(
+                "--with-prometheus: no `prometheus` on PATH; install it (Debian/Ubuntu: \
+                 `apt-get install prometheus`) and run again. Running the demo alone."
+            );
+            return Ok(None);
+        };
+        let name = args.prefix.replace('_', "-").to_ascii_lowercase();
+        let config = format!(
+            "[[apps]]\nname = \"{name}\"\nprefix = \"{prefix}\"\nnamespace = \"{name}\"\n\
+             service = \"{name}-server\"\nport = \"http\"\nmetrics_path = \"{path}\"\n\
+             interval = \"5s\"\nscrape_timeout = \"5s\"\n",
+            prefix = args.prefix,
+            path = args.metrics_path,
+        );
+        let apps =
+            Config::parse(&config).context("--prefix/--metrics-path for --with-prometheus")?;
+        let app = &apps[0];
+        let dir = tempfile::tempdir().context("temporary directory for Prometheus")?;
+        std::fs::write(dir.path().join("rules.yaml"), generate::rules_yaml(app)?)?;
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            scrape::prometheus_config(app, &[addr], PromDuration::from_secs(5), &["rules.yaml"])?,
+        )?;
+        let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
+        let child = Command::new(&binary)
+            .arg("--config.file=prometheus.yml")
+            .arg("--storage.tsdb.path=data")
+            .arg(format!("--web.listen-address={}", args.prometheus_listen))
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let p = args.prometheus_listen;
+        let requests = app
+            .contract
+            .family(redmetrics::contract::Role::Requests)
+            .desc
+            .name()
+            .to_owned();
+        tracing::info!(
+            "prometheus ({}) on http://{p}, log in {}",
+            binary.display(),
+            dir.path().join("prometheus.log").display()
+        );
+        tracing::info!(
+            "targets: http://{p}/targets   (job {} should be UP)",
+            app.job
+        );
+        tracing::info!("alerts:  http://{p}/alerts    (HighErrorRate, HighLatencyP95, TargetDown)");
+        tracing::info!("graph:   http://{p}/graph?g0.expr=rate({requests}%5B1m%5D)");
+        Ok(Some(Running { child, _dir: dir }))
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so that a local Prometheus is stopped with the demo.
+async fn shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The demo API with metrics on it, as an application would write it.

@@ -3,10 +3,17 @@
 //! Exit codes follow ripgrep and ruff: 0 success, 1 a check failed, 2 the command could not
 //! run (bad arguments, unreachable peers, unreadable input).
 
+mod config;
 mod demo;
+mod generate;
+mod promql;
+mod scrape;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Result;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +29,54 @@ struct Cli {
 enum Command {
     /// Run an example API shaped like the seed's servers, with metrics.
     Demo(demo::DemoArgs),
+    /// Write dashboards, alert rules, ServiceMonitors and the Helm chart from the contract.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// The configuration describing the apps (see `redmetrics.toml` at the repository root).
+    #[arg(long, default_value = "redmetrics.toml")]
+    config: PathBuf,
+    /// Directory to write into.
+    #[arg(long, default_value = "deploy")]
+    out: PathBuf,
+    /// Write nothing; exit 1 if the files under --out differ from what would be written.
+    #[arg(long)]
+    check: bool,
+}
+
+fn generate(args: GenerateArgs) -> Result<ExitCode> {
+    let apps = config::Config::load(&args.config)?;
+    let artifacts = generate::artifacts(&apps)?;
+    if args.check {
+        let drift = generate::drift(&args.out, &artifacts);
+        if drift.is_empty() {
+            println!(
+                "{} files under {} are up to date",
+                artifacts.len(),
+                args.out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("these files differ from what `redmetrics generate` writes:");
+        for path in drift {
+            println!("  {}", args.out.join(path).display());
+        }
+        println!(
+            "run `redmetrics generate --config {} --out {}` and commit the result",
+            args.config.display(),
+            args.out.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    generate::write(&args.out, &artifacts)?;
+    println!(
+        "wrote {} files under {}",
+        artifacts.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -49,10 +104,12 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
             .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(demo::run(args))),
+            .and_then(|rt| rt.block_on(demo::run(args)))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Generate(args) => generate(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("redmetrics: error: {e:#}");
             ExitCode::from(2)

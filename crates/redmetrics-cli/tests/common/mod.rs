@@ -144,6 +144,16 @@ impl Prometheus {
             .clone()
     }
 
+    /// An instant query's result vector at a Unix time.
+    pub async fn query_at(&self, promql: &str, time: f64) -> Vec<Value> {
+        let q = urlencode(promql);
+        self.api(&format!("/api/v1/query?query={q}&time={time}"))
+            .await["result"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     /// Waits until Prometheus answers and every target of `job` reports `health`.
     pub async fn wait_for_targets(&self, job: &str, count: usize, health: &str, limit: Duration) {
         let deadline = Instant::now() + limit;

@@ -1,0 +1,353 @@
+//! The Grafana dashboard of one app: classic JSON model, schemaVersion 39, as
+//! kube-prometheus-stack's sidecar provisions it.
+//!
+//! Data source, namespace and job are variables (no `__inputs`, which sidecar provisioning
+//! cannot resolve); every query is summed or quantiled across pods so it is right for any
+//! replica count; rates use `$__rate_interval`.
+
+use redmetrics::contract::Role;
+use serde_json::{Value, json};
+
+use crate::config::Resolved;
+use crate::promql::Queries;
+
+/// The data source every panel and target uses: the dashboard's `datasource` variable.
+fn datasource() -> Value {
+    json!({ "type": "prometheus", "uid": "${datasource}" })
+}
+
+const RATE: &str = "$__rate_interval";
+
+/// Lays panels out left to right on a 24-column grid.
+struct Layout {
+    panels: Vec<Value>,
+    next_id: u64,
+    x: u64,
+    y: u64,
+}
+
+impl Layout {
+    fn row(&mut self, title: &str) {
+        if self.x > 0 {
+            self.y += 8;
+            self.x = 0;
+        }
+        let id = self.id();
+        self.panels.push(json!({
+            "id": id,
+            "type": "row",
+            "title": title,
+            "collapsed": false,
+            "gridPos": { "h": 1, "w": 24, "x": 0, "y": self.y },
+            "panels": [],
+        }));
+        self.y += 1;
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn place(&mut self, w: u64) -> Value {
+        if self.x + w > 24 {
+            self.x = 0;
+            self.y += 8;
+        }
+        let pos = json!({ "h": 8, "w": w, "x": self.x, "y": self.y });
+        self.x += w;
+        pos
+    }
+
+    /// A time series panel with one target per `(expr, legend)`.
+    fn timeseries(
+        &mut self,
+        title: &str,
+        description: &str,
+        unit: &str,
+        w: u64,
+        targets: &[(String, &str)],
+    ) {
+        let id = self.id();
+        let gridpos = self.place(w);
+        self.panels.push(json!({
+            "id": id,
+            "type": "timeseries",
+            "title": title,
+            "description": description,
+            "datasource": datasource(),
+            "gridPos": gridpos,
+            "fieldConfig": {
+                "defaults": {
+                    "unit": unit,
+                    "min": 0,
+                    "custom": { "drawStyle": "line", "lineWidth": 1, "fillOpacity": 10, "showPoints": "never", "spanNulls": false },
+                },
+                "overrides": [],
+            },
+            "options": {
+                "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true },
+                "tooltip": { "mode": "multi", "sort": "desc" },
+            },
+            "targets": target_list(targets, false),
+        }));
+    }
+
+    /// A table of instant queries merged on their labels.
+    fn table(&mut self, title: &str, description: &str, w: u64, columns: &[(String, &str, &str)]) {
+        let id = self.id();
+        let gridpos = self.place(w);
+        let queries: Vec<(String, &str)> =
+            columns.iter().map(|(e, _, _)| (e.clone(), "")).collect();
+        let mut rename = serde_json::Map::new();
+        let mut overrides = Vec::new();
+        for (i, (_, name, unit)) in columns.iter().enumerate() {
+            let field = format!("Value #{}", ref_id(i));
+            rename.insert(field.clone(), json!(name));
+            overrides.push(json!({
+                "matcher": { "id": "byName", "options": name },
+                "properties": [{ "id": "unit", "value": unit }],
+            }));
+        }
+        self.panels.push(json!({
+            "id": id,
+            "type": "table",
+            "title": title,
+            "description": description,
+            "datasource": datasource(),
+            "gridPos": gridpos,
+            "fieldConfig": { "defaults": {}, "overrides": overrides },
+            "options": { "showHeader": true, "sortBy": [{ "displayName": columns[0].1, "desc": true }] },
+            "targets": target_list(&queries, true),
+            "transformations": [
+                { "id": "merge", "options": {} },
+                { "id": "organize", "options": { "excludeByName": { "Time": true }, "renameByName": rename } },
+            ],
+        }));
+    }
+}
+
+fn ref_id(i: usize) -> char {
+    (b'A' + i as u8) as char
+}
+
+fn target_list(queries: &[(String, &str)], instant: bool) -> Value {
+    Value::Array(
+        queries
+            .iter()
+            .enumerate()
+            .map(|(i, (expr, legend))| {
+                let mut t = json!({
+                    "datasource": datasource(),
+                    "expr": expr,
+                    "refId": ref_id(i).to_string(),
+                    "range": !instant,
+                    "instant": instant,
+                });
+                if instant {
+                    t["format"] = json!("table");
+                } else {
+                    t["legendFormat"] = json!(legend);
+                }
+                t
+            })
+            .collect(),
+    )
+}
+
+/// A `query` variable over `label_values`.
+fn variable(name: &str, label: &str, query: String, current: &str) -> Value {
+    json!({
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": datasource(),
+        "query": { "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery" },
+        "definition": query,
+        "current": { "selected": false, "text": current, "value": current },
+        "options": [],
+        "refresh": 2,
+        "includeAll": false,
+        "multi": false,
+        "sort": 1,
+        "hide": 0,
+        "regex": "",
+    })
+}
+
+/// The dashboard of `r`.
+pub(crate) fn dashboard(r: &Resolved) -> Value {
+    let q = Queries::new(&r.contract, "namespace=\"$namespace\",job=\"$job\"");
+    let requests = r.contract.family(Role::Requests).desc.name();
+    let routes = q.route_labels();
+    let route_legend = "{{method}} {{path}}";
+    let mut l = Layout {
+        panels: Vec::new(),
+        next_id: 0,
+        x: 0,
+        y: 0,
+    };
+
+    l.row("Traffic");
+    l.timeseries(
+        "Request rate",
+        "Requests per second over all pods.",
+        "reqps",
+        8,
+        &[(q.request_rate(RATE, ""), "all")],
+    );
+    l.timeseries(
+        "Request rate by route",
+        "Requests per second per route template, over all pods.",
+        "reqps",
+        8,
+        &[(q.request_rate(RATE, &routes), route_legend)],
+    );
+    l.timeseries(
+        "Request rate by status class",
+        "Requests per second per status class (2xx, 3xx, 4xx, 5xx).",
+        "reqps",
+        8,
+        &[(q.request_rate_by_status_class(RATE), "{{status_class}}")],
+    );
+
+    l.row("Latency");
+    l.timeseries(
+        "Latency P50 / P95 / P99",
+        "Request latency quantiles over all pods, from the duration histogram (arrival to end of response body).",
+        "s",
+        12,
+        &[
+            (q.latency_quantile(0.5, RATE, ""), "p50"),
+            (q.latency_quantile(0.95, RATE, ""), "p95"),
+            (q.latency_quantile(0.99, RATE, ""), "p99"),
+        ],
+    );
+    l.timeseries(
+        "P95 latency by route",
+        "95th percentile latency per route template, over all pods.",
+        "s",
+        12,
+        &[(q.latency_quantile(0.95, RATE, &routes), route_legend)],
+    );
+
+    l.row("Errors and saturation");
+    l.timeseries(
+        "5xx error ratio",
+        "Share of requests answered with a 5xx status. Empty when there is no traffic (a ratio of nothing is not zero).",
+        "percentunit",
+        12,
+        &[(q.error_ratio(RATE, ""), "5xx ratio")],
+    );
+    l.timeseries(
+        "Active connections",
+        "Requests in flight, summed over pods.",
+        "short",
+        12,
+        &[(q.in_flight(""), "in flight")],
+    );
+
+    l.row("Sizes");
+    l.timeseries(
+        "Request size",
+        "Request body bytes per route: average over all pods, and the highest per-pod p99.",
+        "bytes",
+        12,
+        &[
+            (
+                q.size_average(Role::RequestSize, RATE),
+                "avg {{method}} {{path}}",
+            ),
+            (
+                q.size_p99(Role::RequestSize, RATE),
+                "p99 {{method}} {{path}}",
+            ),
+        ],
+    );
+    l.timeseries(
+        "Response size",
+        "Response body bytes per route: average over all pods, and the highest per-pod p99.",
+        "bytes",
+        12,
+        &[
+            (
+                q.size_average(Role::ResponseSize, RATE),
+                "avg {{method}} {{path}}",
+            ),
+            (
+                q.size_p99(Role::ResponseSize, RATE),
+                "p99 {{method}} {{path}}",
+            ),
+        ],
+    );
+
+    l.row("Routes");
+    l.table(
+        "Top routes",
+        "The ten busiest routes with their 5xx ratio and p95 latency.",
+        24,
+        &[
+            (
+                format!("topk(10, {})", q.request_rate(RATE, &routes)),
+                "req/s",
+                "reqps",
+            ),
+            (q.error_ratio(RATE, &routes), "5xx ratio", "percentunit"),
+            (q.latency_quantile(0.95, RATE, &routes), "p95", "s"),
+        ],
+    );
+
+    l.row("Process");
+    l.timeseries(
+        "CPU per pod",
+        "CPU seconds used per second, per pod.",
+        "short",
+        12,
+        &[(q.process_cpu(RATE), "{{pod}}")],
+    );
+    l.timeseries(
+        "Memory per pod",
+        "Resident memory per pod.",
+        "bytes",
+        12,
+        &[(q.process_memory(), "{{pod}}")],
+    );
+
+    let uid: String = format!("redmetrics-{}", r.prefix().replace('_', "-"))
+        .chars()
+        .take(40)
+        .collect();
+    json!({
+        "uid": uid,
+        "title": format!("{} · HTTP", r.title),
+        "description": format!("RED metrics of {} (prefix {}), generated by redmetrics from its metric contract.", r.title, r.prefix()),
+        "tags": ["redmetrics", r.prefix()],
+        "editable": true,
+        "graphTooltip": 1,
+        "refresh": "30s",
+        "schemaVersion": 39,
+        "version": 1,
+        "time": { "from": "now-1h", "to": "now" },
+        "timezone": "browser",
+        "annotations": { "list": [] },
+        "links": [],
+        "templating": {
+            "list": [
+                {
+                    "name": "datasource",
+                    "label": "Data source",
+                    "type": "datasource",
+                    "query": "prometheus",
+                    "current": { "selected": false, "text": "default", "value": "default" },
+                    "options": [],
+                    "hide": 0,
+                    "refresh": 1,
+                    "regex": "",
+                },
+                variable("namespace", "Namespace", format!("label_values({requests}, namespace)"), &r.app.namespace),
+                variable("job", "Job", format!("label_values({requests}{{namespace=\"$namespace\"}}, job)"), &r.job),
+            ]
+        },
+        "panels": l.panels,
+    })
+}

@@ -1,0 +1,205 @@
+//! Every PromQL expression the generators write, built from the contract.
+//!
+//! Dashboards, alert rules, recording rules and the checker all take their queries from here,
+//! so a metric or label renamed in the contract changes every one of them. Selectors and
+//! windows are passed in: dashboards use `$namespace`/`$job` and `$__rate_interval`, rules
+//! use concrete values.
+
+use redmetrics::contract::{Contract, Role};
+
+/// Builds queries over one application's families.
+#[derive(Debug, Clone)]
+pub(crate) struct Queries<'a> {
+    contract: &'a Contract,
+    /// Matchers without braces, e.g. `namespace="reviewmaps",job="reviewmaps-server"`.
+    selector: String,
+}
+
+impl<'a> Queries<'a> {
+    pub(crate) fn new(contract: &'a Contract, selector: impl Into<String>) -> Self {
+        Self {
+            contract,
+            selector: selector.into(),
+        }
+    }
+
+    fn name(&self, role: Role) -> &str {
+        self.contract.family(role).desc.name()
+    }
+
+    fn label(&self, role: Role, i: usize) -> &str {
+        self.contract.family(role).labels[i].as_str()
+    }
+
+    /// The `status` label name.
+    fn status(&self) -> &str {
+        self.label(Role::Requests, 2)
+    }
+
+    /// `method, path`: the route labels.
+    pub(crate) fn route_labels(&self) -> String {
+        format!(
+            "{}, {}",
+            self.label(Role::Requests, 0),
+            self.label(Role::Requests, 1)
+        )
+    }
+
+    /// `{selector[, extra]}`
+    fn sel(&self, extra: Option<&str>) -> String {
+        match (self.selector.is_empty(), extra) {
+            (true, None) => String::new(),
+            (true, Some(e)) => format!("{{{e}}}"),
+            (false, None) => format!("{{{}}}", self.selector),
+            (false, Some(e)) => format!("{{{},{e}}}", self.selector),
+        }
+    }
+
+    fn by(by: &str) -> String {
+        if by.is_empty() {
+            "sum".to_owned()
+        } else {
+            format!("sum by ({by})")
+        }
+    }
+
+    /// Request rate, summed `by` the given labels (empty: one series).
+    pub(crate) fn request_rate(&self, window: &str, by: &str) -> String {
+        format!(
+            "{} (rate({}{}[{window}]))",
+            Self::by(by),
+            self.name(Role::Requests),
+            self.sel(None)
+        )
+    }
+
+    /// 5xx request rate, summed `by` the given labels.
+    pub(crate) fn error_rate(&self, window: &str, by: &str) -> String {
+        let errors = format!("{}=~\"5..\"", self.status());
+        format!(
+            "{} (rate({}{}[{window}]))",
+            Self::by(by),
+            self.name(Role::Requests),
+            self.sel(Some(&errors))
+        )
+    }
+
+    /// Request rate by status class (`2xx`, `4xx`, `5xx`).
+    pub(crate) fn request_rate_by_status_class(&self, window: &str) -> String {
+        format!(
+            "sum by (status_class) (label_replace(rate({}{}[{window}]), \"status_class\", \"${{1}}xx\", \"{}\", \"(.)..\"))",
+            self.name(Role::Requests),
+            self.sel(None),
+            self.status()
+        )
+    }
+
+    /// The 5xx share of requests. A window without 5xx gives 0 (not "no data"); a window
+    /// without requests gives nothing (not NaN), so idle services neither show nor alert on
+    /// a ratio.
+    pub(crate) fn error_ratio(&self, window: &str, by: &str) -> String {
+        let total = self.request_rate(window, by);
+        format!(
+            "({} or {total} * 0) / ({total} > 0)",
+            self.error_rate(window, by)
+        )
+    }
+
+    /// The `q` latency quantile over all instances, per `by` (empty: overall).
+    pub(crate) fn latency_quantile(&self, q: f64, window: &str, by: &str) -> String {
+        let by = if by.is_empty() {
+            "le".to_owned()
+        } else {
+            format!("le, {by}")
+        };
+        format!(
+            "histogram_quantile({q}, sum by ({by}) (rate({}_bucket{}[{window}])))",
+            self.name(Role::Duration),
+            self.sel(None)
+        )
+    }
+
+    /// Requests per second that the latency histogram saw, for traffic guards.
+    pub(crate) fn latency_count_rate(&self, window: &str, by: &str) -> String {
+        format!(
+            "{} (rate({}_count{}[{window}]))",
+            Self::by(by),
+            self.name(Role::Duration),
+            self.sel(None)
+        )
+    }
+
+    /// Requests in flight, summed over instances `by` the given labels.
+    pub(crate) fn in_flight(&self, by: &str) -> String {
+        format!(
+            "{} ({}{})",
+            Self::by(by),
+            self.name(Role::InFlight),
+            self.sel(None)
+        )
+    }
+
+    /// Average size per request of a size family, per route, across instances.
+    pub(crate) fn size_average(&self, role: Role, window: &str) -> String {
+        let n = self.name(role);
+        let sel = self.sel(None);
+        let by = self.route_labels();
+        format!(
+            "sum by ({by}) (rate({n}_sum{sel}[{window}])) / (sum by ({by}) (rate({n}_count{sel}[{window}])) > 0)"
+        )
+    }
+
+    /// A high quantile of a size family per route: from the summaries (the worst instance)
+    /// or, when sizes are histograms, aggregated across instances.
+    pub(crate) fn size_p99(&self, role: Role, window: &str) -> String {
+        let n = self.name(role);
+        let by = self.route_labels();
+        match &self.contract.family(role).shape {
+            redmetrics::contract::Shape::Histogram { .. } => format!(
+                "histogram_quantile(0.99, sum by (le, {by}) (rate({n}_bucket{}[{window}])))",
+                self.sel(None)
+            ),
+            _ => format!("max by ({by}) ({n}{})", self.sel(Some("quantile=\"0.99\""))),
+        }
+    }
+
+    /// CPU seconds per second, per pod.
+    pub(crate) fn process_cpu(&self, window: &str) -> String {
+        format!(
+            "sum by (pod) (rate(process_cpu_seconds_total{}[{window}]))",
+            self.sel(None)
+        )
+    }
+
+    /// Resident memory per pod.
+    pub(crate) fn process_memory(&self) -> String {
+        format!(
+            "sum by (pod) (process_resident_memory_bytes{})",
+            self.sel(None)
+        )
+    }
+
+    /// The scrape health series of the job.
+    pub(crate) fn up(&self) -> String {
+        format!("up{}", self.sel(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_ratio_is_guarded() {
+        let c = Contract::seed("reviewmaps").unwrap();
+        let q = Queries::new(&c, "job=\"j\"");
+        assert_eq!(
+            q.error_ratio("5m", ""),
+            "(sum (rate(reviewmaps_http_requests_total{job=\"j\",status=~\"5..\"}[5m])) or sum (rate(reviewmaps_http_requests_total{job=\"j\"}[5m])) * 0) / (sum (rate(reviewmaps_http_requests_total{job=\"j\"}[5m])) > 0)"
+        );
+        assert_eq!(
+            q.latency_quantile(0.95, "1m", ""),
+            "histogram_quantile(0.95, sum by (le) (rate(reviewmaps_http_request_duration_seconds_bucket{job=\"j\"}[1m])))"
+        );
+    }
+}

@@ -1,0 +1,28 @@
+"""Independent judge: render or lint a Helm chart with Helm's own Go SDK (helm-python-sdk).
+
+Usage:
+  helm_chart.py render CHART_DIR RELEASE NAMESPACE < values.json   -> {"template path": "manifest"}
+  helm_chart.py lint CHART_DIR < values.json                       -> Helm's lint report
+"""
+
+import json
+import sys
+
+import helm_python as helm
+
+
+def main():
+    command, chart = sys.argv[1], sys.argv[2]
+    values = json.loads(sys.stdin.read() or "{}")
+    if command == "render":
+        release, namespace = sys.argv[3], sys.argv[4]
+        rendered = helm.Chart.load(chart).render(values, name=release, namespace=namespace)
+        json.dump(rendered, sys.stdout)
+    elif command == "lint":
+        json.dump(helm.lint(chart, values, strict=True), sys.stdout)
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()
