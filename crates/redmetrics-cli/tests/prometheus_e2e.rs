@@ -141,3 +141,100 @@ async fn ojeomneo_seed_checklist_passes_on_real_prometheus() {
     })
     .await;
 }
+
+/// `demo --with-prometheus` starts Prometheus scraping the demo with the generated rules,
+/// and stops it when the demo is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_with_prometheus_runs_the_checklist_locally() {
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let (demo, _addr) = start_demo(&["--with-prometheus", "--prometheus-listen", &listen]);
+    let prom_url = format!("http://{listen}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let targets = loop {
+        if let Ok(body) = http_get(&format!("{prom_url}/api/v1/targets")).await {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let t = v["data"]["activeTargets"].clone();
+            if t[0]["health"] == "up" {
+                break t;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "local Prometheus never scraped the demo"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(targets[0]["labels"]["job"], "reviewmaps-server");
+    assert_eq!(targets[0]["labels"]["namespace"], "reviewmaps");
+    let rules: serde_json::Value =
+        serde_json::from_slice(&http_get(&format!("{prom_url}/api/v1/rules")).await.unwrap())
+            .unwrap();
+    let names: Vec<&str> = rules["data"]["groups"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "HighErrorRate",
+            "HighLatencyP95",
+            "TargetDown",
+            "TargetDown"
+        ]
+    );
+
+    // SIGTERM (what `kill` and Kubernetes send) stops the demo and its Prometheus.
+    let pid = demo.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while http_get(&format!("{prom_url}/-/ready")).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus outlived the demo"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Without a `prometheus` on PATH the demo says how to get one and runs alone.
+#[test]
+fn demo_without_prometheus_explains_and_runs_alone() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--with-prometheus"])
+        .env_clear()
+        .env("PATH", "/nonexistent")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take(8)
+    {
+        let done = line.contains("Running the demo alone");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let warning = lines.join("\n");
+    assert!(
+        warning.contains("no `prometheus` on PATH")
+            && warning.contains("apt-get install prometheus"),
+        "{warning}"
+    );
+}
