@@ -108,7 +108,7 @@ fn mutations() -> Vec<Vec<u8>> {
             .wrapping_add(1442695040888963407);
         let at = (seed >> 33) as usize % base.len();
         let mut v = base.to_vec();
-        if seed % 7 == 0 {
+        if seed.is_multiple_of(7) {
             v.truncate(at);
         } else {
             v[at] = bytes[(seed >> 20) as usize % bytes.len()];
