@@ -3,6 +3,7 @@
 //! Exit codes follow ripgrep and ruff: 0 success, 1 a check failed, 2 the command could not
 //! run (bad arguments, unreachable peers, unreadable input).
 
+mod check;
 mod config;
 mod demo;
 mod generate;
@@ -31,6 +32,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Write dashboards, alert rules, ServiceMonitors and the Helm chart from the contract.
     Generate(GenerateArgs),
+    /// Verify a live endpoint, Kubernetes manifests or a Prometheus server against the contract.
+    Check(check::CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
             .and_then(|rt| rt.block_on(demo::run(args)))
             .map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,563 @@
+//! `redmetrics check URL`: scrape a live endpoint as Prometheus would and judge the result:
+//! exposition validity (both formats), the contract, cardinality and counter sanity.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use redmetrics::collect::MetricType;
+use redmetrics::contract::{Contract, PATH, Role};
+use redmetrics::parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
+
+use super::fetch::{Fetched, get};
+use super::report::{Check, Report, Status};
+
+/// What Prometheus 2.42 asks for.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+const TEXT_ACCEPT: &str = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
+
+/// Above this many distinct `path` values, a family is suspect even if no value looks raw.
+const MANY_PATHS: usize = 100;
+
+/// Runs every endpoint check; `Err` when the endpoint cannot be reached at all.
+pub(crate) async fn check(url: &str, prefix: Option<&str>) -> Result<Report, String> {
+    let first = get(url, &[("accept", TEXT_ACCEPT)]).await?;
+    let mut checks = vec![scrape_check(&first)];
+    if first.status != 200 {
+        return Ok(Report::new(url, checks));
+    }
+    let text = match parse_text(&first.body) {
+        Ok(e) => {
+            checks.push(Check::new("text exposition").summary(format!(
+                "{} families, {} samples; parses as Prometheus' own parser does",
+                e.families.len(),
+                e.sample_count()
+            )));
+            e
+        }
+        Err(e) => {
+            let mut c = Check::new("text exposition").summary("does not parse");
+            c.fail(
+                format!("{e}"),
+                "Prometheus rejects the whole scrape on the first bad line: fix the encoder or the line",
+            );
+            checks.push(c);
+            return Ok(Report::new(url, checks));
+        }
+    };
+    checks.push(openmetrics_check(
+        &get(url, &[("accept", PROMETHEUS_ACCEPT)]).await?,
+    ));
+    checks.push(structure_check(&text));
+    let contract = contract_check(&text, prefix);
+    let prefix = contract.1;
+    checks.push(contract.0);
+    checks.push(cardinality_check(&text, prefix.as_ref()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let second = get(url, &[("accept", TEXT_ACCEPT)]).await?;
+    checks.push(monotonic_check(&text, &second, prefix.as_ref()));
+    Ok(Report::new(url, checks))
+}
+
+fn scrape_check(f: &Fetched) -> Check {
+    let mut c = Check::new("scrape").summary(format!("HTTP {}, {}", f.status, f.content_type));
+    match f.status {
+        200 => {
+            if !f.content_type.starts_with("text/plain") {
+                c.warn(
+                    format!("Content-Type is `{}`", f.content_type),
+                    "serve `text/plain; version=0.0.4; charset=utf-8` for text scrapes",
+                );
+            }
+        }
+        401 | 403 => c.fail(
+            format!("the endpoint refused the scrape ({})", f.status),
+            "give Prometheus the bearer token (ServiceMonitor `authorization`) or allow its network",
+        ),
+        404 => c.fail(
+            "nothing is served at this path (404)",
+            "use the app's metrics path (Ojeomneo serves /ojeomneo/metrics, not /metrics)",
+        ),
+        s => c.fail(format!("the endpoint answered {s}"), "the metrics endpoint must answer 200"),
+    }
+    c
+}
+
+fn openmetrics_check(f: &Fetched) -> Check {
+    let mut c = Check::new("OpenMetrics exposition");
+    if f.status != 200 {
+        c.fail(
+            format!("answered {} to Prometheus' Accept header", f.status),
+            "answer Prometheus' preferred Accept header with 200",
+        );
+        return c;
+    }
+    if !f.content_type.starts_with("application/openmetrics-text") {
+        return c.summary(format!(
+            "not offered (Content-Type `{}`); Prometheus falls back to text",
+            f.content_type
+        ));
+    }
+    match parse_openmetrics(&f.body) {
+        Ok(e) => c.summary(format!(
+            "{} families; parses, ends with # EOF",
+            e.families.len()
+        )),
+        Err(e) => {
+            c.fail(
+                format!("{e}"),
+                "Prometheus 2.42 prefers OpenMetrics and rejects the whole scrape on this error",
+            );
+            c.summary("does not parse")
+        }
+    }
+}
+
+/// `name{a="x",b="y"}` with labels sorted, minus `skip`.
+fn series(s: &Sample, skip: &[&str]) -> String {
+    let labels: BTreeMap<&str, &str> = s
+        .labels
+        .iter()
+        .filter(|(n, _)| !skip.contains(&n.as_str()))
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let inner: Vec<String> = labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+    format!("{}{{{}}}", s.name, inner.join(","))
+}
+
+fn le(s: &Sample) -> f64 {
+    s.label("le")
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn structure_check(e: &Exposition) -> Check {
+    let mut c = Check::new("structure");
+    for f in &e.families {
+        if f.help.is_none() && !f.samples.is_empty() {
+            c.warn(
+                format!("{} has no HELP", f.name),
+                "give every family a one-sentence HELP (promtool lints its absence)",
+            );
+        }
+    }
+    for (family, line) in &e.interleaved {
+        c.fail(
+            format!("samples of {family} are split by another family (again at line {line})"),
+            "write all samples of a family together",
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for s in e.families.iter().flat_map(|f| &f.samples) {
+        if !seen.insert(series(s, &[])) {
+            c.fail(
+                format!("{} appears twice (line {})", series(s, &[]), s.line),
+                "each name and label set may appear once per scrape",
+            );
+        }
+        if let Some((n, _)) = s.labels.iter().find(|(n, _)| n.starts_with("__")) {
+            c.fail(
+                format!("label {n} on {} (line {}) starts with `__`", s.name, s.line),
+                "names starting with `__` are reserved for Prometheus",
+            );
+        }
+    }
+    for f in &e.families {
+        match f.kind {
+            Kind::Histogram => histogram_findings(&mut c, &f.name, &f.samples),
+            Kind::Summary => summary_findings(&mut c, &f.name, &f.samples),
+            Kind::Counter => {
+                for s in f.samples.iter().filter(|s| s.value < 0.0) {
+                    c.fail(
+                        format!("counter {} is negative ({})", series(s, &[]), s.value),
+                        "counters only go up from 0",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let summary = match c.status {
+        Status::Pass => "names, labels, metadata, histograms and summaries are consistent",
+        _ => "inconsistencies found",
+    };
+    c.summary(summary)
+}
+
+fn histogram_findings(c: &mut Check, name: &str, samples: &[Sample]) {
+    let bucket = format!("{name}_bucket");
+    let count = format!("{name}_count");
+    let mut buckets: BTreeMap<String, Vec<&Sample>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, f64> = BTreeMap::new();
+    for s in samples {
+        let key = series(s, &["le"]).replacen(&s.name, name, 1);
+        if s.name == bucket {
+            buckets.entry(key).or_default().push(s);
+        } else if s.name == count {
+            counts.insert(key, s.value);
+        }
+    }
+    for (key, bs) in &buckets {
+        let fix = "buckets are cumulative: ascending `le`, non-decreasing counts, `+Inf` equal to `_count`";
+        if let Some(w) = bs
+            .windows(2)
+            .find(|w| le(w[0]).partial_cmp(&le(w[1])) != Some(std::cmp::Ordering::Less))
+        {
+            c.fail(
+                format!(
+                    "{key}: le {} is not below le {} (line {})",
+                    le(w[0]),
+                    le(w[1]),
+                    w[1].line
+                ),
+                fix,
+            );
+        }
+        if let Some(w) = bs.windows(2).find(|w| w[1].value < w[0].value) {
+            c.fail(
+                format!(
+                    "{key}: bucket le={} holds {} after {} (line {}): not cumulative",
+                    le(w[1]),
+                    w[1].value,
+                    w[0].value,
+                    w[1].line
+                ),
+                fix,
+            );
+        }
+        match bs.last() {
+            Some(last) if le(last) == f64::INFINITY => match counts.get(key) {
+                Some(&n) if n != last.value => c.fail(
+                    format!("{key}: +Inf bucket {} differs from _count {n}", last.value),
+                    fix,
+                ),
+                None => c.fail(format!("{key}: no _count"), fix),
+                _ => {}
+            },
+            _ => c.fail(format!("{key}: no le=\"+Inf\" bucket"), fix),
+        }
+    }
+}
+
+fn summary_findings(c: &mut Check, name: &str, samples: &[Sample]) {
+    let mut quantiles: BTreeMap<String, Vec<(f64, f64, usize)>> = BTreeMap::new();
+    for s in samples.iter().filter(|s| s.name == name) {
+        let q = s
+            .label("quantile")
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN);
+        quantiles
+            .entry(series(s, &["quantile"]))
+            .or_default()
+            .push((q, s.value, s.line));
+    }
+    for (key, qs) in quantiles {
+        let fix = "quantiles ascend and so do their values (NaN means an empty window)";
+        if let Some(q) = qs.iter().find(|q| !(0.0..=1.0).contains(&q.0)) {
+            c.fail(
+                format!("{key}: quantile {} outside [0, 1] (line {})", q.0, q.2),
+                fix,
+            );
+        }
+        if let Some(w) = qs
+            .windows(2)
+            .find(|w| w[0].0.partial_cmp(&w[1].0) != Some(std::cmp::Ordering::Less))
+        {
+            c.fail(
+                format!(
+                    "{key}: quantile {} follows {} (line {})",
+                    w[1].0, w[0].0, w[1].2
+                ),
+                fix,
+            );
+        }
+        if let Some(w) = qs
+            .windows(2)
+            .find(|w| !w[0].1.is_nan() && !w[1].1.is_nan() && w[1].1 < w[0].1)
+        {
+            c.fail(
+                format!(
+                    "{key}: quantile {} is {} but quantile {} is {} (line {})",
+                    w[1].0, w[1].1, w[0].0, w[0].1, w[1].2
+                ),
+                fix,
+            );
+        }
+    }
+}
+
+/// The expected type(s) of a contract family in the text format.
+fn kind_matches(expected: MetricType, role: Role, actual: Kind) -> bool {
+    match (expected, actual) {
+        (_, Kind::Histogram | Kind::Summary)
+            if matches!(role, Role::RequestSize | Role::ResponseSize) =>
+        {
+            true
+        }
+        (MetricType::Counter, Kind::Counter)
+        | (MetricType::Gauge, Kind::Gauge)
+        | (MetricType::Histogram, Kind::Histogram)
+        | (MetricType::Summary, Kind::Summary) => true,
+        _ => false,
+    }
+}
+
+fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contract>) {
+    let mut c = Check::new("contract");
+    let (prefix, how) = match prefix {
+        Some(p) => (p.to_owned(), "given"),
+        None => {
+            let found: Vec<&str> = e
+                .families
+                .iter()
+                .filter_map(|f| f.name.strip_suffix("_http_requests_total"))
+                .collect();
+            match found.as_slice() {
+                [one] => ((*one).to_owned(), "inferred"),
+                [] => {
+                    c.fail(
+                        "no family named <prefix>_http_requests_total",
+                        "install the redmetrics layer, or name the prefix with --prefix",
+                    );
+                    return (c.summary("the five HTTP families were not found"), None);
+                }
+                many => {
+                    c.fail(
+                        format!("several prefixes export HTTP families: {}", many.join(", ")),
+                        "name the one to check with --prefix",
+                    );
+                    return (c.summary("ambiguous prefix"), None);
+                }
+            }
+        }
+    };
+    let contract = match Contract::seed(&prefix) {
+        Ok(contract) => contract,
+        Err(err) => {
+            c.fail(err.to_string(), "pass a valid --prefix");
+            return (c.summary("invalid prefix"), None);
+        }
+    };
+    for spec in contract.families() {
+        let name = spec.desc.name();
+        let Some(f) = e.family(name) else {
+            let severity = if spec.role == Role::BuildInfo {
+                Status::Warn
+            } else {
+                Status::Fail
+            };
+            c.find(
+                severity,
+                format!("{name} is missing"),
+                Some(format!(
+                    "the {} family of the contract must be exported",
+                    spec.desc.kind().as_str()
+                )),
+            );
+            continue;
+        };
+        if !kind_matches(spec.desc.kind(), spec.role, f.kind) {
+            c.fail(
+                format!(
+                    "{name} is a {} (TYPE), the contract says {}",
+                    f.kind,
+                    spec.desc.kind().as_str()
+                ),
+                "export the family with the contract's type",
+            );
+        }
+        let expected: BTreeSet<&str> = spec.labels.iter().map(|l| l.as_str()).collect();
+        if let Some(s) = f.samples.iter().find(|s| {
+            let got: BTreeSet<&str> = s
+                .labels
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .filter(|n| *n != "le" && *n != "quantile")
+                .collect();
+            got != expected
+        }) {
+            c.fail(
+                format!(
+                    "{} (line {}) has labels {:?}, the contract says {:?}",
+                    s.name,
+                    s.line,
+                    s.labels.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+                    expected
+                ),
+                "use the contract's label names (method, path, status)",
+            );
+        }
+    }
+    let summary = format!(
+        "prefix {prefix} ({how}): {}",
+        if c.status == Status::Pass {
+            "the five HTTP families and build info, with the right types and labels"
+        } else {
+            "does not match"
+        }
+    );
+    (c.summary(summary), Some(contract))
+}
+
+/// Why a `path` value looks like a raw request path rather than a route template.
+fn raw_path_reason(path: &str) -> Option<String> {
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        if seg.starts_with('{') || seg.starts_with(':') || seg == "*" {
+            continue;
+        }
+        if seg.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!("numeric segment `{seg}`"));
+        }
+        let hex = seg.bytes().filter(|b| b.is_ascii_hexdigit()).count();
+        if seg.len() == 36 && seg.bytes().filter(|&b| b == b'-').count() == 4 && hex == 32 {
+            return Some(format!("UUID segment `{seg}`"));
+        }
+        if seg.len() >= 16 && hex == seg.len() {
+            return Some(format!("hexadecimal segment `{seg}`"));
+        }
+    }
+    None
+}
+
+fn cardinality_check(e: &Exposition, contract: Option<&Contract>) -> Check {
+    let mut c = Check::new("cardinality");
+    let mut sizes: Vec<(usize, &str)> = e
+        .families
+        .iter()
+        .map(|f| {
+            let n: BTreeSet<String> = f
+                .samples
+                .iter()
+                .map(|s| series(s, &["le", "quantile"]))
+                .collect();
+            (n.len(), f.name.as_str())
+        })
+        .collect();
+    sizes.sort_by(|a, b| b.cmp(a));
+    let total: usize = sizes.iter().map(|s| s.0).sum();
+    let top: Vec<String> = sizes
+        .iter()
+        .take(3)
+        .map(|(n, f)| format!("{f} {n}"))
+        .collect();
+    let mut summary = format!("{total} series; largest: {}", top.join(", "));
+    if let Some(contract) = contract {
+        let mut raw: BTreeMap<String, String> = BTreeMap::new();
+        let mut distinct: BTreeSet<&str> = BTreeSet::new();
+        for spec in contract
+            .families()
+            .filter(|f| f.labels.iter().any(|l| l.as_str() == PATH))
+        {
+            for s in e
+                .family(spec.desc.name())
+                .into_iter()
+                .flat_map(|f| &f.samples)
+            {
+                if let Some(p) = s.label(PATH) {
+                    distinct.insert(p);
+                    if let Some(why) = raw_path_reason(p) {
+                        raw.entry(p.to_owned()).or_insert(why);
+                    }
+                }
+            }
+        }
+        summary = format!("{summary}; {} distinct paths", distinct.len());
+        if !raw.is_empty() {
+            let shown: Vec<String> = raw
+                .iter()
+                .take(5)
+                .map(|(p, why)| format!("path=\"{p}\" ({why})"))
+                .collect();
+            let more = raw.len().saturating_sub(5);
+            c.fail(
+                format!(
+                    "{} path values look like raw request paths: {}{}",
+                    raw.len(),
+                    shown.join(", "),
+                    if more > 0 { format!(", and {more} more") } else { String::new() }
+                ),
+                "label requests with the route template (axum MatchedPath: /v1/campaigns/{id}), never the raw path: every scanned URL becomes a new series",
+            );
+        } else if distinct.len() > MANY_PATHS {
+            c.warn(
+                format!("{} distinct path values", distinct.len()),
+                "a service rarely has that many routes: check that path is the route template",
+            );
+        }
+        if distinct.contains(redmetrics::metrics::OVERFLOW) {
+            c.warn(
+                "a family reached its bound on label sets and folds new ones into __overflow__",
+                "see redmetrics_cardinality_overflow_total; raise the bound only if the label sets are legitimate",
+            );
+        }
+    }
+    c.summary(summary)
+}
+
+fn monotonic_check(first: &Exposition, second: &Fetched, contract: Option<&Contract>) -> Check {
+    let mut c = Check::new("counters");
+    let Ok(second) = parse_text(&second.body) else {
+        c.fail(
+            "the second scrape does not parse",
+            "see the text exposition check",
+        );
+        return c.summary("second scrape failed");
+    };
+    let cumulative = |e: &Exposition| -> BTreeMap<String, f64> {
+        let mut m = BTreeMap::new();
+        for f in &e.families {
+            for s in &f.samples {
+                let counts = match f.kind {
+                    Kind::Counter => true,
+                    Kind::Histogram => s.name.ends_with("_count") || s.name.ends_with("_bucket"),
+                    Kind::Summary => s.name.ends_with("_count"),
+                    _ => false,
+                };
+                if counts {
+                    m.insert(series(s, &[]), s.value);
+                }
+            }
+        }
+        m
+    };
+    let (a, b) = (cumulative(first), cumulative(&second));
+    let mut compared = 0;
+    for (key, before) in &a {
+        if let Some(after) = b.get(key) {
+            compared += 1;
+            if after < before {
+                c.fail(
+                    format!("{key} went from {before} to {after} between two scrapes 1s apart"),
+                    "counters never decrease: was the process restarted, or are several pods behind this URL?",
+                );
+            }
+        }
+    }
+    if let Some(contract) = contract {
+        let gauge = contract.family(Role::InFlight).desc.name();
+        for s in second.family(gauge).into_iter().flat_map(|f| &f.samples) {
+            if s.value < 0.0 {
+                c.fail(
+                    format!("{gauge} is {}", s.value),
+                    "requests in flight cannot be negative: increments and decrements are unbalanced",
+                );
+            }
+        }
+    }
+    let summary = format!("{compared} cumulative series compared across two scrapes 1s apart");
+    c.summary(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_paths_are_recognised() {
+        assert_eq!(raw_path_reason("/v1/campaigns/{id}"), None);
+        assert_eq!(raw_path_reason("__unmatched__"), None);
+        assert!(raw_path_reason("/v1/campaigns/123").is_some());
+        assert!(raw_path_reason("/u/3f2504e0-4f89-11d3-9a0c-0305e82c3301").is_some());
+        assert!(raw_path_reason("/blob/0123456789abcdef0123").is_some());
+        assert_eq!(raw_path_reason("/v2/users/me"), None);
+    }
+}

@@ -1,0 +1,115 @@
+//! What a check found, printed for people or as JSON for CI.
+
+use serde::Serialize;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Pass => "PASS",
+            Self::Warn => "WARN",
+            Self::Fail => "FAIL",
+        }
+    }
+}
+
+/// One problem and how to fix it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Finding {
+    pub(crate) message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fix: Option<String>,
+}
+
+/// One named check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Check {
+    pub(crate) name: String,
+    pub(crate) status: Status,
+    pub(crate) summary: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) findings: Vec<Finding>,
+}
+
+impl Check {
+    pub(crate) fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            status: Status::Pass,
+            summary: String::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// Sets the one-line summary.
+    pub(crate) fn summary(mut self, s: impl Into<String>) -> Self {
+        self.summary = s.into();
+        self
+    }
+
+    /// Adds a finding at `status` (the check takes the worst of its findings).
+    pub(crate) fn find(&mut self, status: Status, message: impl Into<String>, fix: Option<String>) {
+        self.status = self.status.max(status);
+        self.findings.push(Finding {
+            message: message.into(),
+            fix,
+        });
+    }
+
+    pub(crate) fn fail(&mut self, message: impl Into<String>, fix: impl Into<String>) {
+        self.find(Status::Fail, message, Some(fix.into()));
+    }
+
+    pub(crate) fn warn(&mut self, message: impl Into<String>, fix: impl Into<String>) {
+        self.find(Status::Warn, message, Some(fix.into()));
+    }
+}
+
+/// All checks of one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Report {
+    pub(crate) target: String,
+    pub(crate) checks: Vec<Check>,
+    pub(crate) passed: bool,
+}
+
+impl Report {
+    pub(crate) fn new(target: impl Into<String>, checks: Vec<Check>) -> Self {
+        let passed = checks.iter().all(|c| c.status != Status::Fail);
+        Self {
+            target: target.into(),
+            checks,
+            passed,
+        }
+    }
+
+    /// Human-readable text, one line per check, findings indented with their fix.
+    pub(crate) fn human(&self) -> String {
+        let mut out = format!("redmetrics check: {}\n", self.target);
+        for c in &self.checks {
+            out.push_str(&format!("{}  {}: {}\n", c.status.word(), c.name, c.summary));
+            for f in &c.findings {
+                out.push_str(&format!("      - {}\n", f.message));
+                if let Some(fix) = &f.fix {
+                    out.push_str(&format!("        fix: {fix}\n"));
+                }
+            }
+        }
+        let count = |s| self.checks.iter().filter(|c| c.status == s).count();
+        out.push_str(&format!(
+            "result: {} failed, {} warnings, {} passed\n",
+            count(Status::Fail),
+            count(Status::Warn),
+            count(Status::Pass)
+        ));
+        out
+    }
+}
