@@ -1,10 +1,10 @@
 //! The tower layer and service.
 
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
+use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -19,11 +19,11 @@ use super::route::RequestParts;
 /// [`HttpMetrics::layer`](super::HttpMetrics::layer).
 #[derive(Debug, Clone)]
 pub struct MetricsLayer {
-    shared: Arc<Shared>,
+    shared: &'static Shared,
 }
 
 impl MetricsLayer {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: &'static Shared) -> Self {
         Self { shared }
     }
 }
@@ -34,7 +34,7 @@ impl<S> Layer<S> for MetricsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         MetricsService {
             inner,
-            shared: Arc::clone(&self.shared),
+            shared: self.shared,
         }
     }
 }
@@ -43,12 +43,13 @@ impl<S> Layer<S> for MetricsLayer {
 #[derive(Debug, Clone)]
 pub struct MetricsService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    shared: &'static Shared,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -71,9 +72,15 @@ where
             return ResponseFuture::new(self.inner.call(req), None);
         };
         let route = self.shared.route(MethodLabel::of(req.method()), template);
-        let recorder = Recorder::start(Arc::clone(&self.shared), route, start);
-        let meter = RequestMeter::new(Arc::clone(&self.shared), route, start);
-        let req = req.map(|b| RequestBody::new(b, Some(meter)));
+        let recorder = Recorder::start(self.shared, route, start);
+        // A request without a body (most GETs) has its size now; no meter to carry along.
+        let meter = if req.body().is_end_stream() {
+            self.shared.request_size(route, 0, start);
+            None
+        } else {
+            Some(RequestMeter::new(self.shared, route, start))
+        };
+        let req = req.map(|b| RequestBody::new(b, meter));
         ResponseFuture::new(self.inner.call(req), Some(recorder))
     }
 }

@@ -1,6 +1,5 @@
 //! The record of one request in flight, finished exactly once however the request ends.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::metrics::{RouteRef, Shared};
@@ -12,7 +11,7 @@ use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 /// an outer timeout: 499), or unwinding from a panic before a response (500).
 #[derive(Debug)]
 pub(crate) struct Recorder {
-    shared: Arc<Shared>,
+    shared: &'static Shared,
     route: RouteRef,
     start: Instant,
     status: Option<u16>,
@@ -21,7 +20,7 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Counts the request as in flight from `start`.
-    pub(crate) fn start(shared: Arc<Shared>, route: RouteRef, start: Instant) -> Self {
+    pub(crate) fn start(shared: &'static Shared, route: RouteRef, start: Instant) -> Self {
         shared.start();
         Self {
             shared,
@@ -66,14 +65,14 @@ impl Drop for Recorder {
 /// Counts request body bytes; dropping it records the request size.
 #[derive(Debug)]
 pub(crate) struct RequestMeter {
-    shared: Arc<Shared>,
+    shared: &'static Shared,
     route: RouteRef,
     start: Instant,
     bytes: u64,
 }
 
 impl RequestMeter {
-    pub(crate) fn new(shared: Arc<Shared>, route: RouteRef, start: Instant) -> Self {
+    pub(crate) fn new(shared: &'static Shared, route: RouteRef, start: Instant) -> Self {
         Self {
             shared,
             route,

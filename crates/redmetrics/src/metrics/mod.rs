@@ -15,6 +15,7 @@ mod summary;
 
 pub use counter::Counter;
 pub use family::{Family, FamilyMetric, OVERFLOW, Scratch};
+pub(crate) use gauge::StripedGauge;
 pub use gauge::{Gauge, GaugeF64};
 pub use histogram::{Buckets, BucketsError, Histogram};
 pub use summary::{Objective, Summary, SummaryError, SummaryShape};

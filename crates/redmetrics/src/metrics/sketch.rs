@@ -52,26 +52,58 @@ impl Clock {
 }
 
 /// Per-bucket, per-slice counts plus exact per-slice extremes.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Sketch {
-    /// `epoch + 1` that each slice holds; 0 for a slice never used.
-    tags: [AtomicU64; SLICES],
+    /// `epoch + 1` that each slice holds; 0 for a slice never used. (An epoch is a slice
+    /// length, 2 seconds at the least: `u32` lasts centuries.)
+    tags: [AtomicU32; SLICES],
     zero: [AtomicU32; SLICES],
-    /// Bits of non-negative `f64`s, which order like the values; `u64::MAX` for none.
-    min: [AtomicU64; SLICES],
-    max: [AtomicU64; SLICES],
-    octaves: Box<[OnceBox<Chunk>]>,
+    /// Allocated on the first non-zero observation, so an all-zero summary (the request
+    /// sizes of GET routes) costs two small arrays and nothing more.
+    values: OnceBox<Values>,
 }
 
-impl Default for Sketch {
-    fn default() -> Self {
-        Self {
-            tags: Default::default(),
-            zero: Default::default(),
+/// Octaves per directory group: a route's values usually fall in one or two groups.
+const GROUP: usize = 8;
+
+type Group = [OnceBox<Chunk>; GROUP];
+
+/// Extremes and counts of the non-zero observations.
+#[derive(Debug)]
+struct Values {
+    /// Bits of positive `f64`s, which order like the values; `u64::MAX` for none.
+    min: [AtomicU64; SLICES],
+    max: [AtomicU64; SLICES],
+    /// A two-level directory: groups of octaves, then octaves, allocated as values arrive.
+    groups: [OnceBox<Group>; OCTAVES / GROUP],
+}
+
+impl Values {
+    fn new() -> Box<Self> {
+        Box::new(Self {
             min: std::array::from_fn(|_| AtomicU64::new(u64::MAX)),
             max: Default::default(),
-            octaves: (0..OCTAVES).map(|_| OnceBox::new()).collect(),
-        }
+            groups: std::array::from_fn(|_| OnceBox::new()),
+        })
+    }
+
+    #[inline]
+    fn chunk(&self, octave: usize) -> &Chunk {
+        self.groups[octave / GROUP]
+            .get_or_init(|| Box::new(std::array::from_fn(|_| OnceBox::new())))[octave % GROUP]
+            .get_or_init(new_chunk)
+    }
+
+    /// Allocated chunks with their octave index, ascending.
+    fn chunks(&self) -> impl Iterator<Item = (usize, &Chunk)> {
+        self.groups.iter().enumerate().flat_map(|(g, group)| {
+            group.get().into_iter().flat_map(move |group| {
+                group
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, c)| c.get().map(|c| (g * GROUP + i, c)))
+            })
+        })
     }
 }
 
@@ -109,20 +141,18 @@ impl Sketch {
         let v = if v > 0.0 { v } else { 0.0 };
         let slot = self.slot(clock, now);
         let bits = v.to_bits();
-        match bucket(bits) {
-            None => {
-                self.zero[slot].fetch_add(1, Ordering::Relaxed);
-            }
-            Some(b) => {
-                let chunk = self.octaves[b / SUBS].get_or_init(new_chunk);
-                chunk[(b % SUBS) * SLICES + slot].fetch_add(1, Ordering::Relaxed);
-            }
+        let Some(b) = bucket(bits) else {
+            // Zero (or below 2^MIN_EXP): the window's minimum then reads 0.
+            self.zero[slot].fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let values = self.values.get_or_init(Values::new);
+        values.chunk(b / SUBS)[(b % SUBS) * SLICES + slot].fetch_add(1, Ordering::Relaxed);
+        if bits < values.min[slot].load(Ordering::Relaxed) {
+            values.min[slot].fetch_min(bits, Ordering::Relaxed);
         }
-        if bits < self.min[slot].load(Ordering::Relaxed) {
-            self.min[slot].fetch_min(bits, Ordering::Relaxed);
-        }
-        if bits > self.max[slot].load(Ordering::Relaxed) {
-            self.max[slot].fetch_max(bits, Ordering::Relaxed);
+        if bits > values.max[slot].load(Ordering::Relaxed) {
+            values.max[slot].fetch_max(bits, Ordering::Relaxed);
         }
     }
 
@@ -132,7 +162,7 @@ impl Sketch {
     fn slot(&self, clock: &Clock, now: Instant) -> usize {
         let epoch = clock.epoch(now);
         let slot = (epoch % SLICES as u64) as usize;
-        let tag = epoch + 1;
+        let tag = u32::try_from(epoch + 1).unwrap_or(u32::MAX);
         let held = self.tags[slot].load(Ordering::Acquire);
         if held < tag
             && self.tags[slot]
@@ -147,9 +177,12 @@ impl Sketch {
     #[cold]
     fn clear(&self, slot: usize) {
         self.zero[slot].store(0, Ordering::Relaxed);
-        self.min[slot].store(u64::MAX, Ordering::Relaxed);
-        self.max[slot].store(0, Ordering::Relaxed);
-        for chunk in self.octaves.iter().filter_map(OnceBox::get) {
+        let Some(values) = self.values.get() else {
+            return;
+        };
+        values.min[slot].store(u64::MAX, Ordering::Relaxed);
+        values.max[slot].store(0, Ordering::Relaxed);
+        for (_, chunk) in values.chunks() {
             for sub in 0..SUBS {
                 chunk[sub * SLICES + slot].store(0, Ordering::Relaxed);
             }
@@ -169,7 +202,7 @@ impl Sketch {
         out.clear();
         let epoch = clock.epoch(now);
         let live: [bool; SLICES] = std::array::from_fn(|s| {
-            let tag = self.tags[s].load(Ordering::Acquire);
+            let tag = u64::from(self.tags[s].load(Ordering::Acquire));
             tag > 0 && tag - 1 <= epoch && tag - 1 + SLICES as u64 > epoch
         });
         let slices = || (0..SLICES).filter(|&s| live[s]);
@@ -178,8 +211,8 @@ impl Sketch {
             .sum();
         scratch.clear();
         let mut total = zero;
-        for (octave, chunk) in self.octaves.iter().enumerate() {
-            let Some(chunk) = chunk.get() else { continue };
+        let values = self.values.get();
+        for (octave, chunk) in values.into_iter().flat_map(Values::chunks) {
             for sub in 0..SUBS {
                 let n: u64 = slices()
                     .map(|s| u64::from(chunk[sub * SLICES + s].load(Ordering::Relaxed)))
@@ -194,15 +227,20 @@ impl Sketch {
             out.extend(phis.iter().map(|_| f64::NAN));
             return;
         }
-        let min = slices()
-            .map(|s| self.min[s].load(Ordering::Relaxed))
-            .min()
-            .map_or(0.0, f64::from_bits);
-        let max = slices()
-            .map(|s| self.max[s].load(Ordering::Relaxed))
-            .max()
-            .map_or(0.0, f64::from_bits);
-        let (min, max) = if min <= max { (min, max) } else { (max, max) };
+        // Zeros pull the minimum to 0; otherwise the extremes are exact.
+        let (mut min, mut max) = (f64::INFINITY, 0.0f64);
+        if let Some(v) = values {
+            for s in slices() {
+                let lo = v.min[s].load(Ordering::Relaxed);
+                if lo != u64::MAX {
+                    min = min.min(f64::from_bits(lo));
+                    max = max.max(f64::from_bits(v.max[s].load(Ordering::Relaxed)));
+                }
+            }
+        }
+        if zero > 0 || min > max {
+            min = 0.0;
+        }
         let zero_bucket = (0usize, zero);
         for &phi in phis {
             let rank = phi * total as f64;
@@ -272,7 +310,7 @@ mod tests {
         let s = Sketch::default();
         s.observe(&c, 0.0, t);
         s.observe(&c, -3.0, t);
-        assert!(s.octaves.iter().all(|o| o.get().is_none()));
+        assert!(s.values.get().is_none(), "zeros allocate nothing");
         assert_eq!(estimate(&s, &c, t, 0.99), 0.0);
     }
 

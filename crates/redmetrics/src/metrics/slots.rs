@@ -29,10 +29,11 @@ pub(crate) struct SlotTable<E> {
 }
 
 impl<E> SlotTable<E> {
-    /// A table holding at most `bound` entries (at least 1), with twice as many slots.
+    /// A table holding at most `bound` entries (at least 1) in at least 1.5 times as many
+    /// slots: linear probing stays short even when the table is full.
     pub(crate) fn new(bound: usize) -> Self {
         let bound = bound.clamp(1, u32::MAX as usize / 4);
-        let capacity = (bound * 2).next_power_of_two();
+        let capacity = (bound + bound / 2 + 1).next_power_of_two();
         Self {
             slots: (0..capacity).map(|_| OnceBox::new()).collect(),
             mask: capacity - 1,

@@ -154,6 +154,9 @@ impl SummaryShape {
 pub struct Summary {
     shape: Arc<SummaryShape>,
     sum: AtomicF64,
+    /// Sum of integer observations ([`observe_u64_at`](Self::observe_u64_at)): a single
+    /// `fetch_add`, no compare-and-swap loop.
+    sum_int: AtomicU64,
     count: AtomicU64,
     sketch: Sketch,
 }
@@ -164,6 +167,7 @@ impl Summary {
         Self {
             shape,
             sum: AtomicF64::new(0.0),
+            sum_int: AtomicU64::new(0),
             count: AtomicU64::new(0),
             sketch: Sketch::default(),
         }
@@ -178,7 +182,19 @@ impl Summary {
     #[inline]
     pub fn observe_at(&self, v: f64, now: Instant) {
         self.sketch.observe(&self.shape.clock, v, now);
-        self.sum.add(v);
+        if v != 0.0 {
+            self.sum.add(v);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records an integer observation (a size in bytes) at `now`.
+    #[inline]
+    pub fn observe_u64_at(&self, v: u64, now: Instant) {
+        self.sketch.observe(&self.shape.clock, v as f64, now);
+        if v != 0 {
+            self.sum_int.fetch_add(v, Ordering::Relaxed);
+        }
         self.count.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -199,7 +215,7 @@ impl Summary {
         scratch: &mut Vec<(usize, u64)>,
     ) -> (f64, u64) {
         let count = self.count.load(Ordering::Relaxed);
-        let sum = self.sum.load();
+        let sum = self.sum.load() + self.sum_int.load(Ordering::Relaxed) as f64;
         self.sketch
             .quantiles(&self.shape.clock, now, &self.shape.phis, quantiles, scratch);
         (sum, count)

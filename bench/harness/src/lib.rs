@@ -1,0 +1,201 @@
+//! Shared pieces of the benchmarks: one three-route axum router, bare, with a body-wrapping
+//! no-op layer, with redmetrics (the seed's five metrics, summaries on), and with
+//! axum-prometheus; and a way to drive a request through it without a runtime.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::Body;
+use axum::body::Bytes;
+use axum::routing::get;
+use futures_util::FutureExt;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use redmetrics::HttpMetrics;
+use redmetrics::contract::Contract;
+use tower::{Service, ServiceExt};
+
+#[path = "../../../crates/redmetrics/tests/support/wrap_bodies.rs"]
+mod wrap_bodies;
+
+/// The request mix: one path per route.
+pub const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
+
+/// What the router is measured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// No middleware.
+    Bare,
+    /// A layer that wraps both bodies and records nothing: axum's floor for body middleware.
+    WrapBodies,
+    /// redmetrics with the seed's five metrics, summaries on.
+    Redmetrics,
+    /// axum-prometheus 0.10 with its defaults.
+    AxumPrometheus,
+}
+
+impl Variant {
+    /// Parses a command-line name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "bare" => Self::Bare,
+            "wrap-bodies" => Self::WrapBodies,
+            "redmetrics" => Self::Redmetrics,
+            "axum-prometheus" => Self::AxumPrometheus,
+            _ => return None,
+        })
+    }
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/v1/campaigns", get(|| async { "[]" }))
+        .route("/v1/campaigns/{id}", get(|| async { "{}" }))
+        .route("/v1/healthcheck", get(|| async { "ok" }))
+}
+
+/// axum-prometheus installs a process-wide recorder, so its layer can be made only once.
+fn axum_prometheus() -> &'static (
+    axum_prometheus::PrometheusMetricLayer<'static>,
+    axum_prometheus::metrics_exporter_prometheus::PrometheusHandle,
+) {
+    static PAIR: OnceLock<(
+        axum_prometheus::PrometheusMetricLayer<'static>,
+        axum_prometheus::metrics_exporter_prometheus::PrometheusHandle,
+    )> = OnceLock::new();
+    PAIR.get_or_init(|| {
+        // Its upkeep task needs a Tokio runtime, which stays alive with the process.
+        static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+        let rt = RUNTIME.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        });
+        let _guard = rt.enter();
+        axum_prometheus::PrometheusMetricLayer::pair()
+    })
+}
+
+/// The redmetrics instance of this process.
+pub fn redmetrics() -> &'static HttpMetrics {
+    static METRICS: OnceLock<HttpMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        HttpMetrics::builder(Contract::seed("reviewmaps").expect("valid prefix"))
+            .build()
+            .expect("metrics")
+    })
+}
+
+/// The three-route router with `variant`, its `/metrics` route where it has one, and
+/// `with_state` applied as `axum::serve` does.
+pub fn router(variant: Variant) -> Router {
+    let r = match variant {
+        Variant::Bare => routes(),
+        Variant::WrapBodies => routes().layer(wrap_bodies::WrapBodies),
+        Variant::Redmetrics => {
+            let m = redmetrics();
+            routes()
+                .layer(m.layer())
+                .route_service(m.metrics_path(), m.endpoint())
+        }
+        Variant::AxumPrometheus => {
+            let (layer, handle) = axum_prometheus();
+            let handle = handle.clone();
+            routes()
+                .layer(layer.clone())
+                .route("/metrics", get(move || async move { handle.render() }))
+        }
+    };
+    r.with_state(())
+}
+
+fn respond() -> http::Response<Full<Bytes>> {
+    http::Response::new(Full::new(Bytes::from_static(b"[]")))
+}
+
+/// A plain tower handler with concrete bodies.
+pub fn tower_bare()
+-> impl Service<Request<Full<Bytes>>, Response = http::Response<Full<Bytes>>, Error = Infallible> {
+    tower::service_fn(|_: Request<Full<Bytes>>| async { Ok::<_, Infallible>(respond()) })
+}
+
+/// The same handler behind the redmetrics layer (a classifier maps paths to templates).
+pub fn tower_layered() -> impl Service<
+    Request<Full<Bytes>>,
+    Response = http::Response<redmetrics::http::ResponseBody<Full<Bytes>>>,
+    Error = Infallible,
+> {
+    let metrics = HttpMetrics::builder(Contract::seed("plain").expect("valid prefix"))
+        .classifier(
+            |req: redmetrics::http::RequestParts<'_>| -> Option<&'static str> {
+                match req.uri.path() {
+                    "/v1/campaigns" => Some("/v1/campaigns"),
+                    "/v1/healthcheck" => Some("/v1/healthcheck"),
+                    _ => Some("/v1/campaigns/{id}"),
+                }
+            },
+        )
+        .build()
+        .expect("metrics");
+    tower::Layer::layer(
+        &metrics.layer(),
+        tower::service_fn(
+            |_: Request<redmetrics::http::RequestBody<Full<Bytes>>>| async {
+                Ok::<_, Infallible>(respond())
+            },
+        ),
+    )
+}
+
+/// One request through a plain tower service, body read to the end.
+pub fn call_tower<S, B>(svc: &mut S, path: &'static str)
+where
+    S: Service<Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    let res = svc
+        .call(
+            Request::get(path)
+                .body(Full::new(Bytes::new()))
+                .expect("valid request"),
+        )
+        .now_or_never()
+        .expect("handler completes immediately")
+        .expect("infallible");
+    let mut body = res.into_body();
+    while let Some(frame) = body.frame().now_or_never().expect("body is ready") {
+        black_box(frame.expect("body frame"));
+    }
+}
+
+/// Renders axum-prometheus' exposition (for the render comparison).
+pub fn axum_prometheus_render() -> String {
+    axum_prometheus().1.render()
+}
+
+/// One request through `svc` and its body read to the end, polled directly: the handlers
+/// never wait, so no runtime or network is involved.
+pub fn call(svc: &mut Router, path: &'static str) {
+    let ready = ServiceExt::<Request<Body>>::ready(svc)
+        .now_or_never()
+        .expect("router is always ready")
+        .expect("infallible");
+    let res = ready
+        .call(
+            Request::get(path)
+                .body(Body::empty())
+                .expect("valid request"),
+        )
+        .now_or_never()
+        .expect("handlers complete immediately")
+        .expect("infallible");
+    let mut body = res.into_body();
+    while let Some(frame) = body.frame().now_or_never().expect("body is ready") {
+        black_box(frame.expect("body frame"));
+    }
+}
