@@ -16,7 +16,7 @@ if ! command -v wrk >/dev/null || ! command -v go >/dev/null \
 fi
 export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$PWD/target/go-cache"
 
-{ uname -srm; nproc; grep -m1 'model name' /proc/cpuinfo; rustc --version; go version; wrk --version 2>&1 | head -1; } | tee "$out/machine.txt"
+{ uname -srm; nproc; grep -m1 'model name' /proc/cpuinfo; rustc --version; go version; { wrk --version 2>&1 || true; } | head -1; } | tee "$out/machine.txt"
 
 cargo bench -p redmetrics-bench --bench per_request 2>&1 | tee "$out/per_request.txt"
 cargo bench -p redmetrics-bench --bench render 2>&1 | tee "$out/render.txt"
