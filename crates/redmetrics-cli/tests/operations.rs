@@ -19,8 +19,18 @@ fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// The Prometheus Operator CRD schemas: `$REDMETRICS_CRDS`, or `shared/vendor/…` beside the
+/// repository as the project lays it out.
 fn crds() -> PathBuf {
-    repo().join("../shared/vendor/prometheus-operator-crds")
+    let dir = std::env::var_os("REDMETRICS_CRDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/vendor/prometheus-operator-crds"));
+    assert!(
+        dir.join("monitoring.coreos.com_servicemonitors.yaml").is_file(),
+        "Prometheus Operator CRD schemas not found in {}: set REDMETRICS_CRDS to their folder",
+        dir.display()
+    );
+    dir
 }
 
 /// Runs the real binary in `dir` with a cleared environment.
