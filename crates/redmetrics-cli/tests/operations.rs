@@ -26,7 +26,8 @@ fn crds() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("../shared/vendor/prometheus-operator-crds"));
     assert!(
-        dir.join("monitoring.coreos.com_servicemonitors.yaml").is_file(),
+        dir.join("monitoring.coreos.com_servicemonitors.yaml")
+            .is_file(),
         "Prometheus Operator CRD schemas not found in {}: set REDMETRICS_CRDS to their folder",
         dir.display()
     );
