@@ -473,53 +473,47 @@ impl Config {
     }
 }
 
-fn check_dns_label(field: &str, v: &str) -> Result<(), ConfigError> {
-    let ok = !v.is_empty()
-        && v.len() <= 63
+/// `Ok` when `ok`, else the error for `field` with the rule `rule()` states.
+fn require(ok: bool, field: &str, rule: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    if ok { Ok(()) } else { Err(err(field, rule())) }
+}
+
+/// Lowercase letters, digits and `-`, at most `max`, starting and ending alphanumeric.
+fn dns_label_like(v: &str, max: usize) -> bool {
+    !v.is_empty()
+        && v.len() <= max
         && v.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !v.starts_with('-')
-        && !v.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            format!(
-                "`{v}` is not a DNS-1123 label: lowercase letters, digits and `-`, at most 63, starting and ending alphanumeric"
-            ),
-        ))
-    }
+        && !v.ends_with('-')
+}
+
+fn check_dns_label(field: &str, v: &str) -> Result<(), ConfigError> {
+    require(dns_label_like(v, 63), field, || {
+        format!(
+            "`{v}` is not a DNS-1123 label: lowercase letters, digits and `-`, at most 63, starting and ending alphanumeric"
+        )
+    })
 }
 
 /// Kubernetes `IANA_SVC_NAME`: what a named Service port must look like.
 fn check_port_name(field: &str, v: &str) -> Result<(), ConfigError> {
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(err(
-            field,
+    require(
+        v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()),
+        field,
+        || {
             format!(
                 "`{v}` is a port number, but a ServiceMonitor endpoint selects the Service port by its name: name the port in the Service (e.g. `http`) and give that name here"
-            ),
-        ));
-    }
-    let ok = !v.is_empty()
-        && v.len() <= 15
-        && v.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && v.bytes().any(|b| b.is_ascii_lowercase())
-        && !v.starts_with('-')
-        && !v.ends_with('-')
-        && !v.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            format!(
-                "`{v}` is not a valid port name (IANA_SVC_NAME): at most 15 lowercase letters, digits and single `-`, with at least one letter"
-            ),
-        ))
-    }
+            )
+        },
+    )?;
+    let ok =
+        dns_label_like(v, 15) && v.bytes().any(|b| b.is_ascii_lowercase()) && !v.contains("--");
+    require(ok, field, || {
+        format!(
+            "`{v}` is not a valid port name (IANA_SVC_NAME): at most 15 lowercase letters, digits and single `-`, with at least one letter"
+        )
+    })
 }
 
 fn check_label_value(field: &str, v: &str) -> Result<(), ConfigError> {
@@ -529,36 +523,23 @@ fn check_label_value(field: &str, v: &str) -> Result<(), ConfigError> {
         && (v.is_empty()
             || (v.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && v.ends_with(|c: char| c.is_ascii_alphanumeric())));
-    if ok {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            format!(
-                "`{v}` is not a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric"
-            ),
-        ))
-    }
+    require(ok, field, || {
+        format!(
+            "`{v}` is not a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric"
+        )
+    })
 }
 
 fn check_label_key(field: &str, k: &str) -> Result<(), ConfigError> {
-    let (prefix, name) = k.rsplit_once('/').map_or(("", k), |(p, n)| (p, n));
+    let (prefix, name) = k.rsplit_once('/').unwrap_or(("", k));
     let name_ok = !name.is_empty() && check_label_value(field, name).is_ok();
     let prefix_ok = prefix.is_empty()
-        || (prefix.len() <= 253
-            && prefix
-                .split('.')
-                .all(|part| check_dns_label(field, part).is_ok()));
-    if name_ok && prefix_ok {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            format!(
-                "`{k}` is not a Kubernetes label key: an optional DNS prefix and `/`, then at most 63 of [A-Za-z0-9-_.]"
-            ),
-        ))
-    }
+        || (prefix.len() <= 253 && prefix.split('.').all(|p| dns_label_like(p, 63)));
+    require(name_ok && prefix_ok, field, || {
+        format!(
+            "`{k}` is not a Kubernetes label key: an optional DNS prefix and `/`, then at most 63 of [A-Za-z0-9-_.]"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -189,6 +189,36 @@ impl Builder {
     }
 }
 
+/// Unescapes HELP text: `\\` and `\n` in both formats, `\"` in OpenMetrics only.
+fn help_text(line: usize, raw: &[u8], quote: bool) -> Result<String, ParseError> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter();
+    while let Some(&b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'"') if quote => out.push(b'"'),
+            Some(&e) => {
+                return Err(ParseError {
+                    line,
+                    message: format!("invalid escape sequence '\\{}'", e as char),
+                });
+            }
+            None => {
+                return Err(ParseError {
+                    line,
+                    message: "unexpected end of input stream".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// Splits input into lines with 1-based numbers; the flag says the line ended with `\n`.
 fn lines(input: &[u8]) -> impl Iterator<Item = (usize, &[u8], bool)> {
     let mut rest = input;

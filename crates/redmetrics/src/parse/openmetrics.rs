@@ -2,7 +2,7 @@
 //! a final `# EOF`.
 
 use super::line::Cursor;
-use super::{Builder, Exposition, Kind, ParseError, Sample, lines};
+use super::{Builder, Exposition, Kind, ParseError, Sample, help_text, lines};
 
 fn error(line: usize, message: impl Into<String>) -> ParseError {
     ParseError {
@@ -21,30 +21,6 @@ fn suffixes(kind: Kind) -> &'static [&'static str] {
         Kind::Info => &["_info"],
         Kind::Gauge | Kind::StateSet | Kind::Unknown | Kind::Untyped => &[""],
     }
-}
-
-fn help_text(line: usize, raw: &[u8]) -> Result<String, ParseError> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut bytes = raw.iter();
-    while let Some(&b) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(b'\\') => out.push(b'\\'),
-            Some(b'n') => out.push(b'\n'),
-            Some(b'"') => out.push(b'"'),
-            Some(&e) => {
-                return Err(error(
-                    line,
-                    format!("invalid escape sequence '\\{}'", e as char),
-                ));
-            }
-            None => return Err(error(line, "unexpected end of line in HELP")),
-        }
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Parses OpenMetrics 1.0 text.
@@ -153,7 +129,7 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
                     if f.help.is_some() {
                         return Err(error(n, format!("second HELP line for {name:?}")));
                     }
-                    f.help = Some(help_text(n, &text)?);
+                    f.help = Some(help_text(n, &text, true)?);
                 }
             }
             continue;

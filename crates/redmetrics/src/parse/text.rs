@@ -1,7 +1,7 @@
 //! Text format 0.0.4, with `expfmt`'s acceptance rules.
 
 use super::line::Cursor;
-use super::{Builder, Exposition, Kind, ParseError, Sample, lines};
+use super::{Builder, Exposition, Kind, ParseError, Sample, help_text, lines};
 
 fn error(line: usize, message: impl Into<String>) -> ParseError {
     ParseError {
@@ -38,30 +38,6 @@ fn family_or_create(b: &mut Builder, name: &str) -> usize {
         Some(i) => i,
         None => b.create(name, Kind::Untyped),
     }
-}
-
-/// Unescapes HELP text: `\\` and `\n` only, as `expfmt` does.
-fn help_text(line: usize, raw: &[u8]) -> Result<String, ParseError> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut bytes = raw.iter();
-    while let Some(&b) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(b'\\') => out.push(b'\\'),
-            Some(b'n') => out.push(b'\n'),
-            Some(&e) => {
-                return Err(error(
-                    line,
-                    format!("invalid escape sequence '\\{}'", e as char),
-                ));
-            }
-            None => return Err(error(line, "unexpected end of input stream")),
-        }
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Parses text format 0.0.4.
@@ -109,7 +85,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                             format!("second HELP line for metric name {:?}", f.name),
                         ));
                     }
-                    f.help = Some(help_text(n, rest)?);
+                    f.help = Some(help_text(n, rest, false)?);
                 } else {
                     if has_type[i] {
                         return Err(error(
