@@ -11,9 +11,9 @@ use tower_service::Service;
 use super::body::{RequestBody, ResponseBody};
 use super::future::ResponseFuture;
 use super::method::MethodLabel;
-use super::metrics::Shared;
 use super::record::{Recorder, RequestMeter};
 use super::route::RequestParts;
+use super::series::Shared;
 
 /// Wraps services with [`MetricsService`]. Get one from
 /// [`HttpMetrics::layer`](super::HttpMetrics::layer).

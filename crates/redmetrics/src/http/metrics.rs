@@ -1,7 +1,6 @@
-//! The contract's families as live series, and the handle applications configure.
+//! The handle applications configure: contract, registry, layer and endpoint of one app.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use http::Method;
@@ -9,15 +8,10 @@ use http::Method;
 use super::layer::MetricsLayer;
 use super::method::MethodLabel;
 use super::route::{Classify, MatchedPathRoute};
-use crate::collect::{Collect, Desc, Sink};
-use crate::contract::{Contract, Role, Shape, UNMATCHED};
+use super::series::{HttpCollector, Shared};
+use crate::contract::Contract;
 use crate::endpoint::MetricsEndpoint;
-use crate::labels;
-use crate::metrics::slots::SlotTable;
-use crate::metrics::{
-    Buckets, BucketsError, Counter, FamilyMetric, Histogram, OVERFLOW, Scratch, StripedGauge,
-    Summary, SummaryError, SummaryShape,
-};
+use crate::metrics::{BucketsError, SummaryError};
 use crate::process::ProcessCollector;
 use crate::registry::{Registry, RegistryError};
 
@@ -36,331 +30,6 @@ pub enum HttpMetricsError {
     /// The metrics path is not an absolute path.
     #[error("metrics path `{0}` must start with `/` (e.g. `/metrics` or `/ojeomneo/metrics`)")]
     MetricsPath(String),
-}
-
-/// A slot index into the route table, or [`OVERFLOW_ROUTE`].
-pub(crate) type RouteRef = u32;
-/// The route of requests folded because the route table is full.
-pub(crate) const OVERFLOW_ROUTE: RouteRef = u32::MAX;
-
-/// How sizes are recorded, per the contract.
-#[derive(Debug)]
-enum SizeShape {
-    Summary(Arc<SummaryShape>),
-    Histogram(Arc<Buckets>),
-}
-
-#[derive(Debug)]
-enum SizeMetric {
-    Summary(Summary),
-    Histogram(Histogram),
-}
-
-impl SizeMetric {
-    fn new(shape: &SizeShape) -> Self {
-        match shape {
-            SizeShape::Summary(s) => Self::Summary(Summary::new(Arc::clone(s))),
-            SizeShape::Histogram(b) => Self::Histogram(Histogram::new(Arc::clone(b))),
-        }
-    }
-
-    #[inline]
-    fn observe(&self, bytes: u64, now: Instant) {
-        match self {
-            Self::Summary(s) => s.observe_u64_at(bytes, now),
-            Self::Histogram(h) => h.observe(bytes as f64),
-        }
-    }
-
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
-        match self {
-            Self::Summary(s) => s.encode(labels, sink, scratch),
-            Self::Histogram(h) => h.encode(labels, sink, scratch),
-        }
-    }
-}
-
-/// Series of one (method, path): latency and both sizes.
-#[derive(Debug)]
-pub(crate) struct RouteSeries {
-    method: &'static str,
-    path: Box<str>,
-    labels: Box<str>,
-    /// The last status counted on this route and its slot in the request table
-    /// (`status << 32 | slot + 1`): most requests of a route repeat the status before.
-    last_status: AtomicU64,
-    /// Written by every request of the route, so kept off the cache line every lookup reads
-    /// the key from (false sharing cost more than the padding under two threads).
-    hot: LinePadded<RouteMetrics>,
-}
-
-/// Aligned to a 64-byte cache line (crossbeam's `CachePadded` uses 128 on x86-64 for the
-/// adjacent-line prefetcher; 64 measured the same here and saves memory per route).
-#[derive(Debug)]
-#[repr(align(64))]
-struct LinePadded<T>(T);
-
-impl<T> std::ops::Deref for LinePadded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-/// The metrics of one (method, path).
-#[derive(Debug)]
-struct RouteMetrics {
-    duration: Histogram,
-    request_size: SizeMetric,
-    response_size: SizeMetric,
-}
-
-/// The request counter of one (route, status).
-#[derive(Debug)]
-struct StatusSeries {
-    route: RouteRef,
-    status: u16,
-    labels: Box<str>,
-    count: Counter,
-}
-
-/// Everything the layer records into; shared by the layer, its futures and bodies.
-pub(crate) struct Shared {
-    routes: SlotTable<RouteSeries>,
-    route_overflow: RouteSeries,
-    route_folded: Counter,
-    requests: SlotTable<StatusSeries>,
-    request_overflow: StatusSeries,
-    request_folded: Counter,
-    /// Written twice by every request: striped over cache lines.
-    in_flight: StripedGauge,
-    duration_buckets: Arc<Buckets>,
-    sizes: SizeShape,
-    build_labels: Box<str>,
-    descs: Vec<Desc>,
-    excluded: Box<[Box<str>]>,
-    classifier: Box<dyn Classify>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("routes", &self.routes.len())
-            .field("requests", &self.requests.len())
-            .field("in_flight", &self.in_flight.get())
-            .field("excluded", &self.excluded)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Shared {
-    fn route_series(&self, method: &'static str, path: &str) -> RouteSeries {
-        RouteSeries {
-            method,
-            path: path.into(),
-            labels: labels::render([("method", method), ("path", path)]).into(),
-            last_status: AtomicU64::new(0),
-            hot: LinePadded(RouteMetrics {
-                duration: Histogram::new(Arc::clone(&self.duration_buckets)),
-                request_size: SizeMetric::new(&self.sizes),
-                response_size: SizeMetric::new(&self.sizes),
-            }),
-        }
-    }
-
-    /// The template of this request, or `None` when it must not be measured.
-    #[inline]
-    pub(crate) fn classify<'a>(
-        &'a self,
-        req: super::route::RequestParts<'a>,
-    ) -> Option<Option<&'a str>> {
-        let template = self.classifier.route(req);
-        let path = req.uri.path();
-        let excluded = self
-            .excluded
-            .iter()
-            .any(|e| **e == *path || template.is_some_and(|t| t == &**e));
-        (!excluded).then_some(template)
-    }
-
-    /// Resolves the (method, path) series, creating it on first use.
-    #[inline]
-    pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> RouteRef {
-        let path = template.unwrap_or(UNMATCHED);
-        let hash = self.routes.hash(&(method, path));
-        let found = self.routes.get_or_insert(
-            hash,
-            |r| r.method == method.as_str() && *r.path == *path,
-            || self.route_series(method.as_str(), path),
-        );
-        match found {
-            Some((index, _)) => index,
-            None => {
-                self.route_folded.inc();
-                OVERFLOW_ROUTE
-            }
-        }
-    }
-
-    #[inline]
-    fn series(&self, route: RouteRef) -> &RouteSeries {
-        self.routes.get(route).unwrap_or(&self.route_overflow)
-    }
-
-    /// A request started: one more in flight.
-    #[inline]
-    pub(crate) fn start(&self) {
-        self.in_flight.inc();
-    }
-
-    /// A request's response ended (or was abandoned): record everything but the request size.
-    #[inline]
-    pub(crate) fn finish(&self, route: RouteRef, status: u16, start: Instant, response_bytes: u64) {
-        let end = Instant::now();
-        self.done(
-            route,
-            status,
-            end.saturating_duration_since(start),
-            end,
-            response_bytes,
-        );
-        self.in_flight.dec();
-    }
-
-    /// Records latency, response size and the request counter.
-    #[inline]
-    fn done(
-        &self,
-        route: RouteRef,
-        status: u16,
-        took: Duration,
-        end: Instant,
-        response_bytes: u64,
-    ) {
-        let series = self.series(route);
-        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        series.hot.duration.observe_nanos(nanos);
-        series.hot.response_size.observe(response_bytes, end);
-        self.count(route, status);
-    }
-
-    /// A request body ended or was dropped after `bytes` bytes.
-    #[inline]
-    pub(crate) fn request_size(&self, route: RouteRef, bytes: u64, at: Instant) {
-        self.series(route).hot.request_size.observe(bytes, at);
-    }
-
-    #[inline]
-    fn count(&self, route: RouteRef, status: u16) {
-        let series = self.series(route);
-        let cached = series.last_status.load(Ordering::Relaxed);
-        if cached >> 32 == u64::from(status)
-            && let Some(s) = self.requests.get((cached as u32).wrapping_sub(1))
-            && s.route == route
-            && s.status == status
-        {
-            s.count.inc();
-            return;
-        }
-        let hash = self.requests.hash(&(route, status));
-        let found = self.requests.get_or_insert(
-            hash,
-            |s| s.route == route && s.status == status,
-            || {
-                let r = self.series(route);
-                StatusSeries {
-                    route,
-                    status,
-                    labels: labels::render([
-                        ("method", r.method),
-                        ("path", &*r.path),
-                        ("status", itoa::Buffer::new().format(status)),
-                    ])
-                    .into(),
-                    count: Counter::default(),
-                }
-            },
-        );
-        match found {
-            Some((slot, s)) => {
-                s.count.inc();
-                series.last_status.store(
-                    u64::from(status) << 32 | u64::from(slot + 1),
-                    Ordering::Relaxed,
-                );
-            }
-            None => {
-                self.request_folded.inc();
-                self.request_overflow.count.inc();
-            }
-        }
-    }
-}
-
-/// Writes the contract's families from the live series.
-struct HttpCollector(&'static Shared);
-
-impl Collect for HttpCollector {
-    fn descs(&self) -> Vec<Desc> {
-        self.0.descs.clone()
-    }
-
-    fn collect(&self, sink: &mut dyn Sink) {
-        let s = self.0;
-        let mut scratch = Scratch::default();
-        let [
-            requests,
-            duration,
-            in_flight,
-            request_size,
-            response_size,
-            build,
-        ] = &s.descs[..]
-        else {
-            return;
-        };
-        let overflowed = s.route_folded.get() > 0;
-        let routes = || {
-            s.routes
-                .iter()
-                .chain(overflowed.then_some(&s.route_overflow))
-        };
-
-        sink.family(requests);
-        for r in s.requests.iter() {
-            sink.counter(&r.labels, r.count.get());
-        }
-        if s.request_folded.get() > 0 {
-            sink.counter(&s.request_overflow.labels, s.request_overflow.count.get());
-        }
-        sink.family(duration);
-        for r in routes() {
-            r.hot.duration.encode(&r.labels, sink, &mut scratch);
-        }
-        sink.family(in_flight);
-        sink.gauge_i64("", s.in_flight.get());
-        sink.family(request_size);
-        for r in routes() {
-            r.hot.request_size.encode(&r.labels, sink, &mut scratch);
-        }
-        sink.family(response_size);
-        for r in routes() {
-            r.hot.response_size.encode(&r.labels, sink, &mut scratch);
-        }
-        sink.family(build);
-        sink.gauge_i64(&s.build_labels, 1);
-    }
-
-    fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
-        let s = self.0;
-        report(
-            s.descs[Role::Requests as usize].name(),
-            s.request_folded.get(),
-        );
-        for role in [Role::Duration, Role::RequestSize, Role::ResponseSize] {
-            report(s.descs[role as usize].name(), s.route_folded.get());
-        }
-    }
 }
 
 /// The HTTP metrics of one application: its contract, registry, layer and endpoint.
@@ -432,7 +101,7 @@ impl HttpMetrics {
 
     /// Requests in flight right now.
     pub fn in_flight(&self) -> i64 {
-        self.shared.in_flight.get()
+        self.shared.in_flight()
     }
 
     /// Records one finished request without the layer: for servers that are not tower
@@ -541,58 +210,12 @@ impl HttpMetricsBuilder {
         }
         let registry = self.registry.unwrap_or_default();
         let bound = self.max_label_sets.unwrap_or(registry.max_label_sets());
-        let c = &self.contract;
-        let duration_buckets = match &c.family(Role::Duration).shape {
-            Shape::Histogram { buckets } => Arc::new(Buckets::new(buckets.clone())?),
-            _ => Arc::new(Buckets::new(Buckets::SEED_SECONDS)?),
-        };
-        let sizes = match &c.family(Role::ResponseSize).shape {
-            Shape::Histogram { buckets } => {
-                SizeShape::Histogram(Arc::new(Buckets::new(buckets.clone())?))
-            }
-            Shape::Summary { objectives, window } => {
-                SizeShape::Summary(Arc::new(SummaryShape::new(objectives, *window)?))
-            }
-            _ => SizeShape::Summary(Arc::new(SummaryShape::new(
-                &crate::metrics::Objective::SEED,
-                Duration::from_secs(600),
-            )?)),
-        };
         let mut excluded: Vec<Box<str>> = self.exclude.into_iter().map(Into::into).collect();
         excluded.push(self.metrics_path.as_str().into());
-        let overflow_labels = |names: &[&str]| labels::render(names.iter().map(|n| (*n, OVERFLOW)));
-        let shared = Shared {
-            routes: SlotTable::new(bound),
-            route_overflow: RouteSeries {
-                method: OVERFLOW,
-                path: OVERFLOW.into(),
-                labels: overflow_labels(&["method", "path"]).into(),
-                last_status: AtomicU64::new(0),
-                hot: LinePadded(RouteMetrics {
-                    duration: Histogram::new(Arc::clone(&duration_buckets)),
-                    request_size: SizeMetric::new(&sizes),
-                    response_size: SizeMetric::new(&sizes),
-                }),
-            },
-            route_folded: Counter::default(),
-            requests: SlotTable::new(bound),
-            request_overflow: StatusSeries {
-                route: OVERFLOW_ROUTE,
-                status: 0,
-                labels: overflow_labels(&["method", "path", "status"]).into(),
-                count: Counter::default(),
-            },
-            request_folded: Counter::default(),
-            in_flight: StripedGauge::default(),
-            duration_buckets,
-            sizes,
-            build_labels: labels::render([("version", self.version.as_str())]).into(),
-            descs: c.families().map(|f| f.desc.clone()).collect(),
-            excluded: excluded.into_boxed_slice(),
-            classifier: self
-                .classifier
-                .unwrap_or_else(|| Box::new(MatchedPathRoute)),
-        };
+        let classifier = self
+            .classifier
+            .unwrap_or_else(|| Box::new(MatchedPathRoute));
+        let shared = Shared::new(&self.contract, &self.version, bound, excluded, classifier)?;
         let shared: &'static Shared = Box::leak(Box::new(shared));
         registry.register(HttpCollector(shared))?;
         if self.process {

@@ -57,6 +57,7 @@ mod method;
 mod metrics;
 mod record;
 mod route;
+mod series;
 
 pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::metrics::{RouteRef, Shared};
+use super::series::{RouteRef, Shared};
 use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 
 /// Owns one in-flight request's measurement; dropping it records the request. It moves from
