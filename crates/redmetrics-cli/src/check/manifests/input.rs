@@ -1,0 +1,164 @@
+//! Reading manifests: files, folders, chart folders and standard input, into objects.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// A Kubernetes object and where it came from.
+#[derive(Debug, Clone)]
+pub(super) struct Object {
+    pub(super) value: Value,
+    pub(super) namespace: String,
+}
+
+impl Object {
+    pub(super) fn kind(&self) -> &str {
+        self.value["kind"].as_str().unwrap_or_default()
+    }
+    pub(super) fn name(&self) -> &str {
+        self.value["metadata"]["name"]
+            .as_str()
+            .unwrap_or("<unnamed>")
+    }
+    pub(super) fn id(&self) -> String {
+        format!("{} {}/{}", self.kind(), self.namespace, self.name())
+    }
+    pub(super) fn labels(&self) -> BTreeMap<String, String> {
+        string_map(&self.value["metadata"]["labels"])
+    }
+}
+
+pub(super) fn string_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Everything read from the given paths.
+#[derive(Debug, Default)]
+pub(super) struct Inputs {
+    pub(super) objects: Vec<Object>,
+    /// Dashboards given as plain JSON files.
+    pub(super) dashboards: Vec<(String, Value)>,
+    /// Helm template sources (`templates/*.yaml` of a chart directory), unrendered.
+    pub(super) templates: Vec<(String, String)>,
+}
+
+pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, String> {
+    let mut inputs = Inputs::default();
+    for p in paths {
+        if p == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            add_yaml(&mut inputs, "<stdin>", &text, default_ns)?;
+            continue;
+        }
+        let path = PathBuf::from(p);
+        if path.is_dir() {
+            if path.join("Chart.yaml").is_file() {
+                for file in walk(&path.join("templates"))? {
+                    let text = read(&file)?;
+                    inputs.templates.push((file.display().to_string(), text));
+                }
+            } else {
+                for file in walk(&path)? {
+                    add_file(&mut inputs, &file, default_ns)?;
+                }
+            }
+        } else if path.is_file() {
+            add_file(&mut inputs, &path, default_ns)?;
+        } else {
+            return Err(format!("{p}: no such file or directory"));
+        }
+    }
+    Ok(inputs)
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn walk(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(out);
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            out.extend(walk(&e)?);
+        } else if e
+            .extension()
+            .is_some_and(|x| x == "yaml" || x == "yml" || x == "json" || x == "tpl")
+        {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+fn add_file(inputs: &mut Inputs, path: &Path, default_ns: &str) -> Result<(), String> {
+    let text = read(path)?;
+    let source = path.display().to_string();
+    if path.extension().is_some_and(|x| x == "json") {
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{source}: not valid JSON: {e}"))?;
+        if v.get("panels").is_some() {
+            inputs.dashboards.push((source, v));
+        } else {
+            add_value(inputs, v, default_ns);
+        }
+        return Ok(());
+    }
+    let in_templates = path.components().any(|c| c.as_os_str() == "templates");
+    if in_templates && text.contains("{{") {
+        // An unrendered Helm template: lint it as a template, not as YAML.
+        inputs.templates.push((source, text));
+        return Ok(());
+    }
+    add_yaml(inputs, &source, &text, default_ns)
+}
+
+fn add_yaml(inputs: &mut Inputs, source: &str, text: &str, default_ns: &str) -> Result<(), String> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
+        format!("{source}: not valid YAML: {e}\n  (render Helm charts first: `helm template … | redmetrics check --manifests -`)")
+    })?;
+    for doc in docs {
+        add_value(inputs, doc, default_ns);
+    }
+    Ok(())
+}
+
+fn add_value(inputs: &mut Inputs, v: Value, default_ns: &str) {
+    if v["kind"] == "List" {
+        for item in v["items"].as_array().cloned().unwrap_or_default() {
+            add_value(inputs, item, default_ns);
+        }
+        return;
+    }
+    if !v.is_object() || v["kind"].as_str().is_none() {
+        return;
+    }
+    let namespace = v["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or(default_ns)
+        .to_owned();
+    inputs.objects.push(Object {
+        value: v,
+        namespace,
+    });
+}

@@ -1,0 +1,252 @@
+//! The queries of rules and dashboards: they must parse as PromQL and name only metrics the
+//! contract defines.
+
+use std::collections::BTreeSet;
+
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{self, Expr};
+use redmetrics::collect::MetricType;
+use redmetrics::contract::{Contract, Role};
+use serde_json::Value;
+
+use super::input::Object;
+use super::{Expectations, rule_list};
+use crate::check::report::{Check, Status};
+
+/// Metric names queries may reference.
+pub(super) struct Known {
+    names: BTreeSet<String>,
+    prefixes: Vec<String>,
+}
+
+/// Series names a contract's family exports (size families may be histograms or summaries).
+fn contract_names(contract: &Contract) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in contract.families() {
+        let n = f.desc.name();
+        out.push(n.to_owned());
+        let sizes = matches!(f.role, Role::RequestSize | Role::ResponseSize);
+        if f.desc.kind() == MetricType::Histogram || sizes {
+            out.extend(["_bucket", "_sum", "_count"].map(|s| format!("{n}{s}")));
+        }
+        if f.desc.kind() == MetricType::Summary {
+            out.extend(["_sum", "_count"].map(|s| format!("{n}{s}")));
+        }
+    }
+    out
+}
+
+/// Vector selector names in an expression.
+fn metric_names(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::VectorSelector(vs) => {
+            if let Some(n) = &vs.name {
+                out.push(n.clone());
+            }
+            for m in &vs.matchers.matchers {
+                if m.name == "__name__" && matches!(m.op, MatchOp::Equal) {
+                    out.push(m.value.clone());
+                }
+            }
+        }
+        Expr::MatrixSelector(ms) => metric_names(&Expr::VectorSelector(ms.vs.clone()), out),
+        Expr::Aggregate(a) => {
+            metric_names(&a.expr, out);
+            if let Some(p) = &a.param {
+                metric_names(p, out);
+            }
+        }
+        Expr::Unary(u) => metric_names(&u.expr, out),
+        Expr::Binary(b) => {
+            metric_names(&b.lhs, out);
+            metric_names(&b.rhs, out);
+        }
+        Expr::Paren(p) => metric_names(&p.expr, out),
+        Expr::Subquery(s) => metric_names(&s.expr, out),
+        Expr::Call(call) => {
+            for a in &call.args.args {
+                metric_names(a, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Grafana's variables replaced by values PromQL accepts.
+pub(super) fn without_variables(expr: &str) -> String {
+    let mut s = expr
+        .replace("$__rate_interval", "1m")
+        .replace("$__interval", "1m")
+        .replace("$__range", "1h")
+        .replace("${__rate_interval}", "1m");
+    while let Some(start) = s.find('$') {
+        let rest = &s[start + 1..];
+        let len = if let Some(r) = rest.strip_prefix('{') {
+            r.find('}').map_or(rest.len(), |i| i + 2)
+        } else {
+            rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len())
+        };
+        s.replace_range(start..start + 1 + len, "x");
+    }
+    s
+}
+
+impl Known {
+    pub(super) fn new(
+        expect: &Expectations,
+        rules: &[&Object],
+        dashboards: &[(String, Value)],
+        defined: BTreeSet<String>,
+    ) -> Self {
+        let mut prefixes: Vec<String> = expect.prefix.iter().cloned().collect();
+        prefixes.extend(expect.apps.iter().map(|a| a.prefix().to_owned()));
+        if prefixes.is_empty() {
+            // Infer from what the queries reference.
+            let mut names = Vec::new();
+            for r in rules.iter().flat_map(|r| rule_list(r)) {
+                if let Some(Ok(e)) = r["expr"].as_str().map(parser::parse) {
+                    metric_names(&e, &mut names);
+                }
+            }
+            for (_, d) in dashboards {
+                for t in dashboard_exprs(d) {
+                    if let Ok(e) = parser::parse(&without_variables(&t.1)) {
+                        metric_names(&e, &mut names);
+                    }
+                }
+            }
+            prefixes = names
+                .iter()
+                .filter_map(|n| n.strip_suffix("_http_requests_total").map(str::to_owned))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+        }
+        let mut names = defined;
+        for p in &prefixes {
+            if let Ok(c) = Contract::seed(p) {
+                names.extend(contract_names(&c));
+            }
+        }
+        names.extend(
+            [
+                "up",
+                "ALERTS",
+                "ALERTS_FOR_STATE",
+                "scrape_duration_seconds",
+                "scrape_samples_scraped",
+                "redmetrics_cardinality_overflow_total",
+                "process_cpu_seconds_total",
+                "process_resident_memory_bytes",
+                "process_virtual_memory_bytes",
+                "process_open_fds",
+                "process_max_fds",
+                "process_start_time_seconds",
+            ]
+            .map(String::from),
+        );
+        Self { names, prefixes }
+    }
+
+    /// Checks one query: it parses and names only known metrics.
+    fn judge(&self, c: &mut Check, at: &str, expr: &str) {
+        match parser::parse(expr) {
+            Err(e) => c.fail(
+                format!("{at}: not valid PromQL: {}", e.trim()),
+                "fix the expression (check it with `promtool check rules` or the Prometheus UI)",
+            ),
+            Ok(parsed) => {
+                let mut names = Vec::new();
+                metric_names(&parsed, &mut names);
+                for n in names.into_iter().filter(|n| !self.names.contains(n)) {
+                    let hint = if self.prefixes.is_empty() {
+                        "no redmetrics prefix found: name it with --prefix".to_owned()
+                    } else {
+                        format!(
+                            "the contract for prefix {} defines no such metric: a typo, or the wrong prefix",
+                            self.prefixes.join("/")
+                        )
+                    };
+                    c.fail(format!("{at}: references {n}"), hint);
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn rules_check(rules: &[&Object], known: &Known) -> Check {
+    let mut c = Check::new("rules");
+    let mut count = 0;
+    for r in rules {
+        for rule in rule_list(r) {
+            count += 1;
+            let name = rule["alert"]
+                .as_str()
+                .or(rule["record"].as_str())
+                .unwrap_or("<unnamed>");
+            let at = format!("{} rule {name}", r.id());
+            match rule["expr"].as_str() {
+                Some(expr) => known.judge(&mut c, &at, expr),
+                None => c.fail(format!("{at} has no expr"), "every rule needs an expr"),
+            }
+        }
+    }
+    let summary = if c.status == Status::Pass {
+        format!("{count} rule expressions parse and reference only metrics the contract defines")
+    } else {
+        "rule expressions that cannot work".to_owned()
+    };
+    c.summary(summary)
+}
+
+pub(super) fn dashboard_exprs(d: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut panels: Vec<&Value> = d["panels"].as_array().into_iter().flatten().collect();
+    while let Some(p) = panels.pop() {
+        panels.extend(p["panels"].as_array().into_iter().flatten());
+        for t in p["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = t["expr"].as_str() {
+                out.push((
+                    p["title"].as_str().unwrap_or("<untitled>").to_owned(),
+                    expr.to_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn dashboards_check(dashboards: &[(String, Value)], known: &Known) -> Check {
+    let mut c = Check::new("dashboards");
+    let mut count = 0;
+    for (source, d) in dashboards {
+        if d.is_null() {
+            c.fail(
+                format!("{source}: not valid JSON"),
+                "store the dashboard JSON as exported by Grafana",
+            );
+            continue;
+        }
+        if d.get("__inputs").is_some() || d.to_string().contains("${DS_PROMETHEUS}") {
+            c.fail(
+                format!("{source} uses __inputs / ${{DS_PROMETHEUS}}"),
+                "sidecar provisioning cannot resolve import inputs: use a `datasource` variable of type prometheus and `\"uid\": \"${datasource}\"`",
+            );
+        }
+        for (title, expr) in dashboard_exprs(d) {
+            count += 1;
+            known.judge(
+                &mut c,
+                &format!("{source} panel \"{title}\""),
+                &without_variables(&expr),
+            );
+        }
+    }
+    let summary = if c.status == Status::Pass {
+        format!("{count} panel queries parse and reference only metrics the contract defines")
+    } else {
+        "dashboard queries that cannot work".to_owned()
+    };
+    c.summary(summary)
+}
