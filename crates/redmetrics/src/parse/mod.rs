@@ -153,6 +153,28 @@ pub struct ParseError {
     pub message: String,
 }
 
+impl ParseError {
+    pub(crate) fn new(line: usize, message: impl Into<String>) -> Self {
+        Self {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl line::Lexed {
+    /// The sample this line holds.
+    fn into_sample(self, line: usize) -> Sample {
+        Sample {
+            name: self.name,
+            labels: self.labels,
+            value: self.value,
+            timestamp: self.timestamp,
+            line,
+        }
+    }
+}
+
 /// Collects families as lines arrive.
 #[derive(Default)]
 struct Builder {
@@ -203,17 +225,10 @@ fn help_text(line: usize, raw: &[u8], quote: bool) -> Result<String, ParseError>
             Some(b'n') => out.push(b'\n'),
             Some(b'"') if quote => out.push(b'"'),
             Some(&e) => {
-                return Err(ParseError {
-                    line,
-                    message: format!("invalid escape sequence '\\{}'", e as char),
-                });
+                let escape = format!("invalid escape sequence '\\{}'", e as char);
+                return Err(ParseError::new(line, escape));
             }
-            None => {
-                return Err(ParseError {
-                    line,
-                    message: "unexpected end of input stream".to_owned(),
-                });
-            }
+            None => return Err(ParseError::new(line, "unexpected end of input stream")),
         }
     }
     Ok(String::from_utf8_lossy(&out).into_owned())

@@ -2,14 +2,7 @@
 //! a final `# EOF`.
 
 use super::line::Cursor;
-use super::{Builder, Exposition, Kind, ParseError, Sample, help_text, lines};
-
-fn error(line: usize, message: impl Into<String>) -> ParseError {
-    ParseError {
-        line,
-        message: message.into(),
-    }
-}
+use super::{Builder, Exposition, Kind, ParseError, help_text, lines};
 
 /// The sample-name suffixes a family of `kind` may use.
 fn suffixes(kind: Kind) -> &'static [&'static str] {
@@ -32,52 +25,64 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
     for (n, raw, terminated) in lines(input) {
         last = n;
         if let Some(eof) = eof_line {
-            return Err(error(n, format!("data after the `# EOF` of line {eof}")));
+            return Err(ParseError::new(
+                n,
+                format!("data after the `# EOF` of line {eof}"),
+            ));
         }
         if raw.is_empty() {
-            return Err(error(n, "empty line: OpenMetrics allows none"));
+            return Err(ParseError::new(n, "empty line: OpenMetrics allows none"));
         }
         if raw == b"# EOF" {
             eof_line = Some(n);
             continue;
         }
         if !terminated {
-            return Err(error(n, "the line does not end with a newline"));
+            return Err(ParseError::new(n, "the line does not end with a newline"));
         }
         if raw[0] == b' ' || raw[0] == b'\t' {
-            return Err(error(n, "leading whitespace: OpenMetrics allows none"));
+            return Err(ParseError::new(
+                n,
+                "leading whitespace: OpenMetrics allows none",
+            ));
         }
         if raw[0] == b'#' {
             let mut c = Cursor::new(raw);
             let _ = c.token(); // '#'
             if c.skip_blanks() != 1 {
-                return Err(error(n, "expected `# ` at the start of a metadata line"));
+                return Err(ParseError::new(
+                    n,
+                    "expected `# ` at the start of a metadata line",
+                ));
             }
             let keyword = c.token();
             if !matches!(keyword, b"TYPE" | b"UNIT" | b"HELP") {
-                return Err(error(
+                return Err(ParseError::new(
                     n,
                     "only `# TYPE`, `# UNIT`, `# HELP` and `# EOF` lines may start with `#`",
                 ));
             }
             if c.skip_blanks() != 1 {
-                return Err(error(n, "expected one space after the keyword"));
+                return Err(ParseError::new(n, "expected one space after the keyword"));
             }
             let name = c.metric_name();
             if name.is_empty() {
-                return Err(error(n, "invalid metric name in metadata"));
+                return Err(ParseError::new(n, "invalid metric name in metadata"));
             }
             let text = if c.at_end() {
                 Vec::new()
             } else if c.skip_blanks() != 1 {
-                return Err(error(n, "expected one space after the metric name"));
+                return Err(ParseError::new(
+                    n,
+                    "expected one space after the metric name",
+                ));
             } else {
                 c.rest().to_vec()
             };
             let i = match b.get(&name) {
                 Some(i) if Some(i) == current => i,
                 Some(_) => {
-                    return Err(error(
+                    return Err(ParseError::new(
                         n,
                         format!("family {name:?} appears twice: families must not be interleaved"),
                     ));
@@ -87,12 +92,15 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
             current = Some(i);
             let f = b.family_mut(i);
             if !f.samples.is_empty() {
-                return Err(error(n, format!("metadata for {name:?} after its samples")));
+                return Err(ParseError::new(
+                    n,
+                    format!("metadata for {name:?} after its samples"),
+                ));
             }
             match keyword {
                 b"TYPE" => {
                     if f.typed {
-                        return Err(error(n, format!("second TYPE line for {name:?}")));
+                        return Err(ParseError::new(n, format!("second TYPE line for {name:?}")));
                     }
                     f.kind = match text.as_slice() {
                         b"counter" => Kind::Counter,
@@ -104,7 +112,7 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
                         b"stateset" => Kind::StateSet,
                         b"unknown" => Kind::Unknown,
                         other => {
-                            return Err(error(
+                            return Err(ParseError::new(
                                 n,
                                 format!("unknown metric type {:?}", String::from_utf8_lossy(other)),
                             ));
@@ -114,11 +122,11 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
                 }
                 b"UNIT" => {
                     if f.unit.is_some() {
-                        return Err(error(n, format!("second UNIT line for {name:?}")));
+                        return Err(ParseError::new(n, format!("second UNIT line for {name:?}")));
                     }
                     let unit = String::from_utf8_lossy(&text).into_owned();
                     if !unit.is_empty() && !name.ends_with(&format!("_{unit}")) {
-                        return Err(error(
+                        return Err(ParseError::new(
                             n,
                             format!("unit {unit:?} is not a suffix of the family name {name:?}"),
                         ));
@@ -127,7 +135,7 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
                 }
                 _ => {
                     if f.help.is_some() {
-                        return Err(error(n, format!("second HELP line for {name:?}")));
+                        return Err(ParseError::new(n, format!("second HELP line for {name:?}")));
                     }
                     f.help = Some(help_text(n, &text, true)?);
                 }
@@ -141,10 +149,10 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
         };
         let lexed = Cursor::new(raw)
             .sample(true, special)
-            .map_err(|m| error(n, m))?;
+            .map_err(|m| ParseError::new(n, m))?;
         let rest = lexed.rest.trim();
         if !rest.is_empty() && !rest.starts_with("# {") {
-            return Err(error(
+            return Err(ParseError::new(
                 n,
                 format!("unexpected text after the sample: {:?}", lexed.rest),
             ));
@@ -166,7 +174,7 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
                     && f.samples.is_empty()
                     && lexed.name.starts_with(&f.name)
                 {
-                    return Err(error(
+                    return Err(ParseError::new(
                         n,
                         format!(
                             "sample {:?} does not fit family {:?} of type {}: expected one of {:?}",
@@ -178,7 +186,7 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
                     ));
                 }
                 if b.get(&lexed.name).is_some() {
-                    return Err(error(
+                    return Err(ParseError::new(
                         n,
                         format!(
                             "family {:?} appears twice: families must not be interleaved",
@@ -190,19 +198,10 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
             }
         };
         current = Some(i);
-        b.push(
-            i,
-            Sample {
-                name: lexed.name,
-                labels: lexed.labels,
-                value: lexed.value,
-                timestamp: lexed.timestamp,
-                line: n,
-            },
-        );
+        b.push(i, lexed.into_sample(n));
     }
     if eof_line.is_none() {
-        return Err(error(
+        return Err(ParseError::new(
             last + 1,
             "missing `# EOF` at the end of the exposition",
         ));

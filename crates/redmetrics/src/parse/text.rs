@@ -1,14 +1,7 @@
 //! Text format 0.0.4, with `expfmt`'s acceptance rules.
 
 use super::line::Cursor;
-use super::{Builder, Exposition, Kind, ParseError, Sample, help_text, lines};
-
-fn error(line: usize, message: impl Into<String>) -> ParseError {
-    ParseError {
-        line,
-        message: message.into(),
-    }
-}
+use super::{Builder, Exposition, Kind, ParseError, help_text, lines};
 
 /// `x_count`/`x_sum` of a summary, `x_bucket`/`x_count`/`x_sum` of a histogram, else `x`.
 fn family_of(b: &Builder, name: &str) -> Option<usize> {
@@ -52,7 +45,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
             continue;
         }
         if !terminated {
-            return Err(error(n, "unexpected end of input stream"));
+            return Err(ParseError::new(n, "unexpected end of input stream"));
         }
         match c.peek() {
             Some(b'#') => {
@@ -69,7 +62,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                     continue;
                 }
                 if c.skip_blanks() == 0 {
-                    return Err(error(n, "invalid metric name in comment"));
+                    return Err(ParseError::new(n, "invalid metric name in comment"));
                 }
                 let i = family_or_create(&mut b, &name);
                 has_type.resize(b.exposition.families.len(), false);
@@ -80,7 +73,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                 let f = b.family_mut(i);
                 if keyword == b"HELP" {
                     if f.help.is_some() {
-                        return Err(error(
+                        return Err(ParseError::new(
                             n,
                             format!("second HELP line for metric name {:?}", f.name),
                         ));
@@ -88,7 +81,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                     f.help = Some(help_text(n, rest, false)?);
                 } else {
                     if has_type[i] {
-                        return Err(error(
+                        return Err(ParseError::new(
                             n,
                             format!(
                                 "second TYPE line for metric name {:?}, or TYPE reported after samples",
@@ -105,7 +98,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                         "untyped" => Kind::Untyped,
                         "gauge_histogram" => Kind::GaugeHistogram,
                         _ => {
-                            return Err(error(
+                            return Err(ParseError::new(
                                 n,
                                 format!("unknown metric type {:?}", String::from_utf8_lossy(rest)),
                             ));
@@ -115,7 +108,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                     has_type[i] = true;
                 }
             }
-            Some(b'{') => return Err(error(n, "invalid metric name")),
+            Some(b'{') => return Err(ParseError::new(n, "invalid metric name")),
             _ => {
                 let special =
                     |name: &str| match family_of(&b, name).map(|i| b.exposition.families[i].kind) {
@@ -123,9 +116,11 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                         Some(Kind::Summary) => Some("quantile"),
                         _ => None,
                     };
-                let lexed = c.sample(false, special).map_err(|m| error(n, m))?;
+                let lexed = c
+                    .sample(false, special)
+                    .map_err(|m| ParseError::new(n, m))?;
                 if !lexed.rest.is_empty() {
-                    return Err(error(
+                    return Err(ParseError::new(
                         n,
                         format!("spurious string after timestamp: {:?}", lexed.rest),
                     ));
@@ -134,16 +129,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                 has_type.resize(b.exposition.families.len(), false);
                 // A sample fixes the type: a later TYPE line is an error.
                 has_type[i] = true;
-                b.push(
-                    i,
-                    Sample {
-                        name: lexed.name,
-                        labels: lexed.labels,
-                        value: lexed.value,
-                        timestamp: lexed.timestamp,
-                        line: n,
-                    },
-                );
+                b.push(i, lexed.into_sample(n));
             }
         }
     }
