@@ -8,13 +8,13 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Path;
 use axum::routing::get;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, Method, StatusCode};
 use redmetrics::HttpMetrics;
 use redmetrics::contract::Contract;
+use redmetrics_bench::call;
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
@@ -109,26 +109,6 @@ fn axum_prometheus_render(c: &mut Criterion) {
         b.iter(|| handle.render())
     });
     group.finish();
-}
-
-fn call(svc: &mut Router, path: &'static str) {
-    use futures_util::FutureExt;
-    use http_body_util::BodyExt;
-    use tower::{Service, ServiceExt};
-    let ready = ServiceExt::<http::Request<Body>>::ready(svc)
-        .now_or_never()
-        .expect("ready")
-        .expect("infallible");
-    let res = ready
-        .call(
-            http::Request::get(path)
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .now_or_never()
-        .expect("immediate")
-        .expect("infallible");
-    let _ = res.into_body().collect().now_or_never();
 }
 
 criterion_group!(benches, render, axum_prometheus_render);

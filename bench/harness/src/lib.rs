@@ -173,11 +173,6 @@ where
     }
 }
 
-/// Renders axum-prometheus' exposition (for the render comparison).
-pub fn axum_prometheus_render() -> String {
-    axum_prometheus().1.render()
-}
-
 /// One request through `svc` and its body read to the end, polled directly: the handlers
 /// never wait, so no runtime or network is involved.
 pub fn call(svc: &mut Router, path: &'static str) {
