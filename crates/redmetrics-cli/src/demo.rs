@@ -11,22 +11,32 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::config::{App, Config, Resolved, Stack};
+
+mod prometheus;
 
 /// Options of `redmetrics demo`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// Address to listen on; port 0 picks a free one (the log says which).
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    /// Address to listen on, as HOST:PORT; port 0 picks a free one (the log says which).
+    #[arg(long, default_value = "127.0.0.1:3000", value_parser = listen_address)]
     pub(crate) listen: SocketAddr,
     /// Metric name prefix (the application name).
-    #[arg(long, default_value = "reviewmaps")]
+    #[arg(long, default_value = "reviewmaps", conflicts_with = "config")]
     pub(crate) prefix: String,
     /// Path the metrics endpoint is served at.
-    #[arg(long, default_value = "/metrics")]
+    #[arg(long, default_value = "/metrics", conflicts_with = "config")]
     pub(crate) metrics_path: String,
+    /// Serve an app of this redmetrics.toml: its prefix, metrics path and contract (sizes,
+    /// buckets, label-set bound).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// With --config: which app (needed when the file has several).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub(crate) app: Option<String>,
     /// Drive a light built-in load against the API so the numbers move.
     #[arg(long)]
     pub(crate) traffic: bool,
@@ -41,8 +51,63 @@ pub(crate) struct DemoArgs {
     #[arg(long)]
     pub(crate) with_prometheus: bool,
     /// Where that Prometheus listens.
-    #[arg(long, default_value = "127.0.0.1:9090", requires = "with_prometheus")]
+    #[arg(long, default_value = "127.0.0.1:9090", requires = "with_prometheus", value_parser = listen_address)]
     pub(crate) prometheus_listen: SocketAddr,
+}
+
+/// A listen address; a bare port is refused with the form it needs.
+fn listen_address(s: &str) -> Result<SocketAddr, String> {
+    s.parse().map_err(|_| {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            format!("expected HOST:PORT, e.g. `127.0.0.1:{s}`")
+        } else {
+            "expected HOST:PORT, e.g. `127.0.0.1:3000` (or `0.0.0.0:3000` for every interface)"
+                .to_owned()
+        }
+    })
+}
+
+impl DemoArgs {
+    /// The app the demo serves: one of `--config`, or one made from `--prefix` and
+    /// `--metrics-path`. Both go through the same validated constructor.
+    fn resolve(&self) -> Result<Resolved> {
+        if let Some(path) = &self.config {
+            let config = Config::load(path)?;
+            return Ok(config
+                .app(self.app.as_deref())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                .clone());
+        }
+        let name = demo_name(&self.prefix);
+        let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
+        app.prefix = Some(self.prefix.clone());
+        app.metrics_path = self.metrics_path.clone();
+        Resolved::new(app, &Stack::default()).map_err(|e| match e.field.as_str() {
+            "metrics_path" => anyhow::anyhow!("--metrics-path: {}", e.rule),
+            _ => anyhow::anyhow!("--prefix: {}", e.rule),
+        })
+    }
+}
+
+/// A Kubernetes-valid app name for a metric prefix (`my_app` -> `my-app`).
+fn demo_name(prefix: &str) -> String {
+    let name: String = prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let name = name.trim_matches('-');
+    if name.is_empty() {
+        "demo".to_owned()
+    } else {
+        name.to_owned()
+    }
 }
 
 #[derive(Debug)]
@@ -54,23 +119,25 @@ struct AppState {
 
 /// Runs the demo until Ctrl-C.
 pub(crate) async fn run(args: DemoArgs) -> Result<()> {
-    let contract = Contract::seed(&args.prefix).context("--prefix")?;
-    let metrics = HttpMetrics::builder(contract)
+    let served = args.resolve()?;
+    let mut builder = HttpMetrics::builder(served.contract.clone())
         .version(env!("CARGO_PKG_VERSION"))
-        .metrics_path(&args.metrics_path)
-        .build()
-        .context("--metrics-path")?;
+        .metrics_path(&served.app.metrics_path);
+    if let Some(bound) = served.max_label_sets {
+        builder = builder.max_label_sets(bound);
+    }
+    let metrics = builder.build().context("metrics")?;
     let app = app(&metrics, args.fail_every);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!("listening on http://{addr} (prefix {})", args.prefix);
-    tracing::info!("metrics at http://{addr}{}", args.metrics_path);
+    tracing::info!("listening on http://{addr} (prefix {})", served.prefix());
+    tracing::info!("metrics at http://{addr}{}", served.app.metrics_path);
     tracing::info!(
         "try: curl -s http://{addr}{} | grep {}_http_requests_total",
-        args.metrics_path,
-        metrics.contract().prefix()
+        served.app.metrics_path,
+        served.prefix()
     );
     if args.traffic {
         tracing::info!("driving {} requests/s against http://{addr}", args.rate);
@@ -78,7 +145,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     }
     // Kept alive until the demo exits; dropping it stops Prometheus.
     let _prometheus = if args.with_prometheus {
-        local_prometheus::start(&args, addr)?
+        prometheus::start(&served, args.prometheus_listen, addr)?
     } else {
         None
     };
@@ -89,96 +156,6 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     .with_graceful_shutdown(shutdown())
     .await
     .context("server failed")
-}
-
-mod local_prometheus {
-    //! `--with-prometheus`: the seed's verification steps, done on loopback.
-
-    use std::net::SocketAddr;
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
-
-    use anyhow::{Context, Result};
-
-    use super::DemoArgs;
-    use crate::config::{Config, PromDuration};
-    use crate::{generate, scrape};
-
-    /// A running Prometheus and its working directory; both go away on drop.
-    pub(crate) struct Running {
-        child: Child,
-        _dir: tempfile::TempDir,
-    }
-
-    impl Drop for Running {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    fn find_prometheus() -> Option<PathBuf> {
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|dir| dir.join("prometheus"))
-            .find(|p| p.is_file())
-    }
-
-    /// Starts Prometheus scraping the demo at `addr`, or explains how to get it.
-    pub(crate) fn start(args: &DemoArgs, addr: SocketAddr) -> Result<Option<Running>> {
-        let Some(binary) = find_prometheus() else {
-            tracing::warn!(
-                "--with-prometheus: no `prometheus` on PATH; install it (Debian/Ubuntu: \
-                 `apt-get install prometheus`) and run again. Running the demo alone."
-            );
-            return Ok(None);
-        };
-        let name = args.prefix.replace('_', "-").to_ascii_lowercase();
-        let config = format!(
-            "[[apps]]\nname = \"{name}\"\nprefix = \"{prefix}\"\nnamespace = \"{name}\"\n\
-             service = \"{name}-server\"\nport = \"http\"\nmetrics_path = \"{path}\"\n\
-             interval = \"5s\"\nscrape_timeout = \"5s\"\n",
-            prefix = args.prefix,
-            path = args.metrics_path,
-        );
-        let apps =
-            Config::parse(&config).context("--prefix/--metrics-path for --with-prometheus")?;
-        let app = &apps[0];
-        let dir = tempfile::tempdir().context("temporary directory for Prometheus")?;
-        std::fs::write(dir.path().join("rules.yaml"), generate::rules_yaml(app)?)?;
-        std::fs::write(
-            dir.path().join("prometheus.yml"),
-            scrape::prometheus_config(app, &[addr], PromDuration::from_secs(5), &["rules.yaml"])?,
-        )?;
-        let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
-        let child = Command::new(&binary)
-            .arg("--config.file=prometheus.yml")
-            .arg("--storage.tsdb.path=data")
-            .arg(format!("--web.listen-address={}", args.prometheus_listen))
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let p = args.prometheus_listen;
-        let requests = app
-            .contract
-            .family(redmetrics::contract::Role::Requests)
-            .desc
-            .name()
-            .to_owned();
-        tracing::info!(
-            "prometheus ({}) on http://{p}, log in {}",
-            binary.display(),
-            dir.path().join("prometheus.log").display()
-        );
-        tracing::info!(
-            "targets: http://{p}/targets   (job {} should be UP)",
-            app.job
-        );
-        tracing::info!("alerts:  http://{p}/alerts    (HighErrorRate, HighLatencyP95, TargetDown)");
-        tracing::info!("graph:   http://{p}/graph?g0.expr=rate({requests}%5B1m%5D)");
-        Ok(Some(Running { child, _dir: dir }))
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so that a local Prometheus is stopped with the demo.

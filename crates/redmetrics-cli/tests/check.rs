@@ -77,7 +77,7 @@ fn a_live_demo_passes_every_check() {
     let (_demo, addr) = start_demo(&["--traffic", "--rate", "40"]);
     std::thread::sleep(Duration::from_millis(1500));
     let url = format!("http://{addr}/metrics");
-    let out = run(&[&url, "--format", "json"], None);
+    let out = run(&["endpoint", &url, "--format", "json"], None);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let report = json(&out);
     let names: Vec<(String, String)> = statuses(&report);
@@ -94,7 +94,7 @@ fn a_live_demo_passes_every_check() {
         names,
         expected.map(|n| (n.to_owned(), "pass".to_owned())).to_vec()
     );
-    let human = stdout(&run(&[&url], None)).replace(&addr.to_string(), "ADDR");
+    let human = stdout(&run(&["endpoint", &url], None)).replace(&addr.to_string(), "ADDR");
     let lines: Vec<&str> = human.lines().collect();
     assert_eq!(lines[0], "redmetrics check: http://ADDR/metrics");
     assert!(lines[5].starts_with(
@@ -154,7 +154,12 @@ fn serve_static(body: &'static str) -> SocketAddr {
 fn a_broken_server_fails_with_the_right_findings() {
     let addr = serve_static(BROKEN);
     let out = run(
-        &[&format!("http://{addr}/metrics"), "--format", "json"],
+        &[
+            "endpoint",
+            &format!("http://{addr}/metrics"),
+            "--format",
+            "json",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
@@ -186,7 +191,10 @@ fn a_broken_server_fails_with_the_right_findings() {
 #[test]
 fn an_unreachable_endpoint_is_an_error_not_a_failure() {
     let port = free_port();
-    let out = run(&[&format!("http://127.0.0.1:{port}/metrics")], None);
+    let out = run(
+        &["endpoint", &format!("http://127.0.0.1:{port}/metrics")],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -199,10 +207,10 @@ fn an_unreachable_endpoint_is_an_error_not_a_failure() {
     );
     let out = run(&[], None);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "redmetrics: error: give exactly one of: a URL to scrape, --manifests PATH..., or --prometheus URL --job NAME\n"
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    for subcommand in ["endpoint", "manifests", "prometheus"] {
+        assert!(err.contains(&format!("  {subcommand} ")), "{err}");
+    }
 }
 
 fn fixture(name: &str) -> String {
@@ -211,7 +219,7 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn the_seed_teams_manifest_mistakes_are_caught_with_fixes() {
-    let out = run(&["--manifests", &fixture("django-port")], None);
+    let out = run(&["manifests", &fixture("django-port")], None);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout(&out),
@@ -226,7 +234,7 @@ result: 1 failed, 0 warnings, 1 passed
 
     let out = run(
         &[
-            "--manifests",
+            "manifests",
             &fixture("wrong-path"),
             "--metrics-path",
             "/ojeomneo/metrics",
@@ -243,7 +251,7 @@ result: 1 failed, 0 warnings, 1 passed
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../redmetrics.toml");
     let out = run(
         &[
-            "--manifests",
+            "manifests",
             &fixture("wrong-path"),
             "--config",
             config.to_str().unwrap(),
@@ -253,14 +261,14 @@ result: 1 failed, 0 warnings, 1 passed
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("but the app serves its metrics at /ojeomneo/metrics"));
 
-    let out = run(&["--manifests", &fixture("never-renders")], None);
+    let out = run(&["manifests", &fixture("never-renders")], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains(
         "      - tests/manifests/never-renders/templates/servicemonitor.yaml renders its monitoring object only when the cluster reports the CRD (.Capabilities.APIVersions.Has)
 "
     ));
     let out = run(
-        &["--manifests", &fixture("never-renders/rendered.yaml")],
+        &["manifests", &fixture("never-renders/rendered.yaml")],
         None,
     );
     assert_eq!(out.status.code(), Some(1));
@@ -272,7 +280,7 @@ result: 1 failed, 0 warnings, 1 passed
 
     let out = run(
         &[
-            "--manifests",
+            "manifests",
             &fixture("no-release"),
             "--stack-release",
             "kube-prometheus-stack",
@@ -287,14 +295,14 @@ result: 1 failed, 0 warnings, 1 passed
     ));
     // Without --stack-release (the seed's stack selects everything) the same input passes.
     assert_eq!(
-        run(&["--manifests", &fixture("no-release")], None)
+        run(&["manifests", &fixture("no-release")], None)
             .status
             .code(),
         Some(0)
     );
 
     let out = run(
-        &["--manifests", &fixture("bad-rules"), "--format", "json"],
+        &["manifests", &fixture("bad-rules"), "--format", "json"],
         None,
     );
     assert_eq!(out.status.code(), Some(1));
@@ -320,7 +328,7 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
     let config = deploy.join("../redmetrics.toml");
     let out = run(
         &[
-            "--manifests",
+            "manifests",
             deploy.join("reviewmaps").to_str().unwrap(),
             deploy.join("ojeomneo").to_str().unwrap(),
             "--config",
@@ -334,7 +342,7 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("PASS  rules: 26 rule expressions parse"));
 
-    // `helm template … | redmetrics check --manifests -`
+    // `helm template … | redmetrics check manifests -`
     let values = r#"{"fullnameOverride":"ojeomneo-server","service":{"portName":"fiber"},"metrics":{"prefix":"ojeomneo","path":"/ojeomneo/metrics","serviceMonitor":{"enabled":true},"prometheusRule":{"enabled":true},"dashboard":{"enabled":true}}}"#;
     let chart = deploy.join("helm/redmetrics-service");
     let mut helm = Command::new("python3")
@@ -361,7 +369,7 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
         .collect();
     let out = run(
         &[
-            "--manifests",
+            "manifests",
             "-",
             "--namespace",
             "ojeomneo",
@@ -389,7 +397,7 @@ result: 0 failed, 0 warnings, 5 passed
 #[test]
 fn a_broken_manifest_says_how_to_fix_it() {
     let out = run(
-        &["--manifests", "-"],
+        &["manifests", "-"],
         Some("apiVersion: v1\nkind: Service\n  metadata: [\n"),
     );
     assert_eq!(out.status.code(), Some(2));
@@ -399,7 +407,7 @@ fn a_broken_manifest_says_how_to_fix_it() {
         "{err}"
     );
     assert!(err.contains("render Helm charts first"), "{err}");
-    let out = run(&["--manifests", "tests/manifests/nonexistent"], None);
+    let out = run(&["manifests", "tests/manifests/nonexistent"], None);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -440,14 +448,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
     .await;
     let url = format!("http://{}", prom.addr);
     let ask = |job: &str, extra: &[&str]| {
-        let mut args = vec![
-            "--prometheus",
-            url.as_str(),
-            "--job",
-            job,
-            "--format",
-            "json",
-        ];
+        let mut args = vec!["prometheus", url.as_str(), "--job", job, "--format", "json"];
         args.extend(extra);
         run(&args, None)
     };

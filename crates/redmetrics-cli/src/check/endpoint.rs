@@ -1,15 +1,16 @@
-//! `redmetrics check URL`: scrape a live endpoint as Prometheus would and judge the result:
+//! `redmetrics check endpoint URL`: scrape a live endpoint as Prometheus would and judge the result:
 //! exposition validity (both formats), the contract, cardinality and counter sanity.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use redmetrics::collect::MetricType;
-use redmetrics::contract::{Contract, PATH, Role};
+use redmetrics::contract::{Contract, PATH, Role, Shape};
 use redmetrics::parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::{Fetched, get};
 use super::report::{Check, Report, Status};
+use super::{CheckError, Expected};
 
 /// What Prometheus 2.42 asks for.
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -19,9 +20,9 @@ const TEXT_ACCEPT: &str = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
 const MANY_PATHS: usize = 100;
 
 /// Runs every endpoint check; `Err` when the endpoint cannot be reached at all.
-pub(crate) async fn check(url: &str, prefix: Option<&str>) -> Result<Report, String> {
+pub(crate) async fn check(url: &str, expected: &Expected) -> Result<Report, CheckError> {
     let first = get(url, &[("accept", TEXT_ACCEPT)]).await?;
-    let mut checks = vec![scrape_check(&first)];
+    let mut checks = vec![scrape_check(&first, expected)];
     if first.status != 200 {
         return Ok(Report::new(url, checks));
     }
@@ -48,7 +49,7 @@ pub(crate) async fn check(url: &str, prefix: Option<&str>) -> Result<Report, Str
         &get(url, &[("accept", PROMETHEUS_ACCEPT)]).await?,
     ));
     checks.push(structure_check(&text));
-    let contract = contract_check(&text, prefix);
+    let contract = contract_check(&text, expected);
     let prefix = contract.1;
     checks.push(contract.0);
     checks.push(cardinality_check(&text, prefix.as_ref()));
@@ -58,7 +59,7 @@ pub(crate) async fn check(url: &str, prefix: Option<&str>) -> Result<Report, Str
     Ok(Report::new(url, checks))
 }
 
-fn scrape_check(f: &Fetched) -> Check {
+fn scrape_check(f: &Fetched, expected: &Expected) -> Check {
     let mut c = Check::new("scrape").summary(format!("HTTP {}, {}", f.status, f.content_type));
     match f.status {
         200 => {
@@ -75,7 +76,13 @@ fn scrape_check(f: &Fetched) -> Check {
         ),
         404 => c.fail(
             "nothing is served at this path (404)",
-            "use the app's metrics path (Ojeomneo serves /ojeomneo/metrics, not /metrics)",
+            match expected.app() {
+                Some(r) => format!(
+                    "app {} serves its metrics at {}: scrape that path",
+                    r.app.name, r.app.metrics_path
+                ),
+                None => "scrape the path the app serves its metrics at (the `metrics_path` it was built with; `/metrics` by default)".to_owned(),
+            },
         ),
         s => c.fail(format!("the endpoint answered {s}"), "the metrics endpoint must answer 200"),
     }
@@ -285,11 +292,12 @@ fn summary_findings(c: &mut Check, name: &str, samples: &[Sample]) {
     }
 }
 
-/// The expected type(s) of a contract family in the text format.
-fn kind_matches(expected: MetricType, role: Role, actual: Kind) -> bool {
+/// Whether a family's type in the text format is the contract's. Unless `exact`, size
+/// families may be histograms or summaries: a prefix alone does not say which.
+fn kind_matches(expected: MetricType, role: Role, actual: Kind, exact: bool) -> bool {
     match (expected, actual) {
         (_, Kind::Histogram | Kind::Summary)
-            if matches!(role, Role::RequestSize | Role::ResponseSize) =>
+            if !exact && matches!(role, Role::RequestSize | Role::ResponseSize) =>
         {
             true
         }
@@ -301,9 +309,51 @@ fn kind_matches(expected: MetricType, role: Role, actual: Kind) -> bool {
     }
 }
 
-fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contract>) {
+/// The distinct values of label `name` on samples called `sample`, as numbers.
+fn label_numbers(samples: &[Sample], sample: &str, name: &str) -> Vec<f64> {
+    let mut out: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.name == sample)
+        .filter_map(|s| s.label(name).and_then(|v| v.parse::<f64>().ok()))
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out.dedup();
+    out
+}
+
+/// With an exact contract: histogram buckets and summary quantiles as configured.
+fn shape_findings(c: &mut Check, name: &str, shape: &Shape, samples: &[Sample]) {
+    let (found, wanted, what, fix) = match shape {
+        Shape::Histogram { buckets } => {
+            let mut wanted = buckets.clone();
+            wanted.push(f64::INFINITY);
+            (
+                label_numbers(samples, &format!("{name}_bucket"), "le"),
+                wanted,
+                "buckets (le)",
+                "build the service with the app's buckets ([apps.metrics] duration_buckets / size_buckets), or judge it against the app it was built for",
+            )
+        }
+        Shape::Summary { objectives, .. } => (
+            label_numbers(samples, name, "quantile"),
+            objectives.iter().map(|o| o.quantile).collect(),
+            "quantiles",
+            "build the service with the app's summary objectives ([apps.metrics] summary_objectives), or judge it against the app it was built for",
+        ),
+        _ => return,
+    };
+    if !found.is_empty() && found != wanted {
+        c.fail(
+            format!("{name} has {what} {found:?}, the contract says {wanted:?}"),
+            fix,
+        );
+    }
+}
+
+fn contract_check(e: &Exposition, expected: &Expected) -> (Check, Option<Contract>) {
     let mut c = Check::new("contract");
-    let (prefix, how) = match prefix {
+    let (prefix, how) = match expected.prefix() {
+        Some(p) if expected.app().is_some() => (p.to_owned(), "configured"),
         Some(p) => (p.to_owned(), "given"),
         None => {
             let found: Vec<&str> = e
@@ -330,10 +380,10 @@ fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contra
             }
         }
     };
-    let contract = match Contract::seed(&prefix) {
-        Ok(contract) => contract,
+    let (contract, exact) = match expected.contract(&prefix) {
+        Ok(found) => found,
         Err(err) => {
-            c.fail(err.to_string(), "pass a valid --prefix");
+            c.fail(err.rule, "pass a valid --prefix");
             return (c.summary("invalid prefix"), None);
         }
     };
@@ -355,7 +405,10 @@ fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contra
             );
             continue;
         };
-        if !kind_matches(spec.desc.kind(), spec.role, f.kind) {
+        if exact {
+            shape_findings(&mut c, name, &spec.shape, &f.samples);
+        }
+        if !kind_matches(spec.desc.kind(), spec.role, f.kind, exact) {
             c.fail(
                 format!(
                     "{name} is a {} (TYPE), the contract says {}",
@@ -389,10 +442,15 @@ fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contra
     }
     let summary = format!(
         "prefix {prefix} ({how}): {}",
-        if c.status == Status::Pass {
-            "the five HTTP families and build info, with the right types and labels"
-        } else {
-            "does not match"
+        match (c.status == Status::Pass, expected.app()) {
+            (true, Some(r)) => format!(
+                "the contract of app {}: families, types, labels, buckets and quantiles",
+                r.app.name
+            ),
+            (true, None) => {
+                "the five HTTP families and build info, with the right types and labels".to_owned()
+            }
+            (false, _) => "does not match".to_owned(),
         }
     );
     (c.summary(summary), Some(contract))

@@ -7,6 +7,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::error::CheckError;
+
+/// How long one exchange may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A response: status, `Content-Type` and body.
 #[derive(Debug, Clone)]
 pub(crate) struct Fetched {
@@ -16,20 +21,29 @@ pub(crate) struct Fetched {
 }
 
 /// GETs `url` with `headers`, giving up after 10 seconds. Plain HTTP only.
-pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, String> {
+pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, CheckError> {
     if url.starts_with("https://") {
-        return Err(format!(
-            "{url}: https is not supported; check through plain HTTP (e.g. `kubectl port-forward`)"
-        ));
+        return Err(CheckError::Https {
+            url: url.to_owned(),
+        });
     }
-    let uri: http::Uri = url.parse().map_err(|e| format!("{url}: not a URL: {e}"))?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| CheckError::BadUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
     let mut req = http::Request::get(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
+    let failed = |reason: String| CheckError::Request {
+        url: url.to_owned(),
+        reason,
+    };
     let req = req
         .body(Full::new(Bytes::new()))
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| failed(e.to_string()))?;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let exchange = async {
         let res = client.request(req).await.map_err(|e| {
@@ -60,8 +74,11 @@ pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, 
             body,
         })
     };
-    tokio::time::timeout(Duration::from_secs(10), exchange)
+    tokio::time::timeout(TIMEOUT, exchange)
         .await
-        .map_err(|_| format!("{url}: no answer within 10s"))?
-        .map_err(|e| format!("{url}: {e}"))
+        .map_err(|_| CheckError::Timeout {
+            url: url.to_owned(),
+            seconds: TIMEOUT.as_secs(),
+        })?
+        .map_err(failed)
 }

@@ -1,8 +1,12 @@
-//! `redmetrics check`: the seed's verification checklist as one command, in three modes:
-//! a live endpoint (`URL`), Kubernetes manifests (`--manifests`), or a Prometheus server
-//! (`--prometheus`). Exit codes: 0 every check passed, 1 a check failed, 2 it could not run.
+//! `redmetrics check`: the seed's verification checklist as one command, with one subcommand
+//! per target: `endpoint URL` (a live scrape), `manifests PATH...` (Kubernetes objects,
+//! rules, dashboards) and `prometheus URL --job J` (a Prometheus server). Each judges against
+//! a contract: an app of a `redmetrics.toml` (`--config FILE --app NAME`), or the default
+//! contract of a prefix. Exit codes: 0 every check passed, 1 a check failed, 2 it could not
+//! run.
 
 mod endpoint;
+mod error;
 mod fetch;
 mod manifests;
 mod prometheus;
@@ -11,42 +15,104 @@ mod report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+use redmetrics::contract::Contract;
 
-use crate::config::Config;
+pub(crate) use self::error::CheckError;
+use crate::config::{self, Config, ConfigError, Resolved};
 
 /// Options of `redmetrics check`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct CheckArgs {
-    /// A metrics endpoint to scrape and judge, e.g. http://127.0.0.1:3000/metrics.
-    pub(crate) url: Option<String>,
+    #[command(subcommand)]
+    pub(crate) target: Target,
+}
+
+/// What to check.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub(crate) enum Target {
+    /// Scrape a live metrics endpoint as Prometheus would and judge what it serves.
+    Endpoint(EndpointArgs),
+    /// Lint ServiceMonitors, Services, PrometheusRules and dashboards (files, folders, `-`).
+    Manifests(ManifestsArgs),
+    /// Ask a Prometheus server whether the app's target is up and its metrics arrive.
+    Prometheus(PrometheusArgs),
+}
+
+/// The contract to judge against.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ContractArgs {
     /// The metric prefix (default: inferred from `<prefix>_http_requests_total`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub(crate) prefix: Option<String>,
-    /// Lint these manifests (files, folders, a chart folder, or `-` for standard input).
-    #[arg(long, num_args = 1.., value_name = "PATH")]
-    pub(crate) manifests: Vec<String>,
-    /// With --manifests: the path every ServiceMonitor must scrape.
-    #[arg(long)]
-    pub(crate) metrics_path: Option<String>,
-    /// With --manifests: a redmetrics.toml naming each app's Service, path and prefix.
-    #[arg(long)]
+    /// Judge against an app of this redmetrics.toml: its prefix, path and exact contract.
+    #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// With --manifests: the kube-prometheus-stack release whose `release` label objects need.
-    #[arg(long)]
-    pub(crate) stack_release: Option<String>,
-    /// With --manifests: namespace of objects that name none (as `helm template -n`).
-    #[arg(long, default_value = "default")]
-    pub(crate) namespace: String,
-    /// A Prometheus server to ask, e.g. http://127.0.0.1:9090.
-    #[arg(long, requires = "job")]
-    pub(crate) prometheus: Option<String>,
-    /// With --prometheus: the job label of the app's targets (the Service name).
-    #[arg(long)]
-    pub(crate) job: Option<String>,
+    /// With --config: which app (needed when the file has several).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub(crate) app: Option<String>,
+}
+
+/// How the report is printed.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub(crate) format: OutputFormat,
+}
+
+/// Options of `redmetrics check endpoint`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct EndpointArgs {
+    /// The metrics endpoint, e.g. http://127.0.0.1:3000/metrics.
+    pub(crate) url: String,
+    #[command(flatten)]
+    pub(crate) contract: ContractArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// Options of `redmetrics check manifests`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ManifestsArgs {
+    /// Files, folders, a chart folder, or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    /// A redmetrics.toml naming each app's Service, path and contract.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// With --config: judge only this app.
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub(crate) app: Option<String>,
+    /// The metric prefix of rules and dashboards (default: from --config, or inferred).
+    #[arg(long)]
+    pub(crate) prefix: Option<String>,
+    /// The path every ServiceMonitor must scrape (default: each app's, from --config).
+    #[arg(long)]
+    pub(crate) metrics_path: Option<String>,
+    /// The kube-prometheus-stack release whose `release` label objects need.
+    #[arg(long)]
+    pub(crate) stack_release: Option<String>,
+    /// Namespace of objects that name none (as `helm template -n`).
+    #[arg(long, default_value = "default")]
+    pub(crate) namespace: String,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// Options of `redmetrics check prometheus`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct PrometheusArgs {
+    /// The Prometheus server, e.g. http://127.0.0.1:9090.
+    pub(crate) url: String,
+    /// The job label of the app's targets (the Service name; default: the app's, from
+    /// --config).
+    #[arg(long, required_unless_present = "config")]
+    pub(crate) job: Option<String>,
+    #[command(flatten)]
+    pub(crate) contract: ContractArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// How the report is printed.
@@ -56,40 +122,107 @@ pub(crate) enum OutputFormat {
     Json,
 }
 
-/// Runs the one mode the arguments select and prints its report.
-pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
-    let modes = usize::from(args.url.is_some())
-        + usize::from(!args.manifests.is_empty())
-        + usize::from(args.prometheus.is_some());
-    if modes != 1 {
-        bail!(
-            "give exactly one of: a URL to scrape, --manifests PATH..., or --prometheus URL --job NAME"
-        );
+/// What the endpoint and Prometheus checks judge against.
+#[derive(Debug, Clone)]
+pub(crate) enum Expected {
+    /// The default contract of the prefix the target exports; sizes may be either type.
+    Inferred,
+    /// The default contract of this prefix; sizes may be either type.
+    Prefix(String),
+    /// Exactly this app's contract: types, buckets and quantiles.
+    App(Box<Resolved>),
+}
+
+impl Expected {
+    fn from_args(args: &ContractArgs) -> Result<Self> {
+        Ok(match (&args.config, &args.prefix) {
+            (Some(path), _) => {
+                let config = Config::load(path)?;
+                let app = config
+                    .app(args.app.as_deref())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                Self::App(Box::new(app.clone()))
+            }
+            (None, Some(prefix)) => Self::Prefix(prefix.clone()),
+            (None, None) => Self::Inferred,
+        })
     }
-    let report = if let Some(url) = &args.url {
-        runtime()?
-            .block_on(endpoint::check(url, args.prefix.as_deref()))
-            .map_err(|e| anyhow::anyhow!("cannot scrape: {e}"))?
-    } else if let Some(base) = &args.prometheus {
-        let job = args.job.as_deref().unwrap_or_default();
-        runtime()?
-            .block_on(prometheus::check(base, job, args.prefix.as_deref()))
-            .map_err(|e| anyhow::anyhow!("cannot ask Prometheus: {e}"))?
-    } else {
-        let apps = match &args.config {
-            Some(path) => Config::load(path)?,
-            None => Vec::new(),
-        };
-        let expect = manifests::Expectations {
-            metrics_path: args.metrics_path.clone(),
-            apps,
-            stack_release: args.stack_release.clone(),
-            prefix: args.prefix.clone(),
-            namespace: args.namespace.clone(),
-        };
-        manifests::check(&args.manifests, &expect).map_err(anyhow::Error::msg)?
+
+    /// The app, when judged against a configured one.
+    pub(crate) fn app(&self) -> Option<&Resolved> {
+        match self {
+            Self::App(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The prefix given or configured, if any.
+    pub(crate) fn prefix(&self) -> Option<&str> {
+        match self {
+            Self::Inferred => None,
+            Self::Prefix(p) => Some(p),
+            Self::App(r) => Some(r.prefix()),
+        }
+    }
+
+    /// The contract for `prefix` (the one found, or the one given) and whether it is exact.
+    pub(crate) fn contract(&self, prefix: &str) -> Result<(Contract, bool), ConfigError> {
+        match self {
+            Self::App(r) => Ok((r.contract.clone(), true)),
+            _ => Ok((config::default_contract(prefix)?, false)),
+        }
+    }
+}
+
+/// Runs the selected check and prints its report.
+pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
+    let (report, output) = match args.target {
+        Target::Endpoint(a) => {
+            let expected = Expected::from_args(&a.contract)?;
+            let report = runtime()?
+                .block_on(endpoint::check(&a.url, &expected))
+                .map_err(|e| anyhow::anyhow!("cannot scrape: {e}"))?;
+            (report, a.output)
+        }
+        Target::Prometheus(a) => {
+            let expected = Expected::from_args(&a.contract)?;
+            let job = match (&a.job, expected.app()) {
+                (Some(job), _) => job.clone(),
+                (None, Some(app)) => app.job.clone(),
+                (None, None) => anyhow::bail!("name the job with --job (the Service name)"),
+            };
+            let report = runtime()?
+                .block_on(prometheus::check(&a.url, &job, &expected))
+                .map_err(|e| anyhow::anyhow!("cannot ask Prometheus: {e}"))?;
+            (report, a.output)
+        }
+        Target::Manifests(a) => {
+            let apps = match &a.config {
+                Some(path) => {
+                    let config = Config::load(path)?;
+                    match &a.app {
+                        Some(name) => vec![
+                            config
+                                .app(Some(name))
+                                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                                .clone(),
+                        ],
+                        None => config.apps,
+                    }
+                }
+                None => Vec::new(),
+            };
+            let expect = manifests::Expectations {
+                metrics_path: a.metrics_path.clone(),
+                apps,
+                stack_release: a.stack_release.clone(),
+                prefix: a.prefix.clone(),
+                namespace: a.namespace.clone(),
+            };
+            (manifests::check(&a.paths, &expect)?, a.output)
+        }
     };
-    match args.format {
+    match output.format {
         OutputFormat::Human => print!("{}", report.human()),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }

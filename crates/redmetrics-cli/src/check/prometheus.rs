@@ -1,14 +1,15 @@
-//! `redmetrics check --prometheus URL --job NAME`: ask a Prometheus server what the seed's
+//! `redmetrics check prometheus URL --job NAME`: ask a Prometheus server what the seed's
 //! verification steps ask by hand, and say which of three failures it is: no target
 //! discovered, target down (and why), or up with the metrics missing.
 
 use std::collections::BTreeSet;
 
-use redmetrics::contract::{Contract, Role};
+use redmetrics::contract::{Role, Shape};
 use serde_json::Value;
 
 use super::fetch::get;
 use super::report::{Check, Report, Status};
+use super::{CheckError, Expected};
 
 fn encode(q: &str) -> String {
     q.bytes()
@@ -22,25 +23,23 @@ fn encode(q: &str) -> String {
 }
 
 /// GETs an API path and returns its `data`.
-async fn api(base: &str, path: &str) -> Result<Value, String> {
+async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
     let f = get(&url, &[]).await?;
-    let v: Value = serde_json::from_slice(&f.body).map_err(|_| {
-        format!(
-            "{url}: answered {} with something that is not Prometheus' API",
-            f.status
-        )
+    let v: Value = serde_json::from_slice(&f.body).map_err(|_| CheckError::NotPrometheusApi {
+        url: url.clone(),
+        status: f.status,
     })?;
     if v["status"] != "success" {
-        return Err(format!(
-            "{url}: {}",
-            v["error"].as_str().unwrap_or("request failed")
-        ));
+        return Err(CheckError::PrometheusApi {
+            message: v["error"].as_str().unwrap_or("request failed").to_owned(),
+            url,
+        });
     }
     Ok(v["data"].clone())
 }
 
-async fn query(base: &str, promql: &str) -> Result<Vec<Value>, String> {
+async fn query(base: &str, promql: &str) -> Result<Vec<Value>, CheckError> {
     Ok(
         api(base, &format!("/api/v1/query?query={}", encode(promql))).await?["result"]
             .as_array()
@@ -50,12 +49,16 @@ async fn query(base: &str, promql: &str) -> Result<Vec<Value>, String> {
 }
 
 /// What a scrape error means for the ServiceMonitor.
-fn diagnose(error: &str, url: &str) -> (String, String) {
+fn diagnose(error: &str, url: &str, expected: &Expected) -> (String, String) {
     let e = error.to_ascii_lowercase();
     if e.contains("404") {
+        let path = match expected.app() {
+            Some(r) => format!("`path: {}` (app {})", r.app.metrics_path, r.app.name),
+            None => "the path the app serves its metrics at".to_owned(),
+        };
         (
             format!("the target answers 404 Not Found at {url}"),
-            "the scrape path is wrong: set the ServiceMonitor endpoint's `path` to the app's metrics path (Ojeomneo serves /ojeomneo/metrics)".to_owned(),
+            format!("the scrape path is wrong: set the ServiceMonitor endpoint's path to {path}"),
         )
     } else if e.contains("connection refused") {
         (
@@ -81,7 +84,11 @@ fn diagnose(error: &str, url: &str) -> (String, String) {
 }
 
 /// Runs the Prometheus checks; `Err` when the server cannot be asked.
-pub(crate) async fn check(base: &str, job: &str, prefix: Option<&str>) -> Result<Report, String> {
+pub(crate) async fn check(
+    base: &str,
+    job: &str,
+    expected: &Expected,
+) -> Result<Report, CheckError> {
     let target = format!("{base} job {job}");
     let targets = api(base, "/api/v1/targets?state=active").await?;
     let all = targets["activeTargets"]
@@ -100,7 +107,7 @@ pub(crate) async fn check(base: &str, job: &str, prefix: Option<&str>) -> Result
                 "Prometheus has no target for job {job} (it scrapes: {})",
                 if jobs.is_empty() { "nothing".to_owned() } else { jobs.into_iter().collect::<Vec<_>>().join(", ") }
             ),
-            "the ServiceMonitor was not discovered: check it exists, carries the `release` label the stack selects (or serviceMonitorSelectorNilUsesHelmValues: false), that its selector matches the Service's labels and its namespaceSelector the Service's namespace (`redmetrics check --manifests` finds these)",
+            "the ServiceMonitor was not discovered: check it exists, carries the `release` label the stack selects (or serviceMonitorSelectorNilUsesHelmValues: false), that its selector matches the Service's labels and its namespaceSelector the Service's namespace (`redmetrics check manifests` finds these)",
         );
         return Ok(Report::new(target, vec![c.summary("no target discovered")]));
     }
@@ -110,7 +117,7 @@ pub(crate) async fn check(base: &str, job: &str, prefix: Option<&str>) -> Result
         match t["health"].as_str() {
             Some("up") => up += 1,
             Some("down") => {
-                let (message, fix) = diagnose(t["lastError"].as_str().unwrap_or(""), url);
+                let (message, fix) = diagnose(t["lastError"].as_str().unwrap_or(""), url, expected);
                 c.fail(message, fix);
             }
             _ => c.warn(
@@ -123,11 +130,11 @@ pub(crate) async fn check(base: &str, job: &str, prefix: Option<&str>) -> Result
     if up == 0 {
         return Ok(Report::new(target, checks));
     }
-    checks.push(metrics_check(base, job, prefix).await?);
+    checks.push(metrics_check(base, job, expected).await?);
     Ok(Report::new(target, checks))
 }
 
-async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Check, String> {
+async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Check, CheckError> {
     let mut c = Check::new("metrics");
     let names: BTreeSet<String> = query(base, &format!("count by (__name__) ({{job=\"{job}\"}})"))
         .await?
@@ -138,7 +145,7 @@ async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Ch
         .iter()
         .filter_map(|n| n.strip_suffix("_http_requests_total"))
         .collect();
-    let prefix = match (prefix, candidates.as_slice()) {
+    let prefix = match (expected.prefix(), candidates.as_slice()) {
         (Some(p), _) => p.to_owned(),
         (None, [one]) => (*one).to_owned(),
         (None, []) => {
@@ -156,13 +163,26 @@ async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Ch
             return Ok(c.summary("ambiguous prefix"));
         }
     };
-    let contract = Contract::seed(&prefix).map_err(|e| e.to_string())?;
+    let (contract, exact) = match expected.contract(&prefix) {
+        Ok(found) => found,
+        Err(e) => {
+            c.fail(e.rule, "pass a valid --prefix");
+            return Ok(c.summary("invalid prefix"));
+        }
+    };
     let mut missing = Vec::new();
     for f in contract.families() {
         let n = f.desc.name();
-        let present = names.contains(n)
-            || names.contains(&format!("{n}_bucket"))
-            || names.contains(&format!("{n}_count"));
+        // An exact contract says which series a family writes; a prefix alone does not.
+        let present = match (&f.shape, exact) {
+            (Shape::Histogram { .. }, true) => names.contains(&format!("{n}_bucket")),
+            (_, true) => names.contains(n),
+            (_, false) => {
+                names.contains(n)
+                    || names.contains(&format!("{n}_bucket"))
+                    || names.contains(&format!("{n}_count"))
+            }
+        };
         if !present {
             missing.push(n.to_owned());
         }

@@ -2,54 +2,32 @@
 //! gated on values exactly as the seed's chart implies.
 //!
 //! The alert rules and the dashboard are generated from the contract like every other
-//! artifact, with three placeholder tokens (`REDMETRICS_PREFIX`, `REDMETRICS_NAMESPACE`,
-//! `REDMETRICS_JOB`) that the templates replace from values at render time. They are read
-//! with `.Files.Get`, never passed through `tpl`, so the `{{ $labels.job }}` of alert
-//! annotations and Grafana's `{{pod}}` legends need no escaping. The monitoring objects are
-//! gated on values only, never on `.Capabilities`, so `helm template` and ArgoCD render them.
+//! artifact, for an app whose prefix, namespace and job are placeholder tokens
+//! (`REDMETRICS_PREFIX`, `redmetrics-namespace-token`, `redmetrics-job-token`) that the
+//! templates replace from values at render time. The tokens are valid names, so the app is
+//! resolved and checked like any configured one; a namespace containing the job token would
+//! be garbled, which no real name does. The files are read with `.Files.Get`, never passed
+//! through `tpl`, so the `{{ $labels.job }}` of alert annotations and Grafana's `{{pod}}`
+//! legends need no escaping. The monitoring objects are gated on values only, never on
+//! `.Capabilities`, so `helm template` and ArgoCD render them.
 
-use std::collections::BTreeMap;
-
-use redmetrics::contract::Contract;
-
-use crate::config::{Alerts, App, PromDuration, Resolved, Stack};
+use crate::config::{Alerts, App, ConfigError, Resolved, Stack};
 
 /// The chart's directory name under `deploy/helm/`.
 pub(crate) const CHART: &str = "redmetrics-service";
 
 /// Tokens the templates replace.
 pub(crate) const PREFIX_TOKEN: &str = "REDMETRICS_PREFIX";
-pub(crate) const NAMESPACE_TOKEN: &str = "REDMETRICS_NAMESPACE";
-pub(crate) const JOB_TOKEN: &str = "REDMETRICS_JOB";
+pub(crate) const NAMESPACE_TOKEN: &str = "redmetrics-namespace-token";
+pub(crate) const JOB_TOKEN: &str = "redmetrics-job-token";
 
 /// An app whose names are the tokens, with default thresholds: the source of the chart's
 /// `files/`.
-pub(crate) fn token_app() -> Result<Resolved, redmetrics::contract::ContractError> {
-    let contract = Contract::seed(PREFIX_TOKEN)?;
-    let app = App {
-        name: PREFIX_TOKEN.to_owned(),
-        prefix: Some(PREFIX_TOKEN.to_owned()),
-        title: Some(PREFIX_TOKEN.to_owned()),
-        namespace: NAMESPACE_TOKEN.to_owned(),
-        service: JOB_TOKEN.to_owned(),
-        port: "http".to_owned(),
-        metrics_path: "/metrics".to_owned(),
-        interval: PromDuration::from_secs(30),
-        scrape_timeout: PromDuration::from_secs(10),
-        service_labels: BTreeMap::new(),
-        service_monitor_namespace: None,
-        job_label: None,
-        dashboard_folder: None,
-        alerts: Alerts::default(),
-    };
-    Ok(Resolved {
-        title: PREFIX_TOKEN.to_owned(),
-        job: JOB_TOKEN.to_owned(),
-        rate_window: PromDuration::from_secs(120),
-        stack: Stack::default(),
-        contract,
-        app,
-    })
+pub(crate) fn token_app() -> Result<Resolved, ConfigError> {
+    let mut app = App::new(CHART, NAMESPACE_TOKEN, JOB_TOKEN, "http");
+    app.prefix = Some(PREFIX_TOKEN.to_owned());
+    app.title = Some(PREFIX_TOKEN.to_owned());
+    Resolved::new(app, &Stack::default())
 }
 
 /// The chart's static files, by path relative to the chart directory.
@@ -198,7 +176,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* A file generated from the contract, with its tokens replaced: (list $ "files/x"). */}}
 {{- define "redmetrics-service.fromContract" -}}
 {{- $root := index . 0 }}
-{{- $root.Files.Get (index . 1) | replace "REDMETRICS_PREFIX" $root.Values.metrics.prefix | replace "REDMETRICS_NAMESPACE" $root.Release.Namespace | replace "REDMETRICS_JOB" (include "redmetrics-service.job" $root) }}
+{{- $root.Files.Get (index . 1) | replace "REDMETRICS_PREFIX" $root.Values.metrics.prefix | replace "redmetrics-namespace-token" $root.Release.Namespace | replace "redmetrics-job-token" (include "redmetrics-service.job" $root) }}
 {{- end }}
 "#;
 

@@ -5,7 +5,7 @@
 //! cannot resolve); every query is summed or quantiled across pods so it is right for any
 //! replica count; rates use `$__rate_interval`.
 
-use redmetrics::contract::Role;
+use redmetrics::contract::{Role, Shape};
 use serde_json::{Value, json};
 
 use crate::config::Resolved;
@@ -176,6 +176,19 @@ fn variable(name: &str, label: &str, query: String, current: &str) -> Value {
 }
 
 /// The dashboard of `r`.
+/// What a size panel shows: summaries give per-pod quantiles (the worst pod is shown),
+/// histograms a p99 over all pods from their buckets.
+fn size_description(what: &str, r: &Resolved, role: Role) -> String {
+    match r.contract.family(role).shape {
+        Shape::Histogram { .. } => format!(
+            "{what} body bytes per route: average and p99 over all pods (histogram_quantile over the size buckets)."
+        ),
+        _ => format!(
+            "{what} body bytes per route: average over all pods, and the highest per-pod p99."
+        ),
+    }
+}
+
 pub(crate) fn dashboard(r: &Resolved) -> Value {
     let q = Queries::new(&r.contract, "namespace=\"$namespace\",job=\"$job\"");
     let requests = r.contract.family(Role::Requests).desc.name();
@@ -250,7 +263,7 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
     l.row("Sizes");
     l.timeseries(
         "Request size",
-        "Request body bytes per route: average over all pods, and the highest per-pod p99.",
+        &size_description("Request", r, Role::RequestSize),
         "bytes",
         12,
         &[
@@ -266,7 +279,7 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
     );
     l.timeseries(
         "Response size",
-        "Response body bytes per route: average over all pods, and the highest per-pod p99.",
+        &size_description("Response", r, Role::ResponseSize),
         "bytes",
         12,
         &[

@@ -58,24 +58,24 @@ fn alert(
     summary: &str,
     description: String,
 ) -> Rule {
+    let mut annotations = BTreeMap::from([
+        ("summary".to_owned(), summary.to_owned()),
+        ("description".to_owned(), description),
+    ]);
+    // No invented default: without a configured base the alert carries no runbook link.
+    if let Some(base) = &r.app.alerts.runbook_base {
+        annotations.insert(
+            "runbook_url".to_owned(),
+            format!("{base}#{}", name.to_ascii_lowercase()),
+        );
+    }
     Rule {
         record: None,
         alert: Some(name.to_owned()),
         expr,
         for_: Some(for_.to_string()),
         labels: BTreeMap::from([("severity".to_owned(), severity.to_owned())]),
-        annotations: BTreeMap::from([
-            ("summary".to_owned(), summary.to_owned()),
-            ("description".to_owned(), description),
-            (
-                "runbook_url".to_owned(),
-                format!(
-                    "{}#{}",
-                    r.app.alerts.runbook_base,
-                    name.to_ascii_lowercase()
-                ),
-            ),
-        ]),
+        annotations,
     }
 }
 
@@ -197,7 +197,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
             recordings.push(record(ratio(window), q.error_ratio(window, BY)));
         }
         groups.push(Group {
-            name: format!("{}.slo.rules", r.app.name),
+            name: format!("{}.slo.rules", r.prefix()),
             rules: recordings,
         });
         for (long, short, factor, for_, severity) in BURN_RATES {
@@ -229,7 +229,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
     groups.insert(
         0,
         Group {
-            name: format!("{}.rules", r.app.name),
+            name: format!("{}.rules", r.prefix()),
             rules: alerts,
         },
     );
@@ -253,7 +253,8 @@ mod tests {
         let apps = Config::parse(
             "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n[apps.alerts]\navailability_objective = 0.999\n",
         )
-        .unwrap();
+        .unwrap()
+        .apps;
         let file = rules(&apps[0]);
         assert_eq!(file.groups.len(), 2);
         let burns = file.groups[0]
@@ -266,6 +267,27 @@ mod tests {
             file.groups[1].rules.len(),
             14,
             "rate and ratio for 7 windows"
+        );
+    }
+
+    #[test]
+    fn runbook_links_only_when_configured() {
+        let base = "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n";
+        let annotated = |config: &str| -> Vec<Option<String>> {
+            let apps = Config::parse(config).unwrap().apps;
+            rules(&apps[0]).groups[0]
+                .rules
+                .iter()
+                .map(|r| r.annotations.get("runbook_url").cloned())
+                .collect()
+        };
+        assert!(annotated(base).iter().all(Option::is_none));
+        let links = annotated(&format!(
+            "{base}[apps.alerts]\nrunbook_base = \"https://git.example.com/ops/runbooks.md\"\n"
+        ));
+        assert_eq!(
+            links[0].as_deref(),
+            Some("https://git.example.com/ops/runbooks.md#higherrorrate")
         );
     }
 }

@@ -37,5 +37,5 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* A file generated from the contract, with its tokens replaced: (list $ "files/x"). */}}
 {{- define "redmetrics-service.fromContract" -}}
 {{- $root := index . 0 }}
-{{- $root.Files.Get (index . 1) | replace "REDMETRICS_PREFIX" $root.Values.metrics.prefix | replace "REDMETRICS_NAMESPACE" $root.Release.Namespace | replace "REDMETRICS_JOB" (include "redmetrics-service.job" $root) }}
+{{- $root.Files.Get (index . 1) | replace "REDMETRICS_PREFIX" $root.Values.metrics.prefix | replace "redmetrics-namespace-token" $root.Release.Namespace | replace "redmetrics-job-token" (include "redmetrics-service.job" $root) }}
 {{- end }}

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::check::CheckError;
+
 /// A Kubernetes object and where it came from.
 #[derive(Debug, Clone)]
 pub(super) struct Object {
@@ -55,14 +57,17 @@ pub(super) struct Inputs {
     pub(super) templates: Vec<(String, String)>,
 }
 
-pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, String> {
+pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, CheckError> {
     let mut inputs = Inputs::default();
     for p in paths {
         if p == "-" {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
+                .map_err(|reason| CheckError::Read {
+                    what: "standard input".to_owned(),
+                    reason,
+                })?;
             add_yaml(&mut inputs, "<stdin>", &text, default_ns)?;
             continue;
         }
@@ -81,17 +86,20 @@ pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, S
         } else if path.is_file() {
             add_file(&mut inputs, &path, default_ns)?;
         } else {
-            return Err(format!("{p}: no such file or directory"));
+            return Err(CheckError::Missing { path: p.clone() });
         }
     }
     Ok(inputs)
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn read(path: &Path) -> Result<String, CheckError> {
+    std::fs::read_to_string(path).map_err(|reason| CheckError::Read {
+        what: path.display().to_string(),
+        reason,
+    })
 }
 
-fn walk(dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn walk(dir: &Path) -> Result<Vec<PathBuf>, CheckError> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(out);
@@ -111,12 +119,14 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn add_file(inputs: &mut Inputs, path: &Path, default_ns: &str) -> Result<(), String> {
+fn add_file(inputs: &mut Inputs, path: &Path, default_ns: &str) -> Result<(), CheckError> {
     let text = read(path)?;
     let source = path.display().to_string();
     if path.extension().is_some_and(|x| x == "json") {
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{source}: not valid JSON: {e}"))?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| CheckError::Json {
+            origin: source.clone(),
+            reason: e.to_string(),
+        })?;
         if v.get("panels").is_some() {
             inputs.dashboards.push((source, v));
         } else {
@@ -133,9 +143,15 @@ fn add_file(inputs: &mut Inputs, path: &Path, default_ns: &str) -> Result<(), St
     add_yaml(inputs, &source, &text, default_ns)
 }
 
-fn add_yaml(inputs: &mut Inputs, source: &str, text: &str, default_ns: &str) -> Result<(), String> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
-        format!("{source}: not valid YAML: {e}\n  (render Helm charts first: `helm template … | redmetrics check --manifests -`)")
+fn add_yaml(
+    inputs: &mut Inputs,
+    source: &str,
+    text: &str,
+    default_ns: &str,
+) -> Result<(), CheckError> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| CheckError::Yaml {
+        origin: source.to_owned(),
+        reason: e.to_string(),
     })?;
     for doc in docs {
         add_value(inputs, doc, default_ns);

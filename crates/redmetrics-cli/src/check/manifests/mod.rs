@@ -1,4 +1,4 @@
-//! `redmetrics check --manifests`: static lint of ServiceMonitors, Services, PrometheusRules
+//! `redmetrics check manifests`: static lint of ServiceMonitors, Services, PrometheusRules
 //! and dashboard ConfigMaps together, catching what makes a target silently never appear.
 
 mod input;
@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use self::input::{Object, read_paths, string_map};
 use self::queries::{Known, dashboards_check, rules_check};
+use super::CheckError;
 use super::report::{Check, Report, Status};
 use crate::config::{PromDuration, Resolved};
 
@@ -87,7 +88,7 @@ fn port_names(svc: &Object) -> Vec<String> {
 }
 
 /// Runs every manifest check.
-pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, String> {
+pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, CheckError> {
     let inputs = read_paths(paths, &expect.namespace)?;
     let of_kind =
         |k: &str| -> Vec<&Object> { inputs.objects.iter().filter(|o| o.kind() == k).collect() };

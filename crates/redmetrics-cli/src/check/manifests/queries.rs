@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::input::Object;
 use super::{Expectations, rule_list};
 use crate::check::report::{Check, Status};
+use crate::config::default_contract;
 
 /// Metric names queries may reference.
 pub(super) struct Known {
@@ -19,13 +20,14 @@ pub(super) struct Known {
     prefixes: Vec<String>,
 }
 
-/// Series names a contract's family exports (size families may be histograms or summaries).
-fn contract_names(contract: &Contract) -> Vec<String> {
+/// Series names a contract's families export. Unless `exact`, size families may be
+/// histograms or summaries (a prefix alone does not say which).
+fn contract_names(contract: &Contract, exact: bool) -> Vec<String> {
     let mut out = Vec::new();
     for f in contract.families() {
         let n = f.desc.name();
         out.push(n.to_owned());
-        let sizes = matches!(f.role, Role::RequestSize | Role::ResponseSize);
+        let sizes = !exact && matches!(f.role, Role::RequestSize | Role::ResponseSize);
         if f.desc.kind() == MetricType::Histogram || sizes {
             out.extend(["_bucket", "_sum", "_count"].map(|s| format!("{n}{s}")));
         }
@@ -99,9 +101,12 @@ impl Known {
         dashboards: &[(String, Value)],
         defined: BTreeSet<String>,
     ) -> Self {
+        let mut names = defined;
+        for app in &expect.apps {
+            names.extend(contract_names(&app.contract, true));
+        }
         let mut prefixes: Vec<String> = expect.prefix.iter().cloned().collect();
-        prefixes.extend(expect.apps.iter().map(|a| a.prefix().to_owned()));
-        if prefixes.is_empty() {
+        if prefixes.is_empty() && expect.apps.is_empty() {
             // Infer from what the queries reference.
             let mut names = Vec::new();
             for r in rules.iter().flat_map(|r| rule_list(r)) {
@@ -123,12 +128,12 @@ impl Known {
                 .into_iter()
                 .collect();
         }
-        let mut names = defined;
         for p in &prefixes {
-            if let Ok(c) = Contract::seed(p) {
-                names.extend(contract_names(&c));
+            if let Ok(c) = default_contract(p) {
+                names.extend(contract_names(&c, false));
             }
         }
+        prefixes.extend(expect.apps.iter().map(|a| a.prefix().to_owned()));
         names.extend(
             [
                 "up",

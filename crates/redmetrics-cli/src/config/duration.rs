@@ -1,0 +1,128 @@
+//! Prometheus durations (`30s`, `5m`, `1h30m`) as the config, ServiceMonitors and rules use
+//! them: parsed with Prometheus' syntax and printed in its shortest canonical form.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A Prometheus duration, kept in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct PromDuration(u64);
+
+impl PromDuration {
+    pub(crate) const fn from_secs(s: u64) -> Self {
+        Self(s * 1000)
+    }
+
+    pub(crate) const fn from_millis(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    pub(crate) fn millis(self) -> u64 {
+        self.0
+    }
+
+    /// The same span as a `std` duration.
+    pub(crate) fn as_std(self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.0)
+    }
+
+    /// Parses Prometheus' duration syntax: units y, w, d, h, m, s, ms, largest first.
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
+        // Largest first; the index orders units by size.
+        const UNITS: [(&str, u64); 7] = [
+            ("y", 365 * 86_400_000),
+            ("w", 7 * 86_400_000),
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1000),
+            ("ms", 1),
+        ];
+        let bad = || format!("`{s}` is not a Prometheus duration (e.g. `30s`, `5m`, `1h30m`)");
+        if s.is_empty() {
+            return Err(bad());
+        }
+        let mut rest = s;
+        let mut total = 0u64;
+        let mut previous: Option<usize> = None;
+        while !rest.is_empty() {
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+            rest = &rest[digits..];
+            let unit = UNITS
+                .iter()
+                .rposition(|(u, _)| rest.starts_with(u))
+                .ok_or_else(bad)?;
+            if previous.is_some_and(|p| unit <= p) {
+                return Err(bad());
+            }
+            previous = Some(unit);
+            rest = &rest[UNITS[unit].0.len()..];
+            total = n
+                .checked_mul(UNITS[unit].1)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
+        }
+        Ok(Self(total))
+    }
+}
+
+impl fmt::Display for PromDuration {
+    /// The shortest canonical form Prometheus itself prints (`1h30m`, `2m`, `500ms`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 0 {
+            return f.write_str("0s");
+        }
+        let mut ms = self.0;
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1000),
+            ("ms", 1),
+        ] {
+            if ms >= size {
+                write!(f, "{}{unit}", ms / size)?;
+                ms %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for PromDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for PromDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_follow_prometheus() {
+        for (s, ms) in [
+            ("30s", 30_000),
+            ("5m", 300_000),
+            ("1h30m", 5_400_000),
+            ("500ms", 500),
+            ("1d", 86_400_000),
+        ] {
+            let d = PromDuration::parse(s).unwrap();
+            assert_eq!(d.millis(), ms);
+            assert_eq!(d.to_string(), s);
+        }
+        for bad in ["", "5", "m", "5x", "1m1h", "1.5m", "-1m"] {
+            assert!(PromDuration::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

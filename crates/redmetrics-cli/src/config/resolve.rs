@@ -1,0 +1,323 @@
+//! Resolution: one app of the schema, checked field by field, with its defaults filled in and
+//! its metric contract built. [`Resolved::new`] is the only way to get a [`Resolved`], and
+//! [`default_contract`] the only place a contract is built from the defaults alone.
+
+use redmetrics::contract::{Contract, SizeMetrics};
+use redmetrics::metrics::{Buckets, Objective};
+
+use super::names::{
+    check_dns_label, check_label_key, check_label_value, check_port_name, check_service_name,
+    require,
+};
+use super::schema::{App, Metrics, Sizes, Stack};
+use super::{ConfigError, PromDuration};
+
+/// Most buckets a histogram may have: each one is a series per label set.
+const MAX_BUCKETS: usize = 40;
+/// Most summary quantiles: each one is a series per label set.
+const MAX_QUANTILES: usize = 10;
+/// Bounds of `max_label_sets`.
+const MAX_LABEL_SETS: usize = 100_000;
+/// Shortest summary window: the sketch rotates five slices, and fewer requests make noise.
+const MIN_SUMMARY_WINDOW: PromDuration = PromDuration::from_secs(60);
+/// Longest summary window: quantiles older than this describe another service.
+const MAX_SUMMARY_WINDOW: PromDuration = PromDuration::from_secs(3600);
+
+/// An app with its defaults resolved and its contract built: what generators, the demo and
+/// the checker consume.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    pub(crate) app: App,
+    pub(crate) contract: Contract,
+    /// The `job` label value Prometheus will give the app's series.
+    pub(crate) job: String,
+    pub(crate) title: String,
+    pub(crate) rate_window: PromDuration,
+    /// Bound on label sets per family, for the service's `HttpMetrics` builder.
+    pub(crate) max_label_sets: Option<usize>,
+    pub(crate) stack: Stack,
+}
+
+impl Resolved {
+    /// Checks every field of `app` (field names relative to the app, e.g. `port`) and builds
+    /// its contract. The config file, the demo and the chart all resolve apps through here.
+    pub(crate) fn new(mut app: App, stack: &Stack) -> Result<Self, ConfigError> {
+        check_dns_label("name", &app.name)?;
+        check_dns_label("namespace", &app.namespace)?;
+        check_service_name("service", &app.service)?;
+        check_port_name("port", &app.port)?;
+        require(
+            app.metrics_path.starts_with('/')
+                && !app
+                    .metrics_path
+                    .contains(|c: char| c.is_whitespace() || c == '?' || c == '#'),
+            "metrics_path",
+            || {
+                format!(
+                    "`{}` must be an absolute path without query (e.g. `/metrics`)",
+                    app.metrics_path
+                )
+            },
+        )?;
+        require(app.scrape_timeout <= app.interval, "scrape_timeout", || {
+            format!(
+                "scrapeTimeout {} is longer than interval {}: the Prometheus Operator rejects such a ServiceMonitor; make scrape_timeout at most the interval",
+                app.scrape_timeout, app.interval
+            )
+        })?;
+        require(
+            app.scrape_timeout.millis() > 0 && app.interval.millis() > 0,
+            "interval",
+            || "interval and scrape_timeout must be positive (e.g. `30s` and `10s`)".to_owned(),
+        )?;
+        if let Some(ns) = &app.service_monitor_namespace {
+            check_dns_label("service_monitor_namespace", ns)?;
+        }
+        if app.service_labels.is_empty() {
+            app.service_labels
+                .insert("app.kubernetes.io/name".to_owned(), app.service.clone());
+        }
+        for (k, v) in &app.service_labels {
+            check_label_key("service_labels", k)?;
+            check_label_value(&format!("service_labels.\"{k}\""), v)?;
+        }
+        let job = match &app.job_label {
+            None => app.service.clone(),
+            Some(l) => app.service_labels.get(l).cloned().ok_or_else(|| {
+                ConfigError::new(
+                    "job_label",
+                    format!("the job label is read from the Service label `{l}`, which service_labels does not list: add it there"),
+                )
+            })?,
+        };
+        let prefix = app
+            .prefix
+            .clone()
+            .unwrap_or_else(|| app.name.replace('-', "_"));
+        let contract = contract(&prefix, &app.metrics)?;
+        let max_label_sets = app.metrics.max_label_sets;
+        if let Some(n) = max_label_sets {
+            require(
+                (1..=MAX_LABEL_SETS).contains(&n),
+                "metrics.max_label_sets",
+                || {
+                    format!(
+                        "{n} is outside 1..={MAX_LABEL_SETS}: the bound on label sets per family (e.g. `max_label_sets = 2000`)"
+                    )
+                },
+            )?;
+        }
+        let rate_window = check_alerts(&app)?;
+        Ok(Self {
+            title: app.title.clone().unwrap_or_else(|| app.name.clone()),
+            job,
+            contract,
+            rate_window,
+            max_label_sets,
+            stack: stack.clone(),
+            app,
+        })
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        self.contract.prefix().as_str()
+    }
+
+    /// Namespace the ServiceMonitor and PrometheusRule are created in.
+    pub(crate) fn monitor_namespace(&self) -> &str {
+        self.app
+            .service_monitor_namespace
+            .as_deref()
+            .unwrap_or(&self.app.namespace)
+    }
+}
+
+/// The contract of an app configured with nothing but its prefix: `[apps.metrics]` at its
+/// defaults. What `check --prefix` judges against when no config is given.
+pub(crate) fn default_contract(prefix: &str) -> Result<Contract, ConfigError> {
+    contract(prefix, &Metrics::default())
+}
+
+/// Checks `[apps.metrics]` and builds the contract of `prefix` from it.
+fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
+    let mut b = Contract::builder(prefix);
+    if let Some(bounds) = &m.duration_buckets {
+        check_buckets(
+            "metrics.duration_buckets",
+            bounds,
+            "duration_buckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]",
+        )?;
+        b = b.duration_buckets(bounds.clone());
+    }
+    match m.sizes {
+        Sizes::Summary => {
+            let refuse = |field: &str| {
+                ConfigError::new(
+                    format!("metrics.{field}"),
+                    format!(
+                        "{field} applies to histogram sizes, but sizes are summaries: add `sizes = \"histogram\"` or remove {field}"
+                    ),
+                )
+            };
+            if m.size_buckets.is_some() {
+                return Err(refuse("size_buckets"));
+            }
+            if let Some(objectives) = &m.summary_objectives {
+                require(
+                    !objectives.is_empty() && objectives.len() <= MAX_QUANTILES,
+                    "metrics.summary_objectives",
+                    || {
+                        format!(
+                            "list 1 to {MAX_QUANTILES} quantiles (e.g. `summary_objectives = [{{ quantile = 0.5, error = 0.05 }}, {{ quantile = 0.99, error = 0.001 }}]`)"
+                        )
+                    },
+                )?;
+                let objectives: Vec<Objective> = objectives
+                    .iter()
+                    .map(|o| Objective {
+                        quantile: o.quantile,
+                        error: o.error,
+                    })
+                    .collect();
+                b = b.objectives(objectives);
+            }
+            if let Some(w) = m.summary_window {
+                require(
+                    (MIN_SUMMARY_WINDOW..=MAX_SUMMARY_WINDOW).contains(&w),
+                    "metrics.summary_window",
+                    || {
+                        format!(
+                            "{w} is outside {MIN_SUMMARY_WINDOW} to {MAX_SUMMARY_WINDOW}: shorter windows hold too few requests for a quantile, longer ones describe the past (e.g. `summary_window = \"10m\"`)"
+                        )
+                    },
+                )?;
+                b = b.summary_window(w.as_std());
+            }
+        }
+        Sizes::Histogram => {
+            let refuse = |field: &str| {
+                ConfigError::new(
+                    format!("metrics.{field}"),
+                    format!(
+                        "{field} applies to summary sizes, but sizes are histograms: remove {field} (histograms take size_buckets)"
+                    ),
+                )
+            };
+            if m.summary_objectives.is_some() {
+                return Err(refuse("summary_objectives"));
+            }
+            if m.summary_window.is_some() {
+                return Err(refuse("summary_window"));
+            }
+            let sizes = match &m.size_buckets {
+                Some(bounds) => {
+                    check_buckets(
+                        "metrics.size_buckets",
+                        bounds,
+                        "size_buckets = [256, 1024, 4096, 16384, 65536, 262144, 1048576]",
+                    )?;
+                    SizeMetrics::Histogram(bounds.clone())
+                }
+                None => SizeMetrics::default_histogram(),
+            };
+            b = b.size_metrics(sizes);
+        }
+    }
+    b.build().map_err(|e| {
+        let field = match e {
+            redmetrics::contract::ContractError::Summary(_) => "metrics.summary_objectives",
+            _ => "prefix",
+        };
+        ConfigError::new(field, e.to_string())
+    })
+}
+
+/// Bucket bounds: 1 to [`MAX_BUCKETS`] positive, finite, strictly increasing numbers.
+fn check_buckets(field: &str, bounds: &[f64], example: &str) -> Result<(), ConfigError> {
+    require(
+        !bounds.is_empty() && bounds.len() <= MAX_BUCKETS,
+        field,
+        || {
+            format!(
+                "list 1 to {MAX_BUCKETS} upper bounds, not {} (e.g. `{example}`)",
+                bounds.len()
+            )
+        },
+    )?;
+    if let Some(b) = bounds.iter().find(|b| !(b.is_finite() && **b > 0.0)) {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "bound {b} is not a positive finite number; `+Inf` is added for you (e.g. `{example}`)"
+            ),
+        ));
+    }
+    Buckets::new(bounds.to_vec())
+        .map(|_| ())
+        .map_err(|e| ConfigError::new(field, format!("{e} (e.g. `{example}`)")))
+}
+
+/// Checks `[apps.alerts]`; returns the rate window.
+fn check_alerts(app: &App) -> Result<PromDuration, ConfigError> {
+    let a = &app.alerts;
+    require(
+        a.error_ratio > 0.0 && a.error_ratio < 1.0,
+        "alerts.error_ratio",
+        || format!("{} is not a ratio in (0, 1): 0.05 means 5 %", a.error_ratio),
+    )?;
+    require(
+        a.latency_p95_seconds > 0.0 && a.latency_p95_seconds.is_finite(),
+        "alerts.latency_p95_seconds",
+        || "must be a positive number of seconds (e.g. `1.0`)".to_owned(),
+    )?;
+    require(
+        a.min_request_rate >= 0.0 && a.min_request_rate.is_finite(),
+        "alerts.min_request_rate",
+        || "must be zero or a positive rate in requests per second (e.g. `0.1`)".to_owned(),
+    )?;
+    if let Some(o) = a.availability_objective {
+        require(o > 0.5 && o < 1.0, "alerts.availability_objective", || {
+            format!("{o} is not an objective in (0.5, 1): 0.999 means 99.9 % of requests succeed")
+        })?;
+    }
+    if let Some(base) = &a.runbook_base {
+        require(
+            (base.starts_with("https://") || base.starts_with("http://"))
+                && !base.contains(|c: char| c.is_whitespace() || c == '#' || c == '{' || c == '}'),
+            "alerts.runbook_base",
+            || {
+                format!(
+                    "`{base}` is not an http(s) URL without fragment or template braces (e.g. `https://git.example.com/team/ops/blob/main/docs/runbooks.md`)"
+                )
+            },
+        )?;
+    }
+    let rate_window = a
+        .rate_window
+        .unwrap_or_else(|| PromDuration::from_millis((app.interval.millis() * 4).max(60_000)));
+    require(
+        rate_window.millis() >= app.interval.millis() * 2,
+        "alerts.rate_window",
+        || {
+            format!(
+                "{rate_window} holds fewer than two scrapes at interval {}: rate() needs two samples; use at least {} (4 × the interval is the usual)",
+                app.interval,
+                PromDuration::from_millis(app.interval.millis() * 2)
+            )
+        },
+    )?;
+    Ok(rate_window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_contract_is_the_config_default() {
+        let app = App::new("reviewmaps", "reviewmaps", "reviewmaps-server", "http");
+        let r = Resolved::new(app, &Stack::default()).unwrap();
+        assert_eq!(r.contract, default_contract("reviewmaps").unwrap());
+        assert_eq!(r.max_label_sets, None);
+    }
+}
