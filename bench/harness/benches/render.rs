@@ -12,14 +12,14 @@ use axum::extract::Path;
 use axum::routing::get;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, Method, StatusCode};
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 use redmetrics_bench::call;
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 fn populated(label_sets: usize) -> HttpMetrics {
-    let m = HttpMetrics::builder(Contract::seed("reviewmaps").expect("valid prefix"))
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").expect("valid prefix"))
         .max_label_sets(label_sets)
         .build()
         .expect("metrics");

@@ -21,13 +21,12 @@
 //! }
 //! ```
 
-use serde::Serialize;
-
 use crate::name::{MetricName, NameError};
 
 /// The Prometheus metric types redmetrics exposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum MetricType {
     /// A monotonically increasing count; its name ends in `_total`.
     Counter,
@@ -52,8 +51,9 @@ impl MetricType {
 }
 
 /// Base units, written as the name suffix and, in OpenMetrics, on a `# UNIT` line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Unit {
     /// Seconds.
     Seconds,
@@ -104,7 +104,8 @@ pub enum DescError {
 }
 
 /// What a family is: name, help, type and unit. Written as the `# HELP`/`# TYPE` header.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Desc {
     name: MetricName,
     help: String,

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -25,7 +25,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let routes: Vec<String> = (0..n).map(|i| format!("/v1/resource{i}/{{id}}")).collect();
-    let metrics = HttpMetrics::builder(Contract::seed("reviewmaps").expect("valid prefix"))
+    let metrics = HttpMetrics::builder(Contract::new("reviewmaps").expect("valid prefix"))
         .max_label_sets(n)
         .process_metrics(false)
         .build()

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use redmetrics::collect::MetricType;
-use redmetrics::contract::{Contract, PATH, Role, Shape};
+use redmetrics::contract::{Contract, Role, Shape};
 use redmetrics::parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::{Fetched, get};
@@ -324,8 +324,8 @@ fn label_numbers(samples: &[Sample], sample: &str, name: &str) -> Vec<f64> {
 /// With an exact contract: histogram buckets and summary quantiles as configured.
 fn shape_findings(c: &mut Check, name: &str, shape: &Shape, samples: &[Sample]) {
     let (found, wanted, what, fix) = match shape {
-        Shape::Histogram { buckets } => {
-            let mut wanted = buckets.clone();
+        Shape::Histogram(buckets) => {
+            let mut wanted = buckets.bounds().to_vec();
             wanted.push(f64::INFINITY);
             (
                 label_numbers(samples, &format!("{name}_bucket"), "le"),
@@ -334,9 +334,9 @@ fn shape_findings(c: &mut Check, name: &str, shape: &Shape, samples: &[Sample]) 
                 "build the service with the app's buckets ([apps.metrics] duration_buckets / size_buckets), or judge it against the app it was built for",
             )
         }
-        Shape::Summary { objectives, .. } => (
+        Shape::Summary(summary) => (
             label_numbers(samples, name, "quantile"),
-            objectives.iter().map(|o| o.quantile).collect(),
+            summary.objectives().iter().map(|o| o.quantile).collect(),
             "quantiles",
             "build the service with the app's summary objectives ([apps.metrics] summary_objectives), or judge it against the app it was built for",
         ),
@@ -388,9 +388,9 @@ fn contract_check(e: &Exposition, expected: &Expected) -> (Check, Option<Contrac
         }
     };
     for spec in contract.families() {
-        let name = spec.desc.name();
+        let name = spec.desc().name();
         let Some(f) = e.family(name) else {
-            let severity = if spec.role == Role::BuildInfo {
+            let severity = if spec.role() == Role::BuildInfo {
                 Status::Warn
             } else {
                 Status::Fail
@@ -400,25 +400,25 @@ fn contract_check(e: &Exposition, expected: &Expected) -> (Check, Option<Contrac
                 format!("{name} is missing"),
                 Some(format!(
                     "the {} family of the contract must be exported",
-                    spec.desc.kind().as_str()
+                    spec.desc().kind().as_str()
                 )),
             );
             continue;
         };
         if exact {
-            shape_findings(&mut c, name, &spec.shape, &f.samples);
+            shape_findings(&mut c, name, spec.shape(), &f.samples);
         }
-        if !kind_matches(spec.desc.kind(), spec.role, f.kind, exact) {
+        if !kind_matches(spec.desc().kind(), spec.role(), f.kind, exact) {
             c.fail(
                 format!(
                     "{name} is a {} (TYPE), the contract says {}",
                     f.kind,
-                    spec.desc.kind().as_str()
+                    spec.desc().kind().as_str()
                 ),
                 "export the family with the contract's type",
             );
         }
-        let expected: BTreeSet<&str> = spec.labels.iter().map(|l| l.as_str()).collect();
+        let expected: BTreeSet<&str> = spec.labels().iter().map(|l| l.as_str()).collect();
         if let Some(s) = f.samples.iter().find(|s| {
             let got: BTreeSet<&str> = s
                 .labels
@@ -499,18 +499,19 @@ fn cardinality_check(e: &Exposition, contract: Option<&Contract>) -> Check {
         .collect();
     let mut summary = format!("{total} series; largest: {}", top.join(", "));
     if let Some(contract) = contract {
+        let path = contract.labels().path.as_str();
         let mut raw: BTreeMap<String, String> = BTreeMap::new();
         let mut distinct: BTreeSet<&str> = BTreeSet::new();
         for spec in contract
             .families()
-            .filter(|f| f.labels.iter().any(|l| l.as_str() == PATH))
+            .filter(|f| f.labels().iter().any(|l| l.as_str() == path))
         {
             for s in e
-                .family(spec.desc.name())
+                .family(spec.desc().name())
                 .into_iter()
                 .flat_map(|f| &f.samples)
             {
-                if let Some(p) = s.label(PATH) {
+                if let Some(p) = s.label(path) {
                     distinct.insert(p);
                     if let Some(why) = raw_path_reason(p) {
                         raw.entry(p.to_owned()).or_insert(why);
@@ -591,7 +592,7 @@ fn monotonic_check(first: &Exposition, second: &Fetched, contract: Option<&Contr
         }
     }
     if let Some(contract) = contract {
-        let gauge = contract.family(Role::InFlight).desc.name();
+        let gauge = contract.in_flight().desc().name();
         for s in second.family(gauge).into_iter().flat_map(|f| &f.samples) {
             if s.value < 0.0 {
                 c.fail(

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use redmetrics::contract::{Role, Shape};
+use redmetrics::contract::Shape;
 use serde_json::Value;
 
 use super::fetch::get;
@@ -172,9 +172,9 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
     };
     let mut missing = Vec::new();
     for f in contract.families() {
-        let n = f.desc.name();
+        let n = f.desc().name();
         // An exact contract says which series a family writes; a prefix alone does not.
-        let present = match (&f.shape, exact) {
+        let present = match (&f.shape(), exact) {
             (Shape::Histogram { .. }, true) => names.contains(&format!("{n}_bucket")),
             (_, true) => names.contains(n),
             (_, false) => {
@@ -200,7 +200,7 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
         return Ok(c.summary("UP, but the metrics are missing"));
     }
     for n in &missing {
-        let build_info = n == contract.family(Role::BuildInfo).desc.name();
+        let build_info = n == contract.build_info().desc().name();
         c.find(
             if build_info {
                 Status::Warn
@@ -211,9 +211,13 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
             Some("every family of the contract should be exported".to_owned()),
         );
     }
-    let requests = contract.family(Role::Requests);
-    let series = query(base, &format!("{}{{job=\"{job}\"}}", requests.desc.name())).await?;
-    let wanted: Vec<&str> = requests.labels.iter().map(|l| l.as_str()).collect();
+    let requests = contract.requests();
+    let series = query(
+        base,
+        &format!("{}{{job=\"{job}\"}}", requests.desc().name()),
+    )
+    .await?;
+    let wanted: Vec<&str> = requests.labels().iter().map(|l| l.as_str()).collect();
     if let Some(bad) = series
         .iter()
         .find(|s| wanted.iter().any(|l| s["metric"].get(*l).is_none()))
@@ -221,7 +225,7 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
         c.fail(
             format!(
                 "{} lacks one of the labels {wanted:?}: {}",
-                requests.desc.name(),
+                requests.desc().name(),
                 bad["metric"]
             ),
             "record method, path and status on every request",
@@ -229,7 +233,7 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
     }
     let rate = query(
         base,
-        &format!("sum(rate({}{{job=\"{job}\"}}[5m]))", requests.desc.name()),
+        &format!("sum(rate({}{{job=\"{job}\"}}[5m]))", requests.desc().name()),
     )
     .await?;
     if rate.is_empty() {

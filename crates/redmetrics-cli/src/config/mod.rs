@@ -128,7 +128,7 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use redmetrics::contract::{Role, Shape};
+    use redmetrics::contract::Shape;
 
     use super::*;
 
@@ -217,30 +217,23 @@ port = "http"
         ))
         .unwrap();
         let r = &config.apps[0];
-        assert_eq!(
-            r.contract.family(Role::Duration).shape,
-            Shape::Histogram {
-                buckets: vec![0.1, 0.5, 2.0]
-            }
-        );
-        assert_eq!(
-            r.contract.family(Role::ResponseSize).shape,
-            Shape::Histogram {
-                buckets: vec![100.0, 10000.0]
-            }
-        );
+        let bounds = |shape: &Shape| match shape {
+            Shape::Histogram(b) => b.bounds().to_vec(),
+            _ => Vec::new(),
+        };
+        assert_eq!(bounds(r.contract.duration().shape()), [0.1, 0.5, 2.0]);
+        assert_eq!(bounds(r.contract.request_size().shape()), [100.0, 10000.0]);
+        assert_eq!(bounds(r.contract.response_size().shape()), [100.0, 10000.0]);
         assert_eq!(r.max_label_sets, Some(500));
         let config = Config::parse(&format!(
             "{MINIMAL}[apps.metrics]\nsummary_objectives = [{{ quantile = 0.5, error = 0.05 }}, {{ quantile = 0.95, error = 0.01 }}]\nsummary_window = \"5m\"\n"
         ))
         .unwrap();
-        let Shape::Summary { objectives, window } =
-            &config.apps[0].contract.family(Role::RequestSize).shape
-        else {
+        let Shape::Summary(summary) = config.apps[0].contract.request_size().shape() else {
             panic!("sizes are summaries");
         };
-        assert_eq!(objectives.len(), 2);
-        assert_eq!(window.as_secs(), 300);
+        assert_eq!(summary.objectives().len(), 2);
+        assert_eq!(summary.window().as_secs(), 300);
     }
 
     #[test]

@@ -142,12 +142,11 @@ pub(crate) fn default_contract(prefix: &str) -> Result<Contract, ConfigError> {
 fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
     let mut b = Contract::builder(prefix);
     if let Some(bounds) = &m.duration_buckets {
-        check_buckets(
+        b = b.duration_buckets(buckets(
             "metrics.duration_buckets",
             bounds,
             "duration_buckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]",
-        )?;
-        b = b.duration_buckets(bounds.clone());
+        )?);
     }
     match m.sizes {
         Sizes::Summary => {
@@ -210,17 +209,14 @@ fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
                 return Err(refuse("summary_window"));
             }
             let sizes = match &m.size_buckets {
-                Some(bounds) => {
-                    check_buckets(
-                        "metrics.size_buckets",
-                        bounds,
-                        "size_buckets = [256, 1024, 4096, 16384, 65536, 262144, 1048576]",
-                    )?;
-                    SizeMetrics::Histogram(bounds.clone())
-                }
+                Some(bounds) => SizeMetrics::Histogram(buckets(
+                    "metrics.size_buckets",
+                    bounds,
+                    "size_buckets = [256, 1024, 4096, 16384, 65536, 262144, 1048576]",
+                )?),
                 None => SizeMetrics::default_histogram(),
             };
-            b = b.size_metrics(sizes);
+            b = b.sizes(sizes);
         }
     }
     b.build().map_err(|e| {
@@ -233,7 +229,7 @@ fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
 }
 
 /// Bucket bounds: 1 to [`MAX_BUCKETS`] positive, finite, strictly increasing numbers.
-fn check_buckets(field: &str, bounds: &[f64], example: &str) -> Result<(), ConfigError> {
+fn buckets(field: &str, bounds: &[f64], example: &str) -> Result<Buckets, ConfigError> {
     require(
         !bounds.is_empty() && bounds.len() <= MAX_BUCKETS,
         field,
@@ -253,7 +249,6 @@ fn check_buckets(field: &str, bounds: &[f64], example: &str) -> Result<(), Confi
         ));
     }
     Buckets::new(bounds.to_vec())
-        .map(|_| ())
         .map_err(|e| ConfigError::new(field, format!("{e} (e.g. `{example}`)")))
 }
 

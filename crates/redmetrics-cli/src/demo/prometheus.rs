@@ -73,12 +73,7 @@ pub(crate) fn start(
         .stderr(log)
         .spawn()
         .with_context(|| format!("cannot start {}", binary.display()))?;
-    let requests = local
-        .contract
-        .family(redmetrics::contract::Role::Requests)
-        .desc
-        .name()
-        .to_owned();
+    let requests = local.contract.requests().desc().name().to_owned();
     tracing::info!(
         "prometheus ({}) on http://{listen}, log in {}",
         binary.display(),

@@ -5,7 +5,7 @@
 //! cannot resolve); every query is summed or quantiled across pods so it is right for any
 //! replica count; rates use `$__rate_interval`.
 
-use redmetrics::contract::{Role, Shape};
+use redmetrics::contract::{FamilySpec, Shape};
 use serde_json::{Value, json};
 
 use crate::config::Resolved;
@@ -178,9 +178,9 @@ fn variable(name: &str, label: &str, query: String, current: &str) -> Value {
 /// The dashboard of `r`.
 /// What a size panel shows: summaries give per-pod quantiles (the worst pod is shown),
 /// histograms a p99 over all pods from their buckets.
-fn size_description(what: &str, r: &Resolved, role: Role) -> String {
-    match r.contract.family(role).shape {
-        Shape::Histogram { .. } => format!(
+fn size_description(what: &str, family: &FamilySpec) -> String {
+    match family.shape() {
+        Shape::Histogram(_) => format!(
             "{what} body bytes per route: average and p99 over all pods (histogram_quantile over the size buckets)."
         ),
         _ => format!(
@@ -191,7 +191,7 @@ fn size_description(what: &str, r: &Resolved, role: Role) -> String {
 
 pub(crate) fn dashboard(r: &Resolved) -> Value {
     let q = Queries::new(&r.contract, "namespace=\"$namespace\",job=\"$job\"");
-    let requests = r.contract.family(Role::Requests).desc.name();
+    let requests = r.contract.requests().desc().name();
     let routes = q.route_labels();
     let route_legend = "{{method}} {{path}}";
     let mut l = Layout {
@@ -263,32 +263,32 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
     l.row("Sizes");
     l.timeseries(
         "Request size",
-        &size_description("Request", r, Role::RequestSize),
+        &size_description("Request", r.contract.request_size()),
         "bytes",
         12,
         &[
             (
-                q.size_average(Role::RequestSize, RATE),
+                q.size_average(r.contract.request_size(), RATE),
                 "avg {{method}} {{path}}",
             ),
             (
-                q.size_p99(Role::RequestSize, RATE),
+                q.size_p99(r.contract.request_size(), RATE),
                 "p99 {{method}} {{path}}",
             ),
         ],
     );
     l.timeseries(
         "Response size",
-        &size_description("Response", r, Role::ResponseSize),
+        &size_description("Response", r.contract.response_size()),
         "bytes",
         12,
         &[
             (
-                q.size_average(Role::ResponseSize, RATE),
+                q.size_average(r.contract.response_size(), RATE),
                 "avg {{method}} {{path}}",
             ),
             (
-                q.size_p99(Role::ResponseSize, RATE),
+                q.size_p99(r.contract.response_size(), RATE),
                 "p99 {{method}} {{path}}",
             ),
         ],

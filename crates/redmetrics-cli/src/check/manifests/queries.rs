@@ -25,13 +25,13 @@ pub(super) struct Known {
 fn contract_names(contract: &Contract, exact: bool) -> Vec<String> {
     let mut out = Vec::new();
     for f in contract.families() {
-        let n = f.desc.name();
+        let n = f.desc().name();
         out.push(n.to_owned());
-        let sizes = !exact && matches!(f.role, Role::RequestSize | Role::ResponseSize);
-        if f.desc.kind() == MetricType::Histogram || sizes {
+        let sizes = !exact && matches!(f.role(), Role::RequestSize | Role::ResponseSize);
+        if f.desc().kind() == MetricType::Histogram || sizes {
             out.extend(["_bucket", "_sum", "_count"].map(|s| format!("{n}{s}")));
         }
-        if f.desc.kind() == MetricType::Summary {
+        if f.desc().kind() == MetricType::Summary {
             out.extend(["_sum", "_count"].map(|s| format!("{n}{s}")));
         }
     }

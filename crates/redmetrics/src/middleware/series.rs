@@ -6,28 +6,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
-use super::metrics::HttpMetricsError;
 use super::route::{Classify, RequestParts};
 use crate::collect::{Collect, Desc, Sink};
-use crate::contract::{Contract, Role, Shape, UNMATCHED};
+use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
 use crate::metrics::slots::SlotTable;
 use crate::metrics::{
     Buckets, Counter, FamilyMetric, Histogram, OVERFLOW, Scratch, StripedGauge, Summary,
-    SummaryShape,
 };
 
 /// A slot index into the route table, or [`OVERFLOW_ROUTE`].
 pub(crate) type RouteRef = u32;
 /// The route of requests folded because the route table is full.
 pub(crate) const OVERFLOW_ROUTE: RouteRef = u32::MAX;
-
-/// How sizes are recorded, per the contract.
-#[derive(Debug)]
-enum SizeShape {
-    Summary(Arc<SummaryShape>),
-    Histogram(Arc<Buckets>),
-}
 
 #[derive(Debug)]
 enum SizeMetric {
@@ -36,10 +27,10 @@ enum SizeMetric {
 }
 
 impl SizeMetric {
-    fn new(shape: &SizeShape) -> Self {
+    fn new(shape: &SizeLayout) -> Self {
         match shape {
-            SizeShape::Summary(s) => Self::Summary(Summary::new(Arc::clone(s))),
-            SizeShape::Histogram(b) => Self::Histogram(Histogram::new(Arc::clone(b))),
+            SizeLayout::Summary(s) => Self::Summary(Summary::new(Arc::clone(s))),
+            SizeLayout::Histogram(b) => Self::Histogram(Histogram::new(Arc::clone(b))),
         }
     }
 
@@ -114,9 +105,9 @@ pub(crate) struct Shared {
     /// Written twice by every request: striped over cache lines.
     in_flight: StripedGauge,
     duration_buckets: Arc<Buckets>,
-    sizes: SizeShape,
+    sizes: SizeLayout,
     build_labels: Box<str>,
-    descs: Vec<Desc>,
+    contract: Contract,
     excluded: Box<[Box<str>]>,
     classifier: Box<dyn Classify>,
 }
@@ -135,35 +126,24 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     /// Series tables for `contract`, each holding at most `bound` label sets.
     pub(crate) fn new(
-        contract: &Contract,
+        contract: Contract,
         version: &str,
         bound: usize,
         excluded: Vec<Box<str>>,
         classifier: Box<dyn Classify>,
-    ) -> Result<Self, HttpMetricsError> {
-        let duration_buckets = match &contract.family(Role::Duration).shape {
-            Shape::Histogram { buckets } => Arc::new(Buckets::new(buckets.clone())?),
-            _ => Arc::new(Buckets::new(Buckets::SEED_SECONDS)?),
+    ) -> Self {
+        let layout = contract.layout();
+        let duration_buckets = Arc::clone(&layout.duration);
+        let sizes = layout.sizes.clone();
+        let names = |f: &crate::contract::FamilySpec| {
+            labels::render(f.labels().iter().map(|n| (n.as_str(), OVERFLOW)))
         };
-        let sizes = match &contract.family(Role::ResponseSize).shape {
-            Shape::Histogram { buckets } => {
-                SizeShape::Histogram(Arc::new(Buckets::new(buckets.clone())?))
-            }
-            Shape::Summary { objectives, window } => {
-                SizeShape::Summary(Arc::new(SummaryShape::new(objectives, *window)?))
-            }
-            _ => SizeShape::Summary(Arc::new(SummaryShape::new(
-                &crate::metrics::Objective::SEED,
-                Duration::from_secs(600),
-            )?)),
-        };
-        let overflow_labels = |names: &[&str]| labels::render(names.iter().map(|n| (*n, OVERFLOW)));
-        Ok(Self {
+        Self {
             routes: SlotTable::new(bound),
             route_overflow: RouteSeries {
                 method: OVERFLOW,
                 path: OVERFLOW.into(),
-                labels: overflow_labels(&["method", "path"]).into(),
+                labels: names(contract.duration()).into(),
                 last_status: AtomicU64::new(0),
                 hot: LinePadded(RouteMetrics {
                     duration: Histogram::new(Arc::clone(&duration_buckets)),
@@ -176,25 +156,34 @@ impl Shared {
             request_overflow: StatusSeries {
                 route: OVERFLOW_ROUTE,
                 status: 0,
-                labels: overflow_labels(&["method", "path", "status"]).into(),
+                labels: names(contract.requests()).into(),
                 count: Counter::default(),
             },
             request_folded: Counter::default(),
             in_flight: StripedGauge::default(),
             duration_buckets,
             sizes,
-            build_labels: labels::render([("version", version)]).into(),
-            descs: contract.families().map(|f| f.desc.clone()).collect(),
+            build_labels: labels::render([(contract.labels().version.as_str(), version)]).into(),
+            contract,
             excluded: excluded.into_boxed_slice(),
             classifier,
-        })
+        }
+    }
+
+    /// The contract the series follow.
+    pub(crate) fn contract(&self) -> &Contract {
+        &self.contract
     }
 
     fn route_series(&self, method: &'static str, path: &str) -> RouteSeries {
         RouteSeries {
             method,
             path: path.into(),
-            labels: labels::render([("method", method), ("path", path)]).into(),
+            labels: labels::render([
+                (self.contract.labels().method.as_str(), method),
+                (self.contract.labels().path.as_str(), path),
+            ])
+            .into(),
             last_status: AtomicU64::new(0),
             hot: LinePadded(RouteMetrics {
                 duration: Histogram::new(Arc::clone(&self.duration_buckets)),
@@ -306,13 +295,14 @@ impl Shared {
             |s| s.route == route && s.status == status,
             || {
                 let r = self.series(route);
+                let names = self.contract.labels();
                 StatusSeries {
                     route,
                     status,
                     labels: labels::render([
-                        ("method", r.method),
-                        ("path", &*r.path),
-                        ("status", itoa::Buffer::new().format(status)),
+                        (names.method.as_str(), r.method),
+                        (names.path.as_str(), &*r.path),
+                        (names.status.as_str(), itoa::Buffer::new().format(status)),
                     ])
                     .into(),
                     count: Counter::default(),
@@ -340,23 +330,17 @@ pub(crate) struct HttpCollector(pub(crate) &'static Shared);
 
 impl Collect for HttpCollector {
     fn descs(&self) -> Vec<Desc> {
-        self.0.descs.clone()
+        self.0
+            .contract
+            .families()
+            .map(|f| f.desc().clone())
+            .collect()
     }
 
     fn collect(&self, sink: &mut dyn Sink) {
         let s = self.0;
+        let c = &s.contract;
         let mut scratch = Scratch::default();
-        let [
-            requests,
-            duration,
-            in_flight,
-            request_size,
-            response_size,
-            build,
-        ] = &s.descs[..]
-        else {
-            return;
-        };
         let overflowed = s.route_folded.get() > 0;
         let routes = || {
             s.routes
@@ -364,39 +348,37 @@ impl Collect for HttpCollector {
                 .chain(overflowed.then_some(&s.route_overflow))
         };
 
-        sink.family(requests);
+        sink.family(c.requests().desc());
         for r in s.requests.iter() {
             sink.counter(&r.labels, r.count.get());
         }
         if s.request_folded.get() > 0 {
             sink.counter(&s.request_overflow.labels, s.request_overflow.count.get());
         }
-        sink.family(duration);
+        sink.family(c.duration().desc());
         for r in routes() {
             r.hot.duration.encode(&r.labels, sink, &mut scratch);
         }
-        sink.family(in_flight);
+        sink.family(c.in_flight().desc());
         sink.gauge_i64("", s.in_flight.get());
-        sink.family(request_size);
+        sink.family(c.request_size().desc());
         for r in routes() {
             r.hot.request_size.encode(&r.labels, sink, &mut scratch);
         }
-        sink.family(response_size);
+        sink.family(c.response_size().desc());
         for r in routes() {
             r.hot.response_size.encode(&r.labels, sink, &mut scratch);
         }
-        sink.family(build);
+        sink.family(c.build_info().desc());
         sink.gauge_i64(&s.build_labels, 1);
     }
 
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
         let s = self.0;
-        report(
-            s.descs[Role::Requests as usize].name(),
-            s.request_folded.get(),
-        );
-        for role in [Role::Duration, Role::RequestSize, Role::ResponseSize] {
-            report(s.descs[role as usize].name(), s.route_folded.get());
+        let c = &s.contract;
+        report(c.requests().desc().name(), s.request_folded.get());
+        for f in [c.duration(), c.request_size(), c.response_size()] {
+            report(f.desc().name(), s.route_folded.get());
         }
     }
 }

@@ -11,7 +11,6 @@ use super::route::{Classify, MatchedPathRoute};
 use super::series::{HttpCollector, Shared};
 use crate::contract::Contract;
 use crate::endpoint::MetricsEndpoint;
-use crate::metrics::{BucketsError, SummaryError};
 use crate::process::ProcessCollector;
 use crate::registry::{Registry, RegistryError};
 
@@ -21,12 +20,6 @@ pub enum HttpMetricsError {
     /// Registering the families failed (usually a name already in the registry).
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// The contract's buckets could not be rebuilt (only for hand-made contracts).
-    #[error(transparent)]
-    Buckets(#[from] BucketsError),
-    /// The contract's summary settings could not be rebuilt.
-    #[error(transparent)]
-    Summary(#[from] SummaryError),
     /// The metrics path is not an absolute path.
     #[error("metrics path `{0}` must start with `/` (e.g. `/metrics` or `/ojeomneo/metrics`)")]
     MetricsPath(String),
@@ -39,10 +32,10 @@ pub enum HttpMetricsError {
 /// (metrics outlive every request), so requests reference them without a reference count.
 ///
 /// ```
-/// use redmetrics::{HttpMetrics, contract::Contract};
+/// use redmetrics::{Contract, HttpMetrics};
 ///
-/// let reviewmaps = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap()).build().unwrap();
-/// let ojeomneo = HttpMetrics::builder(Contract::seed("ojeomneo").unwrap())
+/// let reviewmaps = HttpMetrics::builder(Contract::new("reviewmaps").unwrap()).build().unwrap();
+/// let ojeomneo = HttpMetrics::builder(Contract::new("ojeomneo").unwrap())
 ///     .metrics_path("/ojeomneo/metrics")
 ///     .build()
 ///     .unwrap();
@@ -55,7 +48,6 @@ pub struct HttpMetrics {
     /// without touching a reference count.
     shared: &'static Shared,
     registry: Registry,
-    contract: Arc<Contract>,
     metrics_path: Arc<str>,
 }
 
@@ -96,7 +88,7 @@ impl HttpMetrics {
 
     /// The contract the families follow.
     pub fn contract(&self) -> &Contract {
-        &self.contract
+        self.shared.contract()
     }
 
     /// Requests in flight right now.
@@ -109,9 +101,9 @@ impl HttpMetrics {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use redmetrics::{HttpMetrics, contract::Contract};
+    /// use redmetrics::{Contract, HttpMetrics};
     ///
-    /// let m = HttpMetrics::builder(Contract::seed("shop").unwrap()).build().unwrap();
+    /// let m = HttpMetrics::builder(Contract::new("shop").unwrap()).build().unwrap();
     /// m.record(&http::Method::GET, Some("/v1/items/{id}"), 200, Duration::from_millis(3), 0, 512);
     /// ```
     pub fn record(
@@ -215,7 +207,7 @@ impl HttpMetricsBuilder {
         let classifier = self
             .classifier
             .unwrap_or_else(|| Box::new(MatchedPathRoute));
-        let shared = Shared::new(&self.contract, &self.version, bound, excluded, classifier)?;
+        let shared = Shared::new(self.contract, &self.version, bound, excluded, classifier);
         let shared: &'static Shared = Box::leak(Box::new(shared));
         registry.register(HttpCollector(shared))?;
         if self.process {
@@ -225,7 +217,6 @@ impl HttpMetricsBuilder {
             shared,
             registry,
             metrics_path: self.metrics_path.into(),
-            contract: Arc::new(self.contract),
         })
     }
 }
