@@ -179,6 +179,20 @@ fn bad_configs_name_the_field_and_the_rule() {
             format!("{base}port = \"http\"\ninterval = \"30 seconds\"\n"),
             "line 6: `30 seconds` is not a Prometheus duration (e.g. `30s`, `5m`, `1h30m`)",
         ),
+        // An unknown key at the start of line 6 is reported on line 6, not 5.
+        (
+            format!("{base}port = \"http\"\nmetric_path = \"/metrics\"\n"),
+            "line 6: unknown field `metric_path`, expected one of `name`, `prefix`, `title`, `namespace`, `service`, `port`, `metrics_path`, `interval`, `scrape_timeout`, `service_labels`, `service_monitor_namespace`, `job_label`, `dashboard_folder`, `metrics`, `alerts`",
+        ),
+        // A port number written as a TOML integer gets the rule, not a type error.
+        (
+            format!("{base}port = 3000\n"),
+            "apps[0] (reviewmaps).port: `3000` is a port number, but a ServiceMonitor endpoint selects the Service port by its name: name the port in the Service (e.g. `http`) and give that name here",
+        ),
+        (
+            format!("{base}port = \"http\"\n[apps.metrics]\nsize_buckets = [100, 1000]\n"),
+            "apps[0] (reviewmaps).metrics.size_buckets: size_buckets applies to histogram sizes, but sizes are summaries: add `sizes = \"histogram\"` or remove size_buckets",
+        ),
     ];
     let tmp = tempfile::tempdir().unwrap();
     for (config, expected) in cases {

@@ -1,0 +1,268 @@
+//! One app's contract options (`[apps.metrics]`) end to end, through the real binary:
+//! `generate` (dashboards query its size buckets, promtool accepts its rules), `demo --config
+//! --app` (its exposition, scraped over loopback, has those buckets and not the default ones)
+//! and `check endpoint --config --app` (its own demo passes, a demo of another contract
+//! fails). Expected values are written by hand from the config below.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{http_get, start_demo};
+use serde_json::Value;
+
+/// `shop` has histogram sizes and its own buckets; `shop-default` has the same prefix and
+/// path with every option at its default (summary sizes, latency buckets .005 … 10).
+const CONFIG: &str = r#"
+[[apps]]
+name = "shop"
+namespace = "shop"
+service = "shop-server"
+port = "http"
+metrics_path = "/shop/metrics"
+
+[apps.metrics]
+sizes = "histogram"
+duration_buckets = [0.05, 0.2, 1, 3]
+size_buckets = [128, 2048, 65536]
+
+[[apps]]
+name = "shop-default"
+prefix = "shop"
+namespace = "shop"
+service = "shop-default"
+port = "http"
+metrics_path = "/shop/metrics"
+"#;
+
+fn redmetrics(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every panel query of a dashboard.
+fn panel_queries(board: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut panels: Vec<&Value> = board["panels"].as_array().unwrap().iter().collect();
+    while let Some(p) = panels.pop() {
+        panels.extend(p["panels"].as_array().into_iter().flatten());
+        for t in p["targets"].as_array().into_iter().flatten() {
+            out.push((
+                p["title"].as_str().unwrap().to_owned(),
+                t["expr"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn generate_follows_the_apps_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("shop.toml"), CONFIG).unwrap();
+    let out = redmetrics(
+        tmp.path(),
+        &["generate", "--config", "shop.toml", "--out", "deploy"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let board: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("deploy/shop/dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let queries = panel_queries(&board);
+    for (family, panel) in [
+        ("shop_http_request_size_bytes", "Request size"),
+        ("shop_http_response_size_bytes", "Response size"),
+    ] {
+        let expected = format!(
+            "histogram_quantile(0.99, sum by (le, method, path) (rate({family}_bucket{{namespace=\"$namespace\",job=\"$job\"}}[$__rate_interval])))"
+        );
+        assert!(
+            queries.iter().any(|(t, q)| t == panel && *q == expected),
+            "{panel} has no p99 over the size buckets: {queries:?}"
+        );
+    }
+    // The app with default sizes reads per-pod summary quantiles instead.
+    let default_board =
+        std::fs::read_to_string(tmp.path().join("deploy/shop-default/dashboard.json")).unwrap();
+    assert!(!default_board.contains("shop_http_request_size_bytes_bucket"));
+    assert!(default_board.contains("shop_http_request_size_bytes{namespace=\\\"$namespace\\\",job=\\\"$job\\\",quantile=\\\"0.99\\\"}"));
+
+    let rules = tmp.path().join("deploy/shop/rules.yaml");
+    let promtool = Command::new("promtool")
+        .args(["check", "rules", rules.to_str().unwrap()])
+        .output()
+        .expect("promtool not found: run scripts/test, which installs Debian's `prometheus`");
+    assert_eq!(
+        promtool.status.code(),
+        Some(0),
+        "{}{}",
+        text(&promtool.stdout),
+        text(&promtool.stderr)
+    );
+
+    // The manifest checker judges the dashboard against the same contract: the size
+    // buckets exist for `shop`, and not for the app whose sizes are summaries.
+    let shop = tmp.path().join("deploy/shop");
+    let out = redmetrics(
+        tmp.path(),
+        &[
+            "check",
+            "manifests",
+            shop.to_str().unwrap(),
+            "--config",
+            "shop.toml",
+            "--app",
+            "shop",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = redmetrics(
+        tmp.path(),
+        &[
+            "check",
+            "manifests",
+            shop.to_str().unwrap(),
+            "--config",
+            "shop.toml",
+            "--app",
+            "shop-default",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("references shop_http_request_size_bytes_bucket"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_and_check_endpoint_follow_the_apps_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("shop.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let config = config.to_str().unwrap();
+
+    let (_shop, shop) = start_demo(&["--config", config, "--app", "shop"]);
+    let (_default, default) = start_demo(&["--config", config, "--app", "shop-default"]);
+    for addr in [shop, default] {
+        http_get(&format!("http://{addr}/v1/campaigns"))
+            .await
+            .unwrap();
+    }
+    let scraped = text(
+        &http_get(&format!("http://{shop}/shop/metrics"))
+            .await
+            .unwrap(),
+    );
+    for line in [
+        "# TYPE shop_http_request_duration_seconds histogram",
+        "shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"0.05\"}",
+        "shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"3.0\"}",
+        "# TYPE shop_http_request_size_bytes histogram",
+        "shop_http_response_size_bytes_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"2048.0\"}",
+        "shop_http_response_size_bytes_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"65536.0\"}",
+    ] {
+        assert!(scraped.contains(line), "missing `{line}` in:\n{scraped}");
+    }
+    for default_only in ["le=\"0.005\"", "le=\"10.0\"", "quantile="] {
+        assert!(
+            !scraped.contains(default_only),
+            "`{default_only}` of the default contract in:\n{scraped}"
+        );
+    }
+
+    let check = |addr| {
+        redmetrics(
+            tmp.path(),
+            &[
+                "check",
+                "endpoint",
+                &format!("http://{addr}/shop/metrics"),
+                "--config",
+                "shop.toml",
+                "--app",
+                "shop",
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let own = check(shop);
+    assert_eq!(own.status.code(), Some(0), "{}", text(&own.stdout));
+
+    let other = check(default);
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other.stdout));
+    let report: Value = serde_json::from_slice(&other.stdout).unwrap();
+    let contract = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "contract")
+        .unwrap();
+    let findings: Vec<&str> = contract["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            "shop_http_request_duration_seconds has buckets (le) [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, inf], the contract says [0.05, 0.2, 1.0, 3.0, inf]",
+            "shop_http_request_size_bytes is a summary (TYPE), the contract says histogram",
+            "shop_http_response_size_bytes is a summary (TYPE), the contract says histogram",
+        ]
+    );
+}
+
+#[test]
+fn flag_mistakes_get_hints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stderr = |args: &[&str]| {
+        let out = redmetrics(tmp.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        text(&out.stderr)
+    };
+    let e = stderr(&["demo", "--prometheus"]);
+    assert!(
+        e.contains("tip: a similar argument exists: '--with-prometheus'")
+            && !e.contains("'--prometheus-listen'"),
+        "{e}"
+    );
+    let e = stderr(&["demo", "--port", "3001"]);
+    assert!(
+        e.contains("tip: a similar argument exists: '--listen'")
+            && e.contains("`--listen 127.0.0.1:3000`"),
+        "{e}"
+    );
+    let e = stderr(&["demo", "--listen", "3001"]);
+    assert!(
+        e.contains("expected HOST:PORT, e.g. `127.0.0.1:3001`"),
+        "{e}"
+    );
+    let e = stderr(&["check", "--manifests", "deploy/"]);
+    assert!(
+        e.contains("tip: checks are subcommands: `redmetrics check manifests PATH...`"),
+        "{e}"
+    );
+    std::fs::write(tmp.path().join("shop.toml"), CONFIG).unwrap();
+    let e = stderr(&["demo", "--config", "shop.toml", "--listen", "127.0.0.1:0"]);
+    assert_eq!(
+        e,
+        "redmetrics: error: shop.toml: --app: the config has several apps; name one with --app (shop, shop-default)\n"
+    );
+}
