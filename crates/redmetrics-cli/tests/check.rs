@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{free_port, start_demo, start_prometheus};
+use common::{free_port, helm_template, start_demo, start_prometheus};
 use serde_json::Value;
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
@@ -345,28 +345,7 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
     // `helm template … | redmetrics check manifests -`
     let values = r#"{"fullnameOverride":"ojeomneo-server","service":{"portName":"fiber"},"metrics":{"prefix":"ojeomneo","path":"/ojeomneo/metrics","serviceMonitor":{"enabled":true},"prometheusRule":{"enabled":true},"dashboard":{"enabled":true}}}"#;
     let chart = deploy.join("helm/redmetrics-service");
-    let mut helm = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/judges/helm_chart.py"))
-        .args(["render", chart.to_str().unwrap(), "ojeomneo", "ojeomneo"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        helm.stdin
-            .take()
-            .unwrap()
-            .write_all(values.as_bytes())
-            .unwrap();
-    }
-    let rendered: std::collections::BTreeMap<String, String> =
-        serde_json::from_slice(&helm.wait_with_output().unwrap().stdout).unwrap();
-    let stream: String = rendered
-        .iter()
-        .filter(|(k, _)| k.ends_with(".yaml"))
-        .map(|(_, v)| format!("---\n{v}\n"))
-        .collect();
+    let stream = helm_template(&chart, "ojeomneo", "ojeomneo", values);
     let out = run(
         &[
             "manifests",

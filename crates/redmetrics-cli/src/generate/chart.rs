@@ -320,5 +320,5 @@ const NOTES: &str = r#"{{ include "redmetrics-service.fullname" . }} serves metr
 {{- if not (and .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled) }}
 No ServiceMonitor was rendered: set metrics.serviceMonitor.enabled=true for Prometheus to scrape it.
 {{- end }}
-Check the wiring: helm template ... | redmetrics check --manifests - --namespace {{ .Release.Namespace }}
+Check the wiring: helm template ... | redmetrics check manifests - --namespace {{ .Release.Namespace }}
 "#;

@@ -29,7 +29,13 @@ impl Drop for Running {
 
 /// `redmetrics demo` on an ephemeral port; returns the process and its address.
 pub fn start_demo(args: &[&str]) -> (Running, SocketAddr) {
+    start_demo_in(Path::new("."), args)
+}
+
+/// `redmetrics demo` on an ephemeral port, run in `dir` (for relative `--config` paths).
+pub fn start_demo_in(dir: &Path, args: &[&str]) -> (Running, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .current_dir(dir)
         .arg("demo")
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
@@ -58,6 +64,31 @@ pub fn start_demo(args: &[&str]) -> (Running, SocketAddr) {
         },
         addr,
     )
+}
+
+/// Renders a Helm chart with Helm's own Go SDK (the `helm_chart.py` judge) and returns its
+/// manifests as one YAML stream, as `helm template` prints them.
+pub fn helm_template(chart: &Path, release: &str, namespace: &str, values: &str) -> String {
+    use std::io::Write;
+    let mut helm = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/judges/helm_chart.py"))
+        .args(["render", chart.to_str().unwrap(), release, namespace])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    helm.stdin
+        .take()
+        .unwrap()
+        .write_all(values.as_bytes())
+        .unwrap();
+    let rendered: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&helm.wait_with_output().unwrap().stdout).unwrap();
+    rendered
+        .iter()
+        .filter(|(k, _)| k.ends_with(".yaml"))
+        .map(|(_, v)| format!("---\n{v}\n"))
+        .collect()
 }
 
 /// A free loopback port (bound then released; Prometheus binds it right after).

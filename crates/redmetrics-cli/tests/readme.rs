@@ -1,0 +1,157 @@
+//! The README's `redmetrics check` commands (and the demo command they are tried on), run as
+//! written at the repository root with the real binary. Only the peers' addresses change:
+//! `localhost:3000` becomes a demo on an ephemeral port, `localhost:9090` a real Prometheus
+//! on loopback, and `helm template … charts/ojeomneo` (the team's chart, not in this
+//! repository) the generated chart rendered with Helm's Go SDK for Ojeomneo.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{helm_template, http_get, start_demo_in, start_prometheus};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Every inline code span of the README that holds a `redmetrics <subcommand> …` command
+/// with arguments, from `redmetrics` on (`\|` unescaped).
+fn readme_commands(subcommand: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let marker = format!("redmetrics {subcommand} ");
+    readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| !span.contains('\n'))
+        .filter_map(|span| span.find(&marker).map(|i| span[i..].replace("\\|", "|")))
+        .collect()
+}
+
+/// Runs a README command line (`redmetrics …`, optionally fed by `stdin`) at the repository
+/// root, with `replace` applied to its words.
+fn run(command: &str, replace: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut words = command.split_whitespace();
+    assert_eq!(words.next(), Some("redmetrics"));
+    let args: Vec<String> = words
+        .map(|w| {
+            replace
+                .iter()
+                .fold(w.to_owned(), |w, (from, to)| w.replace(from, to))
+        })
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .args(&args)
+        .current_dir(repo())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn report(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Starts a README `redmetrics demo …` command on an ephemeral port at the repository root
+/// and sends it one request, so its families have series.
+async fn demo(command: &str) -> (common::Running, SocketAddr) {
+    let args: Vec<&str> = command
+        .strip_prefix("redmetrics demo ")
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (running, addr) = start_demo_in(&repo(), &args);
+    http_get(&format!("http://{addr}/v1/campaigns"))
+        .await
+        .unwrap();
+    (running, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_check_commands_run_as_written() {
+    let checks = readme_commands("check");
+    assert_eq!(
+        checks,
+        [
+            "redmetrics check endpoint http://localhost:3000/metrics",
+            "redmetrics check endpoint http://localhost:3000/ojeomneo/metrics --config redmetrics.toml --app ojeomneo",
+            "redmetrics check manifests - --namespace ojeomneo --config redmetrics.toml --stack-release kube-prometheus-stack",
+            "redmetrics check prometheus http://localhost:9090 --job ojeomneo-server",
+            "redmetrics check manifests deploy/reviewmaps deploy/ojeomneo --config redmetrics.toml",
+        ],
+        "the README's check commands changed: run the new ones here too"
+    );
+    let demos = readme_commands("demo");
+    let ojeomneo_demo = "redmetrics demo --config redmetrics.toml --app ojeomneo";
+    assert!(demos.iter().any(|d| d == ojeomneo_demo), "{demos:?}");
+
+    // Phase 2 on the default demo, then on Ojeomneo's demo against its configured contract.
+    let (_reviewmaps, reviewmaps) = demo("redmetrics demo --traffic").await;
+    let at = reviewmaps.to_string();
+    let out = run(&checks[0], &[("localhost:3000", &at)], None);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+    let (_ojeomneo, ojeomneo) = demo(ojeomneo_demo).await;
+    let at = ojeomneo.to_string();
+    let out = run(&checks[1], &[("localhost:3000", &at)], None);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+    assert!(
+        report(&out)
+            .contains("PASS  contract: prefix ojeomneo (configured): the contract of app ojeomneo"),
+        "{}",
+        report(&out)
+    );
+
+    // Before merging: the rendered chart, piped in.
+    let values = r#"{"fullnameOverride":"ojeomneo-server","service":{"portName":"fiber"},"metrics":{"prefix":"ojeomneo","path":"/ojeomneo/metrics","serviceMonitor":{"enabled":true},"prometheusRule":{"enabled":true},"dashboard":{"enabled":true}}}"#;
+    let chart = repo().join("deploy/helm/redmetrics-service");
+    let stream = helm_template(&chart, "ojeomneo", "ojeomneo", values);
+    let out = run(&checks[2], &[], Some(&stream));
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+
+    // After the sync: Prometheus scrapes Ojeomneo's demo as job ojeomneo-server.
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n\
+         - job_name: ojeomneo-server\n  metrics_path: /ojeomneo/metrics\n  static_configs: [{{targets: ['{ojeomneo}']}}]\n"
+    );
+    let prom = start_prometheus(&config, &[]);
+    prom.wait_for_targets("ojeomneo-server", 1, "up", Duration::from_secs(30))
+        .await;
+    prom.wait_for_series(
+        "ojeomneo_http_requests_total{job=\"ojeomneo-server\"}",
+        Duration::from_secs(30),
+    )
+    .await;
+    let at = prom.addr.to_string();
+    let out = run(&checks[3], &[("localhost:9090", &at)], None);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+
+    // Phase 3 on the committed artifacts.
+    let out = run(&checks[4], &[], None);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+}
