@@ -23,7 +23,18 @@
 
 use crate::name::{MetricName, NameError};
 
-/// The Prometheus metric types redmetrics exposes.
+/// The metric types of Prometheus and OpenMetrics: the one type vocabulary of redmetrics.
+///
+/// redmetrics exposes the first four ([`is_exposable`](Self::is_exposable)); the others are
+/// read by parsers of other services' expositions.
+///
+/// ```
+/// use redmetrics::collect::{MetricType, suffix};
+///
+/// assert_eq!(MetricType::Histogram.as_str(), "histogram");
+/// assert!(MetricType::Histogram.sample_suffixes().contains(&suffix::BUCKET));
+/// assert!(!MetricType::Info.is_exposable());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
@@ -36,18 +47,75 @@ pub enum MetricType {
     Histogram,
     /// Streaming quantiles over a sliding window plus `_sum` and `_count`; per instance only.
     Summary,
+    /// No declared type: OpenMetrics `unknown`, text 0.0.4 `untyped` or no `# TYPE` line.
+    Unknown,
+    /// OpenMetrics `gaugehistogram`: buckets of a current distribution, `_gcount`/`_gsum`.
+    GaugeHistogram,
+    /// OpenMetrics `info`: one `_info` sample of value 1 carrying labels.
+    Info,
+    /// OpenMetrics `stateset`: one sample per state, labelled by the family name.
+    StateSet,
 }
 
 impl MetricType {
-    /// The word used on `# TYPE` lines.
+    /// The word on OpenMetrics `# TYPE` lines (text 0.0.4 uses the same for the first four).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Counter => "counter",
             Self::Gauge => "gauge",
             Self::Histogram => "histogram",
             Self::Summary => "summary",
+            Self::Unknown => "unknown",
+            Self::GaugeHistogram => "gaugehistogram",
+            Self::Info => "info",
+            Self::StateSet => "stateset",
         }
     }
+
+    /// Whether redmetrics can expose a family of this type (counter, gauge, histogram,
+    /// summary); the others can only be parsed.
+    pub fn is_exposable(self) -> bool {
+        matches!(
+            self,
+            Self::Counter | Self::Gauge | Self::Histogram | Self::Summary
+        )
+    }
+
+    /// The suffixes this type's sample names add to the OpenMetrics family name (`""` for
+    /// the bare name), per the OpenMetrics 1.0 specification. In text 0.0.4 a counter's
+    /// family name already ends in `_total`.
+    pub fn sample_suffixes(self) -> &'static [&'static str] {
+        use suffix::{BUCKET, COUNT, CREATED, GCOUNT, GSUM, INFO, SUM, TOTAL};
+        match self {
+            Self::Counter => &[TOTAL, CREATED],
+            Self::Histogram => &[BUCKET, COUNT, SUM, CREATED],
+            Self::GaugeHistogram => &[BUCKET, GCOUNT, GSUM],
+            Self::Summary => &["", COUNT, SUM, CREATED],
+            Self::Info => &[INFO],
+            Self::Gauge | Self::StateSet | Self::Unknown => &[""],
+        }
+    }
+}
+
+/// Sample name suffixes, each written once here; [`MetricType::sample_suffixes`] says which
+/// type uses which.
+pub mod suffix {
+    /// A counter's samples.
+    pub const TOTAL: &str = "_total";
+    /// When a counter, histogram or summary series was created (OpenMetrics).
+    pub const CREATED: &str = "_created";
+    /// A histogram's cumulative buckets.
+    pub const BUCKET: &str = "_bucket";
+    /// A histogram's or summary's sum of observations.
+    pub const SUM: &str = "_sum";
+    /// A histogram's or summary's count of observations.
+    pub const COUNT: &str = "_count";
+    /// A gauge histogram's current sum.
+    pub const GSUM: &str = "_gsum";
+    /// A gauge histogram's current count.
+    pub const GCOUNT: &str = "_gcount";
+    /// An info family's sample.
+    pub const INFO: &str = "_info";
 }
 
 /// Base units, written as the name suffix and, in OpenMetrics, on a `# UNIT` line.
@@ -98,6 +166,16 @@ pub enum DescError {
         /// The declared unit.
         unit: &'static str,
     },
+    /// The type exists in OpenMetrics but redmetrics cannot expose it.
+    #[error(
+        "`{name}` has type {kind}, which redmetrics parses but cannot expose: use counter, gauge, histogram or summary"
+    )]
+    NotExposable {
+        /// The refused name.
+        name: String,
+        /// The metric type.
+        kind: &'static str,
+    },
     /// The help text is empty; promtool lints families without help.
     #[error("`{0}` has no help text: say in one sentence what it measures")]
     NoHelp(String),
@@ -126,13 +204,19 @@ impl Desc {
         if help.trim().is_empty() {
             return Err(DescError::NoHelp(n.to_owned()));
         }
+        if !kind.is_exposable() {
+            return Err(DescError::NotExposable {
+                name: n.to_owned(),
+                kind: kind.as_str(),
+            });
+        }
+        let total = n.ends_with(suffix::TOTAL);
         match kind {
-            MetricType::Counter if !n.ends_with("_total") || n == "_total" => {
+            MetricType::Counter if !total || n == suffix::TOTAL => {
                 return Err(DescError::CounterSuffix(n.to_owned()));
             }
-            MetricType::Gauge | MetricType::Histogram | MetricType::Summary
-                if n.ends_with("_total") =>
-            {
+            MetricType::Counter => {}
+            _ if total => {
                 return Err(DescError::TotalOnNonCounter {
                     kind: kind.as_str(),
                     name: n.to_owned(),
@@ -186,7 +270,10 @@ impl Desc {
     /// The name without a counter's `_total`: the OpenMetrics family name.
     pub fn family_name(&self) -> &str {
         match self.kind {
-            MetricType::Counter => self.name().strip_suffix("_total").unwrap_or(self.name()),
+            MetricType::Counter => self
+                .name()
+                .strip_suffix(suffix::TOTAL)
+                .unwrap_or(self.name()),
             _ => self.name(),
         }
     }
@@ -276,6 +363,8 @@ mod tests {
             .with_unit(Unit::Seconds)
             .unwrap_err();
         assert!(e.to_string().contains("x_latency_seconds"));
+        let e = Desc::new("x", "h", MetricType::Info).unwrap_err();
+        assert!(e.to_string().contains("cannot expose"), "{e}");
         let e = Desc::new("x", " ", MetricType::Gauge).unwrap_err();
         assert!(matches!(e, DescError::NoHelp(_)));
         let d = Desc::new("cpu_seconds_total", "h", MetricType::Counter)

@@ -1,7 +1,7 @@
 //! OpenMetrics 1.0 text.
 
 use super::series;
-use crate::collect::{Desc, HistogramSample, MetricType, Sink, SummarySample};
+use crate::collect::{Desc, HistogramSample, MetricType, Sink, SummarySample, suffix};
 use crate::labels::escape_help;
 use crate::number::{write_f64, write_i64, write_u64};
 
@@ -50,17 +50,17 @@ impl Sink for OpenMetricsSink<'_> {
         let mut help = Vec::with_capacity(desc.help().len());
         escape_help(&mut help, desc.help(), true);
         self.meta(b"# HELP ", &help);
-        debug_assert!(desc.kind() != MetricType::Counter || desc.name().ends_with("_total"));
+        debug_assert!(desc.kind() != MetricType::Counter || desc.name().ends_with(suffix::TOTAL));
     }
 
     fn counter(&mut self, labels: &str, value: u64) {
-        series(self.out, &self.name, "_total", labels, None);
+        series(self.out, &self.name, suffix::TOTAL, labels, None);
         write_u64(self.out, value);
         self.line_end();
     }
 
     fn counter_f64(&mut self, labels: &str, value: f64) {
-        series(self.out, &self.name, "_total", labels, None);
+        series(self.out, &self.name, suffix::TOTAL, labels, None);
         write_f64(self.out, value);
         self.line_end();
     }
