@@ -5,7 +5,7 @@
 //! and formats never see a metric type's internals, so adding either is local.
 //!
 //! ```
-//! use redmetrics::collect::{Collect, Desc, MetricType, Sink};
+//! use redmetrics::collect::{Collect, Desc, Labels, MetricType, Sink};
 //!
 //! /// Exposes how many items a queue holds, read when Prometheus scrapes.
 //! struct QueueDepth(std::sync::Arc<std::sync::atomic::AtomicI64>);
@@ -16,12 +16,12 @@
 //!     }
 //!     fn collect(&self, sink: &mut dyn Sink) {
 //!         sink.family(&self.descs()[0]);
-//!         sink.gauge("", self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
+//!         sink.gauge(Labels::EMPTY, self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
 //!     }
 //! }
 //! ```
 
-use crate::name::{MetricName, NameError};
+use crate::name::{LabelName, MetricName, NameError};
 
 /// The metric types of Prometheus and OpenMetrics: the one type vocabulary of redmetrics.
 ///
@@ -294,6 +294,57 @@ impl Desc {
     }
 }
 
+/// A label set rendered once, when its series is created: `name="value"` pairs with values
+/// escaped for both exposition formats. Hand [`LabelSet::labels`] to a [`Sink`].
+///
+/// ```
+/// use redmetrics::{collect::LabelSet, name::LabelName};
+///
+/// let queue = LabelName::new("queue").unwrap();
+/// let set = LabelSet::new([(&queue, "mail \"urgent\"")]);
+/// assert_eq!(set.as_str(), r#"queue="mail \"urgent\"""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct LabelSet(Box<str>);
+
+impl LabelSet {
+    /// Renders and escapes `pairs`, in the order given.
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a LabelName, &'a str)>) -> Self {
+        crate::labels::render(pairs.into_iter().map(|(n, v)| (n.as_str(), v)))
+    }
+
+    /// Wraps labels already rendered by [`crate::labels`].
+    pub(crate) fn rendered(text: Box<str>) -> Self {
+        Self(text)
+    }
+
+    /// The rendered pairs, without braces (`method="GET",path="/x"`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A borrowed view to pass to a [`Sink`].
+    pub fn labels(&self) -> Labels<'_> {
+        Labels(&self.0)
+    }
+}
+
+/// A borrowed, already rendered label set as a [`Sink`] receives it: either
+/// [`Labels::EMPTY`] or [`LabelSet::labels`], so unescaped text cannot reach an exposition.
+/// Example: [`collect`](crate::collect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels<'a>(&'a str);
+
+impl Labels<'_> {
+    /// No labels.
+    pub const EMPTY: Labels<'static> = Labels("");
+
+    /// The rendered pairs, without braces; empty for none.
+    pub fn as_str(&self) -> &str {
+        self.0
+    }
+}
+
 /// One sample line group of a histogram, in the shape both formats write.
 #[derive(Debug, Clone, Copy)]
 pub struct HistogramSample<'a> {
@@ -318,23 +369,23 @@ pub struct SummarySample<'a> {
     pub count: u64,
 }
 
-/// Receives families and their samples in exposition order. `labels` is a pre-rendered label
-/// set without braces (`method="GET",path="/x"`), empty for none.
+/// Receives families and their samples in exposition order, each sample with its rendered
+/// [`Labels`]. The encoders implement it; collectors call it (example: [`collect`](crate::collect)).
 pub trait Sink {
     /// Starts a family; every sample until the next call belongs to it.
     fn family(&mut self, desc: &Desc);
     /// A counter sample with an integer value.
-    fn counter(&mut self, labels: &str, value: u64);
+    fn counter(&mut self, labels: Labels<'_>, value: u64);
     /// A counter sample with a fractional value (e.g. CPU seconds).
-    fn counter_f64(&mut self, labels: &str, value: f64);
+    fn counter_f64(&mut self, labels: Labels<'_>, value: f64);
     /// A gauge sample.
-    fn gauge(&mut self, labels: &str, value: f64);
+    fn gauge(&mut self, labels: Labels<'_>, value: f64);
     /// An integer gauge sample.
-    fn gauge_i64(&mut self, labels: &str, value: i64);
+    fn gauge_i64(&mut self, labels: Labels<'_>, value: i64);
     /// A histogram's buckets, sum and count.
-    fn histogram(&mut self, labels: &str, sample: HistogramSample<'_>);
+    fn histogram(&mut self, labels: Labels<'_>, sample: HistogramSample<'_>);
     /// A summary's quantiles, sum and count.
-    fn summary(&mut self, labels: &str, sample: SummarySample<'_>);
+    fn summary(&mut self, labels: Labels<'_>, sample: SummarySample<'_>);
 }
 
 /// Something the registry scrapes: one or more families.

@@ -237,7 +237,7 @@ impl Registry {
         {
             sink.family(&desc);
             for (family, n) in folded {
-                sink.counter(&labels::render([("family", family.as_str())]), n);
+                sink.counter(labels::render([("family", family.as_str())]).labels(), n);
             }
         }
     }
