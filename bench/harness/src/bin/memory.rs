@@ -40,7 +40,14 @@ fn main() {
             x ^= x << 17;
             let size = typical - typical / 5 + x % (typical * 2 / 5 + 1);
             let took = Duration::from_micros(500 + x % 20_000);
-            metrics.record(&http::Method::GET, Some(route), 200, took, 0, size);
+            metrics.record(&redmetrics::middleware::Completed {
+                method: &http::Method::GET,
+                route: Some(route),
+                status: 200,
+                took,
+                request_bytes: 0,
+                response_bytes: size,
+            });
         }
     }
     let after = resident_bytes();

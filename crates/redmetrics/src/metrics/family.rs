@@ -4,15 +4,17 @@ use std::sync::Arc;
 
 use super::slots::SlotTable;
 use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape};
-use crate::collect::{Collect, Desc, HistogramSample, MetricType, Sink, SummarySample};
-use crate::labels;
+use crate::collect::{
+    Collect, Desc, HistogramSample, LabelSet, Labels, MetricType, Sink, SummarySample,
+};
 use crate::name::LabelName;
 
 /// The label value every label takes in a family's overflow series.
 pub const OVERFLOW: &str = "__overflow__";
 
-/// A metric type that can live in a [`Family`].
-pub trait FamilyMetric: Send + Sync + Sized + 'static {
+/// A metric type that can live in a [`Family`]: [`Counter`], [`Gauge`], [`GaugeF64`],
+/// [`Histogram`] and [`Summary`] (sealed). Example: [`Family`].
+pub trait FamilyMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// What all members share (bucket layout, summary objectives), `()` for none.
     type Shape: Send + Sync + 'static;
     /// The Prometheus type of the family.
@@ -20,10 +22,21 @@ pub trait FamilyMetric: Send + Sync + Sized + 'static {
     /// A fresh metric of this shape.
     fn create(shape: &Self::Shape) -> Self;
     /// Writes this metric's samples under `labels`.
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch);
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch);
 }
 
-/// Buffers reused across one scrape so that encoding does not allocate per series.
+mod sealed {
+    /// Keeps [`FamilyMetric`](super::FamilyMetric) to the crate's metric types.
+    pub trait Sealed {}
+    impl Sealed for super::Counter {}
+    impl Sealed for super::Gauge {}
+    impl Sealed for super::GaugeF64 {}
+    impl Sealed for super::Histogram {}
+    impl Sealed for super::Summary {}
+}
+
+/// Buffers reused across one scrape so that encoding does not allocate per series. Public
+/// only as an unnameable part of [`FamilyMetric`], which the crate alone implements.
 #[derive(Debug, Default)]
 pub struct Scratch {
     pub(crate) cumulative: Vec<u64>,
@@ -37,7 +50,7 @@ impl FamilyMetric for Counter {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.counter(labels, self.get());
     }
 }
@@ -48,7 +61,7 @@ impl FamilyMetric for Gauge {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge_i64(labels, self.get());
     }
 }
@@ -59,7 +72,7 @@ impl FamilyMetric for GaugeF64 {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge(labels, self.get());
     }
 }
@@ -70,7 +83,7 @@ impl FamilyMetric for Histogram {
     fn create(shape: &Arc<Buckets>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let sum = self.read(&mut scratch.cumulative);
         sink.histogram(
             labels,
@@ -89,7 +102,7 @@ impl FamilyMetric for Summary {
     fn create(shape: &Arc<SummaryShape>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let (sum, count) = self.read_at(
             std::time::Instant::now(),
             &mut scratch.quantiles,
@@ -110,7 +123,7 @@ impl FamilyMetric for Summary {
 #[derive(Debug)]
 struct Series<M, const N: usize> {
     values: [Box<str>; N],
-    labels: Box<str>,
+    labels: LabelSet,
     metric: M,
 }
 
@@ -165,7 +178,7 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
     pub(crate) fn new(desc: Desc, names: [LabelName; N], shape: M::Shape, bound: usize) -> Self {
         let overflow_values: [Box<str>; N] = std::array::from_fn(|_| OVERFLOW.into());
         let overflow = Series {
-            labels: render(&names, &overflow_values.each_ref().map(|v| &**v)).into(),
+            labels: render(&names, &overflow_values.each_ref().map(|v| &**v)),
             values: overflow_values,
             metric: M::create(&shape),
         };
@@ -190,7 +203,7 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
             hash,
             |s| s.values.iter().zip(values.iter()).all(|(a, b)| **a == **b),
             || Series {
-                labels: render(&inner.names, &values).into(),
+                labels: render(&inner.names, &values),
                 values: values.map(Box::from),
                 metric: M::create(&inner.shape),
             },
@@ -225,13 +238,8 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
     }
 }
 
-fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> String {
-    labels::render(
-        names
-            .iter()
-            .map(LabelName::as_str)
-            .zip(values.iter().copied()),
-    )
+fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> LabelSet {
+    LabelSet::new(names.iter().zip(values.iter().copied()))
 }
 
 impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
@@ -244,13 +252,13 @@ impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
         let mut scratch = Scratch::default();
         sink.family(&inner.desc);
         for s in inner.table.iter() {
-            s.metric.encode(&s.labels, sink, &mut scratch);
+            s.metric.encode(s.labels.labels(), sink, &mut scratch);
         }
         if inner.folded.get() > 0 {
             inner
                 .overflow
                 .metric
-                .encode(&inner.overflow.labels, sink, &mut scratch);
+                .encode(inner.overflow.labels.labels(), sink, &mut scratch);
         }
     }
 

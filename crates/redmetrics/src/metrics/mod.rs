@@ -14,7 +14,8 @@ pub(crate) mod slots;
 mod summary;
 
 pub use counter::Counter;
-pub use family::{Family, FamilyMetric, OVERFLOW, Scratch};
+pub(crate) use family::Scratch;
+pub use family::{Family, FamilyMetric, OVERFLOW};
 pub(crate) use gauge::StripedGauge;
 pub use gauge::{Gauge, GaugeF64};
 pub use histogram::{Buckets, BucketsError, Histogram};

@@ -97,29 +97,53 @@ impl HttpMetrics {
     }
 
     /// Records one finished request without the layer: for servers that are not tower
-    /// services, and for benchmarks. `route` is the template; `None` records `__unmatched__`.
+    /// services, and for benchmarks.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use redmetrics::{Contract, HttpMetrics};
+    /// use redmetrics::{Contract, HttpMetrics, middleware::Completed};
     ///
     /// let m = HttpMetrics::builder(Contract::new("shop").unwrap()).build().unwrap();
-    /// m.record(&http::Method::GET, Some("/v1/items/{id}"), 200, Duration::from_millis(3), 0, 512);
+    /// m.record(&Completed {
+    ///     method: &http::Method::GET,
+    ///     route: Some("/v1/items/{id}"),
+    ///     status: 200,
+    ///     took: Duration::from_millis(3),
+    ///     request_bytes: 0,
+    ///     response_bytes: 512,
+    /// });
     /// ```
-    pub fn record(
-        &self,
-        method: &Method,
-        route: Option<&str>,
-        status: u16,
-        took: Duration,
-        request_bytes: u64,
-        response_bytes: u64,
-    ) {
+    pub fn record(&self, request: &Completed<'_>) {
         let now = Instant::now();
-        let route = self.shared.route(MethodLabel::of(method), route);
-        self.shared.request_size(route, request_bytes, now);
-        self.shared.done(route, status, took, now, response_bytes);
+        let route = self
+            .shared
+            .route(MethodLabel::of(request.method), request.route);
+        self.shared.request_size(route, request.request_bytes, now);
+        self.shared.done(
+            route,
+            request.status,
+            request.took,
+            now,
+            request.response_bytes,
+        );
     }
+}
+
+/// One finished request, for [`HttpMetrics::record`] (see its example).
+#[derive(Debug, Clone, Copy)]
+pub struct Completed<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The route template; `None` records [`UNMATCHED`](crate::contract::UNMATCHED).
+    pub route: Option<&'a str>,
+    /// The status the client received.
+    pub status: u16,
+    /// From arrival to the end of the response body.
+    pub took: Duration,
+    /// Request body bytes read.
+    pub request_bytes: u64,
+    /// Response body bytes sent.
+    pub response_bytes: u64,
 }
 
 /// Configures [`HttpMetrics`]; every setter is optional.

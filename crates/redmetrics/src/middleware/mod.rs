@@ -63,5 +63,5 @@ pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use method::MethodLabel;
-pub use metrics::{HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
+pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use route::{Classify, MatchedPathRoute, RequestParts};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
 use super::route::{Classify, RequestParts};
-use crate::collect::{Collect, Desc, Sink};
+use crate::collect::{Collect, Desc, LabelSet, Labels, Sink};
 use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
 use crate::metrics::slots::SlotTable;
@@ -42,7 +42,7 @@ impl SizeMetric {
         }
     }
 
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
         match self {
             Self::Summary(s) => s.encode(labels, sink, scratch),
             Self::Histogram(h) => h.encode(labels, sink, scratch),
@@ -55,7 +55,7 @@ impl SizeMetric {
 pub(crate) struct RouteSeries {
     method: &'static str,
     path: Box<str>,
-    labels: Box<str>,
+    labels: LabelSet,
     /// The last status counted on this route and its slot in the request table
     /// (`status << 32 | slot + 1`): most requests of a route repeat the status before.
     last_status: AtomicU64,
@@ -90,7 +90,7 @@ struct RouteMetrics {
 struct StatusSeries {
     route: RouteRef,
     status: u16,
-    labels: Box<str>,
+    labels: LabelSet,
     count: Counter,
 }
 
@@ -106,7 +106,7 @@ pub(crate) struct Shared {
     in_flight: StripedGauge,
     duration_buckets: Arc<Buckets>,
     sizes: SizeLayout,
-    build_labels: Box<str>,
+    build_labels: LabelSet,
     contract: Contract,
     excluded: Box<[Box<str>]>,
     classifier: Box<dyn Classify>,
@@ -143,7 +143,7 @@ impl Shared {
             route_overflow: RouteSeries {
                 method: OVERFLOW,
                 path: OVERFLOW.into(),
-                labels: names(contract.duration()).into(),
+                labels: names(contract.duration()),
                 last_status: AtomicU64::new(0),
                 hot: LinePadded(RouteMetrics {
                     duration: Histogram::new(Arc::clone(&duration_buckets)),
@@ -156,14 +156,14 @@ impl Shared {
             request_overflow: StatusSeries {
                 route: OVERFLOW_ROUTE,
                 status: 0,
-                labels: names(contract.requests()).into(),
+                labels: names(contract.requests()),
                 count: Counter::default(),
             },
             request_folded: Counter::default(),
             in_flight: StripedGauge::default(),
             duration_buckets,
             sizes,
-            build_labels: labels::render([(contract.labels().version.as_str(), version)]).into(),
+            build_labels: labels::render([(contract.labels().version.as_str(), version)]),
             contract,
             excluded: excluded.into_boxed_slice(),
             classifier,
@@ -182,8 +182,7 @@ impl Shared {
             labels: labels::render([
                 (self.contract.labels().method.as_str(), method),
                 (self.contract.labels().path.as_str(), path),
-            ])
-            .into(),
+            ]),
             last_status: AtomicU64::new(0),
             hot: LinePadded(RouteMetrics {
                 duration: Histogram::new(Arc::clone(&self.duration_buckets)),
@@ -303,8 +302,7 @@ impl Shared {
                         (names.method.as_str(), r.method),
                         (names.path.as_str(), &*r.path),
                         (names.status.as_str(), itoa::Buffer::new().format(status)),
-                    ])
-                    .into(),
+                    ]),
                     count: Counter::default(),
                 }
             },
@@ -350,27 +348,34 @@ impl Collect for HttpCollector {
 
         sink.family(c.requests().desc());
         for r in s.requests.iter() {
-            sink.counter(&r.labels, r.count.get());
+            sink.counter(r.labels.labels(), r.count.get());
         }
         if s.request_folded.get() > 0 {
-            sink.counter(&s.request_overflow.labels, s.request_overflow.count.get());
+            sink.counter(
+                s.request_overflow.labels.labels(),
+                s.request_overflow.count.get(),
+            );
         }
         sink.family(c.duration().desc());
         for r in routes() {
-            r.hot.duration.encode(&r.labels, sink, &mut scratch);
+            r.hot.duration.encode(r.labels.labels(), sink, &mut scratch);
         }
         sink.family(c.in_flight().desc());
-        sink.gauge_i64("", s.in_flight.get());
+        sink.gauge_i64(Labels::EMPTY, s.in_flight.get());
         sink.family(c.request_size().desc());
         for r in routes() {
-            r.hot.request_size.encode(&r.labels, sink, &mut scratch);
+            r.hot
+                .request_size
+                .encode(r.labels.labels(), sink, &mut scratch);
         }
         sink.family(c.response_size().desc());
         for r in routes() {
-            r.hot.response_size.encode(&r.labels, sink, &mut scratch);
+            r.hot
+                .response_size
+                .encode(r.labels.labels(), sink, &mut scratch);
         }
         sink.family(c.build_info().desc());
-        sink.gauge_i64(&s.build_labels, 1);
+        sink.gauge_i64(s.build_labels.labels(), 1);
     }
 
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
