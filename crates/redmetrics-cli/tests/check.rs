@@ -7,35 +7,16 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use common::{free_port, helm_template, start_demo, start_prometheus};
+use common::{free_port, helm_template, redmetrics_with_input, start_demo, start_prometheus};
 use serde_json::Value;
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
-        .arg("check")
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    let mut all = vec!["check"];
+    all.extend(args);
+    redmetrics_with_input(Path::new(env!("CARGO_MANIFEST_DIR")), &all, stdin)
 }
 
 fn stdout(o: &Output) -> String {

@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{http_get, start_demo};
+use common::{http_get, redmetrics, start_demo};
 use serde_json::Value;
 
 /// `shop` has histogram sizes and its own buckets; `shop-default` has the same prefix and
@@ -36,16 +35,6 @@ service = "shop-default"
 port = "http"
 metrics_path = "/shop/metrics"
 "#;
-
-fn redmetrics(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_redmetrics"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap()
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -116,31 +105,23 @@ fn generate_follows_the_apps_contract() {
     // The manifest checker judges the dashboard against the same contract: the size
     // buckets exist for `shop`, and not for the app whose sizes are summaries.
     let shop = tmp.path().join("deploy/shop");
-    let out = redmetrics(
-        tmp.path(),
-        &[
-            "check",
-            "manifests",
-            shop.to_str().unwrap(),
-            "--config",
-            "shop.toml",
-            "--app",
-            "shop",
-        ],
-    );
+    let judge = |app: &str| {
+        redmetrics(
+            tmp.path(),
+            &[
+                "check",
+                "manifests",
+                shop.to_str().unwrap(),
+                "--config",
+                "shop.toml",
+                "--app",
+                app,
+            ],
+        )
+    };
+    let out = judge("shop");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    let out = redmetrics(
-        tmp.path(),
-        &[
-            "check",
-            "manifests",
-            shop.to_str().unwrap(),
-            "--config",
-            "shop.toml",
-            "--app",
-            "shop-default",
-        ],
-    );
+    let out = judge("shop-default");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(
         text(&out.stdout).contains("references shop_http_request_size_bytes_bucket"),

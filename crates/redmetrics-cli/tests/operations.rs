@@ -8,16 +8,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
+use common::{redmetrics, repo};
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 /// The Prometheus Operator CRD schemas: `$REDMETRICS_CRDS`, or `shared/vendor/…` beside the
 /// repository as the project lays it out.
@@ -32,17 +26,6 @@ fn crds() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-/// Runs the real binary in `dir` with a cleared environment.
-fn redmetrics(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_redmetrics"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

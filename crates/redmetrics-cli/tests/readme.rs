@@ -7,20 +7,13 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use common::{helm_template, http_get, start_demo_in, start_prometheus};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use common::{
+    helm_template, http_get, redmetrics_with_input, repo, start_demo_in, start_prometheus,
+};
 
 /// Every inline code span of the README that holds a `redmetrics <subcommand> …` command
 /// with arguments, from `redmetrics` on (`\|` unescaped).
@@ -48,26 +41,8 @@ fn run(command: &str, replace: &[(&str, &str)], stdin: Option<&str>) -> Output {
                 .fold(w.to_owned(), |w, (from, to)| w.replace(from, to))
         })
         .collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
-        .args(&args)
-        .current_dir(repo())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    redmetrics_with_input(&repo(), &args, stdin)
 }
 
 fn report(o: &Output) -> String {

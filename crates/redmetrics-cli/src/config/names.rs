@@ -31,7 +31,7 @@ fn dns_label_like(v: &str, max: usize) -> bool {
 pub(super) fn check_dns_label(field: &str, v: &str) -> Result<(), ConfigError> {
     require(dns_label_like(v, 63), field, || {
         format!(
-            "`{v}` is not a DNS-1123 label: lowercase letters, digits and `-`, at most 63, starting and ending alphanumeric (e.g. `reviewmaps`)"
+            "`{v}` is not a DNS-1123 label: lowercase letters, digits and `-`, at most 63, starting and ending alphanumeric (e.g. `shop`)"
         )
     })
 }
@@ -43,8 +43,8 @@ pub(super) fn check_service_name(field: &str, v: &str) -> Result<(), ConfigError
         v.starts_with(|c: char| c.is_ascii_lowercase()),
         field,
         || {
-            "a Service name must start with a lowercase letter (DNS-1035 label, e.g. `reviewmaps-server`)"
-            .to_owned()
+            "a Service name must start with a lowercase letter (DNS-1035 label, e.g. `shop-server`)"
+                .to_owned()
         },
     )
 }
@@ -79,7 +79,7 @@ pub(super) fn check_label_value(field: &str, v: &str) -> Result<(), ConfigError>
                 && v.ends_with(|c: char| c.is_ascii_alphanumeric())));
     require(ok, field, || {
         format!(
-            "`{v}` is not a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric (e.g. `reviewmaps-server`)"
+            "`{v}` is not a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric (e.g. `shop-server`)"
         )
     })
 }
