@@ -130,3 +130,16 @@ async fn the_readme_check_commands_run_as_written() {
     let out = run(&checks[4], &[], None);
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
 }
+
+#[test]
+fn the_readme_config_example_is_a_valid_config() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert!(example.contains("[apps.metrics]"), "{example}");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("redmetrics.toml"), example).unwrap();
+    let out = common::redmetrics(tmp.path(), &["generate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+    assert!(tmp.path().join("deploy/ojeomneo/dashboard.json").is_file());
+}
