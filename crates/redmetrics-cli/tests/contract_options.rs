@@ -203,7 +203,7 @@ async fn demo_and_check_endpoint_follow_the_apps_contract() {
     assert_eq!(
         findings,
         [
-            "shop_http_request_duration_seconds has buckets (le) [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, inf], the contract says [0.05, 0.2, 1.0, 3.0, inf]",
+            "shop_http_request_duration_seconds has buckets (le) [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, +Inf], the contract says [0.05, 0.2, 1, 3, +Inf]",
             "shop_http_request_size_bytes is a summary (TYPE), the contract says histogram",
             "shop_http_response_size_bytes is a summary (TYPE), the contract says histogram",
         ]

@@ -1,5 +1,5 @@
-//! `redmetrics check endpoint URL`: scrape a live endpoint as Prometheus would and judge the result:
-//! exposition validity (both formats), the contract, cardinality and counter sanity.
+//! `redmetrics check endpoint URL`: scrape a live endpoint as Prometheus would and judge the
+//! result: exposition validity (both formats), the contract, cardinality and counter sanity.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -344,10 +344,29 @@ fn shape_findings(c: &mut Check, name: &str, shape: &Shape, samples: &[Sample]) 
     };
     if !found.is_empty() && found != wanted {
         c.fail(
-            format!("{name} has {what} {found:?}, the contract says {wanted:?}"),
+            format!(
+                "{name} has {what} [{}], the contract says [{}]",
+                bounds_text(&found),
+                bounds_text(&wanted)
+            ),
             fix,
         );
     }
+}
+
+/// Bounds as the exposition writes them: `0.05, 1, +Inf`.
+fn bounds_text(bounds: &[f64]) -> String {
+    let text: Vec<String> = bounds
+        .iter()
+        .map(|b| {
+            if b.is_infinite() {
+                "+Inf".to_owned()
+            } else {
+                b.to_string()
+            }
+        })
+        .collect();
+    text.join(", ")
 }
 
 fn contract_check(e: &Exposition, expected: &Expected) -> (Check, Option<Contract>) {
