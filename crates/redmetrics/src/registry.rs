@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::collect::{Collect, Desc, DescError, MetricType, Sink};
 use crate::labels;
-use crate::metrics::{Family, FamilyMetric};
+use crate::metrics::{FamilyMetric, LabeledFamily};
 use crate::name::{LabelName, NameError};
 
 /// Default bound on label sets per family.
@@ -182,7 +182,7 @@ impl Registry {
         help: &str,
         labels: [&str; N],
         shape: M::Shape,
-    ) -> Result<Family<M, N>, RegistryError> {
+    ) -> Result<LabeledFamily<M, N>, RegistryError> {
         let desc = Desc::new(name, help, M::TYPE)?.with_inferred_unit();
         let mut names = Vec::with_capacity(N);
         for l in labels {
@@ -209,7 +209,7 @@ impl Registry {
         let names: [LabelName; N] = names
             .try_into()
             .unwrap_or_else(|_| unreachable!("one name per label"));
-        let family = Family::new(desc, names, shape, self.max_label_sets);
+        let family = LabeledFamily::new(desc, names, shape, self.max_label_sets);
         self.register(family.clone())?;
         Ok(family)
     }

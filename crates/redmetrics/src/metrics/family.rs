@@ -1,4 +1,4 @@
-//! Family: one metric per label set, with a bound on how many label sets it holds.
+//! Labelled families: one metric per label set, with a bound on how many label sets it holds.
 
 use std::sync::Arc;
 
@@ -9,8 +9,8 @@ use crate::collect::{
 };
 use crate::name::LabelName;
 
-/// A metric type that can live in a [`Family`]: [`Counter`], [`Gauge`], [`GaugeF64`],
-/// [`Histogram`] and [`Summary`] (sealed). Example: [`Family`].
+/// A metric type that can live in a [`LabeledFamily`]: [`Counter`], [`Gauge`], [`GaugeF64`],
+/// [`Histogram`] and [`Summary`] (sealed). Example: [`LabeledFamily`].
 pub trait FamilyMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// What all members share (bucket layout, summary objectives), `()` for none.
     type Shape: Send + Sync + 'static;
@@ -147,13 +147,13 @@ struct Inner<M: FamilyMetric, const N: usize> {
 /// queries.with(["users", "select"]).inc();
 /// assert_eq!(queries.with(["users", "select"]).get(), 1);
 /// ```
-pub struct Family<M: FamilyMetric, const N: usize> {
+pub struct LabeledFamily<M: FamilyMetric, const N: usize> {
     inner: Arc<Inner<M, N>>,
 }
 
-impl<M: FamilyMetric, const N: usize> std::fmt::Debug for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> std::fmt::Debug for LabeledFamily<M, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Family")
+        f.debug_struct("LabeledFamily")
             .field("name", &self.inner.desc.name())
             .field("label_sets", &self.len())
             .field("bound", &self.inner.series.bound())
@@ -161,7 +161,7 @@ impl<M: FamilyMetric, const N: usize> std::fmt::Debug for Family<M, N> {
     }
 }
 
-impl<M: FamilyMetric, const N: usize> Clone for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> Clone for LabeledFamily<M, N> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -169,7 +169,7 @@ impl<M: FamilyMetric, const N: usize> Clone for Family<M, N> {
     }
 }
 
-impl<M: FamilyMetric, const N: usize> Family<M, N> {
+impl<M: FamilyMetric, const N: usize> LabeledFamily<M, N> {
     pub(crate) fn new(desc: Desc, names: [LabelName; N], shape: M::Shape, bound: usize) -> Self {
         let overflow_values: [Box<str>; N] = std::array::from_fn(|_| OVERFLOW.into());
         let overflow = Series {
@@ -229,7 +229,7 @@ fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> LabelSe
     LabelSet::new(names.iter().zip(values.iter().copied()))
 }
 
-impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> Collect for LabeledFamily<M, N> {
     fn descs(&self) -> Vec<Desc> {
         vec![self.inner.desc.clone()]
     }
