@@ -32,11 +32,14 @@ const STATUS: &str = "status";
 const VERSION: &str = "version";
 
 /// The `path` value of requests that matched no route: one value, never the raw path.
+/// Example: [`middleware`](crate::middleware).
 pub const UNMATCHED: &str = "__unmatched__";
 /// Status recorded for a request whose future was dropped before a response existed
 /// (client went away, or an outer timeout fired): nginx's "client closed request".
+/// Example: [`middleware`](crate::middleware).
 pub const STATUS_CLIENT_CLOSED: u16 = 499;
 /// Status recorded for a handler that panicked before producing a response.
+/// Example: [`middleware`](crate::middleware).
 pub const STATUS_PANIC: u16 = 500;
 
 /// What a family is for: a tag on each [`FamilySpec`] for code that iterates
@@ -235,6 +238,7 @@ impl PartialEq for SizeLayout {
 }
 
 /// Why a contract could not be built.
+/// Example: [`ContractBuilder`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ContractError {
     /// The prefix breaks Prometheus' naming rules.

@@ -31,12 +31,15 @@ use crate::metrics::{FamilyMetric, LabeledFamily};
 use crate::name::{LabelName, NameError};
 
 /// Default bound on label sets per family.
+/// Example: [`registry`](crate::registry).
 pub const DEFAULT_MAX_LABEL_SETS: usize = 2000;
 
 /// Name of the family reporting observations folded into overflow series.
+/// Example: [`registry`](crate::registry).
 pub const OVERFLOW_FAMILY: &str = "redmetrics_cardinality_overflow_total";
 
 /// Why a registration was refused.
+/// Example: [`registry`](crate::registry).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
     /// The family description breaks a naming convention.
@@ -78,6 +81,7 @@ struct Inner {
 }
 
 /// The set of collectors one metrics endpoint serves. Cheap to clone (shared).
+/// Example: [`registry`](crate::registry).
 #[derive(Clone)]
 pub struct Registry {
     inner: Arc<Inner>,

@@ -51,6 +51,7 @@ struct Config {
 }
 
 /// Serves a registry to scrapers. Cheap to clone.
+/// Example: [`crate`] (mounted next to the layer) and `examples/separate_listener.rs`.
 #[derive(Debug, Clone)]
 pub struct MetricsEndpoint {
     config: Arc<Config>,

@@ -41,6 +41,7 @@ impl Objective {
 }
 
 /// Why a summary layout was refused.
+/// Example: [`Summary`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SummaryError {
     /// A quantile outside (0, 1).
@@ -66,6 +67,7 @@ pub enum SummaryError {
 
 /// What every summary of one family shares: objectives, rendered quantile labels and the
 /// window's clock.
+/// Example: [`Summary`].
 #[derive(Debug)]
 pub struct SummaryShape {
     objectives: Box<[Objective]>,

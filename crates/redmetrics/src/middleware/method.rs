@@ -3,6 +3,7 @@
 use http::Method;
 
 /// A method label value; a closed set, so a client inventing methods cannot add series.
+/// Example: [`middleware`](crate::middleware).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MethodLabel {
     /// `GET`
