@@ -13,7 +13,7 @@
 //! It answers `GET` and `HEAD` (405 otherwise) with text 0.0.4 or OpenMetrics 1.0 as the
 //! `Accept` header prefers, gzip-compressed when `Accept-Encoding` allows. Network rules need
 //! the peer address: serve axum with `into_make_service_with_connect_info::<SocketAddr>()`,
-//! or use [`serve`](crate::serve) which provides it; without one, network rules deny.
+//! or use `serve` (feature `server`), which provides it; without one, network rules deny.
 
 mod access;
 mod compress;
