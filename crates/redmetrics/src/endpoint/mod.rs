@@ -38,7 +38,7 @@ use self::access::{Access, Denial};
 use crate::encoding::{self, negotiate};
 use crate::registry::Registry;
 
-/// The connection's peer address, for network rules; [`serve`](crate::serve) inserts it.
+/// The connection's peer address, for network rules; `serve` (feature `server`) inserts it.
 /// axum's `ConnectInfo<SocketAddr>` is read as well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
