@@ -291,6 +291,28 @@ impl Desc {
         }
     }
 
+    /// The series names Prometheus stores for this family, which PromQL selects: the
+    /// [`sample_suffixes`](MetricType::sample_suffixes) on the family name, without
+    /// `_created` (Prometheus 2.x does not ingest it by default).
+    ///
+    /// ```
+    /// use redmetrics::collect::{Desc, MetricType};
+    ///
+    /// let h = Desc::new("x_seconds", "X.", MetricType::Histogram).unwrap();
+    /// assert_eq!(h.sample_names(), ["x_seconds_bucket", "x_seconds_count", "x_seconds_sum"]);
+    /// let c = Desc::new("x_total", "X.", MetricType::Counter).unwrap();
+    /// assert_eq!(c.sample_names(), ["x_total"]);
+    /// ```
+    pub fn sample_names(&self) -> Vec<String> {
+        let family = self.family_name();
+        self.kind
+            .sample_suffixes()
+            .iter()
+            .filter(|s| **s != suffix::CREATED)
+            .map(|s| format!("{family}{s}"))
+            .collect()
+    }
+
     /// The help text, unescaped.
     pub fn help(&self) -> &str {
         &self.help
