@@ -23,7 +23,7 @@ pub struct Objective {
 }
 
 impl Objective {
-    /// The seed plan's objectives: `{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}`.
+    /// The default objectives: `{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}`.
     pub const DEFAULTS: [Objective; 3] = [
         Objective {
             quantile: 0.5,
@@ -258,7 +258,7 @@ mod tests {
                 "{name}: q{} = {est}, exact {want}, rel error {rel}",
                 o.quantile
             );
-            // Rank guarantee of the seed's objectives, on these smooth distributions: the
+            // Rank guarantee of the default objectives, on these smooth distributions: the
             // estimate lies between the values at ranks q-e and q+e (widened by one bucket
             // step for values that fall between two samples).
             let lo = exact(&sorted, (o.quantile - o.error).max(0.0)) * (1.0 - 1.0 / 64.0);
