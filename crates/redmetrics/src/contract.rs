@@ -596,4 +596,16 @@ mod tests {
         assert_eq!(c.prefix().as_str(), "ojeomneo");
         assert_ne!(c, Contract::new("ojeomneo").unwrap());
     }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serializes_shapes_as_plain_data() {
+        let c = Contract::new("shop").unwrap();
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["duration"]["shape"]["type"], "histogram");
+        assert_eq!(v["duration"]["shape"]["buckets"][0], 0.005);
+        assert_eq!(v["request_size"]["shape"]["window_seconds"], 600.0);
+        assert_eq!(v["requests"]["role"], "requests");
+        assert!(v.get("layout").is_none());
+    }
 }
