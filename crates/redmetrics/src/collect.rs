@@ -119,6 +119,7 @@ pub mod suffix {
 }
 
 /// Base units, written as the name suffix and, in OpenMetrics, on a `# UNIT` line.
+/// Example: [`Desc`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
@@ -140,6 +141,7 @@ impl Unit {
 }
 
 /// Why a family description was refused.
+/// Example: [`Desc`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DescError {
     /// The name breaks Prometheus' naming rules.
@@ -182,6 +184,17 @@ pub enum DescError {
 }
 
 /// What a family is: name, help, type and unit. Written as the `# HELP`/`# TYPE` header.
+///
+/// ```
+/// use redmetrics::collect::{Desc, MetricType, Unit};
+///
+/// let d = Desc::new("jobs_duration_seconds", "Time per job.", MetricType::Histogram)
+///     .unwrap()
+///     .with_unit(Unit::Seconds)
+///     .unwrap();
+/// assert_eq!(d.unit(), Some(Unit::Seconds));
+/// assert!(Desc::new("jobs_done", "Jobs.", MetricType::Counter).is_err(), "needs _total");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Desc {
@@ -278,6 +291,28 @@ impl Desc {
         }
     }
 
+    /// The series names Prometheus stores for this family, which PromQL selects: the
+    /// [`sample_suffixes`](MetricType::sample_suffixes) on the family name, without
+    /// `_created` (Prometheus 2.x does not ingest it by default).
+    ///
+    /// ```
+    /// use redmetrics::collect::{Desc, MetricType};
+    ///
+    /// let h = Desc::new("x_seconds", "X.", MetricType::Histogram).unwrap();
+    /// assert_eq!(h.sample_names(), ["x_seconds_bucket", "x_seconds_count", "x_seconds_sum"]);
+    /// let c = Desc::new("x_total", "X.", MetricType::Counter).unwrap();
+    /// assert_eq!(c.sample_names(), ["x_total"]);
+    /// ```
+    pub fn sample_names(&self) -> Vec<String> {
+        let family = self.family_name();
+        self.kind
+            .sample_suffixes()
+            .iter()
+            .filter(|s| **s != suffix::CREATED)
+            .map(|s| format!("{family}{s}"))
+            .collect()
+    }
+
     /// The help text, unescaped.
     pub fn help(&self) -> &str {
         &self.help
@@ -346,6 +381,7 @@ impl Labels<'_> {
 }
 
 /// One sample line group of a histogram, in the shape both formats write.
+/// Example of a collector: [`collect`](crate::collect).
 #[derive(Debug, Clone, Copy)]
 pub struct HistogramSample<'a> {
     /// Rendered `le` values, ascending, the last being `+Inf`.
@@ -357,6 +393,7 @@ pub struct HistogramSample<'a> {
 }
 
 /// One summary: quantiles over the window, and cumulative sum and count.
+/// Example of a collector: [`collect`](crate::collect).
 #[derive(Debug, Clone, Copy)]
 pub struct SummarySample<'a> {
     /// Rendered `quantile` values, ascending.
@@ -389,6 +426,7 @@ pub trait Sink {
 }
 
 /// Something the registry scrapes: one or more families.
+/// Example: [`collect`](crate::collect).
 pub trait Collect: Send + Sync + 'static {
     /// The families this collector writes, for duplicate detection at registration.
     fn descs(&self) -> Vec<Desc>;

@@ -1,19 +1,16 @@
-//! Family: one metric per label set, with a bound on how many label sets it holds.
+//! Labelled families: one metric per label set, with a bound on how many label sets it holds.
 
 use std::sync::Arc;
 
-use super::slots::SlotTable;
+use super::bounded::{BoundedSeries, OVERFLOW};
 use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape};
 use crate::collect::{
     Collect, Desc, HistogramSample, LabelSet, Labels, MetricType, Sink, SummarySample,
 };
 use crate::name::LabelName;
 
-/// The label value every label takes in a family's overflow series.
-pub const OVERFLOW: &str = "__overflow__";
-
-/// A metric type that can live in a [`Family`]: [`Counter`], [`Gauge`], [`GaugeF64`],
-/// [`Histogram`] and [`Summary`] (sealed). Example: [`Family`].
+/// A metric type that can live in a [`LabeledFamily`]: [`Counter`], [`Gauge`], [`GaugeF64`],
+/// [`Histogram`] and [`Summary`] (sealed). Example: [`LabeledFamily`].
 pub trait FamilyMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// What all members share (bucket layout, summary objectives), `()` for none.
     type Shape: Send + Sync + 'static;
@@ -131,9 +128,7 @@ struct Inner<M: FamilyMetric, const N: usize> {
     desc: Desc,
     names: [LabelName; N],
     shape: M::Shape,
-    table: SlotTable<Series<M, N>>,
-    overflow: Series<M, N>,
-    folded: Counter,
+    series: BoundedSeries<Series<M, N>>,
 }
 
 /// Metrics of one family keyed by `N` label values, at most `bound` label sets.
@@ -152,21 +147,21 @@ struct Inner<M: FamilyMetric, const N: usize> {
 /// queries.with(["users", "select"]).inc();
 /// assert_eq!(queries.with(["users", "select"]).get(), 1);
 /// ```
-pub struct Family<M: FamilyMetric, const N: usize> {
+pub struct LabeledFamily<M: FamilyMetric, const N: usize> {
     inner: Arc<Inner<M, N>>,
 }
 
-impl<M: FamilyMetric, const N: usize> std::fmt::Debug for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> std::fmt::Debug for LabeledFamily<M, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Family")
+        f.debug_struct("LabeledFamily")
             .field("name", &self.inner.desc.name())
             .field("label_sets", &self.len())
-            .field("bound", &self.inner.table.bound())
+            .field("bound", &self.inner.series.bound())
             .finish()
     }
 }
 
-impl<M: FamilyMetric, const N: usize> Clone for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> Clone for LabeledFamily<M, N> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -174,7 +169,7 @@ impl<M: FamilyMetric, const N: usize> Clone for Family<M, N> {
     }
 }
 
-impl<M: FamilyMetric, const N: usize> Family<M, N> {
+impl<M: FamilyMetric, const N: usize> LabeledFamily<M, N> {
     pub(crate) fn new(desc: Desc, names: [LabelName; N], shape: M::Shape, bound: usize) -> Self {
         let overflow_values: [Box<str>; N] = std::array::from_fn(|_| OVERFLOW.into());
         let overflow = Series {
@@ -186,10 +181,8 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
             inner: Arc::new(Inner {
                 desc,
                 names,
-                table: SlotTable::new(bound),
-                overflow,
+                series: BoundedSeries::new(bound, overflow),
                 shape,
-                folded: Counter::default(),
             }),
         }
     }
@@ -198,8 +191,8 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
     /// the first time a label set is seen.
     pub fn with(&self, values: [&str; N]) -> &M {
         let inner = &*self.inner;
-        let hash = inner.table.hash(&values);
-        let found = inner.table.get_or_insert(
+        let hash = inner.series.hash(&values);
+        let (_, series) = inner.series.get_or_insert(
             hash,
             |s| s.values.iter().zip(values.iter()).all(|(a, b)| **a == **b),
             || Series {
@@ -208,13 +201,7 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
                 metric: M::create(&inner.shape),
             },
         );
-        match found {
-            Some((_, s)) => &s.metric,
-            None => {
-                inner.folded.inc();
-                &inner.overflow.metric
-            }
-        }
+        &series.metric
     }
 
     /// The family's description.
@@ -224,7 +211,7 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
 
     /// How many label sets the family holds (not counting the overflow series).
     pub fn len(&self) -> usize {
-        self.inner.table.len()
+        self.inner.series.len()
     }
 
     /// Whether no label set was recorded yet.
@@ -234,7 +221,7 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
 
     /// How many times a new label set was folded into the overflow series.
     pub fn folded(&self) -> u64 {
-        self.inner.folded.get()
+        self.inner.series.folded()
     }
 }
 
@@ -242,7 +229,7 @@ fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> LabelSe
     LabelSet::new(names.iter().zip(values.iter().copied()))
 }
 
-impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> Collect for LabeledFamily<M, N> {
     fn descs(&self) -> Vec<Desc> {
         vec![self.inner.desc.clone()]
     }
@@ -251,18 +238,12 @@ impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
         let inner = &*self.inner;
         let mut scratch = Scratch::default();
         sink.family(&inner.desc);
-        for s in inner.table.iter() {
+        for s in inner.series.iter() {
             s.metric.encode(s.labels.labels(), sink, &mut scratch);
-        }
-        if inner.folded.get() > 0 {
-            inner
-                .overflow
-                .metric
-                .encode(inner.overflow.labels.labels(), sink, &mut scratch);
         }
     }
 
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
-        report(self.inner.desc.name(), self.inner.folded.get());
+        report(self.inner.desc.name(), self.inner.series.folded());
     }
 }

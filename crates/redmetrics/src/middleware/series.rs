@@ -10,15 +10,13 @@ use super::route::{Classify, RequestParts};
 use crate::collect::{Collect, Desc, LabelSet, Labels, Sink};
 use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
-use crate::metrics::slots::SlotTable;
+use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT, SlotRef};
 use crate::metrics::{
     Buckets, Counter, FamilyMetric, Histogram, OVERFLOW, Scratch, StripedGauge, Summary,
 };
 
-/// A slot index into the route table, or [`OVERFLOW_ROUTE`].
-pub(crate) type RouteRef = u32;
-/// The route of requests folded because the route table is full.
-pub(crate) const OVERFLOW_ROUTE: RouteRef = u32::MAX;
+/// A route's slot in the route table; the overflow route when the table is full.
+pub(crate) type RouteRef = SlotRef;
 
 #[derive(Debug)]
 enum SizeMetric {
@@ -96,12 +94,8 @@ struct StatusSeries {
 
 /// Everything the layer records into; shared by the layer, its futures and bodies.
 pub(crate) struct Shared {
-    routes: SlotTable<RouteSeries>,
-    route_overflow: RouteSeries,
-    route_folded: Counter,
-    requests: SlotTable<StatusSeries>,
-    request_overflow: StatusSeries,
-    request_folded: Counter,
+    routes: BoundedSeries<RouteSeries>,
+    requests: BoundedSeries<StatusSeries>,
     /// Written twice by every request: striped over cache lines.
     in_flight: StripedGauge,
     duration_buckets: Arc<Buckets>,
@@ -139,27 +133,29 @@ impl Shared {
             labels::render(f.labels().iter().map(|n| (n.as_str(), OVERFLOW)))
         };
         Self {
-            routes: SlotTable::new(bound),
-            route_overflow: RouteSeries {
-                method: OVERFLOW,
-                path: OVERFLOW.into(),
-                labels: names(contract.duration()),
-                last_status: AtomicU64::new(0),
-                hot: LinePadded(RouteMetrics {
-                    duration: Histogram::new(Arc::clone(&duration_buckets)),
-                    request_size: SizeMetric::new(&sizes),
-                    response_size: SizeMetric::new(&sizes),
-                }),
-            },
-            route_folded: Counter::default(),
-            requests: SlotTable::new(bound),
-            request_overflow: StatusSeries {
-                route: OVERFLOW_ROUTE,
-                status: 0,
-                labels: names(contract.requests()),
-                count: Counter::default(),
-            },
-            request_folded: Counter::default(),
+            routes: BoundedSeries::new(
+                bound,
+                RouteSeries {
+                    method: OVERFLOW,
+                    path: OVERFLOW.into(),
+                    labels: names(contract.duration()),
+                    last_status: AtomicU64::new(0),
+                    hot: LinePadded(RouteMetrics {
+                        duration: Histogram::new(Arc::clone(&duration_buckets)),
+                        request_size: SizeMetric::new(&sizes),
+                        response_size: SizeMetric::new(&sizes),
+                    }),
+                },
+            ),
+            requests: BoundedSeries::new(
+                bound,
+                StatusSeries {
+                    route: OVERFLOW_SLOT,
+                    status: 0,
+                    labels: names(contract.requests()),
+                    count: Counter::default(),
+                },
+            ),
             in_flight: StripedGauge::default(),
             duration_buckets,
             sizes,
@@ -209,23 +205,17 @@ impl Shared {
     pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> RouteRef {
         let path = template.unwrap_or(UNMATCHED);
         let hash = self.routes.hash(&(method, path));
-        let found = self.routes.get_or_insert(
+        let (route, _) = self.routes.get_or_insert(
             hash,
             |r| r.method == method.as_str() && *r.path == *path,
             || self.route_series(method.as_str(), path),
         );
-        match found {
-            Some((index, _)) => index,
-            None => {
-                self.route_folded.inc();
-                OVERFLOW_ROUTE
-            }
-        }
+        route
     }
 
     #[inline]
     fn series(&self, route: RouteRef) -> &RouteSeries {
-        self.routes.get(route).unwrap_or(&self.route_overflow)
+        self.routes.get(route)
     }
 
     /// Requests in flight right now.
@@ -281,7 +271,7 @@ impl Shared {
         let series = self.series(route);
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
-            && let Some(s) = self.requests.get((cached as u32).wrapping_sub(1))
+            && let Some(s) = self.requests.get_slot((cached as u32).wrapping_sub(1))
             && s.route == route
             && s.status == status
         {
@@ -289,7 +279,7 @@ impl Shared {
             return;
         }
         let hash = self.requests.hash(&(route, status));
-        let found = self.requests.get_or_insert(
+        let (slot, s) = self.requests.get_or_insert(
             hash,
             |s| s.route == route && s.status == status,
             || {
@@ -307,18 +297,12 @@ impl Shared {
                 }
             },
         );
-        match found {
-            Some((slot, s)) => {
-                s.count.inc();
-                series.last_status.store(
-                    u64::from(status) << 32 | u64::from(slot + 1),
-                    Ordering::Relaxed,
-                );
-            }
-            None => {
-                self.request_folded.inc();
-                self.request_overflow.count.inc();
-            }
+        s.count.inc();
+        if slot != OVERFLOW_SLOT {
+            series.last_status.store(
+                u64::from(status) << 32 | u64::from(slot + 1),
+                Ordering::Relaxed,
+            );
         }
     }
 }
@@ -339,37 +323,24 @@ impl Collect for HttpCollector {
         let s = self.0;
         let c = &s.contract;
         let mut scratch = Scratch::default();
-        let overflowed = s.route_folded.get() > 0;
-        let routes = || {
-            s.routes
-                .iter()
-                .chain(overflowed.then_some(&s.route_overflow))
-        };
-
         sink.family(c.requests().desc());
         for r in s.requests.iter() {
             sink.counter(r.labels.labels(), r.count.get());
         }
-        if s.request_folded.get() > 0 {
-            sink.counter(
-                s.request_overflow.labels.labels(),
-                s.request_overflow.count.get(),
-            );
-        }
         sink.family(c.duration().desc());
-        for r in routes() {
+        for r in s.routes.iter() {
             r.hot.duration.encode(r.labels.labels(), sink, &mut scratch);
         }
         sink.family(c.in_flight().desc());
         sink.gauge_i64(Labels::EMPTY, s.in_flight.get());
         sink.family(c.request_size().desc());
-        for r in routes() {
+        for r in s.routes.iter() {
             r.hot
                 .request_size
                 .encode(r.labels.labels(), sink, &mut scratch);
         }
         sink.family(c.response_size().desc());
-        for r in routes() {
+        for r in s.routes.iter() {
             r.hot
                 .response_size
                 .encode(r.labels.labels(), sink, &mut scratch);
@@ -381,9 +352,9 @@ impl Collect for HttpCollector {
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
         let s = self.0;
         let c = &s.contract;
-        report(c.requests().desc().name(), s.request_folded.get());
+        report(c.requests().desc().name(), s.requests.folded());
         for f in [c.duration(), c.request_size(), c.response_size()] {
-            report(f.desc().name(), s.route_folded.get());
+            report(f.desc().name(), s.routes.folded());
         }
     }
 }
