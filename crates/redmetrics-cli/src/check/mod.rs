@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use redmetrics::contract::Contract;
+use redmetrics::collect::{MetricType, suffix};
+use redmetrics::contract::{Contract, FamilySpec, Role};
 
 pub(crate) use self::error::CheckError;
 use crate::config::{self, Config, ConfigError, Resolved};
@@ -172,6 +173,26 @@ impl Expected {
             _ => Ok((config::default_contract(prefix)?, false)),
         }
     }
+}
+
+/// The series names a contract family has in Prometheus. Unless `exact`, a size family may be
+/// a summary or a histogram (a prefix alone does not say which), so both sets count.
+pub(crate) fn sample_names(family: &FamilySpec, exact: bool) -> Vec<String> {
+    let mut names = family.desc().sample_names();
+    if !exact && matches!(family.role(), Role::RequestSize | Role::ResponseSize) {
+        let n = family.desc().name();
+        for kind in [MetricType::Histogram, MetricType::Summary] {
+            names.extend(
+                kind.sample_suffixes()
+                    .iter()
+                    .filter(|s| **s != suffix::CREATED)
+                    .map(|s| format!("{n}{s}")),
+            );
+        }
+        names.sort();
+        names.dedup();
+    }
+    names
 }
 
 /// Runs the selected check and prints its report.

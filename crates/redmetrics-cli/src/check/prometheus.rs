@@ -4,12 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use redmetrics::contract::Shape;
 use serde_json::Value;
 
 use super::fetch::get;
 use super::report::{Check, Report, Status};
-use super::{CheckError, Expected};
+use super::{CheckError, Expected, sample_names};
 
 fn encode(q: &str) -> String {
     q.bytes()
@@ -173,15 +172,13 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
     let mut missing = Vec::new();
     for f in contract.families() {
         let n = f.desc().name();
-        // An exact contract says which series a family writes; a prefix alone does not.
-        let present = match (&f.shape(), exact) {
-            (Shape::Histogram { .. }, true) => names.contains(&format!("{n}_bucket")),
-            (_, true) => names.contains(n),
-            (_, false) => {
-                names.contains(n)
-                    || names.contains(&format!("{n}_bucket"))
-                    || names.contains(&format!("{n}_count"))
-            }
+        // An exact contract says which series a family writes: all must arrive. A prefix
+        // alone does not say whether sizes are summaries or histograms: one series will do.
+        let expected = sample_names(f, exact);
+        let present = if exact {
+            expected.iter().all(|s| names.contains(s))
+        } else {
+            expected.iter().any(|s| names.contains(s))
         };
         if !present {
             missing.push(n.to_owned());

@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr};
-use redmetrics::collect::MetricType;
-use redmetrics::contract::{Contract, Role};
+use redmetrics::Contract;
 use serde_json::Value;
 
 use super::input::Object;
 use super::{Expectations, rule_list};
 use crate::check::report::{Check, Status};
+use crate::check::sample_names;
 use crate::config::default_contract;
 
 /// Metric names queries may reference.
@@ -20,22 +20,12 @@ pub(super) struct Known {
     prefixes: Vec<String>,
 }
 
-/// Series names a contract's families export. Unless `exact`, size families may be
-/// histograms or summaries (a prefix alone does not say which).
+/// Series names a contract's families export (see [`sample_names`]).
 fn contract_names(contract: &Contract, exact: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in contract.families() {
-        let n = f.desc().name();
-        out.push(n.to_owned());
-        let sizes = !exact && matches!(f.role(), Role::RequestSize | Role::ResponseSize);
-        if f.desc().kind() == MetricType::Histogram || sizes {
-            out.extend(["_bucket", "_sum", "_count"].map(|s| format!("{n}{s}")));
-        }
-        if f.desc().kind() == MetricType::Summary {
-            out.extend(["_sum", "_count"].map(|s| format!("{n}{s}")));
-        }
-    }
-    out
+    contract
+        .families()
+        .flat_map(|f| sample_names(f, exact))
+        .collect()
 }
 
 /// Vector selector names in an expression.
