@@ -5,7 +5,7 @@
 //! and formats never see a metric type's internals, so adding either is local.
 //!
 //! ```
-//! use redmetrics::collect::{Collect, Desc, Labels, MetricType, Sink};
+//! use redmetrics::collect::{Collect, Desc, LabelSet, MetricType, Sink};
 //!
 //! /// Exposes how many items a queue holds, read when Prometheus scrapes.
 //! struct QueueDepth(std::sync::Arc<std::sync::atomic::AtomicI64>);
@@ -16,7 +16,7 @@
 //!     }
 //!     fn collect(&self, sink: &mut dyn Sink) {
 //!         sink.family(&self.descs()[0]);
-//!         sink.gauge(Labels::EMPTY, self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
+//!         sink.gauge(LabelSet::empty(), self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
 //!     }
 //! }
 //! ```
@@ -29,10 +29,10 @@ use crate::name::{LabelName, MetricName, NameError};
 /// read by parsers of other services' expositions.
 ///
 /// ```
-/// use redmetrics::collect::{MetricType, suffix};
+/// use redmetrics::collect::MetricType;
 ///
 /// assert_eq!(MetricType::Histogram.as_str(), "histogram");
-/// assert!(MetricType::Histogram.sample_suffixes().contains(&suffix::BUCKET));
+/// assert_eq!(MetricType::Histogram.sample_suffixes(), ["_bucket", "_count", "_sum", "_created"]);
 /// assert!(!MetricType::Info.is_exposable());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,23 +99,23 @@ impl MetricType {
 
 /// Sample name suffixes, each written once here; [`MetricType::sample_suffixes`] says which
 /// type uses which.
-pub mod suffix {
+pub(crate) mod suffix {
     /// A counter's samples.
-    pub const TOTAL: &str = "_total";
+    pub(crate) const TOTAL: &str = "_total";
     /// When a counter, histogram or summary series was created (OpenMetrics).
-    pub const CREATED: &str = "_created";
+    pub(crate) const CREATED: &str = "_created";
     /// A histogram's cumulative buckets.
-    pub const BUCKET: &str = "_bucket";
+    pub(crate) const BUCKET: &str = "_bucket";
     /// A histogram's or summary's sum of observations.
-    pub const SUM: &str = "_sum";
+    pub(crate) const SUM: &str = "_sum";
     /// A histogram's or summary's count of observations.
-    pub const COUNT: &str = "_count";
+    pub(crate) const COUNT: &str = "_count";
     /// A gauge histogram's current sum.
-    pub const GSUM: &str = "_gsum";
+    pub(crate) const GSUM: &str = "_gsum";
     /// A gauge histogram's current count.
-    pub const GCOUNT: &str = "_gcount";
+    pub(crate) const GCOUNT: &str = "_gcount";
     /// An info family's sample.
-    pub const INFO: &str = "_info";
+    pub(crate) const INFO: &str = "_info";
 }
 
 /// Base units, written as the name suffix and, in OpenMetrics, on a `# UNIT` line.
@@ -330,7 +330,8 @@ impl Desc {
 }
 
 /// A label set rendered once, when its series is created: `name="value"` pairs with values
-/// escaped for both exposition formats. Hand [`LabelSet::labels`] to a [`Sink`].
+/// escaped for both exposition formats. [`Sink`]s receive it, so unescaped text cannot reach
+/// an exposition.
 ///
 /// ```
 /// use redmetrics::{collect::LabelSet, name::LabelName};
@@ -338,9 +339,13 @@ impl Desc {
 /// let queue = LabelName::new("queue").unwrap();
 /// let set = LabelSet::new([(&queue, "mail \"urgent\"")]);
 /// assert_eq!(set.as_str(), r#"queue="mail \"urgent\"""#);
+/// assert_eq!(LabelSet::empty().as_str(), "");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct LabelSet(Box<str>);
+pub struct LabelSet(Option<Box<str>>);
+
+/// The empty label set, for [`LabelSet::empty`].
+static EMPTY: LabelSet = LabelSet(None);
 
 impl LabelSet {
     /// Renders and escapes `pairs`, in the order given.
@@ -348,35 +353,19 @@ impl LabelSet {
         crate::labels::render(pairs.into_iter().map(|(n, v)| (n.as_str(), v)))
     }
 
+    /// No labels.
+    pub fn empty() -> &'static Self {
+        &EMPTY
+    }
+
     /// Wraps labels already rendered by [`crate::labels`].
     pub(crate) fn rendered(text: Box<str>) -> Self {
-        Self(text)
+        Self((!text.is_empty()).then_some(text))
     }
 
-    /// The rendered pairs, without braces (`method="GET",path="/x"`).
+    /// The rendered pairs, without braces (`method="GET",path="/x"`); empty for none.
     pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A borrowed view to pass to a [`Sink`].
-    pub fn labels(&self) -> Labels<'_> {
-        Labels(&self.0)
-    }
-}
-
-/// A borrowed, already rendered label set as a [`Sink`] receives it: either
-/// [`Labels::EMPTY`] or [`LabelSet::labels`], so unescaped text cannot reach an exposition.
-/// Example: [`collect`](crate::collect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Labels<'a>(&'a str);
-
-impl Labels<'_> {
-    /// No labels.
-    pub const EMPTY: Labels<'static> = Labels("");
-
-    /// The rendered pairs, without braces; empty for none.
-    pub fn as_str(&self) -> &str {
-        self.0
+        self.0.as_deref().unwrap_or("")
     }
 }
 
@@ -407,22 +396,22 @@ pub struct SummarySample<'a> {
 }
 
 /// Receives families and their samples in exposition order, each sample with its rendered
-/// [`Labels`]. The encoders implement it; collectors call it (example: [`collect`](crate::collect)).
+/// [`LabelSet`]. The encoders implement it; collectors call it (example: [`collect`](crate::collect)).
 pub trait Sink {
     /// Starts a family; every sample until the next call belongs to it.
     fn family(&mut self, desc: &Desc);
     /// A counter sample with an integer value.
-    fn counter(&mut self, labels: Labels<'_>, value: u64);
+    fn counter(&mut self, labels: &LabelSet, value: u64);
     /// A counter sample with a fractional value (e.g. CPU seconds).
-    fn counter_f64(&mut self, labels: Labels<'_>, value: f64);
+    fn counter_f64(&mut self, labels: &LabelSet, value: f64);
     /// A gauge sample.
-    fn gauge(&mut self, labels: Labels<'_>, value: f64);
+    fn gauge(&mut self, labels: &LabelSet, value: f64);
     /// An integer gauge sample.
-    fn gauge_i64(&mut self, labels: Labels<'_>, value: i64);
+    fn gauge_i64(&mut self, labels: &LabelSet, value: i64);
     /// A histogram's buckets, sum and count.
-    fn histogram(&mut self, labels: Labels<'_>, sample: HistogramSample<'_>);
+    fn histogram(&mut self, labels: &LabelSet, sample: HistogramSample<'_>);
     /// A summary's quantiles, sum and count.
-    fn summary(&mut self, labels: Labels<'_>, sample: SummarySample<'_>);
+    fn summary(&mut self, labels: &LabelSet, sample: SummarySample<'_>);
 }
 
 /// Something the registry scrapes: one or more families.

@@ -241,7 +241,7 @@ impl Registry {
         {
             sink.family(&desc);
             for (family, n) in folded {
-                sink.counter(labels::render([("family", family.as_str())]).labels(), n);
+                sink.counter(&labels::render([("family", family.as_str())]), n);
             }
         }
     }

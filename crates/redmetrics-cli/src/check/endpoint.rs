@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use redmetrics::collect::MetricType;
-use redmetrics::collect::suffix::{BUCKET, COUNT};
 use redmetrics::contract::{Contract, Role, Shape};
 use redmetrics::parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
 
@@ -192,8 +191,8 @@ fn structure_check(e: &Exposition) -> Check {
 }
 
 fn histogram_findings(c: &mut Check, name: &str, samples: &[Sample]) {
-    let bucket = format!("{name}{BUCKET}");
-    let count = format!("{name}{COUNT}");
+    let bucket = format!("{name}_bucket");
+    let count = format!("{name}_count");
     let mut buckets: BTreeMap<String, Vec<&Sample>> = BTreeMap::new();
     let mut counts: BTreeMap<String, f64> = BTreeMap::new();
     for s in samples {
@@ -329,7 +328,7 @@ fn shape_findings(c: &mut Check, name: &str, shape: &Shape, samples: &[Sample]) 
             let mut wanted = buckets.bounds().to_vec();
             wanted.push(f64::INFINITY);
             (
-                label_numbers(samples, &format!("{name}{BUCKET}"), "le"),
+                label_numbers(samples, &format!("{name}_bucket"), "le"),
                 wanted,
                 "buckets (le)",
                 "build the service with the app's buckets ([apps.metrics] duration_buckets / size_buckets), or judge it against the app it was built for",
@@ -587,8 +586,8 @@ fn monotonic_check(first: &Exposition, second: &Fetched, contract: Option<&Contr
             for s in &f.samples {
                 let counts = match f.kind {
                     Kind::Counter => true,
-                    Kind::Histogram => s.name.ends_with(COUNT) || s.name.ends_with(BUCKET),
-                    Kind::Summary => s.name.ends_with(COUNT),
+                    Kind::Histogram => s.name.ends_with("_count") || s.name.ends_with("_bucket"),
+                    Kind::Summary => s.name.ends_with("_count"),
                     _ => false,
                 };
                 if counts {

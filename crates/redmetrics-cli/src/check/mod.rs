@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use redmetrics::collect::{MetricType, suffix};
+use redmetrics::collect::{Desc, MetricType};
 use redmetrics::contract::{Contract, FamilySpec, Role};
 
 pub(crate) use self::error::CheckError;
@@ -180,14 +180,11 @@ impl Expected {
 pub(crate) fn sample_names(family: &FamilySpec, exact: bool) -> Vec<String> {
     let mut names = family.desc().sample_names();
     if !exact && matches!(family.role(), Role::RequestSize | Role::ResponseSize) {
-        let n = family.desc().name();
+        let desc = family.desc();
         for kind in [MetricType::Histogram, MetricType::Summary] {
-            names.extend(
-                kind.sample_suffixes()
-                    .iter()
-                    .filter(|s| **s != suffix::CREATED)
-                    .map(|s| format!("{n}{s}")),
-            );
+            if let Ok(as_kind) = Desc::new(desc.name(), desc.help(), kind) {
+                names.extend(as_kind.sample_names());
+            }
         }
         names.sort();
         names.dedup();

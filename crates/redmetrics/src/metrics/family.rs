@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use super::bounded::{BoundedSeries, OVERFLOW};
 use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape};
-use crate::collect::{
-    Collect, Desc, HistogramSample, LabelSet, Labels, MetricType, Sink, SummarySample,
-};
+use crate::collect::{Collect, Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
 use crate::name::LabelName;
 
 /// A metric type that can live in a [`LabeledFamily`]: [`Counter`], [`Gauge`], [`GaugeF64`],
@@ -19,7 +17,7 @@ pub trait FamilyMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// A fresh metric of this shape.
     fn create(shape: &Self::Shape) -> Self;
     /// Writes this metric's samples under `labels`.
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch);
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch);
 }
 
 mod sealed {
@@ -47,7 +45,7 @@ impl FamilyMetric for Counter {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.counter(labels, self.get());
     }
 }
@@ -58,7 +56,7 @@ impl FamilyMetric for Gauge {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge_i64(labels, self.get());
     }
 }
@@ -69,7 +67,7 @@ impl FamilyMetric for GaugeF64 {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge(labels, self.get());
     }
 }
@@ -80,7 +78,7 @@ impl FamilyMetric for Histogram {
     fn create(shape: &Arc<Buckets>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let sum = self.read(&mut scratch.cumulative);
         sink.histogram(
             labels,
@@ -99,7 +97,7 @@ impl FamilyMetric for Summary {
     fn create(shape: &Arc<SummaryShape>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let (sum, count) = self.read_at(
             std::time::Instant::now(),
             &mut scratch.quantiles,
@@ -239,7 +237,7 @@ impl<M: FamilyMetric, const N: usize> Collect for LabeledFamily<M, N> {
         let mut scratch = Scratch::default();
         sink.family(&inner.desc);
         for s in inner.series.iter() {
-            s.metric.encode(s.labels.labels(), sink, &mut scratch);
+            s.metric.encode(&s.labels, sink, &mut scratch);
         }
     }
 
