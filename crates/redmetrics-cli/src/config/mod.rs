@@ -282,7 +282,7 @@ port = "http"
             (
                 "summary_objectives = [{ quantile = 1.5, error = 0.1 }]",
                 "metrics.summary_objectives",
-                "outside (0, 1)",
+                "outside (0, 1): use e.g. 0.5 for the median, 0.99 for p99 (e.g. `summary_objectives = [",
             ),
             (
                 "summary_objectives = []",

@@ -219,12 +219,12 @@ fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
             b = b.sizes(sizes);
         }
     }
-    b.build().map_err(|e| {
-        let field = match e {
-            redmetrics::contract::ContractError::Summary(_) => "metrics.summary_objectives",
-            _ => "prefix",
-        };
-        ConfigError::new(field, e.to_string())
+    b.build().map_err(|e| match e {
+        redmetrics::contract::ContractError::Summary(_) => ConfigError::new(
+            "metrics.summary_objectives",
+            format!("{e} (e.g. `summary_objectives = [{{ quantile = 0.5, error = 0.05 }}, {{ quantile = 0.99, error = 0.001 }}]`)"),
+        ),
+        _ => ConfigError::new("prefix", e.to_string()),
     })
 }
 
