@@ -31,7 +31,6 @@ pub mod labels;
 pub mod metrics;
 pub mod name;
 pub mod number;
-pub mod parse;
 pub mod process;
 pub mod registry;
 #[cfg(feature = "server")]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redmetrics::collect::MetricType;
 use redmetrics::contract::{Contract, PATH, Role};
-use redmetrics::parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
+use redmetrics_parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::{Fetched, get};
 use super::report::{Check, Report, Status};
