@@ -1,7 +1,8 @@
 //! The one error both parsers return: the line and what is wrong with it.
 
 /// Why an exposition does not parse: where (1-based line) and what, in the words Prometheus
-/// and the OpenMetrics specification use, so a reader can find and fix the line.
+/// and the OpenMetrics specification use, so a reader can find and fix the line (example:
+/// [`parse_openmetrics`](crate::parse_openmetrics)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct ParseError {

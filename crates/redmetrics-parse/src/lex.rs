@@ -179,35 +179,11 @@ impl<'a> Cursor<'a> {
             return Err(format!("invalid label name for metric {family:?}"));
         }
         let name = String::from_utf8_lossy(self.take_while(is_label_char)).into_owned();
-        if dialect == Dialect::Text {
-            self.skip_blanks();
-        }
-        match self.peek() {
-            Some(b'=') => self.pos += 1,
-            Some(b) => {
-                return Err(format!(
-                    "expected '=' after label name, found {:?}",
-                    b as char
-                ));
-            }
-            None => return Err(end_of_input()),
-        }
+        self.expect(dialect, b'=', "after label name")?;
         if name == "__name__" {
             return Err("label name \"__name__\" is reserved".into());
         }
-        if dialect == Dialect::Text {
-            self.skip_blanks();
-        }
-        match self.peek() {
-            Some(b'"') => self.pos += 1,
-            Some(b) => {
-                return Err(format!(
-                    "expected '\"' at start of label value, found {:?}",
-                    b as char
-                ));
-            }
-            None => return Err(end_of_input()),
-        }
+        self.expect(dialect, b'"', "at start of label value")?;
         let value = self.label_value(dialect)?;
         if special == Some(name.as_str()) && crate::number::parse_number(value.as_bytes()).is_none()
         {
@@ -216,6 +192,24 @@ impl<'a> Cursor<'a> {
             ));
         }
         Ok((name, value))
+    }
+
+    /// Consumes `b`, after blanks in text 0.0.4; `where_` says where it belongs.
+    fn expect(&mut self, dialect: Dialect, b: u8, where_: &str) -> Result<(), String> {
+        if dialect == Dialect::Text {
+            self.skip_blanks();
+        }
+        match self.peek() {
+            Some(found) if found == b => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(found) => Err(format!(
+                "expected {:?} {where_}, found {:?}",
+                b as char, found as char
+            )),
+            None => Err(end_of_input()),
+        }
     }
 
     /// A quoted label value after its opening quote, unescaped; it must be UTF-8.

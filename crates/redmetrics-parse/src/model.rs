@@ -1,8 +1,9 @@
-//! What a parsed exposition holds: families with their metadata and samples.
+//! What a parsed exposition holds: families with their metadata and samples. The
+//! [crate example](crate) and [`parse_openmetrics`](crate::parse_openmetrics) show them read.
 
 use std::fmt;
 
-/// A family's declared type.
+/// A family's declared type, as [`Family::kind`] (examples: [crate]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `counter`
@@ -48,7 +49,7 @@ impl fmt::Display for Kind {
     }
 }
 
-/// One sample line.
+/// One sample line, in [`Family::samples`] (examples: [crate]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// The series name as written (`x_bucket`, `x_total`).
@@ -87,7 +88,7 @@ pub struct Exemplar {
     pub timestamp: Option<String>,
 }
 
-/// A metric family with its metadata and samples.
+/// A metric family with its metadata and samples, in [`Exposition::families`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     /// The family name (for OpenMetrics counters: without `_total`).
@@ -117,7 +118,8 @@ impl Family {
     }
 }
 
-/// A parsed exposition.
+/// A parsed exposition: what [`parse_text`](crate::parse_text) and
+/// [`parse_openmetrics`](crate::parse_openmetrics) return.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exposition {
     /// Families in order of first appearance.

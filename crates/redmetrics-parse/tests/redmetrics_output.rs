@@ -11,44 +11,33 @@ use redmetrics::encoding::{Format, encode};
 use redmetrics::metrics::{Buckets, Counter, Gauge, Histogram, Objective, Summary, SummaryShape};
 use redmetrics_parse::{Kind, parse_openmetrics, parse_text};
 
+/// One family of each type redmetrics writes, with values that need escaping.
 fn registry() -> Registry {
     let r = Registry::new();
-    let jobs = r
-        .family::<Counter, 1>(
-            "app_jobs_total",
-            "Jobs \"done\".\nPer \\queue\\.",
-            ["queue"],
-            (),
-        )
-        .unwrap();
-    jobs.with(["plain"]).inc_by(3);
-    jobs.with(["back\\slash \"quoted\"\nnewline"]).inc();
-    r.family::<Gauge, 0>("app_queue_depth", "Jobs waiting.", [], ())
-        .unwrap()
-        .with([])
-        .set(-2);
-    let h = r
-        .family::<Histogram, 1>(
-            "app_job_duration_seconds",
-            "Job latency.",
-            ["queue"],
-            Arc::new(Buckets::new([0.005, 1.0, 2.5]).unwrap()),
-        )
-        .unwrap();
-    for v in [0.001, 0.5, 3.0] {
-        h.with(["a"]).observe(v);
+    let counter = "c_events_total";
+    let events = r.family::<Counter, 1>(counter, "Events \"seen\".\nBy \\kind\\.", ["kind"], ());
+    let events = events.unwrap();
+    events.with(["tab\tquote\"newline\n\\"]).inc_by(2);
+    events.with(["plain"]).inc();
+    let buckets = Arc::new(Buckets::new([0.25, 4.0]).unwrap());
+    let latency = r.family::<Histogram, 1>("c_wait_seconds", "Waits.", ["kind"], buckets);
+    let latency = latency.unwrap();
+    for (kind, v) in [("x", 0.1), ("x", 9.0), ("y", 1.0)] {
+        latency.with([kind]).observe(v);
     }
-    h.with(["b"]).observe(1.0);
-    let objectives = [Objective {
+    let median = [Objective {
         quantile: 0.5,
         error: 0.05,
     }];
-    let shape = Arc::new(SummaryShape::new(&objectives, Duration::from_secs(600)).unwrap());
-    let s = r
-        .family::<Summary, 1>("app_payload_bytes", "Payload sizes.", ["kind"], shape)
-        .unwrap();
-    s.with(["seen"]).observe(10.0);
-    s.with(["empty"]);
+    let shape = SummaryShape::new(&median, Duration::from_secs(60)).unwrap();
+    let sizes = r.family::<Summary, 1>("c_size_bytes", "Sizes.", ["kind"], Arc::new(shape));
+    let sizes = sizes.unwrap();
+    sizes.with(["full"]).observe(10.0);
+    sizes.with(["empty"]);
+    r.family::<Gauge, 0>("c_level", "Level.", [], ())
+        .unwrap()
+        .with([])
+        .set(-2);
     r
 }
 
@@ -57,21 +46,25 @@ fn both_parsers_read_every_type_redmetrics_writes() {
     let r = registry();
     let text = parse_text(&encode(&r, Format::Text)).unwrap();
     assert!(text.interleaved.is_empty());
-    let h = text.family("app_job_duration_seconds").unwrap();
-    assert_eq!((h.kind, h.samples.len()), (Kind::Histogram, 12));
+    let h = text.family("c_wait_seconds").unwrap();
+    assert_eq!((h.kind, h.samples.len()), (Kind::Histogram, 10));
 
     let om = parse_openmetrics(&encode(&r, Format::OpenMetrics)).unwrap();
-    let jobs = om.family("app_jobs").unwrap();
-    assert_eq!((jobs.kind, jobs.samples.len()), (Kind::Counter, 2));
-    assert_eq!(jobs.help.as_deref(), Some("Jobs \"done\".\nPer \\queue\\."));
-    assert!(
-        jobs.samples
-            .iter()
-            .any(|s| s.label("queue") == Some("back\\slash \"quoted\"\nnewline"))
+    let events = om.family("c_events").unwrap();
+    assert_eq!((events.kind, events.samples.len()), (Kind::Counter, 2));
+    assert_eq!(
+        events.help.as_deref(),
+        Some("Events \"seen\".\nBy \\kind\\.")
     );
-    let h = om.family("app_job_duration_seconds").unwrap();
+    let kinds: Vec<_> = events
+        .samples
+        .iter()
+        .filter_map(|s| s.label("kind"))
+        .collect();
+    assert!(kinds.contains(&"tab\tquote\"newline\n\\"), "{kinds:?}");
+    let h = om.family("c_wait_seconds").unwrap();
     assert_eq!(h.unit.as_deref(), Some("seconds"));
-    let s = om.family("app_payload_bytes").unwrap();
+    let s = om.family("c_size_bytes").unwrap();
     assert_eq!(s.kind, Kind::Summary);
     assert!(s.samples.iter().any(|s| s.value.is_nan()));
 }

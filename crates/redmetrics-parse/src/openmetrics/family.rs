@@ -78,9 +78,8 @@ impl Families {
         Ok(())
     }
 
-    /// Starts family `name`, untyped until a TYPE line says otherwise.
+    /// Starts family `name` (after [`Self::close`]), untyped until a TYPE line says otherwise.
     fn start(&mut self, line: usize, name: &str) -> Result<usize, ParseError> {
-        self.close()?;
         let index = self.exposition.families.len();
         self.claim(line, index, name.to_owned())?;
         self.exposition
@@ -107,7 +106,10 @@ impl Families {
                 }
                 o.index
             }
-            _ => self.start(line, &m.name)?,
+            _ => {
+                self.close()?;
+                self.start(line, &m.name)?
+            }
         };
         let f = &mut self.exposition.families[index];
         let second = |what: &str| err(format!("second {what} line for {:?}", m.name));
@@ -163,6 +165,7 @@ impl Families {
                 let before = self
                     .open_family()
                     .map(|f| (f.name.clone(), f.kind, f.typed));
+                self.close()?;
                 self.start(line, &s.name).map_err(|e| match before {
                     // The sample was meant for the family above: say so.
                     Some((name, kind, true)) if s.name.starts_with(&name) => err(format!(

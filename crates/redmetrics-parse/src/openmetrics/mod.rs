@@ -95,7 +95,12 @@ mod tests {
 
     #[test]
     fn says_which_line_breaks_which_rule() {
-        let cases: [(&[u8], usize, &str); 12] = [
+        let cases: [(&[u8], usize, &str); 13] = [
+            (
+                b"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_foo 1\n# EOF\n",
+                2,
+                "no `le=\"+Inf\"` bucket",
+            ),
             (b"# TYPE x counter\nx_total 1\n", 3, "missing `# EOF`"),
             (b"# EOF\nx 1\n", 2, "data after"),
             (

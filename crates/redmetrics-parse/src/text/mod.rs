@@ -114,7 +114,17 @@ impl Builder {
     }
 }
 
-/// Parses text format 0.0.4.
+/// Parses text format 0.0.4, accepting exactly what Prometheus 2.42's parser accepts.
+///
+/// ```
+/// use redmetrics_parse::parse_text;
+///
+/// let e = parse_text(b"# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 2\nh_sum 1\n")?;
+/// assert_eq!(e.families[0].samples.len(), 3, "suffixed samples join their family");
+/// let e = parse_text(b"ok 1\nbad{a=\"\\t\"} 1\n").unwrap_err();
+/// assert_eq!((e.line, e.message.as_str()), (2, "invalid escape sequence '\\t'"));
+/// # Ok::<(), redmetrics_parse::ParseError>(())
+/// ```
 pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
     let mut b = Builder::default();
     for line in lines(input) {
