@@ -12,27 +12,28 @@ use axum::extract::Path;
 use axum::routing::get;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, Method, StatusCode};
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
+use redmetrics::middleware::Completed;
 use redmetrics_bench::call;
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 fn populated(label_sets: usize) -> HttpMetrics {
-    let m = HttpMetrics::builder(Contract::seed("reviewmaps").expect("valid prefix"))
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").expect("valid prefix"))
         .max_label_sets(label_sets)
         .build()
         .expect("metrics");
     for i in 0..label_sets {
         let route = format!("/v1/route{}/{{id}}", i / 5);
-        m.record(
-            &Method::GET,
-            Some(&route),
-            200 + (i % 5) as u16,
-            Duration::from_millis(10),
-            0,
-            512,
-        );
+        m.record(&Completed {
+            method: &Method::GET,
+            route: Some(&route),
+            status: 200 + (i % 5) as u16,
+            took: Duration::from_millis(10),
+            request_bytes: 0,
+            response_bytes: 512,
+        });
     }
     m
 }

@@ -13,8 +13,8 @@ use axum::routing::get;
 use futures_util::FutureExt;
 use http::Request;
 use http_body_util::{BodyExt, Full};
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 use tower::{Service, ServiceExt};
 
 #[path = "../../../crates/redmetrics/tests/support/wrap_bodies.rs"]
@@ -84,7 +84,7 @@ fn axum_prometheus() -> &'static (
 pub fn redmetrics() -> &'static HttpMetrics {
     static METRICS: OnceLock<HttpMetrics> = OnceLock::new();
     METRICS.get_or_init(|| {
-        HttpMetrics::builder(Contract::seed("reviewmaps").expect("valid prefix"))
+        HttpMetrics::builder(Contract::new("reviewmaps").expect("valid prefix"))
             .build()
             .expect("metrics")
     })
@@ -126,12 +126,12 @@ pub fn tower_bare()
 /// The same handler behind the redmetrics layer (a classifier maps paths to templates).
 pub fn tower_layered() -> impl Service<
     Request<Full<Bytes>>,
-    Response = http::Response<redmetrics::http::ResponseBody<Full<Bytes>>>,
+    Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
     Error = Infallible,
 > {
-    let metrics = HttpMetrics::builder(Contract::seed("plain").expect("valid prefix"))
+    let metrics = HttpMetrics::builder(Contract::new("plain").expect("valid prefix"))
         .classifier(
-            |req: redmetrics::http::RequestParts<'_>| -> Option<&'static str> {
+            |req: redmetrics::middleware::RequestParts<'_>| -> Option<&'static str> {
                 match req.uri.path() {
                     "/v1/campaigns" => Some("/v1/campaigns"),
                     "/v1/healthcheck" => Some("/v1/healthcheck"),
@@ -144,7 +144,7 @@ pub fn tower_layered() -> impl Service<
     tower::Layer::layer(
         &metrics.layer(),
         tower::service_fn(
-            |_: Request<redmetrics::http::RequestBody<Full<Bytes>>>| async {
+            |_: Request<redmetrics::middleware::RequestBody<Full<Bytes>>>| async {
                 Ok::<_, Infallible>(respond())
             },
         ),

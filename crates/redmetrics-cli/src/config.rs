@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use redmetrics::contract::Contract;
+use redmetrics::Contract;
 use serde::{Deserialize, Serialize};
 
 /// A configuration mistake: the field (`apps[0].port`) and what rule it breaks.
@@ -417,7 +417,7 @@ impl Config {
                 .prefix
                 .clone()
                 .unwrap_or_else(|| app.name.replace('-', "_"));
-            let contract = Contract::seed(&prefix).map_err(|e| err(at("prefix"), e.to_string()))?;
+            let contract = Contract::new(&prefix).map_err(|e| err(at("prefix"), e.to_string()))?;
             let a = &app.alerts;
             if !(a.error_ratio > 0.0 && a.error_ratio < 1.0) {
                 return Err(err(

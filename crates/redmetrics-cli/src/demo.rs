@@ -10,8 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -54,7 +54,7 @@ struct AppState {
 
 /// Runs the demo until Ctrl-C.
 pub(crate) async fn run(args: DemoArgs) -> Result<()> {
-    let contract = Contract::seed(&args.prefix).context("--prefix")?;
+    let contract = Contract::new(&args.prefix).context("--prefix")?;
     let metrics = HttpMetrics::builder(contract)
         .version(env!("CARGO_PKG_VERSION"))
         .metrics_path(&args.metrics_path)
@@ -160,12 +160,7 @@ mod local_prometheus {
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let p = args.prometheus_listen;
-        let requests = app
-            .contract
-            .family(redmetrics::contract::Role::Requests)
-            .desc
-            .name()
-            .to_owned();
+        let requests = app.contract.requests().desc().name().to_owned();
         tracing::info!(
             "prometheus ({}) on http://{p}, log in {}",
             binary.display(),

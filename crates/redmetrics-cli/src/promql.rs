@@ -5,7 +5,7 @@
 //! windows are passed in: dashboards use `$namespace`/`$job` and `$__rate_interval`, rules
 //! use concrete values.
 
-use redmetrics::contract::{Contract, Role};
+use redmetrics::contract::{Contract, FamilySpec, Shape};
 
 /// Builds queries over one application's families.
 #[derive(Debug, Clone)]
@@ -23,26 +23,15 @@ impl<'a> Queries<'a> {
         }
     }
 
-    fn name(&self, role: Role) -> &str {
-        self.contract.family(role).desc.name()
-    }
-
-    fn label(&self, role: Role, i: usize) -> &str {
-        self.contract.family(role).labels[i].as_str()
-    }
-
     /// The `status` label name.
     fn status(&self) -> &str {
-        self.label(Role::Requests, 2)
+        self.contract.labels().status.as_str()
     }
 
     /// `method, path`: the route labels.
     pub(crate) fn route_labels(&self) -> String {
-        format!(
-            "{}, {}",
-            self.label(Role::Requests, 0),
-            self.label(Role::Requests, 1)
-        )
+        let l = self.contract.labels();
+        format!("{}, {}", l.method, l.path)
     }
 
     /// `{selector[, extra]}`
@@ -68,7 +57,7 @@ impl<'a> Queries<'a> {
         format!(
             "{} (rate({}{}[{window}]))",
             Self::by(by),
-            self.name(Role::Requests),
+            self.contract.requests().desc().name(),
             self.sel(None)
         )
     }
@@ -79,7 +68,7 @@ impl<'a> Queries<'a> {
         format!(
             "{} (rate({}{}[{window}]))",
             Self::by(by),
-            self.name(Role::Requests),
+            self.contract.requests().desc().name(),
             self.sel(Some(&errors))
         )
     }
@@ -88,7 +77,7 @@ impl<'a> Queries<'a> {
     pub(crate) fn request_rate_by_status_class(&self, window: &str) -> String {
         format!(
             "sum by (status_class) (label_replace(rate({}{}[{window}]), \"status_class\", \"${{1}}xx\", \"{}\", \"(.)..\"))",
-            self.name(Role::Requests),
+            self.contract.requests().desc().name(),
             self.sel(None),
             self.status()
         )
@@ -114,7 +103,7 @@ impl<'a> Queries<'a> {
         };
         format!(
             "histogram_quantile({q}, sum by ({by}) (rate({}_bucket{}[{window}])))",
-            self.name(Role::Duration),
+            self.contract.duration().desc().name(),
             self.sel(None)
         )
     }
@@ -124,7 +113,7 @@ impl<'a> Queries<'a> {
         format!(
             "{} (rate({}_count{}[{window}]))",
             Self::by(by),
-            self.name(Role::Duration),
+            self.contract.duration().desc().name(),
             self.sel(None)
         )
     }
@@ -134,14 +123,14 @@ impl<'a> Queries<'a> {
         format!(
             "{} ({}{})",
             Self::by(by),
-            self.name(Role::InFlight),
+            self.contract.in_flight().desc().name(),
             self.sel(None)
         )
     }
 
     /// Average size per request of a size family, per route, across instances.
-    pub(crate) fn size_average(&self, role: Role, window: &str) -> String {
-        let n = self.name(role);
+    pub(crate) fn size_average(&self, family: &FamilySpec, window: &str) -> String {
+        let n = family.desc().name();
         let sel = self.sel(None);
         let by = self.route_labels();
         format!(
@@ -151,11 +140,11 @@ impl<'a> Queries<'a> {
 
     /// A high quantile of a size family per route: from the summaries (the worst instance)
     /// or, when sizes are histograms, aggregated across instances.
-    pub(crate) fn size_p99(&self, role: Role, window: &str) -> String {
-        let n = self.name(role);
+    pub(crate) fn size_p99(&self, family: &FamilySpec, window: &str) -> String {
+        let n = family.desc().name();
         let by = self.route_labels();
-        match &self.contract.family(role).shape {
-            redmetrics::contract::Shape::Histogram { .. } => format!(
+        match family.shape() {
+            Shape::Histogram(_) => format!(
                 "histogram_quantile(0.99, sum by (le, {by}) (rate({n}_bucket{}[{window}])))",
                 self.sel(None)
             ),
@@ -191,7 +180,7 @@ mod tests {
 
     #[test]
     fn error_ratio_is_guarded() {
-        let c = Contract::seed("reviewmaps").unwrap();
+        let c = Contract::new("reviewmaps").unwrap();
         let q = Queries::new(&c, "job=\"j\"");
         assert_eq!(
             q.error_ratio("5m", ""),

@@ -9,13 +9,13 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 use redmetrics::metrics::Counter;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let metrics = HttpMetrics::builder(Contract::seed("reviewmaps")?)
+    let metrics = HttpMetrics::builder(Contract::new("reviewmaps")?)
         .version(env!("CARGO_PKG_VERSION"))
         .exclude(["/v1/healthcheck"])
         .build()?;

@@ -8,10 +8,10 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 use redmetrics::encoding::{Format, encode};
-use redmetrics::http::RequestParts;
+use redmetrics::middleware::RequestParts;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 fn route(req: RequestParts<'_>) -> Option<&'static str> {
@@ -25,7 +25,7 @@ fn route(req: RequestParts<'_>) -> Option<&'static str> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let metrics = HttpMetrics::builder(Contract::seed("reviewmaps")?)
+    let metrics = HttpMetrics::builder(Contract::new("reviewmaps")?)
         .classifier(route)
         .process_metrics(false)
         .build()?;

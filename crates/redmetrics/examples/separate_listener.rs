@@ -6,12 +6,12 @@
 
 use axum::Router;
 use axum::routing::get;
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let metrics = HttpMetrics::builder(Contract::seed("ojeomneo")?).build()?;
+    let metrics = HttpMetrics::builder(Contract::new("ojeomneo")?).build()?;
     let app = Router::new()
         .route("/v1/menus", get(|| async { "[]" }))
         .layer(metrics.layer());

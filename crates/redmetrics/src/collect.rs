@@ -5,7 +5,7 @@
 //! and formats never see a metric type's internals, so adding either is local.
 //!
 //! ```
-//! use redmetrics::collect::{Collect, Desc, MetricType, Sink};
+//! use redmetrics::collect::{Collect, Desc, Labels, MetricType, Sink};
 //!
 //! /// Exposes how many items a queue holds, read when Prometheus scrapes.
 //! struct QueueDepth(std::sync::Arc<std::sync::atomic::AtomicI64>);
@@ -16,18 +16,28 @@
 //!     }
 //!     fn collect(&self, sink: &mut dyn Sink) {
 //!         sink.family(&self.descs()[0]);
-//!         sink.gauge("", self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
+//!         sink.gauge(Labels::EMPTY, self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
 //!     }
 //! }
 //! ```
 
-use serde::Serialize;
+use crate::name::{LabelName, MetricName, NameError};
 
-use crate::name::{MetricName, NameError};
-
-/// The Prometheus metric types redmetrics exposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The metric types of Prometheus and OpenMetrics: the one type vocabulary of redmetrics.
+///
+/// redmetrics exposes the first four ([`is_exposable`](Self::is_exposable)); the others are
+/// read by parsers of other services' expositions.
+///
+/// ```
+/// use redmetrics::collect::{MetricType, suffix};
+///
+/// assert_eq!(MetricType::Histogram.as_str(), "histogram");
+/// assert!(MetricType::Histogram.sample_suffixes().contains(&suffix::BUCKET));
+/// assert!(!MetricType::Info.is_exposable());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum MetricType {
     /// A monotonically increasing count; its name ends in `_total`.
     Counter,
@@ -37,23 +47,81 @@ pub enum MetricType {
     Histogram,
     /// Streaming quantiles over a sliding window plus `_sum` and `_count`; per instance only.
     Summary,
+    /// No declared type: OpenMetrics `unknown`, text 0.0.4 `untyped` or no `# TYPE` line.
+    Unknown,
+    /// OpenMetrics `gaugehistogram`: buckets of a current distribution, `_gcount`/`_gsum`.
+    GaugeHistogram,
+    /// OpenMetrics `info`: one `_info` sample of value 1 carrying labels.
+    Info,
+    /// OpenMetrics `stateset`: one sample per state, labelled by the family name.
+    StateSet,
 }
 
 impl MetricType {
-    /// The word used on `# TYPE` lines.
+    /// The word on OpenMetrics `# TYPE` lines (text 0.0.4 uses the same for the first four).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Counter => "counter",
             Self::Gauge => "gauge",
             Self::Histogram => "histogram",
             Self::Summary => "summary",
+            Self::Unknown => "unknown",
+            Self::GaugeHistogram => "gaugehistogram",
+            Self::Info => "info",
+            Self::StateSet => "stateset",
+        }
+    }
+
+    /// Whether redmetrics can expose a family of this type (counter, gauge, histogram,
+    /// summary); the others can only be parsed.
+    pub fn is_exposable(self) -> bool {
+        matches!(
+            self,
+            Self::Counter | Self::Gauge | Self::Histogram | Self::Summary
+        )
+    }
+
+    /// The suffixes this type's sample names add to the OpenMetrics family name (`""` for
+    /// the bare name), per the OpenMetrics 1.0 specification. In text 0.0.4 a counter's
+    /// family name already ends in `_total`.
+    pub fn sample_suffixes(self) -> &'static [&'static str] {
+        use suffix::{BUCKET, COUNT, CREATED, GCOUNT, GSUM, INFO, SUM, TOTAL};
+        match self {
+            Self::Counter => &[TOTAL, CREATED],
+            Self::Histogram => &[BUCKET, COUNT, SUM, CREATED],
+            Self::GaugeHistogram => &[BUCKET, GCOUNT, GSUM],
+            Self::Summary => &["", COUNT, SUM, CREATED],
+            Self::Info => &[INFO],
+            Self::Gauge | Self::StateSet | Self::Unknown => &[""],
         }
     }
 }
 
+/// Sample name suffixes, each written once here; [`MetricType::sample_suffixes`] says which
+/// type uses which.
+pub mod suffix {
+    /// A counter's samples.
+    pub const TOTAL: &str = "_total";
+    /// When a counter, histogram or summary series was created (OpenMetrics).
+    pub const CREATED: &str = "_created";
+    /// A histogram's cumulative buckets.
+    pub const BUCKET: &str = "_bucket";
+    /// A histogram's or summary's sum of observations.
+    pub const SUM: &str = "_sum";
+    /// A histogram's or summary's count of observations.
+    pub const COUNT: &str = "_count";
+    /// A gauge histogram's current sum.
+    pub const GSUM: &str = "_gsum";
+    /// A gauge histogram's current count.
+    pub const GCOUNT: &str = "_gcount";
+    /// An info family's sample.
+    pub const INFO: &str = "_info";
+}
+
 /// Base units, written as the name suffix and, in OpenMetrics, on a `# UNIT` line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Unit {
     /// Seconds.
     Seconds,
@@ -98,13 +166,24 @@ pub enum DescError {
         /// The declared unit.
         unit: &'static str,
     },
+    /// The type exists in OpenMetrics but redmetrics cannot expose it.
+    #[error(
+        "`{name}` has type {kind}, which redmetrics parses but cannot expose: use counter, gauge, histogram or summary"
+    )]
+    NotExposable {
+        /// The refused name.
+        name: String,
+        /// The metric type.
+        kind: &'static str,
+    },
     /// The help text is empty; promtool lints families without help.
     #[error("`{0}` has no help text: say in one sentence what it measures")]
     NoHelp(String),
 }
 
 /// What a family is: name, help, type and unit. Written as the `# HELP`/`# TYPE` header.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Desc {
     name: MetricName,
     help: String,
@@ -125,13 +204,19 @@ impl Desc {
         if help.trim().is_empty() {
             return Err(DescError::NoHelp(n.to_owned()));
         }
+        if !kind.is_exposable() {
+            return Err(DescError::NotExposable {
+                name: n.to_owned(),
+                kind: kind.as_str(),
+            });
+        }
+        let total = n.ends_with(suffix::TOTAL);
         match kind {
-            MetricType::Counter if !n.ends_with("_total") || n == "_total" => {
+            MetricType::Counter if !total || n == suffix::TOTAL => {
                 return Err(DescError::CounterSuffix(n.to_owned()));
             }
-            MetricType::Gauge | MetricType::Histogram | MetricType::Summary
-                if n.ends_with("_total") =>
-            {
+            MetricType::Counter => {}
+            _ if total => {
                 return Err(DescError::TotalOnNonCounter {
                     kind: kind.as_str(),
                     name: n.to_owned(),
@@ -185,7 +270,10 @@ impl Desc {
     /// The name without a counter's `_total`: the OpenMetrics family name.
     pub fn family_name(&self) -> &str {
         match self.kind {
-            MetricType::Counter => self.name().strip_suffix("_total").unwrap_or(self.name()),
+            MetricType::Counter => self
+                .name()
+                .strip_suffix(suffix::TOTAL)
+                .unwrap_or(self.name()),
             _ => self.name(),
         }
     }
@@ -203,6 +291,57 @@ impl Desc {
     /// The declared unit, if any.
     pub fn unit(&self) -> Option<Unit> {
         self.unit
+    }
+}
+
+/// A label set rendered once, when its series is created: `name="value"` pairs with values
+/// escaped for both exposition formats. Hand [`LabelSet::labels`] to a [`Sink`].
+///
+/// ```
+/// use redmetrics::{collect::LabelSet, name::LabelName};
+///
+/// let queue = LabelName::new("queue").unwrap();
+/// let set = LabelSet::new([(&queue, "mail \"urgent\"")]);
+/// assert_eq!(set.as_str(), r#"queue="mail \"urgent\"""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct LabelSet(Box<str>);
+
+impl LabelSet {
+    /// Renders and escapes `pairs`, in the order given.
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a LabelName, &'a str)>) -> Self {
+        crate::labels::render(pairs.into_iter().map(|(n, v)| (n.as_str(), v)))
+    }
+
+    /// Wraps labels already rendered by [`crate::labels`].
+    pub(crate) fn rendered(text: Box<str>) -> Self {
+        Self(text)
+    }
+
+    /// The rendered pairs, without braces (`method="GET",path="/x"`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A borrowed view to pass to a [`Sink`].
+    pub fn labels(&self) -> Labels<'_> {
+        Labels(&self.0)
+    }
+}
+
+/// A borrowed, already rendered label set as a [`Sink`] receives it: either
+/// [`Labels::EMPTY`] or [`LabelSet::labels`], so unescaped text cannot reach an exposition.
+/// Example: [`collect`](crate::collect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels<'a>(&'a str);
+
+impl Labels<'_> {
+    /// No labels.
+    pub const EMPTY: Labels<'static> = Labels("");
+
+    /// The rendered pairs, without braces; empty for none.
+    pub fn as_str(&self) -> &str {
+        self.0
     }
 }
 
@@ -230,23 +369,23 @@ pub struct SummarySample<'a> {
     pub count: u64,
 }
 
-/// Receives families and their samples in exposition order. `labels` is a pre-rendered label
-/// set without braces (`method="GET",path="/x"`), empty for none.
+/// Receives families and their samples in exposition order, each sample with its rendered
+/// [`Labels`]. The encoders implement it; collectors call it (example: [`collect`](crate::collect)).
 pub trait Sink {
     /// Starts a family; every sample until the next call belongs to it.
     fn family(&mut self, desc: &Desc);
     /// A counter sample with an integer value.
-    fn counter(&mut self, labels: &str, value: u64);
+    fn counter(&mut self, labels: Labels<'_>, value: u64);
     /// A counter sample with a fractional value (e.g. CPU seconds).
-    fn counter_f64(&mut self, labels: &str, value: f64);
+    fn counter_f64(&mut self, labels: Labels<'_>, value: f64);
     /// A gauge sample.
-    fn gauge(&mut self, labels: &str, value: f64);
+    fn gauge(&mut self, labels: Labels<'_>, value: f64);
     /// An integer gauge sample.
-    fn gauge_i64(&mut self, labels: &str, value: i64);
+    fn gauge_i64(&mut self, labels: Labels<'_>, value: i64);
     /// A histogram's buckets, sum and count.
-    fn histogram(&mut self, labels: &str, sample: HistogramSample<'_>);
+    fn histogram(&mut self, labels: Labels<'_>, sample: HistogramSample<'_>);
     /// A summary's quantiles, sum and count.
-    fn summary(&mut self, labels: &str, sample: SummarySample<'_>);
+    fn summary(&mut self, labels: Labels<'_>, sample: SummarySample<'_>);
 }
 
 /// Something the registry scrapes: one or more families.
@@ -275,6 +414,8 @@ mod tests {
             .with_unit(Unit::Seconds)
             .unwrap_err();
         assert!(e.to_string().contains("x_latency_seconds"));
+        let e = Desc::new("x", "h", MetricType::Info).unwrap_err();
+        assert!(e.to_string().contains("cannot expose"), "{e}");
         let e = Desc::new("x", " ", MetricType::Gauge).unwrap_err();
         assert!(matches!(e, DescError::NoHelp(_)));
         let d = Desc::new("cpu_seconds_total", "h", MetricType::Counter)

@@ -1,36 +1,35 @@
 //! The metric contract: the one definition of the HTTP families every other part derives from.
 //!
 //! Names (from the prefix), types, label names, help texts, units, buckets and quantile
-//! objectives live here as plain data. The middleware records into these families; the
-//! dashboards, alert rules, manifests and the checker are generated from the same value, so
-//! they cannot drift from what is exported. Defaults reproduce the seed plan exactly.
+//! objectives live here, validated once when the contract is built. The middleware records
+//! into these families; the dashboards, alert rules, manifests and the checker are generated
+//! from the same value, so they cannot drift from what is exported.
 //!
 //! ```
-//! use redmetrics::contract::{Contract, Role};
+//! use redmetrics::Contract;
 //!
-//! let c = Contract::seed("reviewmaps").unwrap();
-//! let requests = c.family(Role::Requests);
-//! assert_eq!(requests.desc.name(), "reviewmaps_http_requests_total");
-//! assert_eq!(requests.label_names(), ["method", "path", "status"]);
+//! let c = Contract::new("reviewmaps").unwrap();
+//! assert_eq!(c.requests().desc().name(), "reviewmaps_http_requests_total");
+//! let l = c.labels();
+//! assert_eq!(c.requests().labels(), [l.method.clone(), l.path.clone(), l.status.clone()]);
 //! assert_eq!(c.families().count(), 6);
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::collect::{Desc, DescError, MetricType, Unit};
-use crate::metrics::{Buckets, BucketsError, Objective, SummaryError, SummaryShape};
+use crate::metrics::{Buckets, Objective, SummaryError, SummaryShape};
 use crate::name::{LabelName, NameError, Prefix};
 
 /// Label name of the HTTP method (`GET`, …, `OTHER`).
-pub const METHOD: &str = "method";
+const METHOD: &str = "method";
 /// Label name of the route template (`/v1/campaigns/{id}`).
-pub const PATH: &str = "path";
+const PATH: &str = "path";
 /// Label name of the status code the client received.
-pub const STATUS: &str = "status";
+const STATUS: &str = "status";
 /// Label name of the build version on `<prefix>_build_info`.
-pub const VERSION: &str = "version";
+const VERSION: &str = "version";
 
 /// The `path` value of requests that matched no route: one value, never the raw path.
 pub const UNMATCHED: &str = "__unmatched__";
@@ -40,9 +39,11 @@ pub const STATUS_CLIENT_CLOSED: u16 = 499;
 /// Status recorded for a handler that panicked before producing a response.
 pub const STATUS_PANIC: u16 = 500;
 
-/// What a family is for; generators look families up by role, never by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// What a family is for: a tag on each [`FamilySpec`] for code that iterates
+/// [`Contract::families`]. To reach one family, use its accessor ([`Contract::requests`], …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Role {
     /// `<p>_http_requests_total`: counter {method, path, status}.
     Requests,
@@ -58,68 +59,178 @@ pub enum Role {
     BuildInfo,
 }
 
-/// Type-specific layout of a family.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+/// Type-specific layout of a family, validated when the contract was built.
+///
+/// ```
+/// use redmetrics::{Contract, contract::Shape};
+///
+/// let c = Contract::new("shop").unwrap();
+/// let Shape::Histogram(buckets) = c.duration().shape() else { unreachable!() };
+/// assert_eq!(buckets.bounds().len(), 11);
+/// ```
+#[derive(Debug, Clone)]
 pub enum Shape {
     /// A counter.
     Counter,
     /// A gauge.
     Gauge,
-    /// A histogram with these finite upper bounds (`+Inf` implied).
-    Histogram {
-        /// Upper bounds, ascending.
-        buckets: Vec<f64>,
-    },
+    /// A histogram with these bucket bounds (`+Inf` implied).
+    Histogram(Arc<Buckets>),
     /// A summary with these objectives over a sliding window.
-    Summary {
-        /// Quantiles and their error targets, ascending.
-        objectives: Vec<Objective>,
-        /// The sliding window, in seconds.
-        #[serde(rename = "window_seconds", serialize_with = "secs")]
-        window: Duration,
-    },
+    Summary(Arc<SummaryShape>),
 }
 
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-/// One family of the contract.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FamilySpec {
-    /// What the family is for.
-    pub role: Role,
-    /// Name, help, type and unit.
-    pub desc: Desc,
-    /// Label names, in exposition order.
-    pub labels: Vec<LabelName>,
-    /// Buckets or objectives.
-    pub shape: Shape,
-}
-
-impl FamilySpec {
-    /// The label names as strings.
-    pub fn label_names(&self) -> Vec<&str> {
-        self.labels.iter().map(LabelName::as_str).collect()
+impl PartialEq for Shape {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Counter, Self::Counter) | (Self::Gauge, Self::Gauge) => true,
+            (Self::Histogram(a), Self::Histogram(b)) => a == b,
+            (Self::Summary(a), Self::Summary(b)) => {
+                a.objectives() == b.objectives() && a.window() == b.window()
+            }
+            _ => false,
+        }
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for Shape {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Shape", 3)?;
+        match self {
+            Self::Counter => st.serialize_field("type", "counter")?,
+            Self::Gauge => st.serialize_field("type", "gauge")?,
+            Self::Histogram(b) => {
+                st.serialize_field("type", "histogram")?;
+                st.serialize_field("buckets", b.bounds())?;
+            }
+            Self::Summary(shape) => {
+                st.serialize_field("type", "summary")?;
+                st.serialize_field("objectives", shape.objectives())?;
+                st.serialize_field("window_seconds", &shape.window().as_secs_f64())?;
+            }
+        }
+        st.end()
+    }
+}
+
+/// One family of the contract: what it is for, its description, label names and shape.
+///
+/// ```
+/// use redmetrics::Contract;
+///
+/// let c = Contract::new("shop").unwrap();
+/// assert_eq!(c.in_flight().desc().name(), "shop_http_active_connections");
+/// assert!(c.in_flight().labels().is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct FamilySpec {
+    role: Role,
+    desc: Desc,
+    labels: Vec<LabelName>,
+    shape: Shape,
+}
+
+impl FamilySpec {
+    /// What the family is for.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Name, help, type and unit.
+    pub fn desc(&self) -> &Desc {
+        &self.desc
+    }
+
+    /// Label names, in exposition order.
+    pub fn labels(&self) -> &[LabelName] {
+        &self.labels
+    }
+
+    /// Buckets or objectives.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+}
+
+/// The label names the HTTP families use, each defined once.
+///
+/// ```
+/// use redmetrics::Contract;
+///
+/// let c = Contract::new("shop").unwrap();
+/// assert_eq!(c.labels().status.as_str(), "status");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct HttpLabels {
+    /// The HTTP method (`GET`, …, `OTHER`).
+    pub method: LabelName,
+    /// The route template (`/v1/campaigns/{id}`), or [`UNMATCHED`].
+    pub path: LabelName,
+    /// The status code the client received.
+    pub status: LabelName,
+    /// The build version on `<prefix>_build_info`.
+    pub version: LabelName,
+}
+
 /// How request and response sizes are measured.
+///
+/// ```
+/// use redmetrics::{Contract, contract::SizeMetrics, metrics::Buckets};
+///
+/// let c = Contract::builder("shop")
+///     .sizes(SizeMetrics::Histogram(Buckets::new([1024.0, 65536.0]).unwrap()))
+///     .build()
+///     .unwrap();
+/// assert_eq!(c.response_size().desc().kind(), redmetrics::collect::MetricType::Histogram);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum SizeMetrics {
-    /// Summaries with the contract's objectives (the seed's choice): exact per-instance
+    /// Summaries with the contract's objectives (the default): exact per-instance
     /// quantiles, but they cannot be aggregated across pods.
     Summary,
     /// Histograms with these byte bounds: aggregate across pods with `histogram_quantile`,
     /// at the price of bucket-resolution quantiles.
-    Histogram(Vec<f64>),
+    Histogram(Buckets),
 }
 
 impl SizeMetrics {
-    /// Byte buckets from 64 B to 16 MiB, ×4 apart: a sensible default for API bodies.
+    /// Histograms over [`Buckets::DEFAULT_BYTES`] (64 B to 4 MiB, ×4 apart).
     pub fn default_histogram() -> Self {
-        Self::Histogram((0..9).map(|i| 64.0 * 4f64.powi(i)).collect())
+        Self::Histogram(Buckets::default_bytes())
+    }
+}
+
+/// The validated shapes the live series are created with, so that nothing re-validates or
+/// falls back later.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Layout {
+    pub(crate) duration: Arc<Buckets>,
+    pub(crate) sizes: SizeLayout,
+}
+
+/// How the live size series record: one variant per [`SizeMetrics`].
+#[derive(Debug, Clone)]
+pub(crate) enum SizeLayout {
+    Summary(Arc<SummaryShape>),
+    Histogram(Arc<Buckets>),
+}
+
+impl SizeLayout {
+    fn shape(&self) -> Shape {
+        match self {
+            Self::Summary(s) => Shape::Summary(Arc::clone(s)),
+            Self::Histogram(b) => Shape::Histogram(Arc::clone(b)),
+        }
+    }
+}
+
+impl PartialEq for SizeLayout {
+    fn eq(&self, other: &Self) -> bool {
+        self.shape() == other.shape()
     }
 }
 
@@ -132,39 +243,49 @@ pub enum ContractError {
     /// A family name or help text breaks a convention.
     #[error(transparent)]
     Desc(#[from] DescError),
-    /// A bucket layout is invalid.
-    #[error("invalid buckets for {family}: {source}")]
-    Buckets {
-        /// Which family.
-        family: &'static str,
-        /// Why.
-        source: BucketsError,
-    },
     /// Summary objectives or window are invalid.
     #[error("invalid summary settings: {0}")]
     Summary(#[from] SummaryError),
 }
 
-/// The six HTTP families for one application prefix.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The six HTTP families of one application prefix: the RED metrics plus in-flight requests
+/// and build info.
+///
+/// ```
+/// use redmetrics::Contract;
+///
+/// let c = Contract::new("reviewmaps").unwrap();
+/// assert_eq!(c.duration().desc().name(), "reviewmaps_http_request_duration_seconds");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Contract {
     prefix: Prefix,
-    families: Vec<FamilySpec>,
+    labels: HttpLabels,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    layout: Layout,
+    requests: FamilySpec,
+    duration: FamilySpec,
+    in_flight: FamilySpec,
+    request_size: FamilySpec,
+    response_size: FamilySpec,
+    build_info: FamilySpec,
 }
 
 impl Contract {
-    /// The seed plan's contract for `prefix`, with all defaults.
-    pub fn seed(prefix: &str) -> Result<Self, ContractError> {
+    /// The default RED contract for `prefix`: latency buckets .005 … 10 s, size summaries
+    /// with quantiles 0.5/0.9/0.99 over 10 minutes.
+    pub fn new(prefix: &str) -> Result<Self, ContractError> {
         Self::builder(prefix).build()
     }
 
-    /// A builder starting from the seed defaults.
+    /// A builder starting from the defaults of [`Contract::new`].
     pub fn builder(prefix: &str) -> ContractBuilder {
         ContractBuilder {
             prefix: prefix.to_owned(),
-            duration_buckets: Buckets::SEED_SECONDS.to_vec(),
+            duration_buckets: Buckets::default_seconds(),
             sizes: SizeMetrics::Summary,
-            objectives: Objective::SEED.to_vec(),
+            objectives: Objective::DEFAULTS.to_vec(),
             window: Duration::from_secs(600),
         }
     }
@@ -174,157 +295,217 @@ impl Contract {
         &self.prefix
     }
 
-    /// The family playing `role`.
-    pub fn family(&self, role: Role) -> &FamilySpec {
-        // Every contract holds one family per role, in `Role` order.
-        &self.families[role as usize]
+    /// The label names of the HTTP families.
+    pub fn labels(&self) -> &HttpLabels {
+        &self.labels
     }
 
-    /// All families, in exposition order.
+    /// `<p>_http_requests_total`: counter {method, path, status}.
+    pub fn requests(&self) -> &FamilySpec {
+        &self.requests
+    }
+
+    /// `<p>_http_request_duration_seconds`: histogram {method, path}.
+    pub fn duration(&self) -> &FamilySpec {
+        &self.duration
+    }
+
+    /// `<p>_http_active_connections`: gauge of requests in flight, no labels.
+    pub fn in_flight(&self) -> &FamilySpec {
+        &self.in_flight
+    }
+
+    /// `<p>_http_request_size_bytes`: summary or histogram {method, path}.
+    pub fn request_size(&self) -> &FamilySpec {
+        &self.request_size
+    }
+
+    /// `<p>_http_response_size_bytes`: summary or histogram {method, path}.
+    pub fn response_size(&self) -> &FamilySpec {
+        &self.response_size
+    }
+
+    /// `<p>_build_info{version}`: always 1.
+    pub fn build_info(&self) -> &FamilySpec {
+        &self.build_info
+    }
+
+    /// The validated shapes the live series are created with.
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// All six families, in exposition order.
     pub fn families(&self) -> impl Iterator<Item = &FamilySpec> {
-        self.families.iter()
+        [
+            &self.requests,
+            &self.duration,
+            &self.in_flight,
+            &self.request_size,
+            &self.response_size,
+            &self.build_info,
+        ]
+        .into_iter()
     }
 }
 
-/// Builds a [`Contract`] from the seed defaults; every setter is optional.
+/// Builds a [`Contract`] from the defaults of [`Contract::new`]; every setter is optional.
+///
+/// ```
+/// use std::time::Duration;
+/// use redmetrics::{Contract, contract::SizeMetrics, metrics::Buckets};
+///
+/// let c = Contract::builder("shop")
+///     .duration_buckets(Buckets::new([0.05, 0.5, 5.0]).unwrap())
+///     .sizes(SizeMetrics::default_histogram())
+///     .summary_window(Duration::from_secs(300))
+///     .build()
+///     .unwrap();
+/// assert_eq!(c.prefix().as_str(), "shop");
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ContractBuilder {
     prefix: String,
-    duration_buckets: Vec<f64>,
+    duration_buckets: Buckets,
     sizes: SizeMetrics,
     objectives: Vec<Objective>,
     window: Duration,
 }
 
 impl ContractBuilder {
-    /// Latency buckets in seconds (default: the seed's .005 … 10).
-    pub fn duration_buckets(mut self, bounds: impl Into<Vec<f64>>) -> Self {
-        self.duration_buckets = bounds.into();
+    /// Latency buckets in seconds (default: [`Buckets::DEFAULT_SECONDS`], .005 … 10).
+    pub fn duration_buckets(mut self, buckets: Buckets) -> Self {
+        self.duration_buckets = buckets;
         self
     }
 
     /// Summaries (default) or histograms for request and response sizes.
-    pub fn size_metrics(mut self, sizes: SizeMetrics) -> Self {
+    pub fn sizes(mut self, sizes: SizeMetrics) -> Self {
         self.sizes = sizes;
         self
     }
 
-    /// Summary quantiles and error targets (default: the seed's 0.5/0.9/0.99).
+    /// Size summaries' quantiles and error targets (default: [`Objective::DEFAULTS`]).
     pub fn objectives(mut self, objectives: impl Into<Vec<Objective>>) -> Self {
         self.objectives = objectives.into();
         self
     }
 
-    /// The summaries' sliding window (default 10 minutes).
+    /// Size summaries' sliding window (default 10 minutes, at least 5 seconds).
     pub fn summary_window(mut self, window: Duration) -> Self {
         self.window = window;
         self
     }
 
-    /// Validates everything and builds the contract.
+    /// Validates the prefix and summary settings and builds the contract.
     pub fn build(self) -> Result<Contract, ContractError> {
         let prefix = Prefix::new(self.prefix)?;
         let label = |n: &str| LabelName::new(n).map_err(ContractError::Prefix);
-        let route_labels = vec![label(METHOD)?, label(PATH)?];
-        let mut request_labels = route_labels.clone();
-        request_labels.push(label(STATUS)?);
-
-        Buckets::new(self.duration_buckets.clone()).map_err(|source| ContractError::Buckets {
-            family: "duration",
-            source,
-        })?;
-        let shape = SummaryShape::new(&self.objectives, self.window)?;
-        let size_shape = match &self.sizes {
-            SizeMetrics::Summary => Shape::Summary {
-                objectives: shape.objectives().to_vec(),
-                window: self.window,
-            },
-            SizeMetrics::Histogram(bounds) => {
-                Buckets::new(bounds.clone()).map_err(|source| ContractError::Buckets {
-                    family: "sizes",
-                    source,
-                })?;
-                Shape::Histogram {
-                    buckets: bounds.clone(),
-                }
-            }
+        let labels = HttpLabels {
+            method: label(METHOD)?,
+            path: label(PATH)?,
+            status: label(STATUS)?,
+            version: label(VERSION)?,
         };
-        let size_type = match size_shape {
-            Shape::Histogram { .. } => MetricType::Histogram,
-            _ => MetricType::Summary,
+        let route_labels = vec![labels.method.clone(), labels.path.clone()];
+        let request_labels = vec![
+            labels.method.clone(),
+            labels.path.clone(),
+            labels.status.clone(),
+        ];
+
+        let (size_type, sizes) = match self.sizes {
+            SizeMetrics::Summary => (
+                MetricType::Summary,
+                SizeLayout::Summary(Arc::new(SummaryShape::new(&self.objectives, self.window)?)),
+            ),
+            SizeMetrics::Histogram(buckets) => (
+                MetricType::Histogram,
+                SizeLayout::Histogram(Arc::new(buckets)),
+            ),
+        };
+        let layout = Layout {
+            duration: Arc::new(self.duration_buckets),
+            sizes,
         };
 
         let desc =
             |suffix: &str, help: &str, kind| Desc::new(prefix.join(suffix).as_str(), help, kind);
-        let families = vec![
-            FamilySpec {
-                role: Role::Requests,
-                desc: desc(
+        let spec = |role, desc, labels, shape| FamilySpec {
+            role,
+            desc,
+            labels,
+            shape,
+        };
+        Ok(Contract {
+            requests: spec(
+                Role::Requests,
+                desc(
                     "http_requests_total",
                     "Total number of HTTP requests",
                     MetricType::Counter,
                 )?,
-                labels: request_labels,
-                shape: Shape::Counter,
-            },
-            FamilySpec {
-                role: Role::Duration,
-                desc: desc(
+                request_labels,
+                Shape::Counter,
+            ),
+            duration: spec(
+                Role::Duration,
+                desc(
                     "http_request_duration_seconds",
                     "HTTP request latency in seconds, from arrival to the end of the response body",
                     MetricType::Histogram,
                 )?
                 .with_unit(Unit::Seconds)?,
-                labels: route_labels.clone(),
-                shape: Shape::Histogram {
-                    buckets: self.duration_buckets,
-                },
-            },
-            FamilySpec {
-                role: Role::InFlight,
-                desc: desc(
+                route_labels.clone(),
+                Shape::Histogram(Arc::clone(&layout.duration)),
+            ),
+            in_flight: spec(
+                Role::InFlight,
+                desc(
                     "http_active_connections",
                     "HTTP requests in flight: received and not yet done sending their response",
                     MetricType::Gauge,
                 )?,
-                labels: Vec::new(),
-                shape: Shape::Gauge,
-            },
-            FamilySpec {
-                role: Role::RequestSize,
-                desc: desc(
+                Vec::new(),
+                Shape::Gauge,
+            ),
+            request_size: spec(
+                Role::RequestSize,
+                desc(
                     "http_request_size_bytes",
                     "HTTP request body size in bytes, counted as the body streams in",
                     size_type,
                 )?
                 .with_unit(Unit::Bytes)?,
-                labels: route_labels.clone(),
-                shape: size_shape.clone(),
-            },
-            FamilySpec {
-                role: Role::ResponseSize,
-                desc: desc(
+                route_labels.clone(),
+                layout.sizes.shape(),
+            ),
+            response_size: spec(
+                Role::ResponseSize,
+                desc(
                     "http_response_size_bytes",
                     "HTTP response body size in bytes, counted as the body streams out",
                     size_type,
                 )?
                 .with_unit(Unit::Bytes)?,
-                labels: route_labels,
-                shape: size_shape,
-            },
-            FamilySpec {
-                role: Role::BuildInfo,
-                desc: desc(
+                route_labels,
+                layout.sizes.shape(),
+            ),
+            build_info: spec(
+                Role::BuildInfo,
+                desc(
                     "build_info",
                     "Build information of the running service; the value is always 1",
                     MetricType::Gauge,
                 )?,
-                labels: vec![label(VERSION)?],
-                shape: Shape::Gauge,
-            },
-        ];
-        Ok(Contract { prefix, families })
+                vec![labels.version.clone()],
+                Shape::Gauge,
+            ),
+            prefix,
+            labels,
+            layout,
+        })
     }
 }
 
@@ -333,9 +514,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_defaults_match_the_plan() {
-        let c = Contract::seed("reviewmaps").unwrap();
-        let names: Vec<&str> = c.families().map(|f| f.desc.name()).collect();
+    fn defaults_match_the_plan() {
+        let c = Contract::new("reviewmaps").unwrap();
+        let names: Vec<&str> = c.families().map(|f| f.desc().name()).collect();
         assert_eq!(
             names,
             [
@@ -347,46 +528,52 @@ mod tests {
                 "reviewmaps_build_info",
             ]
         );
-        for role in [
-            Role::Requests,
-            Role::Duration,
-            Role::InFlight,
-            Role::RequestSize,
-            Role::ResponseSize,
-            Role::BuildInfo,
-        ] {
-            assert_eq!(c.family(role).role, role);
+        let roles: Vec<Role> = c.families().map(FamilySpec::role).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::Requests,
+                Role::Duration,
+                Role::InFlight,
+                Role::RequestSize,
+                Role::ResponseSize,
+                Role::BuildInfo,
+            ]
+        );
+        let Shape::Histogram(b) = c.duration().shape() else {
+            panic!("duration is a histogram");
+        };
+        assert_eq!(
+            b.bounds(),
+            [
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
+            ]
+        );
+        assert_eq!(c.request_size().desc().kind(), MetricType::Summary);
+        assert_eq!(c.requests().desc().help(), "Total number of HTTP requests");
+        fn label_names(f: &FamilySpec) -> Vec<&str> {
+            f.labels().iter().map(LabelName::as_str).collect()
         }
-        assert_eq!(
-            c.family(Role::Duration).shape,
-            Shape::Histogram {
-                buckets: vec![
-                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
-                ]
-            }
-        );
-        assert_eq!(c.family(Role::RequestSize).desc.kind(), MetricType::Summary);
-        assert_eq!(
-            c.family(Role::Requests).desc.help(),
-            "Total number of HTTP requests"
-        );
-        assert!(c.family(Role::InFlight).labels.is_empty());
+        assert_eq!(label_names(c.requests()), ["method", "path", "status"]);
+        assert_eq!(label_names(c.duration()), ["method", "path"]);
+        assert_eq!(label_names(c.build_info()), ["version"]);
+        assert!(c.in_flight().labels().is_empty());
     }
 
     #[test]
     fn bad_input_is_refused_with_the_rule() {
-        let e = Contract::seed("review-maps").unwrap_err().to_string();
+        let e = Contract::new("review-maps").unwrap_err().to_string();
         assert!(
             e.contains("invalid prefix") && e.contains("[a-zA-Z_]"),
             "{e}"
         );
         let e = Contract::builder("x")
-            .duration_buckets([1.0, 0.5])
+            .summary_window(Duration::from_secs(1))
             .build()
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("duration") && e.contains("strictly increase"),
+            e.contains("summary") && e.contains("at least 5 seconds"),
             "{e}"
         );
     }
@@ -394,13 +581,15 @@ mod tests {
     #[test]
     fn size_histograms_are_an_option() {
         let c = Contract::builder("ojeomneo")
-            .size_metrics(SizeMetrics::default_histogram())
+            .sizes(SizeMetrics::default_histogram())
             .build()
             .unwrap();
+        assert_eq!(c.response_size().desc().kind(), MetricType::Histogram);
         assert_eq!(
-            c.family(Role::ResponseSize).desc.kind(),
-            MetricType::Histogram
+            c.request_size().shape(),
+            &Shape::Histogram(Arc::new(Buckets::default_bytes()))
         );
         assert_eq!(c.prefix().as_str(), "ojeomneo");
+        assert_ne!(c, Contract::new("ojeomneo").unwrap());
     }
 }

@@ -5,6 +5,8 @@
 //! two formats escape label values identically. Rendering at creation keeps scrapes to a copy
 //! per sample line and keeps string work off the request path.
 
+use crate::collect::LabelSet;
+
 /// Appends `value` escaped as a label value.
 pub(crate) fn escape_label_value(out: &mut String, value: &str) {
     for c in value.chars() {
@@ -30,8 +32,13 @@ pub(crate) fn escape_help(out: &mut Vec<u8>, text: &str, escape_quote: bool) {
     }
 }
 
-/// Renders `name="value"` pairs joined by commas, without braces.
-pub fn render<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+/// Renders `name="value"` pairs joined by commas, without braces; names are trusted to be
+/// valid label names (the public way in is [`LabelSet::new`](crate::collect::LabelSet::new)).
+pub(crate) fn render<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> LabelSet {
+    LabelSet::rendered(render_string(pairs).into())
+}
+
+fn render_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut out = String::new();
     for (name, value) in pairs {
         if !out.is_empty() {
@@ -51,7 +58,7 @@ mod tests {
 
     #[test]
     fn escapes_backslash_quote_and_newline() {
-        let s = render([("path", "a\\b\"c\nd"), ("method", "GET")]);
+        let s = render_string([("path", "a\\b\"c\nd"), ("method", "GET")]);
         assert_eq!(s, r#"path="a\\b\"c\nd",method="GET""#);
     }
 

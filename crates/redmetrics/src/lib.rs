@@ -1,14 +1,14 @@
 //! redmetrics: production-grade Prometheus RED metrics for tower and axum services.
 //!
-//! Build a [`contract::Contract`] (the five HTTP families of the seed plan plus build info),
+//! Build a [`Contract`] (the five HTTP RED families plus build info),
 //! hand it to [`HttpMetrics`], put its layer on your router and serve its endpoint:
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use redmetrics::{HttpMetrics, contract::Contract};
+//! use redmetrics::{Contract, HttpMetrics};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let metrics = HttpMetrics::builder(Contract::seed("reviewmaps")?)
+//! let metrics = HttpMetrics::builder(Contract::new("reviewmaps")?)
 //!     .version(env!("CARGO_PKG_VERSION"))
 //!     .build()?;
 //! let app: Router = Router::new()
@@ -20,24 +20,25 @@
 //!
 //! The recording path takes no lock and allocates nothing once a label set exists; labels are
 //! route templates, never raw paths; statuses are what the client received (500 for a panic,
-//! 499 for a request abandoned before its response). See [`http`] for the details.
+//! 499 for a request abandoned before its response). See [`middleware`] for the details.
 
 pub mod collect;
 pub mod contract;
 pub mod encoding;
 pub mod endpoint;
-pub mod http;
-pub mod labels;
+mod labels;
 pub mod metrics;
+pub mod middleware;
 pub mod name;
-pub mod number;
+mod number;
 pub mod process;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;
 
-pub use crate::http::{HttpMetrics, MetricsLayer};
+pub use contract::Contract;
 pub use endpoint::MetricsEndpoint;
+pub use middleware::{HttpMetrics, MetricsLayer};
 pub use registry::Registry;
 #[cfg(feature = "server")]
 pub use server::serve;

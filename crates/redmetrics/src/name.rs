@@ -15,8 +15,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 /// Why a name was refused; each message names the Prometheus rule and how to comply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
@@ -120,8 +118,9 @@ fn check(what: &'static str, pattern: &'static str, name: &str) -> Result<(), Na
 }
 
 /// A metric family name that Prometheus 2.x accepts and that is not reserved.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct MetricName(String);
 
 impl MetricName {
@@ -152,8 +151,9 @@ impl AsRef<str> for MetricName {
 
 /// A label name that Prometheus 2.x accepts and that is not reserved (`__*`, `le`, `quantile`
 /// are refused where the metric type adds them itself).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct LabelName(String);
 
 impl LabelName {
@@ -186,8 +186,9 @@ impl AsRef<str> for LabelName {
 /// `reviewmaps_http_requests_total`).
 ///
 /// One trailing `_` is accepted and dropped, so the Go habit of writing `reviewmaps_` works.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Prefix(String);
 
 impl Prefix {

@@ -36,7 +36,7 @@ pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
 }
 
 /// The OpenMetrics canonical rendering of `v`, for `le` and `quantile` label values.
-pub fn canonical(v: f64) -> String {
+pub(crate) fn canonical(v: f64) -> String {
     if v.is_nan() {
         return "NaN".to_owned();
     }

@@ -4,7 +4,7 @@
 //! exports nothing): CPU seconds, resident and virtual memory, open and maximum file
 //! descriptors, and start time. Dashboards built for Go services work unchanged.
 
-use crate::collect::{Collect, Desc, MetricType, Sink, Unit};
+use crate::collect::{Collect, Desc, Labels, MetricType, Sink, Unit};
 
 /// Exposes `process_cpu_seconds_total`, `process_resident_memory_bytes`,
 /// `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds` and
@@ -119,8 +119,8 @@ impl Collect for ProcessCollector {
             if let Some(v) = value(&stats) {
                 sink.family(&desc);
                 match desc.kind() {
-                    MetricType::Counter => sink.counter_f64("", v),
-                    _ => sink.gauge("", v),
+                    MetricType::Counter => sink.counter_f64(Labels::EMPTY, v),
+                    _ => sink.gauge(Labels::EMPTY, v),
                 }
             }
         }

@@ -103,17 +103,14 @@ impl Default for Registry {
 
 /// The series names a family writes, plus its OpenMetrics family name.
 fn series_names(desc: &Desc) -> Vec<String> {
-    let n = desc.name();
-    let mut names = vec![n.to_owned(), desc.family_name().to_owned()];
-    match desc.kind() {
-        MetricType::Histogram => {
-            names.extend(["_bucket", "_sum", "_count"].map(|s| format!("{n}{s}")));
-        }
-        MetricType::Summary => {
-            names.extend(["_sum", "_count"].map(|s| format!("{n}{s}")));
-        }
-        MetricType::Counter | MetricType::Gauge => {}
-    }
+    let family = desc.family_name();
+    let mut names = vec![desc.name().to_owned(), family.to_owned()];
+    names.extend(
+        desc.kind()
+            .sample_suffixes()
+            .iter()
+            .map(|s| format!("{family}{s}")),
+    );
     names
 }
 
@@ -240,7 +237,7 @@ impl Registry {
         {
             sink.family(&desc);
             for (family, n) in folded {
-                sink.counter(&labels::render([("family", family.as_str())]), n);
+                sink.counter(labels::render([("family", family.as_str())]).labels(), n);
             }
         }
     }

@@ -16,9 +16,9 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
-use redmetrics::http::{RequestBody, RequestParts};
+use redmetrics::middleware::{RequestBody, RequestParts};
 use tower::{Layer, Service, ServiceExt};
 
 struct Counting;
@@ -84,7 +84,7 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
     let ok = || Response::new(Full::new(Bytes::from_static(b"[]")));
     let mut bare =
         tower::service_fn(move |_: Request<Full<Bytes>>| async move { Ok::<_, Infallible>(ok()) });
-    let metrics = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+    let metrics = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
         .classifier(route)
         .build()
         .unwrap();
@@ -151,7 +151,7 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
         );
     };
     {
-        let m2 = HttpMetrics::builder(Contract::seed("dbg").unwrap())
+        let m2 = HttpMetrics::builder(Contract::new("dbg").unwrap())
             .exclude(["/v1/campaigns", "/v1/healthcheck", "/v1/campaigns/{id}"])
             .build()
             .unwrap();
@@ -160,7 +160,7 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
             "excluded: {}",
             allocations_per_run(10_000, |i| through(&mut excl, i))
         );
-        let m3 = HttpMetrics::builder(Contract::seed("dbg3").unwrap())
+        let m3 = HttpMetrics::builder(Contract::new("dbg3").unwrap())
             .build()
             .unwrap();
         let mut dflt = router().layer(m3.layer());

@@ -5,11 +5,11 @@ mod common;
 
 use axum::Router;
 use common::{client, send, serve};
-use redmetrics::contract::Contract;
+use redmetrics::Contract;
 use redmetrics::{HttpMetrics, MetricsEndpoint};
 
 fn metrics() -> HttpMetrics {
-    HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+    HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
         .build()
         .unwrap()
 }

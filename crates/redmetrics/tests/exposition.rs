@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use common::{client, gunzip, promtool_check, python_parse, send, serve};
-use redmetrics::contract::Contract;
+use redmetrics::Contract;
 use redmetrics::encoding::{Format, encode};
 use redmetrics::metrics::{Buckets, Counter, Gauge, Histogram, Objective, Summary, SummaryShape};
 use redmetrics::{HttpMetrics, Registry};
@@ -44,7 +44,8 @@ fn fixed_registry() -> Registry {
     for v in [0.001, 0.5, 3.0] {
         h.with([]).observe(v);
     }
-    let shape = Arc::new(SummaryShape::new(&Objective::SEED, Duration::from_secs(600)).unwrap());
+    let shape =
+        Arc::new(SummaryShape::new(&Objective::DEFAULTS, Duration::from_secs(600)).unwrap());
     let s = r
         .family::<Summary, 1>("app_payload_bytes", "Payload sizes.", ["kind"], shape)
         .unwrap();
@@ -201,7 +202,7 @@ fn assert_promtool_accepts_openmetrics(om: &[u8], counter_families: &[&str]) {
 
 /// A small service with traffic, scraped over HTTP in every variant.
 async fn scraped_service() -> (std::net::SocketAddr, common::HttpClient) {
-    let m = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
         .version("9.9.9")
         .build()
         .unwrap();

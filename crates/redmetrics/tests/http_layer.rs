@@ -16,10 +16,10 @@ use axum::routing::{get, post};
 use axum::{BoxError, Router};
 use bytes::Bytes;
 use common::{Sample, client, get as http_get, samples, send, serve, sum, value};
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 use redmetrics::encoding::{Format, encode};
-use redmetrics::http::RequestParts;
+use redmetrics::middleware::RequestParts;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tower::ServiceBuilder;
@@ -31,7 +31,7 @@ const REQ_SIZE: &str = "reviewmaps_http_request_size_bytes";
 const RES_SIZE: &str = "reviewmaps_http_response_size_bytes";
 
 fn metrics() -> HttpMetrics {
-    HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+    HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
         .version("1.2.3")
         .build()
         .unwrap()
@@ -460,7 +460,7 @@ async fn random_unmatched_paths_do_not_grow_the_series_count() {
 #[tokio::test]
 async fn a_raw_path_classifier_is_capped_and_totals_stay_exact() {
     // A classifier that (wrongly) returns raw paths: the bound still holds.
-    let m = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap())
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
         .classifier(|req: RequestParts<'_>| -> Option<&'static str> {
             Some(Box::leak(req.uri.path().to_owned().into_boxed_str()))
         })
@@ -539,7 +539,7 @@ async fn scrapes_under_load_parse_and_are_consistent() {
 #[tokio::test]
 async fn two_prefixes_live_side_by_side() {
     let a = metrics();
-    let b = HttpMetrics::builder(Contract::seed("ojeomneo").unwrap())
+    let b = HttpMetrics::builder(Contract::new("ojeomneo").unwrap())
         .metrics_path("/ojeomneo/metrics")
         .build()
         .unwrap();

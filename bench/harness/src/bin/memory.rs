@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
+use redmetrics::Contract;
 use redmetrics::HttpMetrics;
-use redmetrics::contract::Contract;
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -25,7 +25,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let routes: Vec<String> = (0..n).map(|i| format!("/v1/resource{i}/{{id}}")).collect();
-    let metrics = HttpMetrics::builder(Contract::seed("reviewmaps").expect("valid prefix"))
+    let metrics = HttpMetrics::builder(Contract::new("reviewmaps").expect("valid prefix"))
         .max_label_sets(n)
         .process_metrics(false)
         .build()
@@ -40,7 +40,14 @@ fn main() {
             x ^= x << 17;
             let size = typical - typical / 5 + x % (typical * 2 / 5 + 1);
             let took = Duration::from_micros(500 + x % 20_000);
-            metrics.record(&http::Method::GET, Some(route), 200, took, 0, size);
+            metrics.record(&redmetrics::middleware::Completed {
+                method: &http::Method::GET,
+                route: Some(route),
+                status: 200,
+                took,
+                request_bytes: 0,
+                response_bytes: size,
+            });
         }
     }
     let after = resident_bytes();

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use redmetrics::collect::MetricType;
-use redmetrics::contract::{Contract, PATH, Role};
+use redmetrics::contract::{Contract, Role};
 use redmetrics_parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::{Fetched, get};
@@ -330,7 +330,7 @@ fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contra
             }
         }
     };
-    let contract = match Contract::seed(&prefix) {
+    let contract = match Contract::new(&prefix) {
         Ok(contract) => contract,
         Err(err) => {
             c.fail(err.to_string(), "pass a valid --prefix");
@@ -338,9 +338,9 @@ fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contra
         }
     };
     for spec in contract.families() {
-        let name = spec.desc.name();
+        let name = spec.desc().name();
         let Some(f) = e.family(name) else {
-            let severity = if spec.role == Role::BuildInfo {
+            let severity = if spec.role() == Role::BuildInfo {
                 Status::Warn
             } else {
                 Status::Fail
@@ -350,22 +350,22 @@ fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contra
                 format!("{name} is missing"),
                 Some(format!(
                     "the {} family of the contract must be exported",
-                    spec.desc.kind().as_str()
+                    spec.desc().kind().as_str()
                 )),
             );
             continue;
         };
-        if !kind_matches(spec.desc.kind(), spec.role, f.kind) {
+        if !kind_matches(spec.desc().kind(), spec.role(), f.kind) {
             c.fail(
                 format!(
                     "{name} is a {} (TYPE), the contract says {}",
                     f.kind,
-                    spec.desc.kind().as_str()
+                    spec.desc().kind().as_str()
                 ),
                 "export the family with the contract's type",
             );
         }
-        let expected: BTreeSet<&str> = spec.labels.iter().map(|l| l.as_str()).collect();
+        let expected: BTreeSet<&str> = spec.labels().iter().map(|l| l.as_str()).collect();
         if let Some(s) = f.samples.iter().find(|s| {
             let got: BTreeSet<&str> = s
                 .labels
@@ -441,18 +441,19 @@ fn cardinality_check(e: &Exposition, contract: Option<&Contract>) -> Check {
         .collect();
     let mut summary = format!("{total} series; largest: {}", top.join(", "));
     if let Some(contract) = contract {
+        let path = contract.labels().path.as_str();
         let mut raw: BTreeMap<String, String> = BTreeMap::new();
         let mut distinct: BTreeSet<&str> = BTreeSet::new();
         for spec in contract
             .families()
-            .filter(|f| f.labels.iter().any(|l| l.as_str() == PATH))
+            .filter(|f| f.labels().iter().any(|l| l.as_str() == path))
         {
             for s in e
-                .family(spec.desc.name())
+                .family(spec.desc().name())
                 .into_iter()
                 .flat_map(|f| &f.samples)
             {
-                if let Some(p) = s.label(PATH) {
+                if let Some(p) = s.label(path) {
                     distinct.insert(p);
                     if let Some(why) = raw_path_reason(p) {
                         raw.entry(p.to_owned()).or_insert(why);
@@ -533,7 +534,7 @@ fn monotonic_check(first: &Exposition, second: &Fetched, contract: Option<&Contr
         }
     }
     if let Some(contract) = contract {
-        let gauge = contract.family(Role::InFlight).desc.name();
+        let gauge = contract.in_flight().desc().name();
         for s in second.family(gauge).into_iter().flat_map(|f| &f.samples) {
             if s.value < 0.0 {
                 c.fail(

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use redmetrics::contract::{Contract, Role};
+use redmetrics::contract::Contract;
 use serde_json::Value;
 
 use super::fetch::get;
@@ -156,10 +156,10 @@ async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Ch
             return Ok(c.summary("ambiguous prefix"));
         }
     };
-    let contract = Contract::seed(&prefix).map_err(|e| e.to_string())?;
+    let contract = Contract::new(&prefix).map_err(|e| e.to_string())?;
     let mut missing = Vec::new();
     for f in contract.families() {
-        let n = f.desc.name();
+        let n = f.desc().name();
         let present = names.contains(n)
             || names.contains(&format!("{n}_bucket"))
             || names.contains(&format!("{n}_count"));
@@ -180,7 +180,7 @@ async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Ch
         return Ok(c.summary("UP, but the metrics are missing"));
     }
     for n in &missing {
-        let build_info = n == contract.family(Role::BuildInfo).desc.name();
+        let build_info = n == contract.build_info().desc().name();
         c.find(
             if build_info {
                 Status::Warn
@@ -191,9 +191,13 @@ async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Ch
             Some("every family of the contract should be exported".to_owned()),
         );
     }
-    let requests = contract.family(Role::Requests);
-    let series = query(base, &format!("{}{{job=\"{job}\"}}", requests.desc.name())).await?;
-    let wanted: Vec<&str> = requests.labels.iter().map(|l| l.as_str()).collect();
+    let requests = contract.requests();
+    let series = query(
+        base,
+        &format!("{}{{job=\"{job}\"}}", requests.desc().name()),
+    )
+    .await?;
+    let wanted: Vec<&str> = requests.labels().iter().map(|l| l.as_str()).collect();
     if let Some(bad) = series
         .iter()
         .find(|s| wanted.iter().any(|l| s["metric"].get(*l).is_none()))
@@ -201,7 +205,7 @@ async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Ch
         c.fail(
             format!(
                 "{} lacks one of the labels {wanted:?}: {}",
-                requests.desc.name(),
+                requests.desc().name(),
                 bad["metric"]
             ),
             "record method, path and status on every request",
@@ -209,7 +213,7 @@ async fn metrics_check(base: &str, job: &str, prefix: Option<&str>) -> Result<Ch
     }
     let rate = query(
         base,
-        &format!("sum(rate({}{{job=\"{job}\"}}[5m]))", requests.desc.name()),
+        &format!("sum(rate({}{{job=\"{job}\"}}[5m]))", requests.desc().name()),
     )
     .await?;
     if rate.is_empty() {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use redmetrics::contract::Contract;
+use redmetrics::Contract;
 
 use crate::config::{Alerts, App, PromDuration, Resolved, Stack};
 
@@ -25,7 +25,7 @@ pub(crate) const JOB_TOKEN: &str = "REDMETRICS_JOB";
 /// An app whose names are the tokens, with default thresholds: the source of the chart's
 /// `files/`.
 pub(crate) fn token_app() -> Result<Resolved, redmetrics::contract::ContractError> {
-    let contract = Contract::seed(PREFIX_TOKEN)?;
+    let contract = Contract::new(PREFIX_TOKEN)?;
     let app = App {
         name: PREFIX_TOKEN.to_owned(),
         prefix: Some(PREFIX_TOKEN.to_owned()),

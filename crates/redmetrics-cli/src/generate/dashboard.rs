@@ -5,7 +5,6 @@
 //! cannot resolve); every query is summed or quantiled across pods so it is right for any
 //! replica count; rates use `$__rate_interval`.
 
-use redmetrics::contract::Role;
 use serde_json::{Value, json};
 
 use crate::config::Resolved;
@@ -178,7 +177,7 @@ fn variable(name: &str, label: &str, query: String, current: &str) -> Value {
 /// The dashboard of `r`.
 pub(crate) fn dashboard(r: &Resolved) -> Value {
     let q = Queries::new(&r.contract, "namespace=\"$namespace\",job=\"$job\"");
-    let requests = r.contract.family(Role::Requests).desc.name();
+    let requests = r.contract.requests().desc().name();
     let routes = q.route_labels();
     let route_legend = "{{method}} {{path}}";
     let mut l = Layout {
@@ -255,11 +254,11 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         12,
         &[
             (
-                q.size_average(Role::RequestSize, RATE),
+                q.size_average(r.contract.request_size(), RATE),
                 "avg {{method}} {{path}}",
             ),
             (
-                q.size_p99(Role::RequestSize, RATE),
+                q.size_p99(r.contract.request_size(), RATE),
                 "p99 {{method}} {{path}}",
             ),
         ],
@@ -271,11 +270,11 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         12,
         &[
             (
-                q.size_average(Role::ResponseSize, RATE),
+                q.size_average(r.contract.response_size(), RATE),
                 "avg {{method}} {{path}}",
             ),
             (
-                q.size_p99(Role::ResponseSize, RATE),
+                q.size_p99(r.contract.response_size(), RATE),
                 "p99 {{method}} {{path}}",
             ),
         ],

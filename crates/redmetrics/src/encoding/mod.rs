@@ -21,7 +21,7 @@ mod text;
 
 pub use negotiate::negotiate;
 
-use crate::collect::{HistogramSample, SummarySample};
+use crate::collect::{HistogramSample, SummarySample, suffix};
 use crate::number::{write_f64, write_u64};
 use crate::registry::Registry;
 
@@ -72,7 +72,7 @@ fn histogram(
     count_first: bool,
 ) {
     for (le, &count) in h.le.iter().zip(h.cumulative) {
-        series(out, name, "_bucket", labels, Some(("le", le)));
+        series(out, name, suffix::BUCKET, labels, Some(("le", le)));
         write_u64(out, count);
         out.push(b'\n');
     }
@@ -105,14 +105,14 @@ fn sum_and_count(
     count_first: bool,
 ) {
     let write_sum = |out: &mut Vec<u8>| {
-        series(out, name, "_sum", labels, None);
+        series(out, name, suffix::SUM, labels, None);
         write_f64(out, sum);
         out.push(b'\n');
     };
     if !count_first {
         write_sum(out);
     }
-    series(out, name, "_count", labels, None);
+    series(out, name, suffix::COUNT, labels, None);
     write_u64(out, count);
     out.push(b'\n');
     if count_first {

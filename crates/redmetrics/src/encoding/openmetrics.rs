@@ -1,7 +1,7 @@
 //! OpenMetrics 1.0 text.
 
 use super::series;
-use crate::collect::{Desc, HistogramSample, MetricType, Sink, SummarySample};
+use crate::collect::{Desc, HistogramSample, Labels, MetricType, Sink, SummarySample, suffix};
 use crate::labels::escape_help;
 use crate::number::{write_f64, write_i64, write_u64};
 
@@ -50,38 +50,38 @@ impl Sink for OpenMetricsSink<'_> {
         let mut help = Vec::with_capacity(desc.help().len());
         escape_help(&mut help, desc.help(), true);
         self.meta(b"# HELP ", &help);
-        debug_assert!(desc.kind() != MetricType::Counter || desc.name().ends_with("_total"));
+        debug_assert!(desc.kind() != MetricType::Counter || desc.name().ends_with(suffix::TOTAL));
     }
 
-    fn counter(&mut self, labels: &str, value: u64) {
-        series(self.out, &self.name, "_total", labels, None);
+    fn counter(&mut self, labels: Labels<'_>, value: u64) {
+        series(self.out, &self.name, suffix::TOTAL, labels.as_str(), None);
         write_u64(self.out, value);
         self.line_end();
     }
 
-    fn counter_f64(&mut self, labels: &str, value: f64) {
-        series(self.out, &self.name, "_total", labels, None);
+    fn counter_f64(&mut self, labels: Labels<'_>, value: f64) {
+        series(self.out, &self.name, suffix::TOTAL, labels.as_str(), None);
         write_f64(self.out, value);
         self.line_end();
     }
 
-    fn gauge(&mut self, labels: &str, value: f64) {
-        series(self.out, &self.name, "", labels, None);
+    fn gauge(&mut self, labels: Labels<'_>, value: f64) {
+        series(self.out, &self.name, "", labels.as_str(), None);
         write_f64(self.out, value);
         self.line_end();
     }
 
-    fn gauge_i64(&mut self, labels: &str, value: i64) {
-        series(self.out, &self.name, "", labels, None);
+    fn gauge_i64(&mut self, labels: Labels<'_>, value: i64) {
+        series(self.out, &self.name, "", labels.as_str(), None);
         write_i64(self.out, value);
         self.line_end();
     }
 
-    fn histogram(&mut self, labels: &str, h: HistogramSample<'_>) {
-        super::histogram(self.out, &self.name, labels, h, true);
+    fn histogram(&mut self, labels: Labels<'_>, h: HistogramSample<'_>) {
+        super::histogram(self.out, &self.name, labels.as_str(), h, true);
     }
 
-    fn summary(&mut self, labels: &str, s: SummarySample<'_>) {
-        super::summary(self.out, &self.name, labels, s, true);
+    fn summary(&mut self, labels: Labels<'_>, s: SummarySample<'_>) {
+        super::summary(self.out, &self.name, labels.as_str(), s, true);
     }
 }

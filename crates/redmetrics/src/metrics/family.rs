@@ -2,17 +2,16 @@
 
 use std::sync::Arc;
 
-use super::slots::SlotTable;
+use super::bounded::{BoundedSeries, OVERFLOW};
 use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape};
-use crate::collect::{Collect, Desc, HistogramSample, MetricType, Sink, SummarySample};
-use crate::labels;
+use crate::collect::{
+    Collect, Desc, HistogramSample, LabelSet, Labels, MetricType, Sink, SummarySample,
+};
 use crate::name::LabelName;
 
-/// The label value every label takes in a family's overflow series.
-pub const OVERFLOW: &str = "__overflow__";
-
-/// A metric type that can live in a [`Family`].
-pub trait FamilyMetric: Send + Sync + Sized + 'static {
+/// A metric type that can live in a [`Family`]: [`Counter`], [`Gauge`], [`GaugeF64`],
+/// [`Histogram`] and [`Summary`] (sealed). Example: [`Family`].
+pub trait FamilyMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// What all members share (bucket layout, summary objectives), `()` for none.
     type Shape: Send + Sync + 'static;
     /// The Prometheus type of the family.
@@ -20,10 +19,21 @@ pub trait FamilyMetric: Send + Sync + Sized + 'static {
     /// A fresh metric of this shape.
     fn create(shape: &Self::Shape) -> Self;
     /// Writes this metric's samples under `labels`.
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch);
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch);
 }
 
-/// Buffers reused across one scrape so that encoding does not allocate per series.
+mod sealed {
+    /// Keeps [`FamilyMetric`](super::FamilyMetric) to the crate's metric types.
+    pub trait Sealed {}
+    impl Sealed for super::Counter {}
+    impl Sealed for super::Gauge {}
+    impl Sealed for super::GaugeF64 {}
+    impl Sealed for super::Histogram {}
+    impl Sealed for super::Summary {}
+}
+
+/// Buffers reused across one scrape so that encoding does not allocate per series. Public
+/// only as an unnameable part of [`FamilyMetric`], which the crate alone implements.
 #[derive(Debug, Default)]
 pub struct Scratch {
     pub(crate) cumulative: Vec<u64>,
@@ -37,7 +47,7 @@ impl FamilyMetric for Counter {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.counter(labels, self.get());
     }
 }
@@ -48,7 +58,7 @@ impl FamilyMetric for Gauge {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge_i64(labels, self.get());
     }
 }
@@ -59,7 +69,7 @@ impl FamilyMetric for GaugeF64 {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge(labels, self.get());
     }
 }
@@ -70,7 +80,7 @@ impl FamilyMetric for Histogram {
     fn create(shape: &Arc<Buckets>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let sum = self.read(&mut scratch.cumulative);
         sink.histogram(
             labels,
@@ -89,7 +99,7 @@ impl FamilyMetric for Summary {
     fn create(shape: &Arc<SummaryShape>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let (sum, count) = self.read_at(
             std::time::Instant::now(),
             &mut scratch.quantiles,
@@ -110,7 +120,7 @@ impl FamilyMetric for Summary {
 #[derive(Debug)]
 struct Series<M, const N: usize> {
     values: [Box<str>; N],
-    labels: Box<str>,
+    labels: LabelSet,
     metric: M,
 }
 
@@ -118,9 +128,7 @@ struct Inner<M: FamilyMetric, const N: usize> {
     desc: Desc,
     names: [LabelName; N],
     shape: M::Shape,
-    table: SlotTable<Series<M, N>>,
-    overflow: Series<M, N>,
-    folded: Counter,
+    series: BoundedSeries<Series<M, N>>,
 }
 
 /// Metrics of one family keyed by `N` label values, at most `bound` label sets.
@@ -148,7 +156,7 @@ impl<M: FamilyMetric, const N: usize> std::fmt::Debug for Family<M, N> {
         f.debug_struct("Family")
             .field("name", &self.inner.desc.name())
             .field("label_sets", &self.len())
-            .field("bound", &self.inner.table.bound())
+            .field("bound", &self.inner.series.bound())
             .finish()
     }
 }
@@ -165,7 +173,7 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
     pub(crate) fn new(desc: Desc, names: [LabelName; N], shape: M::Shape, bound: usize) -> Self {
         let overflow_values: [Box<str>; N] = std::array::from_fn(|_| OVERFLOW.into());
         let overflow = Series {
-            labels: render(&names, &overflow_values.each_ref().map(|v| &**v)).into(),
+            labels: render(&names, &overflow_values.each_ref().map(|v| &**v)),
             values: overflow_values,
             metric: M::create(&shape),
         };
@@ -173,10 +181,8 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
             inner: Arc::new(Inner {
                 desc,
                 names,
-                table: SlotTable::new(bound),
-                overflow,
+                series: BoundedSeries::new(bound, overflow),
                 shape,
-                folded: Counter::default(),
             }),
         }
     }
@@ -185,23 +191,17 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
     /// the first time a label set is seen.
     pub fn with(&self, values: [&str; N]) -> &M {
         let inner = &*self.inner;
-        let hash = inner.table.hash(&values);
-        let found = inner.table.get_or_insert(
+        let hash = inner.series.hash(&values);
+        let (_, series) = inner.series.get_or_insert(
             hash,
             |s| s.values.iter().zip(values.iter()).all(|(a, b)| **a == **b),
             || Series {
-                labels: render(&inner.names, &values).into(),
+                labels: render(&inner.names, &values),
                 values: values.map(Box::from),
                 metric: M::create(&inner.shape),
             },
         );
-        match found {
-            Some((_, s)) => &s.metric,
-            None => {
-                inner.folded.inc();
-                &inner.overflow.metric
-            }
-        }
+        &series.metric
     }
 
     /// The family's description.
@@ -211,7 +211,7 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
 
     /// How many label sets the family holds (not counting the overflow series).
     pub fn len(&self) -> usize {
-        self.inner.table.len()
+        self.inner.series.len()
     }
 
     /// Whether no label set was recorded yet.
@@ -221,17 +221,12 @@ impl<M: FamilyMetric, const N: usize> Family<M, N> {
 
     /// How many times a new label set was folded into the overflow series.
     pub fn folded(&self) -> u64 {
-        self.inner.folded.get()
+        self.inner.series.folded()
     }
 }
 
-fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> String {
-    labels::render(
-        names
-            .iter()
-            .map(LabelName::as_str)
-            .zip(values.iter().copied()),
-    )
+fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> LabelSet {
+    LabelSet::new(names.iter().zip(values.iter().copied()))
 }
 
 impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
@@ -243,18 +238,12 @@ impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
         let inner = &*self.inner;
         let mut scratch = Scratch::default();
         sink.family(&inner.desc);
-        for s in inner.table.iter() {
-            s.metric.encode(&s.labels, sink, &mut scratch);
-        }
-        if inner.folded.get() > 0 {
-            inner
-                .overflow
-                .metric
-                .encode(&inner.overflow.labels, sink, &mut scratch);
+        for s in inner.series.iter() {
+            s.metric.encode(s.labels.labels(), sink, &mut scratch);
         }
     }
 
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
-        report(self.inner.desc.name(), self.inner.folded.get());
+        report(self.inner.desc.name(), self.inner.series.folded());
     }
 }

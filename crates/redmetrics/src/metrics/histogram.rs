@@ -32,10 +32,50 @@ pub struct Buckets {
 }
 
 impl Buckets {
-    /// The seed plan's latency buckets (client_golang's `DefBuckets`), in seconds.
-    pub const SEED_SECONDS: [f64; 11] = [
+    /// The default latency buckets (client_golang's `DefBuckets`), in seconds: .005 … 10.
+    pub const DEFAULT_SECONDS: [f64; 11] = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];
+
+    /// The default size buckets, in bytes: 64 B to 4 MiB, ×4 apart (sensible for API bodies).
+    pub const DEFAULT_BYTES: [f64; 9] = [
+        64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    ];
+
+    /// [`DEFAULT_SECONDS`](Self::DEFAULT_SECONDS) as a layout; infallible.
+    ///
+    /// ```
+    /// use redmetrics::metrics::Buckets;
+    /// assert_eq!(Buckets::default_seconds().bounds(), Buckets::DEFAULT_SECONDS);
+    /// ```
+    pub fn default_seconds() -> Self {
+        Self::trusted(&Self::DEFAULT_SECONDS)
+    }
+
+    /// [`DEFAULT_BYTES`](Self::DEFAULT_BYTES) as a layout; infallible.
+    ///
+    /// ```
+    /// use redmetrics::metrics::Buckets;
+    /// assert_eq!(Buckets::default_bytes().le().last().map(|le| &**le), Some("+Inf"));
+    /// ```
+    pub fn default_bytes() -> Self {
+        Self::trusted(&Self::DEFAULT_BYTES)
+    }
+
+    /// A layout from bounds known to be finite and strictly increasing (the constants above).
+    fn trusted(bounds: &[f64]) -> Self {
+        debug_assert!(bounds.windows(2).all(|w| w[0] < w[1]));
+        Self::render(bounds.into())
+    }
+
+    fn render(bounds: Box<[f64]>) -> Self {
+        let le = bounds
+            .iter()
+            .map(|&b| canonical(b).into_boxed_str())
+            .chain(std::iter::once("+Inf".into()))
+            .collect();
+        Self { bounds, le }
+    }
 
     /// Checks that the bounds are finite and strictly increasing.
     pub fn new(bounds: impl Into<Vec<f64>>) -> Result<Self, BucketsError> {
@@ -51,15 +91,7 @@ impl Buckets {
                 });
             }
         }
-        let le = bounds
-            .iter()
-            .map(|&b| canonical(b).into_boxed_str())
-            .chain(std::iter::once("+Inf".into()))
-            .collect();
-        Ok(Self {
-            bounds: bounds.into_boxed_slice(),
-            le,
-        })
+        Ok(Self::render(bounds.into_boxed_slice()))
     }
 
     /// `count` bounds starting at `start`, each `factor` times the previous.
@@ -164,7 +196,7 @@ mod tests {
 
     #[test]
     fn bounds_are_inclusive_upper_bounds() {
-        let h = Histogram::new(Arc::new(Buckets::new(Buckets::SEED_SECONDS).unwrap()));
+        let h = Histogram::new(Arc::new(Buckets::new(Buckets::DEFAULT_SECONDS).unwrap()));
         for v in [0.005, 0.0051, 10.0, 10.5, f64::NAN] {
             h.observe(v);
         }

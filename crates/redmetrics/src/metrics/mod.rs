@@ -5,16 +5,19 @@
 //! allocation. [`Family`] adds labels with a bound on how many label sets it holds.
 
 mod atomic;
+pub(crate) mod bounded;
 mod counter;
 mod family;
 mod gauge;
 mod histogram;
 mod sketch;
-pub(crate) mod slots;
+mod slots;
 mod summary;
 
+pub use bounded::OVERFLOW;
 pub use counter::Counter;
-pub use family::{Family, FamilyMetric, OVERFLOW, Scratch};
+pub(crate) use family::Scratch;
+pub use family::{Family, FamilyMetric};
 pub(crate) use gauge::StripedGauge;
 pub use gauge::{Gauge, GaugeF64};
 pub use histogram::{Buckets, BucketsError, Histogram};

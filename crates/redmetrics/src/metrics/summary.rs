@@ -4,8 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use super::AtomicF64;
 use super::sketch::{Clock, SLICES, Sketch};
 use crate::number::canonical;
@@ -15,7 +13,8 @@ use crate::number::canonical;
 /// redmetrics' sketch bounds the *value* error instead (below 1/32 relative, see
 /// [`Summary`]); the targets are kept in the contract so generated documentation and the
 /// checker can state them, and the accuracy tests hold the sketch to them on random data.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Objective {
     /// The quantile, in (0, 1).
     pub quantile: f64,
@@ -25,7 +24,7 @@ pub struct Objective {
 
 impl Objective {
     /// The seed plan's objectives: `{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}`.
-    pub const SEED: [Objective; 3] = [
+    pub const DEFAULTS: [Objective; 3] = [
         Objective {
             quantile: 0.5,
             error: 0.05,
@@ -140,7 +139,7 @@ impl SummaryShape {
 /// use std::{sync::Arc, time::Duration};
 /// use redmetrics::metrics::{Objective, Summary, SummaryShape};
 ///
-/// let shape = Arc::new(SummaryShape::new(&Objective::SEED, Duration::from_secs(600)).unwrap());
+/// let shape = Arc::new(SummaryShape::new(&Objective::DEFAULTS, Duration::from_secs(600)).unwrap());
 /// let s = Summary::new(shape);
 /// for v in 1..=100 {
 ///     s.observe(f64::from(v));
@@ -229,7 +228,7 @@ mod tests {
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     fn shape() -> Arc<SummaryShape> {
-        Arc::new(SummaryShape::new(&Objective::SEED, Duration::from_secs(600)).unwrap())
+        Arc::new(SummaryShape::new(&Objective::DEFAULTS, Duration::from_secs(600)).unwrap())
     }
 
     /// The value at rank ceil(phi * n) of sorted data, as client_golang defines a quantile.
@@ -248,7 +247,7 @@ mod tests {
         let mut q = Vec::new();
         let (_, count) = s.read(&mut q);
         assert_eq!(count as usize, sorted.len());
-        for (o, est) in Objective::SEED.iter().zip(&q) {
+        for (o, est) in Objective::DEFAULTS.iter().zip(&q) {
             let want = exact(&sorted, o.quantile);
             // Value guarantee: within 1/32 of the exact quantile.
             let rel = (est - want).abs() / want.abs().max(f64::MIN_POSITIVE);
@@ -328,7 +327,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("outside (0, 1)"));
-        let mut objs = Objective::SEED.to_vec();
+        let mut objs = Objective::DEFAULTS.to_vec();
         objs.reverse();
         let shape = SummaryShape::new(&objs, Duration::from_secs(60)).unwrap();
         let labels: Vec<&str> = shape.quantile_labels().iter().map(|s| &**s).collect();

@@ -23,13 +23,13 @@ pub(super) struct Known {
 fn contract_names(contract: &Contract) -> Vec<String> {
     let mut out = Vec::new();
     for f in contract.families() {
-        let n = f.desc.name();
+        let n = f.desc().name();
         out.push(n.to_owned());
-        let sizes = matches!(f.role, Role::RequestSize | Role::ResponseSize);
-        if f.desc.kind() == MetricType::Histogram || sizes {
+        let sizes = matches!(f.role(), Role::RequestSize | Role::ResponseSize);
+        if f.desc().kind() == MetricType::Histogram || sizes {
             out.extend(["_bucket", "_sum", "_count"].map(|s| format!("{n}{s}")));
         }
-        if f.desc.kind() == MetricType::Summary {
+        if f.desc().kind() == MetricType::Summary {
             out.extend(["_sum", "_count"].map(|s| format!("{n}{s}")));
         }
     }
@@ -125,7 +125,7 @@ impl Known {
         }
         let mut names = defined;
         for p in &prefixes {
-            if let Ok(c) = Contract::seed(p) {
+            if let Ok(c) = Contract::new(p) {
                 names.extend(contract_names(&c));
             }
         }

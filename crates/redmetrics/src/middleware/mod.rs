@@ -7,12 +7,12 @@
 //! ```
 //! use axum::{Router, routing::get, body::Body};
 //! use http::Request;
-//! use redmetrics::{HttpMetrics, contract::Contract};
+//! use redmetrics::{Contract, HttpMetrics};
 //! use tower::ServiceExt;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let metrics = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap()).build().unwrap();
+//! let metrics = HttpMetrics::builder(Contract::new("reviewmaps").unwrap()).build().unwrap();
 //! let app = Router::new()
 //!     .route("/v1/campaigns/{id}", get(|| async { "campaign" }))
 //!     .layer(metrics.layer());
@@ -63,5 +63,5 @@ pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use method::MethodLabel;
-pub use metrics::{HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
+pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use route::{Classify, MatchedPathRoute, RequestParts};

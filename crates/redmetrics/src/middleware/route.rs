@@ -21,7 +21,7 @@ pub struct RequestParts<'a> {
 /// Closures returning `'static` templates implement it, for stacks without axum's router:
 ///
 /// ```
-/// use redmetrics::http::{Classify, RequestParts};
+/// use redmetrics::middleware::{Classify, RequestParts};
 ///
 /// let classify = |req: RequestParts<'_>| -> Option<&'static str> {
 ///     let path = req.uri.path();

@@ -11,7 +11,6 @@ use super::route::{Classify, MatchedPathRoute};
 use super::series::{HttpCollector, Shared};
 use crate::contract::Contract;
 use crate::endpoint::MetricsEndpoint;
-use crate::metrics::{BucketsError, SummaryError};
 use crate::process::ProcessCollector;
 use crate::registry::{Registry, RegistryError};
 
@@ -21,12 +20,6 @@ pub enum HttpMetricsError {
     /// Registering the families failed (usually a name already in the registry).
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// The contract's buckets could not be rebuilt (only for hand-made contracts).
-    #[error(transparent)]
-    Buckets(#[from] BucketsError),
-    /// The contract's summary settings could not be rebuilt.
-    #[error(transparent)]
-    Summary(#[from] SummaryError),
     /// The metrics path is not an absolute path.
     #[error("metrics path `{0}` must start with `/` (e.g. `/metrics` or `/ojeomneo/metrics`)")]
     MetricsPath(String),
@@ -39,10 +32,10 @@ pub enum HttpMetricsError {
 /// (metrics outlive every request), so requests reference them without a reference count.
 ///
 /// ```
-/// use redmetrics::{HttpMetrics, contract::Contract};
+/// use redmetrics::{Contract, HttpMetrics};
 ///
-/// let reviewmaps = HttpMetrics::builder(Contract::seed("reviewmaps").unwrap()).build().unwrap();
-/// let ojeomneo = HttpMetrics::builder(Contract::seed("ojeomneo").unwrap())
+/// let reviewmaps = HttpMetrics::builder(Contract::new("reviewmaps").unwrap()).build().unwrap();
+/// let ojeomneo = HttpMetrics::builder(Contract::new("ojeomneo").unwrap())
 ///     .metrics_path("/ojeomneo/metrics")
 ///     .build()
 ///     .unwrap();
@@ -55,7 +48,6 @@ pub struct HttpMetrics {
     /// without touching a reference count.
     shared: &'static Shared,
     registry: Registry,
-    contract: Arc<Contract>,
     metrics_path: Arc<str>,
 }
 
@@ -96,7 +88,7 @@ impl HttpMetrics {
 
     /// The contract the families follow.
     pub fn contract(&self) -> &Contract {
-        &self.contract
+        self.shared.contract()
     }
 
     /// Requests in flight right now.
@@ -105,29 +97,53 @@ impl HttpMetrics {
     }
 
     /// Records one finished request without the layer: for servers that are not tower
-    /// services, and for benchmarks. `route` is the template; `None` records `__unmatched__`.
+    /// services, and for benchmarks.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use redmetrics::{HttpMetrics, contract::Contract};
+    /// use redmetrics::{Contract, HttpMetrics, middleware::Completed};
     ///
-    /// let m = HttpMetrics::builder(Contract::seed("shop").unwrap()).build().unwrap();
-    /// m.record(&http::Method::GET, Some("/v1/items/{id}"), 200, Duration::from_millis(3), 0, 512);
+    /// let m = HttpMetrics::builder(Contract::new("shop").unwrap()).build().unwrap();
+    /// m.record(&Completed {
+    ///     method: &http::Method::GET,
+    ///     route: Some("/v1/items/{id}"),
+    ///     status: 200,
+    ///     took: Duration::from_millis(3),
+    ///     request_bytes: 0,
+    ///     response_bytes: 512,
+    /// });
     /// ```
-    pub fn record(
-        &self,
-        method: &Method,
-        route: Option<&str>,
-        status: u16,
-        took: Duration,
-        request_bytes: u64,
-        response_bytes: u64,
-    ) {
+    pub fn record(&self, request: &Completed<'_>) {
         let now = Instant::now();
-        let route = self.shared.route(MethodLabel::of(method), route);
-        self.shared.request_size(route, request_bytes, now);
-        self.shared.done(route, status, took, now, response_bytes);
+        let route = self
+            .shared
+            .route(MethodLabel::of(request.method), request.route);
+        self.shared.request_size(route, request.request_bytes, now);
+        self.shared.done(
+            route,
+            request.status,
+            request.took,
+            now,
+            request.response_bytes,
+        );
     }
+}
+
+/// One finished request, for [`HttpMetrics::record`] (see its example).
+#[derive(Debug, Clone, Copy)]
+pub struct Completed<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The route template; `None` records [`UNMATCHED`](crate::contract::UNMATCHED).
+    pub route: Option<&'a str>,
+    /// The status the client received.
+    pub status: u16,
+    /// From arrival to the end of the response body.
+    pub took: Duration,
+    /// Request body bytes read.
+    pub request_bytes: u64,
+    /// Response body bytes sent.
+    pub response_bytes: u64,
 }
 
 /// Configures [`HttpMetrics`]; every setter is optional.
@@ -215,7 +231,7 @@ impl HttpMetricsBuilder {
         let classifier = self
             .classifier
             .unwrap_or_else(|| Box::new(MatchedPathRoute));
-        let shared = Shared::new(&self.contract, &self.version, bound, excluded, classifier)?;
+        let shared = Shared::new(self.contract, &self.version, bound, excluded, classifier);
         let shared: &'static Shared = Box::leak(Box::new(shared));
         registry.register(HttpCollector(shared))?;
         if self.process {
@@ -225,7 +241,6 @@ impl HttpMetricsBuilder {
             shared,
             registry,
             metrics_path: self.metrics_path.into(),
-            contract: Arc::new(self.contract),
         })
     }
 }

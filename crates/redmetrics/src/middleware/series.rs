@@ -6,28 +6,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
-use super::metrics::HttpMetricsError;
 use super::route::{Classify, RequestParts};
-use crate::collect::{Collect, Desc, Sink};
-use crate::contract::{Contract, Role, Shape, UNMATCHED};
+use crate::collect::{Collect, Desc, LabelSet, Labels, Sink};
+use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
-use crate::metrics::slots::SlotTable;
+use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT, SlotRef};
 use crate::metrics::{
     Buckets, Counter, FamilyMetric, Histogram, OVERFLOW, Scratch, StripedGauge, Summary,
-    SummaryShape,
 };
 
-/// A slot index into the route table, or [`OVERFLOW_ROUTE`].
-pub(crate) type RouteRef = u32;
-/// The route of requests folded because the route table is full.
-pub(crate) const OVERFLOW_ROUTE: RouteRef = u32::MAX;
-
-/// How sizes are recorded, per the contract.
-#[derive(Debug)]
-enum SizeShape {
-    Summary(Arc<SummaryShape>),
-    Histogram(Arc<Buckets>),
-}
+/// A route's slot in the route table; the overflow route when the table is full.
+pub(crate) type RouteRef = SlotRef;
 
 #[derive(Debug)]
 enum SizeMetric {
@@ -36,10 +25,10 @@ enum SizeMetric {
 }
 
 impl SizeMetric {
-    fn new(shape: &SizeShape) -> Self {
+    fn new(shape: &SizeLayout) -> Self {
         match shape {
-            SizeShape::Summary(s) => Self::Summary(Summary::new(Arc::clone(s))),
-            SizeShape::Histogram(b) => Self::Histogram(Histogram::new(Arc::clone(b))),
+            SizeLayout::Summary(s) => Self::Summary(Summary::new(Arc::clone(s))),
+            SizeLayout::Histogram(b) => Self::Histogram(Histogram::new(Arc::clone(b))),
         }
     }
 
@@ -51,7 +40,7 @@ impl SizeMetric {
         }
     }
 
-    fn encode(&self, labels: &str, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
         match self {
             Self::Summary(s) => s.encode(labels, sink, scratch),
             Self::Histogram(h) => h.encode(labels, sink, scratch),
@@ -64,7 +53,7 @@ impl SizeMetric {
 pub(crate) struct RouteSeries {
     method: &'static str,
     path: Box<str>,
-    labels: Box<str>,
+    labels: LabelSet,
     /// The last status counted on this route and its slot in the request table
     /// (`status << 32 | slot + 1`): most requests of a route repeat the status before.
     last_status: AtomicU64,
@@ -99,24 +88,20 @@ struct RouteMetrics {
 struct StatusSeries {
     route: RouteRef,
     status: u16,
-    labels: Box<str>,
+    labels: LabelSet,
     count: Counter,
 }
 
 /// Everything the layer records into; shared by the layer, its futures and bodies.
 pub(crate) struct Shared {
-    routes: SlotTable<RouteSeries>,
-    route_overflow: RouteSeries,
-    route_folded: Counter,
-    requests: SlotTable<StatusSeries>,
-    request_overflow: StatusSeries,
-    request_folded: Counter,
+    routes: BoundedSeries<RouteSeries>,
+    requests: BoundedSeries<StatusSeries>,
     /// Written twice by every request: striped over cache lines.
     in_flight: StripedGauge,
     duration_buckets: Arc<Buckets>,
-    sizes: SizeShape,
-    build_labels: Box<str>,
-    descs: Vec<Desc>,
+    sizes: SizeLayout,
+    build_labels: LabelSet,
+    contract: Contract,
     excluded: Box<[Box<str>]>,
     classifier: Box<dyn Classify>,
 }
@@ -135,66 +120,65 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     /// Series tables for `contract`, each holding at most `bound` label sets.
     pub(crate) fn new(
-        contract: &Contract,
+        contract: Contract,
         version: &str,
         bound: usize,
         excluded: Vec<Box<str>>,
         classifier: Box<dyn Classify>,
-    ) -> Result<Self, HttpMetricsError> {
-        let duration_buckets = match &contract.family(Role::Duration).shape {
-            Shape::Histogram { buckets } => Arc::new(Buckets::new(buckets.clone())?),
-            _ => Arc::new(Buckets::new(Buckets::SEED_SECONDS)?),
+    ) -> Self {
+        let layout = contract.layout();
+        let duration_buckets = Arc::clone(&layout.duration);
+        let sizes = layout.sizes.clone();
+        let names = |f: &crate::contract::FamilySpec| {
+            labels::render(f.labels().iter().map(|n| (n.as_str(), OVERFLOW)))
         };
-        let sizes = match &contract.family(Role::ResponseSize).shape {
-            Shape::Histogram { buckets } => {
-                SizeShape::Histogram(Arc::new(Buckets::new(buckets.clone())?))
-            }
-            Shape::Summary { objectives, window } => {
-                SizeShape::Summary(Arc::new(SummaryShape::new(objectives, *window)?))
-            }
-            _ => SizeShape::Summary(Arc::new(SummaryShape::new(
-                &crate::metrics::Objective::SEED,
-                Duration::from_secs(600),
-            )?)),
-        };
-        let overflow_labels = |names: &[&str]| labels::render(names.iter().map(|n| (*n, OVERFLOW)));
-        Ok(Self {
-            routes: SlotTable::new(bound),
-            route_overflow: RouteSeries {
-                method: OVERFLOW,
-                path: OVERFLOW.into(),
-                labels: overflow_labels(&["method", "path"]).into(),
-                last_status: AtomicU64::new(0),
-                hot: LinePadded(RouteMetrics {
-                    duration: Histogram::new(Arc::clone(&duration_buckets)),
-                    request_size: SizeMetric::new(&sizes),
-                    response_size: SizeMetric::new(&sizes),
-                }),
-            },
-            route_folded: Counter::default(),
-            requests: SlotTable::new(bound),
-            request_overflow: StatusSeries {
-                route: OVERFLOW_ROUTE,
-                status: 0,
-                labels: overflow_labels(&["method", "path", "status"]).into(),
-                count: Counter::default(),
-            },
-            request_folded: Counter::default(),
+        Self {
+            routes: BoundedSeries::new(
+                bound,
+                RouteSeries {
+                    method: OVERFLOW,
+                    path: OVERFLOW.into(),
+                    labels: names(contract.duration()),
+                    last_status: AtomicU64::new(0),
+                    hot: LinePadded(RouteMetrics {
+                        duration: Histogram::new(Arc::clone(&duration_buckets)),
+                        request_size: SizeMetric::new(&sizes),
+                        response_size: SizeMetric::new(&sizes),
+                    }),
+                },
+            ),
+            requests: BoundedSeries::new(
+                bound,
+                StatusSeries {
+                    route: OVERFLOW_SLOT,
+                    status: 0,
+                    labels: names(contract.requests()),
+                    count: Counter::default(),
+                },
+            ),
             in_flight: StripedGauge::default(),
             duration_buckets,
             sizes,
-            build_labels: labels::render([("version", version)]).into(),
-            descs: contract.families().map(|f| f.desc.clone()).collect(),
+            build_labels: labels::render([(contract.labels().version.as_str(), version)]),
+            contract,
             excluded: excluded.into_boxed_slice(),
             classifier,
-        })
+        }
+    }
+
+    /// The contract the series follow.
+    pub(crate) fn contract(&self) -> &Contract {
+        &self.contract
     }
 
     fn route_series(&self, method: &'static str, path: &str) -> RouteSeries {
         RouteSeries {
             method,
             path: path.into(),
-            labels: labels::render([("method", method), ("path", path)]).into(),
+            labels: labels::render([
+                (self.contract.labels().method.as_str(), method),
+                (self.contract.labels().path.as_str(), path),
+            ]),
             last_status: AtomicU64::new(0),
             hot: LinePadded(RouteMetrics {
                 duration: Histogram::new(Arc::clone(&self.duration_buckets)),
@@ -221,23 +205,17 @@ impl Shared {
     pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> RouteRef {
         let path = template.unwrap_or(UNMATCHED);
         let hash = self.routes.hash(&(method, path));
-        let found = self.routes.get_or_insert(
+        let (route, _) = self.routes.get_or_insert(
             hash,
             |r| r.method == method.as_str() && *r.path == *path,
             || self.route_series(method.as_str(), path),
         );
-        match found {
-            Some((index, _)) => index,
-            None => {
-                self.route_folded.inc();
-                OVERFLOW_ROUTE
-            }
-        }
+        route
     }
 
     #[inline]
     fn series(&self, route: RouteRef) -> &RouteSeries {
-        self.routes.get(route).unwrap_or(&self.route_overflow)
+        self.routes.get(route)
     }
 
     /// Requests in flight right now.
@@ -293,7 +271,7 @@ impl Shared {
         let series = self.series(route);
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
-            && let Some(s) = self.requests.get((cached as u32).wrapping_sub(1))
+            && let Some(s) = self.requests.get_slot((cached as u32).wrapping_sub(1))
             && s.route == route
             && s.status == status
         {
@@ -301,36 +279,30 @@ impl Shared {
             return;
         }
         let hash = self.requests.hash(&(route, status));
-        let found = self.requests.get_or_insert(
+        let (slot, s) = self.requests.get_or_insert(
             hash,
             |s| s.route == route && s.status == status,
             || {
                 let r = self.series(route);
+                let names = self.contract.labels();
                 StatusSeries {
                     route,
                     status,
                     labels: labels::render([
-                        ("method", r.method),
-                        ("path", &*r.path),
-                        ("status", itoa::Buffer::new().format(status)),
-                    ])
-                    .into(),
+                        (names.method.as_str(), r.method),
+                        (names.path.as_str(), &*r.path),
+                        (names.status.as_str(), itoa::Buffer::new().format(status)),
+                    ]),
                     count: Counter::default(),
                 }
             },
         );
-        match found {
-            Some((slot, s)) => {
-                s.count.inc();
-                series.last_status.store(
-                    u64::from(status) << 32 | u64::from(slot + 1),
-                    Ordering::Relaxed,
-                );
-            }
-            None => {
-                self.request_folded.inc();
-                self.request_overflow.count.inc();
-            }
+        s.count.inc();
+        if slot != OVERFLOW_SLOT {
+            series.last_status.store(
+                u64::from(status) << 32 | u64::from(slot + 1),
+                Ordering::Relaxed,
+            );
         }
     }
 }
@@ -340,63 +312,49 @@ pub(crate) struct HttpCollector(pub(crate) &'static Shared);
 
 impl Collect for HttpCollector {
     fn descs(&self) -> Vec<Desc> {
-        self.0.descs.clone()
+        self.0
+            .contract
+            .families()
+            .map(|f| f.desc().clone())
+            .collect()
     }
 
     fn collect(&self, sink: &mut dyn Sink) {
         let s = self.0;
+        let c = &s.contract;
         let mut scratch = Scratch::default();
-        let [
-            requests,
-            duration,
-            in_flight,
-            request_size,
-            response_size,
-            build,
-        ] = &s.descs[..]
-        else {
-            return;
-        };
-        let overflowed = s.route_folded.get() > 0;
-        let routes = || {
-            s.routes
-                .iter()
-                .chain(overflowed.then_some(&s.route_overflow))
-        };
-
-        sink.family(requests);
+        sink.family(c.requests().desc());
         for r in s.requests.iter() {
-            sink.counter(&r.labels, r.count.get());
+            sink.counter(r.labels.labels(), r.count.get());
         }
-        if s.request_folded.get() > 0 {
-            sink.counter(&s.request_overflow.labels, s.request_overflow.count.get());
+        sink.family(c.duration().desc());
+        for r in s.routes.iter() {
+            r.hot.duration.encode(r.labels.labels(), sink, &mut scratch);
         }
-        sink.family(duration);
-        for r in routes() {
-            r.hot.duration.encode(&r.labels, sink, &mut scratch);
+        sink.family(c.in_flight().desc());
+        sink.gauge_i64(Labels::EMPTY, s.in_flight.get());
+        sink.family(c.request_size().desc());
+        for r in s.routes.iter() {
+            r.hot
+                .request_size
+                .encode(r.labels.labels(), sink, &mut scratch);
         }
-        sink.family(in_flight);
-        sink.gauge_i64("", s.in_flight.get());
-        sink.family(request_size);
-        for r in routes() {
-            r.hot.request_size.encode(&r.labels, sink, &mut scratch);
+        sink.family(c.response_size().desc());
+        for r in s.routes.iter() {
+            r.hot
+                .response_size
+                .encode(r.labels.labels(), sink, &mut scratch);
         }
-        sink.family(response_size);
-        for r in routes() {
-            r.hot.response_size.encode(&r.labels, sink, &mut scratch);
-        }
-        sink.family(build);
-        sink.gauge_i64(&s.build_labels, 1);
+        sink.family(c.build_info().desc());
+        sink.gauge_i64(s.build_labels.labels(), 1);
     }
 
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
         let s = self.0;
-        report(
-            s.descs[Role::Requests as usize].name(),
-            s.request_folded.get(),
-        );
-        for role in [Role::Duration, Role::RequestSize, Role::ResponseSize] {
-            report(s.descs[role as usize].name(), s.route_folded.get());
+        let c = &s.contract;
+        report(c.requests().desc().name(), s.requests.folded());
+        for f in [c.duration(), c.request_size(), c.response_size()] {
+            report(f.desc().name(), s.routes.folded());
         }
     }
 }
