@@ -11,12 +11,12 @@
 //! no rule is quadratic in the input, and nothing recurses.
 //!
 //! ```
-//! use redmetrics_parse::{Kind, parse_text};
+//! use redmetrics_parse::{MetricType, parse_text};
 //!
 //! let e = parse_text(b"# TYPE x counter\nx_total{a=\"1\"} 3\n").unwrap();
-//! assert_eq!((e.families[0].name.as_str(), e.families[0].kind), ("x", Kind::Counter));
+//! assert_eq!((e.families[0].name.as_str(), e.families[0].kind), ("x", MetricType::Counter));
 //! // In text 0.0.4 a counter's samples carry its exact name: `x_total` is another family.
-//! assert_eq!((e.families[1].name.as_str(), e.families[1].kind), ("x_total", Kind::Untyped));
+//! assert_eq!((e.families[1].name.as_str(), e.families[1].kind), ("x_total", MetricType::Unknown));
 //! assert!(parse_text(b"x 1").is_err(), "the last line must end with a newline");
 //! assert!(parse_text(b"x 1e310\n").is_err(), "beyond f64, as Prometheus says");
 //! ```
@@ -31,8 +31,10 @@ mod openmetrics;
 mod text;
 
 pub use error::ParseError;
-pub use model::{Exemplar, Exposition, Family, Kind, Sample};
+pub use model::{Exemplar, Exposition, Family, Sample};
 pub use openmetrics::parse_openmetrics;
+/// The type vocabulary the parsers speak: redmetrics' own, re-exported.
+pub use redmetrics::collect::MetricType;
 pub use text::parse_text;
 
 #[cfg(test)]

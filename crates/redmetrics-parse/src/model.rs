@@ -1,53 +1,7 @@
 //! What a parsed exposition holds: families with their metadata and samples. The
 //! [crate example](crate) and [`parse_openmetrics`](crate::parse_openmetrics) show them read.
 
-use std::fmt;
-
-/// A family's declared type, as [`Family::kind`] (examples: [crate]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// `counter`
-    Counter,
-    /// `gauge`
-    Gauge,
-    /// `histogram`
-    Histogram,
-    /// `summary`
-    Summary,
-    /// `untyped` (text) or no TYPE line.
-    Untyped,
-    /// OpenMetrics `gaugehistogram` (text: `gauge_histogram`).
-    GaugeHistogram,
-    /// OpenMetrics `info`.
-    Info,
-    /// OpenMetrics `stateset`.
-    StateSet,
-    /// OpenMetrics `unknown`.
-    Unknown,
-}
-
-impl Kind {
-    /// The type's name as the formats write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Counter => "counter",
-            Self::Gauge => "gauge",
-            Self::Histogram => "histogram",
-            Self::Summary => "summary",
-            Self::Untyped => "untyped",
-            Self::GaugeHistogram => "gaugehistogram",
-            Self::Info => "info",
-            Self::StateSet => "stateset",
-            Self::Unknown => "unknown",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use redmetrics::collect::MetricType;
 
 /// One sample line, in [`Family::samples`] (examples: [crate]).
 #[derive(Debug, Clone, PartialEq)]
@@ -88,13 +42,14 @@ pub struct Exemplar {
     pub timestamp: Option<String>,
 }
 
-/// A metric family with its metadata and samples, in [`Exposition::families`].
+/// A metric family with its metadata and samples, in [`Exposition::families`] (examples:
+/// [crate]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     /// The family name (for OpenMetrics counters: without `_total`).
     pub name: String,
-    /// Declared type; `Untyped` (text) or `Unknown` (OpenMetrics) without a TYPE line.
-    pub kind: Kind,
+    /// Declared type; [`MetricType::Unknown`] without a TYPE line, or for text's `untyped`.
+    pub kind: MetricType,
     /// Whether a TYPE line declared the type.
     pub typed: bool,
     /// HELP text, unescaped.
@@ -106,7 +61,7 @@ pub struct Family {
 }
 
 impl Family {
-    pub(crate) fn new(name: &str, kind: Kind) -> Self {
+    pub(crate) fn new(name: &str, kind: MetricType) -> Self {
         Self {
             name: name.to_owned(),
             kind,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use redmetrics::Registry;
 use redmetrics::encoding::{Format, encode};
 use redmetrics::metrics::{Buckets, Counter, Gauge, Histogram, Objective, Summary, SummaryShape};
-use redmetrics_parse::{Kind, parse_openmetrics, parse_text};
+use redmetrics_parse::{MetricType, parse_openmetrics, parse_text};
 
 /// One family of each type redmetrics writes, with values that need escaping.
 fn registry() -> Registry {
@@ -47,11 +47,14 @@ fn both_parsers_read_every_type_redmetrics_writes() {
     let text = parse_text(&encode(&r, Format::Text)).unwrap();
     assert!(text.interleaved.is_empty());
     let h = text.family("c_wait_seconds").unwrap();
-    assert_eq!((h.kind, h.samples.len()), (Kind::Histogram, 10));
+    assert_eq!((h.kind, h.samples.len()), (MetricType::Histogram, 10));
 
     let om = parse_openmetrics(&encode(&r, Format::OpenMetrics)).unwrap();
     let events = om.family("c_events").unwrap();
-    assert_eq!((events.kind, events.samples.len()), (Kind::Counter, 2));
+    assert_eq!(
+        (events.kind, events.samples.len()),
+        (MetricType::Counter, 2)
+    );
     assert_eq!(
         events.help.as_deref(),
         Some("Events \"seen\".\nBy \\kind\\.")
@@ -65,6 +68,6 @@ fn both_parsers_read_every_type_redmetrics_writes() {
     let h = om.family("c_wait_seconds").unwrap();
     assert_eq!(h.unit.as_deref(), Some("seconds"));
     let s = om.family("c_size_bytes").unwrap();
-    assert_eq!(s.kind, Kind::Summary);
+    assert_eq!(s.kind, MetricType::Summary);
     assert!(s.samples.iter().any(|s| s.value.is_nan()));
 }

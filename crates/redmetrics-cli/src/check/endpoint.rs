@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redmetrics::collect::MetricType;
 use redmetrics::contract::{Contract, Role};
-use redmetrics_parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
+use redmetrics_parse::{Exposition, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::{Fetched, get};
 use super::report::{Check, Report, Status};
@@ -163,9 +163,9 @@ fn structure_check(e: &Exposition) -> Check {
     }
     for f in &e.families {
         match f.kind {
-            Kind::Histogram => histogram_findings(&mut c, &f.name, &f.samples),
-            Kind::Summary => summary_findings(&mut c, &f.name, &f.samples),
-            Kind::Counter => {
+            MetricType::Histogram => histogram_findings(&mut c, &f.name, &f.samples),
+            MetricType::Summary => summary_findings(&mut c, &f.name, &f.samples),
+            MetricType::Counter => {
                 for s in f.samples.iter().filter(|s| s.value < 0.0) {
                     c.fail(
                         format!("counter {} is negative ({})", series(s, &[]), s.value),
@@ -286,17 +286,17 @@ fn summary_findings(c: &mut Check, name: &str, samples: &[Sample]) {
 }
 
 /// The expected type(s) of a contract family in the text format.
-fn kind_matches(expected: MetricType, role: Role, actual: Kind) -> bool {
+fn kind_matches(expected: MetricType, role: Role, actual: MetricType) -> bool {
     match (expected, actual) {
-        (_, Kind::Histogram | Kind::Summary)
+        (_, MetricType::Histogram | MetricType::Summary)
             if matches!(role, Role::RequestSize | Role::ResponseSize) =>
         {
             true
         }
-        (MetricType::Counter, Kind::Counter)
-        | (MetricType::Gauge, Kind::Gauge)
-        | (MetricType::Histogram, Kind::Histogram)
-        | (MetricType::Summary, Kind::Summary) => true,
+        (MetricType::Counter, MetricType::Counter)
+        | (MetricType::Gauge, MetricType::Gauge)
+        | (MetricType::Histogram, MetricType::Histogram)
+        | (MetricType::Summary, MetricType::Summary) => true,
         _ => false,
     }
 }
@@ -359,7 +359,7 @@ fn contract_check(e: &Exposition, prefix: Option<&str>) -> (Check, Option<Contra
             c.fail(
                 format!(
                     "{name} is a {} (TYPE), the contract says {}",
-                    f.kind,
+                    f.kind.as_str(),
                     spec.desc().kind().as_str()
                 ),
                 "export the family with the contract's type",
@@ -508,9 +508,11 @@ fn monotonic_check(first: &Exposition, second: &Fetched, contract: Option<&Contr
         for f in &e.families {
             for s in &f.samples {
                 let counts = match f.kind {
-                    Kind::Counter => true,
-                    Kind::Histogram => s.name.ends_with("_count") || s.name.ends_with("_bucket"),
-                    Kind::Summary => s.name.ends_with("_count"),
+                    MetricType::Counter => true,
+                    MetricType::Histogram => {
+                        s.name.ends_with("_count") || s.name.ends_with("_bucket")
+                    }
+                    MetricType::Summary => s.name.ends_with("_count"),
                     _ => false,
                 };
                 if counts {

@@ -5,7 +5,9 @@
 use super::sample::{timestamp, value};
 use crate::escape::Dialect;
 use crate::lex::Cursor;
-use crate::model::{Exemplar, Kind};
+use crate::model::Exemplar;
+use redmetrics::collect::MetricType;
+use redmetrics::collect::suffix::{BUCKET, TOTAL};
 
 /// The most characters the label names and values of one exemplar may hold.
 pub(super) const MAX_LABEL_CHARS: usize = 128;
@@ -46,12 +48,14 @@ pub(super) fn lex(c: &mut Cursor<'_>) -> Result<Exemplar, String> {
 }
 
 /// Whether a sample with this suffix in a family of `kind` may carry an exemplar.
-pub(super) fn check_placement(kind: Kind, suffix: &str) -> Result<(), String> {
+pub(super) fn check_placement(kind: MetricType, suffix: &str) -> Result<(), String> {
     match (kind, suffix) {
-        (Kind::Counter, "_total") | (Kind::Histogram | Kind::GaugeHistogram, "_bucket") => Ok(()),
+        (MetricType::Counter, TOTAL)
+        | (MetricType::Histogram | MetricType::GaugeHistogram, BUCKET) => Ok(()),
         _ => Err(format!(
-            "an exemplar on a {kind} sample{}: only counters' `_total` and histogram \
+            "an exemplar on a {} sample{}: only counters' `_total` and histogram \
              buckets may carry one",
+            kind.as_str(),
             if suffix.is_empty() {
                 String::new()
             } else {
@@ -92,8 +96,8 @@ mod tests {
         ] {
             assert!(lex_str(bad).is_err(), "{bad:?}");
         }
-        assert!(check_placement(Kind::Gauge, "").is_err());
-        assert!(check_placement(Kind::Counter, "_created").is_err());
-        assert!(check_placement(Kind::Histogram, "_sum").is_err());
+        assert!(check_placement(MetricType::Gauge, "").is_err());
+        assert!(check_placement(MetricType::Counter, "_created").is_err());
+        assert!(check_placement(MetricType::Histogram, "_sum").is_err());
     }
 }

@@ -11,19 +11,9 @@ use super::sample::Lexed;
 use super::{exemplar, values};
 use crate::error::ParseError;
 use crate::escape::{Dialect, help_text};
-use crate::model::{Exposition, Family, Kind, Sample};
-
-/// The sample-name suffixes a family of `kind` uses.
-pub(super) fn suffixes(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::Counter => &["_total", "_created"],
-        Kind::Histogram => &["_bucket", "_count", "_sum", "_created"],
-        Kind::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
-        Kind::Summary => &["", "_count", "_sum", "_created"],
-        Kind::Info => &["_info"],
-        Kind::Gauge | Kind::StateSet | Kind::Unknown | Kind::Untyped => &[""],
-    }
-}
+use crate::model::{Exposition, Family, Sample};
+use redmetrics::collect::MetricType;
+use redmetrics::collect::suffix::{BUCKET, COUNT, GCOUNT, GSUM, SUM};
 
 /// The family being read.
 struct Open {
@@ -84,7 +74,7 @@ impl Families {
         self.claim(line, index, name.to_owned())?;
         self.exposition
             .families
-            .push(Family::new(name, Kind::Unknown));
+            .push(Family::new(name, MetricType::Unknown));
         self.open = Some(Open {
             index,
             grouping: Grouping::default(),
@@ -123,11 +113,11 @@ impl Families {
                 let kind = f.kind;
                 check_unit(kind, f.unit.as_deref()).map_err(err)?;
                 if let Some(o) = self.open.as_mut()
-                    && matches!(kind, Kind::Histogram | Kind::GaugeHistogram)
+                    && matches!(kind, MetricType::Histogram | MetricType::GaugeHistogram)
                 {
-                    o.points = Some(Points::new(kind == Kind::GaugeHistogram));
+                    o.points = Some(Points::new(kind == MetricType::GaugeHistogram));
                 }
-                for suffix in suffixes(kind).iter().filter(|s| !s.is_empty()) {
+                for suffix in kind.sample_suffixes().iter().filter(|s| !s.is_empty()) {
                     self.claim(line, index, format!("{}{suffix}", m.name))?;
                 }
             }
@@ -157,7 +147,10 @@ impl Families {
         let err = |msg: String| ParseError::new(line, msg);
         let fits = self.open_family().and_then(|f| {
             let suffix = s.name.strip_prefix(f.name.as_str())?;
-            suffixes(f.kind).contains(&suffix).then_some(suffix.len())
+            f.kind
+                .sample_suffixes()
+                .contains(&suffix)
+                .then_some(suffix.len())
         });
         let suffix_len = match fits {
             Some(n) => n,
@@ -169,9 +162,10 @@ impl Families {
                 self.start(line, &s.name).map_err(|e| match before {
                     // The sample was meant for the family above: say so.
                     Some((name, kind, true)) if s.name.starts_with(&name) => err(format!(
-                        "sample {:?} does not fit the {kind} family {name:?}: its samples are named {name}{}",
+                        "sample {:?} does not fit the {} family {name:?}: its samples are named {name}{}",
                         s.name,
-                        suffixes(kind).join(&format!(", {name}"))
+                        kind.as_str(),
+                        kind.sample_suffixes().join(&format!(", {name}"))
                     )),
                     _ => e,
                 })?;
@@ -192,12 +186,12 @@ impl Families {
         open.grouping.push(&key, seconds).map_err(err)?;
         if let Some(points) = open.points.as_mut() {
             let part = match suffix {
-                "_bucket" => Part::Bucket {
+                BUCKET => Part::Bucket {
                     le: values::bucket_bound(s.label("le")).map_err(err)?,
                     count: s.value,
                 },
-                "_count" | "_gcount" => Part::Count(s.value),
-                "_sum" | "_gsum" => Part::Sum(s.value),
+                COUNT | GCOUNT => Part::Count(s.value),
+                SUM | GSUM => Part::Sum(s.value),
                 _ => Part::Other,
             };
             points
@@ -223,11 +217,12 @@ impl Families {
 }
 
 /// Info and state-set families have no unit.
-fn check_unit(kind: Kind, unit: Option<&str>) -> Result<(), String> {
+fn check_unit(kind: MetricType, unit: Option<&str>) -> Result<(), String> {
     match (kind, unit) {
-        (Kind::Info | Kind::StateSet, Some(u)) if !u.is_empty() => {
-            Err(format!("a {kind} family has no unit (got {u:?})"))
-        }
+        (MetricType::Info | MetricType::StateSet, Some(u)) if !u.is_empty() => Err(format!(
+            "a {} family has no unit (got {u:?})",
+            kind.as_str()
+        )),
         _ => Ok(()),
     }
 }

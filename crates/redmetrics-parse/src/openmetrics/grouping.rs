@@ -5,17 +5,18 @@
 use std::collections::HashSet;
 
 use crate::lex::Labels;
-use crate::model::Kind;
+use redmetrics::collect::MetricType;
+use redmetrics::collect::suffix::BUCKET;
 
 /// A Metric's identity within its family: its labels, sorted, without the per-sample ones.
 pub(super) type MetricKey = Labels;
 
 /// The key of a sample with `labels` and `suffix` in family `family` of type `kind`.
-pub(super) fn key(kind: Kind, family: &str, suffix: &str, labels: &Labels) -> MetricKey {
+pub(super) fn key(kind: MetricType, family: &str, suffix: &str, labels: &Labels) -> MetricKey {
     let per_sample = match (kind, suffix) {
-        (Kind::Histogram | Kind::GaugeHistogram, "_bucket") => Some("le"),
-        (Kind::Summary, "") => Some("quantile"),
-        (Kind::StateSet, _) => Some(family),
+        (MetricType::Histogram | MetricType::GaugeHistogram, BUCKET) => Some("le"),
+        (MetricType::Summary, "") => Some("quantile"),
+        (MetricType::StateSet, _) => Some(family),
         _ => None,
     };
     let mut key: MetricKey = labels
@@ -87,19 +88,24 @@ mod tests {
     #[test]
     fn keys_ignore_per_sample_labels_and_order() {
         let a = key(
-            Kind::Histogram,
+            MetricType::Histogram,
             "h",
             "_bucket",
             &labels(&[("le", "1"), ("b", "2"), ("a", "1")]),
         );
         let b = key(
-            Kind::Histogram,
+            MetricType::Histogram,
             "h",
             "_sum",
             &labels(&[("a", "1"), ("b", "2")]),
         );
         assert_eq!(a, b);
-        let s = key(Kind::StateSet, "s", "", &labels(&[("s", "on"), ("x", "1")]));
+        let s = key(
+            MetricType::StateSet,
+            "s",
+            "",
+            &labels(&[("s", "on"), ("x", "1")]),
+        );
         assert_eq!(s, labels(&[("x", "1")]));
     }
 

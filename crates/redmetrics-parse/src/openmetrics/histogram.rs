@@ -3,6 +3,8 @@
 //! `_count` equal to the `+Inf` bucket; `_sum` and `_count` (`_gsum` and `_gcount`) together;
 //! no `_sum` when a bucket bound is negative, no negative `_gsum` when none is.
 
+use redmetrics::collect::suffix::{COUNT, GCOUNT, GSUM, SUM};
+
 use super::grouping::{MetricKey, show};
 
 /// One MetricPoint being read: a Metric at one timestamp.
@@ -102,9 +104,9 @@ impl Points {
             return Ok(());
         };
         let (count, sum) = if self.gauge {
-            ("_gcount", "_gsum")
+            (GCOUNT, GSUM)
         } else {
-            ("_count", "_sum")
+            (COUNT, SUM)
         };
         let at = |m: String| Err((p.line, format!("histogram {}: {m}", show(&p.key))));
         let inf = match p.last_bucket {

@@ -3,7 +3,7 @@
 //! other comment lines (`# EOF` is handled by the caller).
 
 use crate::lex::Cursor;
-use crate::model::Kind;
+use redmetrics::collect::MetricType;
 
 /// Which metadata a line gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,16 +74,16 @@ pub(super) fn lex(raw: &[u8]) -> Result<Metadata<'_>, String> {
 }
 
 /// The type a `# TYPE` line names.
-pub(super) fn kind(text: &[u8]) -> Result<Kind, String> {
+pub(super) fn kind(text: &[u8]) -> Result<MetricType, String> {
     Ok(match text {
-        b"counter" => Kind::Counter,
-        b"gauge" => Kind::Gauge,
-        b"histogram" => Kind::Histogram,
-        b"gaugehistogram" => Kind::GaugeHistogram,
-        b"summary" => Kind::Summary,
-        b"info" => Kind::Info,
-        b"stateset" => Kind::StateSet,
-        b"unknown" => Kind::Unknown,
+        b"counter" => MetricType::Counter,
+        b"gauge" => MetricType::Gauge,
+        b"histogram" => MetricType::Histogram,
+        b"gaugehistogram" => MetricType::GaugeHistogram,
+        b"summary" => MetricType::Summary,
+        b"info" => MetricType::Info,
+        b"stateset" => MetricType::StateSet,
+        b"unknown" => MetricType::Unknown,
         b"untyped" => {
             return Err("`untyped` is text 0.0.4's word: OpenMetrics writes `unknown`".into());
         }

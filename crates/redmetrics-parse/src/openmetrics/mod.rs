@@ -22,10 +22,10 @@ use crate::model::Exposition;
 /// Parses OpenMetrics 1.0 text.
 ///
 /// ```
-/// use redmetrics_parse::{Kind, parse_openmetrics};
+/// use redmetrics_parse::{MetricType, parse_openmetrics};
 ///
 /// let e = parse_openmetrics(b"# TYPE jobs counter\njobs_total 3 # {trace_id=\"4bf9\"} 1\n# EOF\n")?;
-/// assert_eq!(e.families[0].kind, Kind::Counter);
+/// assert_eq!(e.families[0].kind, MetricType::Counter);
 /// assert!(e.families[0].samples[0].exemplar.is_some());
 /// let e = parse_openmetrics(b"# TYPE jobs counter\njobs_total -1\n# EOF\n").unwrap_err();
 /// assert_eq!(e.line, 2, "a counter never goes negative");
@@ -75,7 +75,7 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
+    use redmetrics::collect::MetricType;
 
     #[test]
     fn reads_families_by_openmetrics_names() {
@@ -84,7 +84,7 @@ mod tests {
         )
         .unwrap();
         let x = e.family("x").unwrap();
-        assert_eq!((x.kind, x.samples.len()), (Kind::Counter, 1));
+        assert_eq!((x.kind, x.samples.len()), (MetricType::Counter, 1));
         assert_eq!(x.help.as_deref(), Some("Things \"done\"."));
         assert_eq!(x.samples[0].exemplar.as_ref().unwrap().labels[0].1, "ab");
         assert_eq!(

@@ -3,52 +3,53 @@
 //! be negative), counts are whole, `le` and `quantile` are numbers in their range, info
 //! samples are 1 and state-set samples 0 or 1 with the family's own label.
 
+use redmetrics::collect::MetricType;
+use redmetrics::collect::suffix::{BUCKET, COUNT, GCOUNT, GSUM, SUM, TOTAL};
+
 use super::sample::Lexed;
-use crate::model::Kind;
 use crate::number::parse_number;
 
 /// Checks sample `s` with suffix `suffix` of family `family` of type `kind`.
-pub(super) fn check(kind: Kind, family: &str, suffix: &str, s: &Lexed) -> Result<(), String> {
+pub(super) fn check(kind: MetricType, family: &str, suffix: &str, s: &Lexed) -> Result<(), String> {
     let v = s.value;
-    if matches!(
-        suffix,
-        "_total" | "_sum" | "_count" | "_bucket" | "_gcount" | "_gsum"
-    ) {
+    if matches!(suffix, TOTAL | SUM | COUNT | BUCKET | GCOUNT | GSUM) {
         if v.is_nan() {
             return Err(format!(
-                "{kind} sample `{}` is NaN: it counts, so it cannot be",
+                "{} sample `{}` is NaN: it counts, so it cannot be",
+                kind.as_str(),
                 s.name
             ));
         }
-        if v < 0.0 && suffix != "_gsum" {
+        if v < 0.0 && suffix != GSUM {
             return Err(format!(
-                "{kind} sample `{}` is negative ({v}): it counts, so it cannot be",
+                "{} sample `{}` is negative ({v}): it counts, so it cannot be",
+                kind.as_str(),
                 s.name
             ));
         }
     }
-    if matches!(suffix, "_bucket" | "_count" | "_gcount") && v.fract() != 0.0 {
+    if matches!(suffix, BUCKET | COUNT | GCOUNT) && v.fract() != 0.0 {
         return Err(format!(
             "`{}` is a count: {v} is not a whole number",
             s.name
         ));
     }
-    if suffix == "_bucket" {
+    if suffix == BUCKET {
         bucket_bound(s.label("le"))?;
     }
     match kind {
-        Kind::Summary if suffix.is_empty() => {
+        MetricType::Summary if suffix.is_empty() => {
             quantile(s.label("quantile"))?;
             if v < 0.0 {
                 return Err(format!("summary quantile value {v} is negative"));
             }
         }
-        Kind::Info if v != 1.0 => {
+        MetricType::Info if v != 1.0 => {
             return Err(format!(
                 "info sample value is {v}: info samples are always 1"
             ));
         }
-        Kind::StateSet => {
+        MetricType::StateSet => {
             if s.label(family).is_none() {
                 return Err(format!(
                     "state-set sample without the label {family:?} that names its state"

@@ -10,7 +10,9 @@ use crate::error::ParseError;
 use crate::escape::{Dialect, help_text};
 use crate::lex::Cursor;
 use crate::lines::lines;
-use crate::model::{Exposition, Family, Kind, Sample};
+use crate::model::{Exposition, Family, Sample};
+use redmetrics::collect::MetricType;
+use redmetrics::collect::suffix::{BUCKET, COUNT, SUM};
 
 /// Collects families as lines arrive.
 #[derive(Default)]
@@ -28,15 +30,16 @@ impl Builder {
         if let Some(&i) = self.index.get(name) {
             return Some(i);
         }
-        let base_of = |suffixes: &[&str], kind: Kind| {
+        let base_of = |suffixes: &[&str], kind: MetricType| {
             suffixes
                 .iter()
                 .filter_map(|s| name.strip_suffix(s).filter(|base| !base.is_empty()))
                 .find_map(|base| self.index.get(base).copied())
                 .filter(|&i| self.exposition.families[i].kind == kind)
         };
-        base_of(&["_count", "_sum"], Kind::Summary)
-            .or_else(|| base_of(&["_count", "_sum", "_bucket"], Kind::Histogram))
+        // Text 0.0.4 knows no `_created`: Prometheus' parser reads it as a family of its own.
+        base_of(&[COUNT, SUM], MetricType::Summary)
+            .or_else(|| base_of(&[COUNT, SUM, BUCKET], MetricType::Histogram))
     }
 
     fn family_or_create(&mut self, name: &str) -> usize {
@@ -46,7 +49,7 @@ impl Builder {
         let i = self.exposition.families.len();
         self.exposition
             .families
-            .push(Family::new(name, Kind::Untyped));
+            .push(Family::new(name, MetricType::Unknown));
         self.index.insert(name.to_owned(), i);
         self.typed.push(false);
         i
@@ -95,12 +98,12 @@ impl Builder {
             ));
         }
         f.kind = match text.to_ascii_lowercase().as_slice() {
-            b"counter" => Kind::Counter,
-            b"gauge" => Kind::Gauge,
-            b"histogram" => Kind::Histogram,
-            b"summary" => Kind::Summary,
-            b"untyped" => Kind::Untyped,
-            b"gauge_histogram" => Kind::GaugeHistogram,
+            b"counter" => MetricType::Counter,
+            b"gauge" => MetricType::Gauge,
+            b"histogram" => MetricType::Histogram,
+            b"summary" => MetricType::Summary,
+            b"untyped" => MetricType::Unknown,
+            b"gauge_histogram" => MetricType::GaugeHistogram,
             _ => {
                 return Err(ParseError::new(
                     line,
@@ -143,8 +146,8 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
             _ => {
                 let special =
                     |name: &str| match b.family_of(name).map(|i| b.exposition.families[i].kind) {
-                        Some(Kind::Histogram) => Some("le"),
-                        Some(Kind::Summary) => Some("quantile"),
+                        Some(MetricType::Histogram) => Some("le"),
+                        Some(MetricType::Summary) => Some("quantile"),
                         _ => None,
                     };
                 let lexed = sample::lex(&mut c, special).map_err(|m| ParseError::new(n, m))?;
@@ -201,7 +204,7 @@ mod tests {
         )
         .unwrap();
         let h = e.family("h").unwrap();
-        assert_eq!(h.kind, Kind::Histogram);
+        assert_eq!(h.kind, MetricType::Histogram);
         assert_eq!(h.help.as_deref(), Some("Latency.\nIn seconds."));
         assert_eq!(h.samples.len(), 3);
         assert_eq!(
