@@ -155,13 +155,15 @@ impl Families {
         let suffix_len = match fits {
             Some(n) => n,
             None => {
-                let before = self
-                    .open_family()
-                    .map(|f| (f.name.clone(), f.kind, f.typed));
+                // A name the open family claims: the sample was meant for it, say so.
+                let meant = self.open.as_ref().and_then(|o| {
+                    let f = &self.exposition.families[o.index];
+                    let owner = self.claims.get(&s.name).map(|c| c.0);
+                    (owner == Some(o.index)).then(|| (f.name.clone(), f.kind))
+                });
                 self.close()?;
-                self.start(line, &s.name).map_err(|e| match before {
-                    // The sample was meant for the family above: say so.
-                    Some((name, kind, true)) if s.name.starts_with(&name) => err(format!(
+                self.start(line, &s.name).map_err(|e| match meant {
+                    Some((name, kind)) => err(format!(
                         "sample {:?} does not fit the {} family {name:?}: its samples are named {name}{}",
                         s.name,
                         kind.as_str(),
