@@ -17,9 +17,6 @@ use redmetrics::Contract;
 use redmetrics::HttpMetrics;
 use tower::{Service, ServiceExt};
 
-#[path = "../../../crates/redmetrics/tests/support/wrap_bodies.rs"]
-mod wrap_bodies;
-
 /// The request mix: one path per route.
 pub const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
 
@@ -95,7 +92,7 @@ pub fn redmetrics() -> &'static HttpMetrics {
 pub fn router(variant: Variant) -> Router {
     let r = match variant {
         Variant::Bare => routes(),
-        Variant::WrapBodies => routes().layer(wrap_bodies::WrapBodies),
+        Variant::WrapBodies => routes().layer(redmetrics_testkit::WrapBodies),
         Variant::Redmetrics => {
             let m = redmetrics();
             routes()

@@ -28,6 +28,7 @@ mod lines;
 mod model;
 mod number;
 mod openmetrics;
+mod suffix;
 mod text;
 
 pub use error::ParseError;

@@ -1,4 +1,4 @@
-//! An axum service with the seed's five metrics, an application metric of its own, and the
+//! An axum service with the five RED metrics, an application metric of its own, and the
 //! scrape endpoint on the same port.
 //!
 //! Run: `cargo run -p redmetrics --example axum_app`, then

@@ -5,7 +5,7 @@
 //! and formats never see a metric type's internals, so adding either is local.
 //!
 //! ```
-//! use redmetrics::collect::{Collect, Desc, Labels, MetricType, Sink};
+//! use redmetrics::collect::{Collect, Desc, LabelSet, MetricType, Sink};
 //!
 //! /// Exposes how many items a queue holds, read when Prometheus scrapes.
 //! struct QueueDepth(std::sync::Arc<std::sync::atomic::AtomicI64>);
@@ -16,7 +16,7 @@
 //!     }
 //!     fn collect(&self, sink: &mut dyn Sink) {
 //!         sink.family(&self.descs()[0]);
-//!         sink.gauge(Labels::EMPTY, self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
+//!         sink.gauge(LabelSet::empty(), self.0.load(std::sync::atomic::Ordering::Relaxed) as f64);
 //!     }
 //! }
 //! ```
@@ -29,10 +29,10 @@ use crate::name::{LabelName, MetricName, NameError};
 /// read by parsers of other services' expositions.
 ///
 /// ```
-/// use redmetrics::collect::{MetricType, suffix};
+/// use redmetrics::collect::MetricType;
 ///
 /// assert_eq!(MetricType::Histogram.as_str(), "histogram");
-/// assert!(MetricType::Histogram.sample_suffixes().contains(&suffix::BUCKET));
+/// assert_eq!(MetricType::Histogram.sample_suffixes(), ["_bucket", "_count", "_sum", "_created"]);
 /// assert!(!MetricType::Info.is_exposable());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,26 +99,27 @@ impl MetricType {
 
 /// Sample name suffixes, each written once here; [`MetricType::sample_suffixes`] says which
 /// type uses which.
-pub mod suffix {
+pub(crate) mod suffix {
     /// A counter's samples.
-    pub const TOTAL: &str = "_total";
+    pub(crate) const TOTAL: &str = "_total";
     /// When a counter, histogram or summary series was created (OpenMetrics).
-    pub const CREATED: &str = "_created";
+    pub(crate) const CREATED: &str = "_created";
     /// A histogram's cumulative buckets.
-    pub const BUCKET: &str = "_bucket";
+    pub(crate) const BUCKET: &str = "_bucket";
     /// A histogram's or summary's sum of observations.
-    pub const SUM: &str = "_sum";
+    pub(crate) const SUM: &str = "_sum";
     /// A histogram's or summary's count of observations.
-    pub const COUNT: &str = "_count";
+    pub(crate) const COUNT: &str = "_count";
     /// A gauge histogram's current sum.
-    pub const GSUM: &str = "_gsum";
+    pub(crate) const GSUM: &str = "_gsum";
     /// A gauge histogram's current count.
-    pub const GCOUNT: &str = "_gcount";
+    pub(crate) const GCOUNT: &str = "_gcount";
     /// An info family's sample.
-    pub const INFO: &str = "_info";
+    pub(crate) const INFO: &str = "_info";
 }
 
 /// Base units, written as the name suffix and, in OpenMetrics, on a `# UNIT` line.
+/// Example: [`Desc`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
@@ -140,6 +141,7 @@ impl Unit {
 }
 
 /// Why a family description was refused.
+/// Example: [`Desc`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DescError {
     /// The name breaks Prometheus' naming rules.
@@ -182,6 +184,17 @@ pub enum DescError {
 }
 
 /// What a family is: name, help, type and unit. Written as the `# HELP`/`# TYPE` header.
+///
+/// ```
+/// use redmetrics::collect::{Desc, MetricType, Unit};
+///
+/// let d = Desc::new("jobs_duration_seconds", "Time per job.", MetricType::Histogram)
+///     .unwrap()
+///     .with_unit(Unit::Seconds)
+///     .unwrap();
+/// assert_eq!(d.unit(), Some(Unit::Seconds));
+/// assert!(Desc::new("jobs_done", "Jobs.", MetricType::Counter).is_err(), "needs _total");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Desc {
@@ -278,6 +291,28 @@ impl Desc {
         }
     }
 
+    /// The series names Prometheus stores for this family, which PromQL selects: the
+    /// [`sample_suffixes`](MetricType::sample_suffixes) on the family name, without
+    /// `_created` (Prometheus 2.x does not ingest it by default).
+    ///
+    /// ```
+    /// use redmetrics::collect::{Desc, MetricType};
+    ///
+    /// let h = Desc::new("x_seconds", "X.", MetricType::Histogram).unwrap();
+    /// assert_eq!(h.sample_names(), ["x_seconds_bucket", "x_seconds_count", "x_seconds_sum"]);
+    /// let c = Desc::new("x_total", "X.", MetricType::Counter).unwrap();
+    /// assert_eq!(c.sample_names(), ["x_total"]);
+    /// ```
+    pub fn sample_names(&self) -> Vec<String> {
+        let family = self.family_name();
+        self.kind
+            .sample_suffixes()
+            .iter()
+            .filter(|s| **s != suffix::CREATED)
+            .map(|s| format!("{family}{s}"))
+            .collect()
+    }
+
     /// The help text, unescaped.
     pub fn help(&self) -> &str {
         &self.help
@@ -295,7 +330,8 @@ impl Desc {
 }
 
 /// A label set rendered once, when its series is created: `name="value"` pairs with values
-/// escaped for both exposition formats. Hand [`LabelSet::labels`] to a [`Sink`].
+/// escaped for both exposition formats. [`Sink`]s receive it, so unescaped text cannot reach
+/// an exposition.
 ///
 /// ```
 /// use redmetrics::{collect::LabelSet, name::LabelName};
@@ -303,9 +339,13 @@ impl Desc {
 /// let queue = LabelName::new("queue").unwrap();
 /// let set = LabelSet::new([(&queue, "mail \"urgent\"")]);
 /// assert_eq!(set.as_str(), r#"queue="mail \"urgent\"""#);
+/// assert_eq!(LabelSet::empty().as_str(), "");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct LabelSet(Box<str>);
+pub struct LabelSet(Option<Box<str>>);
+
+/// The empty label set, for [`LabelSet::empty`].
+static EMPTY: LabelSet = LabelSet(None);
 
 impl LabelSet {
     /// Renders and escapes `pairs`, in the order given.
@@ -313,39 +353,24 @@ impl LabelSet {
         crate::labels::render(pairs.into_iter().map(|(n, v)| (n.as_str(), v)))
     }
 
+    /// No labels.
+    pub fn empty() -> &'static Self {
+        &EMPTY
+    }
+
     /// Wraps labels already rendered by [`crate::labels`].
     pub(crate) fn rendered(text: Box<str>) -> Self {
-        Self(text)
+        Self((!text.is_empty()).then_some(text))
     }
 
-    /// The rendered pairs, without braces (`method="GET",path="/x"`).
+    /// The rendered pairs, without braces (`method="GET",path="/x"`); empty for none.
     pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A borrowed view to pass to a [`Sink`].
-    pub fn labels(&self) -> Labels<'_> {
-        Labels(&self.0)
-    }
-}
-
-/// A borrowed, already rendered label set as a [`Sink`] receives it: either
-/// [`Labels::EMPTY`] or [`LabelSet::labels`], so unescaped text cannot reach an exposition.
-/// Example: [`collect`](crate::collect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Labels<'a>(&'a str);
-
-impl Labels<'_> {
-    /// No labels.
-    pub const EMPTY: Labels<'static> = Labels("");
-
-    /// The rendered pairs, without braces; empty for none.
-    pub fn as_str(&self) -> &str {
-        self.0
+        self.0.as_deref().unwrap_or("")
     }
 }
 
 /// One sample line group of a histogram, in the shape both formats write.
+/// Example of a collector: [`collect`](crate::collect).
 #[derive(Debug, Clone, Copy)]
 pub struct HistogramSample<'a> {
     /// Rendered `le` values, ascending, the last being `+Inf`.
@@ -357,6 +382,7 @@ pub struct HistogramSample<'a> {
 }
 
 /// One summary: quantiles over the window, and cumulative sum and count.
+/// Example of a collector: [`collect`](crate::collect).
 #[derive(Debug, Clone, Copy)]
 pub struct SummarySample<'a> {
     /// Rendered `quantile` values, ascending.
@@ -370,25 +396,26 @@ pub struct SummarySample<'a> {
 }
 
 /// Receives families and their samples in exposition order, each sample with its rendered
-/// [`Labels`]. The encoders implement it; collectors call it (example: [`collect`](crate::collect)).
+/// [`LabelSet`]. The encoders implement it; collectors call it (example: [`collect`](crate::collect)).
 pub trait Sink {
     /// Starts a family; every sample until the next call belongs to it.
     fn family(&mut self, desc: &Desc);
     /// A counter sample with an integer value.
-    fn counter(&mut self, labels: Labels<'_>, value: u64);
+    fn counter(&mut self, labels: &LabelSet, value: u64);
     /// A counter sample with a fractional value (e.g. CPU seconds).
-    fn counter_f64(&mut self, labels: Labels<'_>, value: f64);
+    fn counter_f64(&mut self, labels: &LabelSet, value: f64);
     /// A gauge sample.
-    fn gauge(&mut self, labels: Labels<'_>, value: f64);
+    fn gauge(&mut self, labels: &LabelSet, value: f64);
     /// An integer gauge sample.
-    fn gauge_i64(&mut self, labels: Labels<'_>, value: i64);
+    fn gauge_i64(&mut self, labels: &LabelSet, value: i64);
     /// A histogram's buckets, sum and count.
-    fn histogram(&mut self, labels: Labels<'_>, sample: HistogramSample<'_>);
+    fn histogram(&mut self, labels: &LabelSet, sample: HistogramSample<'_>);
     /// A summary's quantiles, sum and count.
-    fn summary(&mut self, labels: Labels<'_>, sample: SummarySample<'_>);
+    fn summary(&mut self, labels: &LabelSet, sample: SummarySample<'_>);
 }
 
 /// Something the registry scrapes: one or more families.
+/// Example: [`collect`](crate::collect).
 pub trait Collect: Send + Sync + 'static {
     /// The families this collector writes, for duplicate detection at registration.
     fn descs(&self) -> Vec<Desc>;

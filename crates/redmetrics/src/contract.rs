@@ -32,11 +32,14 @@ const STATUS: &str = "status";
 const VERSION: &str = "version";
 
 /// The `path` value of requests that matched no route: one value, never the raw path.
+/// Example: [`middleware`](crate::middleware).
 pub const UNMATCHED: &str = "__unmatched__";
 /// Status recorded for a request whose future was dropped before a response existed
 /// (client went away, or an outer timeout fired): nginx's "client closed request".
+/// Example: [`middleware`](crate::middleware).
 pub const STATUS_CLIENT_CLOSED: u16 = 499;
 /// Status recorded for a handler that panicked before producing a response.
+/// Example: [`middleware`](crate::middleware).
 pub const STATUS_PANIC: u16 = 500;
 
 /// What a family is for: a tag on each [`FamilySpec`] for code that iterates
@@ -235,6 +238,7 @@ impl PartialEq for SizeLayout {
 }
 
 /// Why a contract could not be built.
+/// Example: [`ContractBuilder`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ContractError {
     /// The prefix breaks Prometheus' naming rules.
@@ -591,5 +595,17 @@ mod tests {
         );
         assert_eq!(c.prefix().as_str(), "ojeomneo");
         assert_ne!(c, Contract::new("ojeomneo").unwrap());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serializes_shapes_as_plain_data() {
+        let c = Contract::new("shop").unwrap();
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["duration"]["shape"]["type"], "histogram");
+        assert_eq!(v["duration"]["shape"]["buckets"][0], 0.005);
+        assert_eq!(v["request_size"]["shape"]["window_seconds"], 600.0);
+        assert_eq!(v["requests"]["role"], "requests");
+        assert!(v.get("layout").is_none());
     }
 }

@@ -21,6 +21,13 @@
 //! The recording path takes no lock and allocates nothing once a label set exists; labels are
 //! route templates, never raw paths; statuses are what the client received (500 for a panic,
 //! 499 for a request abandoned before its response). See [`middleware`] for the details.
+//!
+//! Where things are: [`contract`] (the families, their labels, buckets and objectives, built
+//! with [`Contract::builder`]), [`middleware`] (the tower layer and [`HttpMetrics`]),
+//! [`metrics`] and [`Registry`] (application metrics in the same endpoint), [`collect`] (the
+//! seam to write a collector of your own), [`encoding`] and [`MetricsEndpoint`] (the scrape
+//! side). Feature `serde` derives `Serialize` for the contract; `server` adds `serve` for a
+//! listener of its own.
 
 pub mod collect;
 pub mod contract;

@@ -16,6 +16,7 @@
 use std::fmt;
 
 /// Why a name was refused; each message names the Prometheus rule and how to comply.
+/// Example: [`name`](crate::name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// The name is empty.
@@ -118,6 +119,7 @@ fn check(what: &'static str, pattern: &'static str, name: &str) -> Result<(), Na
 }
 
 /// A metric family name that Prometheus 2.x accepts and that is not reserved.
+/// Example: [`name`](crate::name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]
@@ -151,6 +153,7 @@ impl AsRef<str> for MetricName {
 
 /// A label name that Prometheus 2.x accepts and that is not reserved (`__*`, `le`, `quantile`
 /// are refused where the metric type adds them itself).
+/// Example: [`name`](crate::name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]
@@ -186,6 +189,7 @@ impl AsRef<str> for LabelName {
 /// `reviewmaps_http_requests_total`).
 ///
 /// One trailing `_` is accepted and dropped, so the Go habit of writing `reviewmaps_` works.
+/// Example: [`name`](crate::name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]

@@ -152,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_buckets_render_as_go_does() {
+    fn default_buckets_render_as_go_does() {
         let rendered: Vec<String> = [0.005, 0.025, 0.25, 2.5, 5.0, 1234567.0]
             .iter()
             .map(|&v| canonical(v))

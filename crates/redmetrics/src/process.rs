@@ -4,7 +4,7 @@
 //! exports nothing): CPU seconds, resident and virtual memory, open and maximum file
 //! descriptors, and start time. Dashboards built for Go services work unchanged.
 
-use crate::collect::{Collect, Desc, Labels, MetricType, Sink, Unit};
+use crate::collect::{Collect, Desc, LabelSet, MetricType, Sink, Unit};
 
 /// Exposes `process_cpu_seconds_total`, `process_resident_memory_bytes`,
 /// `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds` and
@@ -28,19 +28,19 @@ impl ProcessCollector {
 
 /// One reading of the process' counters; fields are `None` when unreadable.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct ProcessStats {
+pub(crate) struct ProcessStats {
     /// User plus system CPU time, in seconds.
-    pub cpu_seconds: Option<f64>,
+    pub(crate) cpu_seconds: Option<f64>,
     /// Resident set size, in bytes.
-    pub resident_bytes: Option<f64>,
+    pub(crate) resident_bytes: Option<f64>,
     /// Virtual memory size, in bytes.
-    pub virtual_bytes: Option<f64>,
+    pub(crate) virtual_bytes: Option<f64>,
     /// Open file descriptors.
-    pub open_fds: Option<f64>,
+    pub(crate) open_fds: Option<f64>,
     /// Soft limit on open file descriptors.
-    pub max_fds: Option<f64>,
+    pub(crate) max_fds: Option<f64>,
     /// Start time since the Unix epoch, in seconds.
-    pub start_time_seconds: Option<f64>,
+    pub(crate) start_time_seconds: Option<f64>,
 }
 
 /// Reads one value out of a [`ProcessStats`].
@@ -119,8 +119,8 @@ impl Collect for ProcessCollector {
             if let Some(v) = value(&stats) {
                 sink.family(&desc);
                 match desc.kind() {
-                    MetricType::Counter => sink.counter_f64(Labels::EMPTY, v),
-                    _ => sink.gauge(Labels::EMPTY, v),
+                    MetricType::Counter => sink.counter_f64(LabelSet::empty(), v),
+                    _ => sink.gauge(LabelSet::empty(), v),
                 }
             }
         }
@@ -129,7 +129,7 @@ impl Collect for ProcessCollector {
 
 /// Reads the current process' statistics from `/proc/self`.
 #[cfg(target_os = "linux")]
-pub fn read() -> ProcessStats {
+pub(crate) fn read() -> ProcessStats {
     use std::fs;
 
     let ticks = rustix::param::clock_ticks_per_second() as f64;
@@ -168,7 +168,7 @@ pub fn read() -> ProcessStats {
 
 /// Reads the current process' statistics (nothing outside Linux).
 #[cfg(not(target_os = "linux"))]
-pub fn read() -> ProcessStats {
+pub(crate) fn read() -> ProcessStats {
     ProcessStats::default()
 }
 

@@ -27,16 +27,19 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::collect::{Collect, Desc, DescError, MetricType, Sink};
 use crate::labels;
-use crate::metrics::{Family, FamilyMetric};
+use crate::metrics::{FamilyMetric, LabeledFamily};
 use crate::name::{LabelName, NameError};
 
 /// Default bound on label sets per family.
+/// Example: [`registry`](crate::registry).
 pub const DEFAULT_MAX_LABEL_SETS: usize = 2000;
 
 /// Name of the family reporting observations folded into overflow series.
+/// Example: [`registry`](crate::registry).
 pub const OVERFLOW_FAMILY: &str = "redmetrics_cardinality_overflow_total";
 
 /// Why a registration was refused.
+/// Example: [`registry`](crate::registry).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
     /// The family description breaks a naming convention.
@@ -78,6 +81,7 @@ struct Inner {
 }
 
 /// The set of collectors one metrics endpoint serves. Cheap to clone (shared).
+/// Example: [`registry`](crate::registry).
 #[derive(Clone)]
 pub struct Registry {
     inner: Arc<Inner>,
@@ -182,7 +186,7 @@ impl Registry {
         help: &str,
         labels: [&str; N],
         shape: M::Shape,
-    ) -> Result<Family<M, N>, RegistryError> {
+    ) -> Result<LabeledFamily<M, N>, RegistryError> {
         let desc = Desc::new(name, help, M::TYPE)?.with_inferred_unit();
         let mut names = Vec::with_capacity(N);
         for l in labels {
@@ -209,7 +213,7 @@ impl Registry {
         let names: [LabelName; N] = names
             .try_into()
             .unwrap_or_else(|_| unreachable!("one name per label"));
-        let family = Family::new(desc, names, shape, self.max_label_sets);
+        let family = LabeledFamily::new(desc, names, shape, self.max_label_sets);
         self.register(family.clone())?;
         Ok(family)
     }
@@ -237,7 +241,7 @@ impl Registry {
         {
             sink.family(&desc);
             for (family, n) in folded {
-                sink.counter(labels::render([("family", family.as_str())]).labels(), n);
+                sink.counter(&labels::render([("family", family.as_str())]), n);
             }
         }
     }

@@ -174,7 +174,9 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
             allocations_per_run(10_000, |i| through(&mut bare, i))
         );
     }
-    let mut wrapping = router().layer(nop::WrapBodies).with_state(());
+    let mut wrapping = router()
+        .layer(redmetrics_testkit::WrapBodies)
+        .with_state(());
     let mut layered = router().layer(metrics.layer()).with_state(());
     let mut bare = router().with_state(());
     let bare_allocs = allocations_per_run(10_000, |i| through(&mut bare, i));
@@ -189,6 +191,3 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
         "axum allocations per request: bare {bare_allocs}, no-op wrapping layer {wrapping_allocs}, redmetrics {layered_allocs}"
     );
 }
-
-#[path = "support/wrap_bodies.rs"]
-mod nop;

@@ -6,8 +6,8 @@ use super::sample::{timestamp, value};
 use crate::escape::Dialect;
 use crate::lex::Cursor;
 use crate::model::Exemplar;
+use crate::suffix::Part;
 use redmetrics::collect::MetricType;
-use redmetrics::collect::suffix::{BUCKET, TOTAL};
 
 /// The most characters the label names and values of one exemplar may hold.
 pub(super) const MAX_LABEL_CHARS: usize = 128;
@@ -47,20 +47,14 @@ pub(super) fn lex(c: &mut Cursor<'_>) -> Result<Exemplar, String> {
     })
 }
 
-/// Whether a sample with this suffix in a family of `kind` may carry an exemplar.
-pub(super) fn check_placement(kind: MetricType, suffix: &str) -> Result<(), String> {
-    match (kind, suffix) {
-        (MetricType::Counter, TOTAL)
-        | (MetricType::Histogram | MetricType::GaugeHistogram, BUCKET) => Ok(()),
+/// Whether sample `name`, playing `part` in a family of `kind`, may carry an exemplar.
+pub(super) fn check_placement(kind: MetricType, part: Part, name: &str) -> Result<(), String> {
+    match part {
+        Part::Total | Part::Bucket => Ok(()),
         _ => Err(format!(
-            "an exemplar on a {} sample{}: only counters' `_total` and histogram \
+            "an exemplar on {} sample `{name}`: only counters' `_total` and histogram \
              buckets may carry one",
             kind.as_str(),
-            if suffix.is_empty() {
-                String::new()
-            } else {
-                format!(" `{suffix}`")
-            }
         )),
     }
 }
@@ -96,8 +90,9 @@ mod tests {
         ] {
             assert!(lex_str(bad).is_err(), "{bad:?}");
         }
-        assert!(check_placement(MetricType::Gauge, "").is_err());
-        assert!(check_placement(MetricType::Counter, "_created").is_err());
-        assert!(check_placement(MetricType::Histogram, "_sum").is_err());
+        assert!(check_placement(MetricType::Gauge, Part::Value, "g").is_err());
+        assert!(check_placement(MetricType::Counter, Part::Created, "c_created").is_err());
+        assert!(check_placement(MetricType::Histogram, Part::Sum, "h_sum").is_err());
+        assert!(check_placement(MetricType::GaugeHistogram, Part::Bucket, "h_bucket").is_ok());
     }
 }

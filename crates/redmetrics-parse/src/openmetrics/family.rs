@@ -5,15 +5,15 @@
 use std::collections::HashMap;
 
 use super::grouping::{self, Grouping};
-use super::histogram::{Part, Points};
+use super::histogram::{Points, Reading};
 use super::metadata::{self, Keyword, Metadata};
 use super::sample::Lexed;
 use super::{exemplar, values};
 use crate::error::ParseError;
 use crate::escape::{Dialect, help_text};
 use crate::model::{Exposition, Family, Sample};
+use crate::suffix::{Part, part_of};
 use redmetrics::collect::MetricType;
-use redmetrics::collect::suffix::{BUCKET, COUNT, GCOUNT, GSUM, SUM};
 
 /// The family being read.
 struct Open {
@@ -145,15 +145,11 @@ impl Families {
     /// A sample line: joins the open family or starts an untyped one.
     pub(super) fn sample(&mut self, line: usize, s: Lexed) -> Result<(), ParseError> {
         let err = |msg: String| ParseError::new(line, msg);
-        let fits = self.open_family().and_then(|f| {
-            let suffix = s.name.strip_prefix(f.name.as_str())?;
-            f.kind
-                .sample_suffixes()
-                .contains(&suffix)
-                .then_some(suffix.len())
-        });
-        let suffix_len = match fits {
-            Some(n) => n,
+        let fits = self
+            .open_family()
+            .and_then(|f| part_of(f.kind, &f.name, &s.name));
+        let part = match fits {
+            Some(part) => part,
             None => {
                 // A name the open family claims: the sample was meant for it, say so.
                 let meant = self.open.as_ref().and_then(|o| {
@@ -171,33 +167,32 @@ impl Families {
                     )),
                     _ => e,
                 })?;
-                0
+                Part::Value
             }
         };
         let Some(open) = self.open.as_mut() else {
             return Err(err("no family to hold the sample".into()));
         };
         let family = &mut self.exposition.families[open.index];
-        let suffix = &s.name[s.name.len() - suffix_len..];
-        values::check(family.kind, &family.name, suffix, &s).map_err(err)?;
+        values::check(family.kind, &family.name, part, &s).map_err(err)?;
         if s.exemplar.is_some() {
-            exemplar::check_placement(family.kind, suffix).map_err(err)?;
+            exemplar::check_placement(family.kind, part, &s.name).map_err(err)?;
         }
-        let key = grouping::key(family.kind, &family.name, suffix, &s.labels);
+        let key = grouping::key(family.kind, &family.name, part, &s.labels);
         let seconds = s.timestamp.as_ref().map(|t| t.1);
         open.grouping.push(&key, seconds).map_err(err)?;
         if let Some(points) = open.points.as_mut() {
-            let part = match suffix {
-                BUCKET => Part::Bucket {
+            let reading = match part {
+                Part::Bucket => Reading::Bucket {
                     le: values::bucket_bound(s.label("le")).map_err(err)?,
                     count: s.value,
                 },
-                COUNT | GCOUNT => Part::Count(s.value),
-                SUM | GSUM => Part::Sum(s.value),
-                _ => Part::Other,
+                Part::Count | Part::GaugeCount => Reading::Count(s.value),
+                Part::Sum | Part::GaugeSum => Reading::Sum(s.value),
+                _ => Reading::Other,
             };
             points
-                .push(&key, seconds, line, part)
+                .push(&key, seconds, line, reading)
                 .map_err(|(l, m)| ParseError::new(l, m))?;
         }
         family.samples.push(Sample {

@@ -4,18 +4,19 @@
 
 use std::collections::HashSet;
 
-use crate::lex::Labels;
 use redmetrics::collect::MetricType;
-use redmetrics::collect::suffix::BUCKET;
+
+use crate::lex::Labels;
+use crate::suffix::Part;
 
 /// A Metric's identity within its family: its labels, sorted, without the per-sample ones.
 pub(super) type MetricKey = Labels;
 
-/// The key of a sample with `labels` and `suffix` in family `family` of type `kind`.
-pub(super) fn key(kind: MetricType, family: &str, suffix: &str, labels: &Labels) -> MetricKey {
-    let per_sample = match (kind, suffix) {
-        (MetricType::Histogram | MetricType::GaugeHistogram, BUCKET) => Some("le"),
-        (MetricType::Summary, "") => Some("quantile"),
+/// The key of a sample with `labels`, playing `part` in family `family` of type `kind`.
+pub(super) fn key(kind: MetricType, family: &str, part: Part, labels: &Labels) -> MetricKey {
+    let per_sample = match (kind, part) {
+        (_, Part::Bucket) => Some("le"),
+        (MetricType::Summary, Part::Value) => Some("quantile"),
         (MetricType::StateSet, _) => Some(family),
         _ => None,
     };
@@ -90,20 +91,20 @@ mod tests {
         let a = key(
             MetricType::Histogram,
             "h",
-            "_bucket",
+            Part::Bucket,
             &labels(&[("le", "1"), ("b", "2"), ("a", "1")]),
         );
         let b = key(
             MetricType::Histogram,
             "h",
-            "_sum",
+            Part::Sum,
             &labels(&[("a", "1"), ("b", "2")]),
         );
         assert_eq!(a, b);
         let s = key(
             MetricType::StateSet,
             "s",
-            "",
+            Part::Value,
             &labels(&[("s", "on"), ("x", "1")]),
         );
         assert_eq!(s, labels(&[("x", "1")]));

@@ -3,9 +3,10 @@
 //! `_count` equal to the `+Inf` bucket; `_sum` and `_count` (`_gsum` and `_gcount`) together;
 //! no `_sum` when a bucket bound is negative, no negative `_gsum` when none is.
 
-use redmetrics::collect::suffix::{COUNT, GCOUNT, GSUM, SUM};
+use redmetrics::collect::MetricType;
 
 use super::grouping::{MetricKey, show};
+use crate::suffix::{Part, suffix};
 
 /// One MetricPoint being read: a Metric at one timestamp.
 pub(super) struct Point {
@@ -20,8 +21,8 @@ pub(super) struct Point {
     sum: Option<f64>,
 }
 
-/// Which samples of the point a sample is.
-pub(super) enum Part {
+/// What a sample tells about its point.
+pub(super) enum Reading {
     Bucket { le: f64, count: f64 },
     Count(f64),
     Sum(f64),
@@ -47,7 +48,7 @@ impl Points {
         key: &MetricKey,
         timestamp: Option<f64>,
         line: usize,
-        part: Part,
+        part: Reading,
     ) -> Result<(), (usize, String)> {
         let same = self
             .open
@@ -67,7 +68,7 @@ impl Points {
         });
         p.line = line;
         match part {
-            Part::Bucket { le, count } => {
+            Reading::Bucket { le, count } => {
                 if let Some((before, cumulative)) = p.last_bucket {
                     if le <= before {
                         return Err((
@@ -91,9 +92,9 @@ impl Points {
                 p.negative_bound |= le < 0.0;
                 p.last_bucket = Some((le, count));
             }
-            Part::Count(c) => p.count = Some(c),
-            Part::Sum(s) => p.sum = Some(s),
-            Part::Other => {}
+            Reading::Count(c) => p.count = Some(c),
+            Reading::Sum(s) => p.sum = Some(s),
+            Reading::Other => {}
         }
         Ok(())
     }
@@ -104,9 +105,11 @@ impl Points {
             return Ok(());
         };
         let (count, sum) = if self.gauge {
-            (GCOUNT, GSUM)
+            let kind = MetricType::GaugeHistogram;
+            (suffix(kind, Part::GaugeCount), suffix(kind, Part::GaugeSum))
         } else {
-            (COUNT, SUM)
+            let kind = MetricType::Histogram;
+            (suffix(kind, Part::Count), suffix(kind, Part::Sum))
         };
         let at = |m: String| Err((p.line, format!("histogram {}: {m}", show(&p.key))));
         let inf = match p.last_bucket {
@@ -123,10 +126,12 @@ impl Points {
             return at(format!("`{count}` and `{sum}` come together or not at all"));
         }
         if !self.gauge && p.negative_bound && p.sum.is_some() {
-            return at("`_sum` with a negative bucket bound: the sum of negative observations does not count up".into());
+            return at(format!(
+                "`{sum}` with a negative bucket bound: the sum of negative observations does not count up"
+            ));
         }
         if self.gauge && !p.negative_bound && p.sum.is_some_and(|s| s < 0.0) {
-            return at("negative `_gsum` without a negative bucket bound".into());
+            return at(format!("negative `{sum}` without a negative bucket bound"));
         }
         Ok(())
     }

@@ -137,7 +137,7 @@ mod tests {
             (
                 b"# TYPE g gauge\ng 1 # {a=\"1\"} 1\n# EOF\n",
                 2,
-                "exemplar on a gauge",
+                "exemplar on gauge sample `g`",
             ),
             (b"# TYPE i info\ni_info 2\n# EOF\n", 2, "always 1"),
             (

@@ -1,18 +1,19 @@
-//! What each sample's value and type labels may be, by family type: counter-like samples
-//! (`_total`, `_sum`, `_count`, `_bucket`, `_gcount`) are never NaN or negative (`_gsum` may
+//! What each sample's value and type labels may be, by family type and the sample's part:
+//! totals, sums, counts and buckets are never NaN or negative (a gauge histogram's sum may
 //! be negative), counts are whole, `le` and `quantile` are numbers in their range, info
 //! samples are 1 and state-set samples 0 or 1 with the family's own label.
 
 use redmetrics::collect::MetricType;
-use redmetrics::collect::suffix::{BUCKET, COUNT, GCOUNT, GSUM, SUM, TOTAL};
 
 use super::sample::Lexed;
 use crate::number::parse_number;
+use crate::suffix::Part;
 
-/// Checks sample `s` with suffix `suffix` of family `family` of type `kind`.
-pub(super) fn check(kind: MetricType, family: &str, suffix: &str, s: &Lexed) -> Result<(), String> {
+/// Checks sample `s`, playing `part` in family `family` of type `kind`.
+pub(super) fn check(kind: MetricType, family: &str, part: Part, s: &Lexed) -> Result<(), String> {
+    use Part::{Bucket, Count, GaugeCount, GaugeSum, Sum, Total};
     let v = s.value;
-    if matches!(suffix, TOTAL | SUM | COUNT | BUCKET | GCOUNT | GSUM) {
+    if matches!(part, Total | Sum | Count | Bucket | GaugeCount | GaugeSum) {
         if v.is_nan() {
             return Err(format!(
                 "{} sample `{}` is NaN: it counts, so it cannot be",
@@ -20,7 +21,7 @@ pub(super) fn check(kind: MetricType, family: &str, suffix: &str, s: &Lexed) -> 
                 s.name
             ));
         }
-        if v < 0.0 && suffix != GSUM {
+        if v < 0.0 && part != GaugeSum {
             return Err(format!(
                 "{} sample `{}` is negative ({v}): it counts, so it cannot be",
                 kind.as_str(),
@@ -28,17 +29,17 @@ pub(super) fn check(kind: MetricType, family: &str, suffix: &str, s: &Lexed) -> 
             ));
         }
     }
-    if matches!(suffix, BUCKET | COUNT | GCOUNT) && v.fract() != 0.0 {
+    if matches!(part, Bucket | Count | GaugeCount) && v.fract() != 0.0 {
         return Err(format!(
             "`{}` is a count: {v} is not a whole number",
             s.name
         ));
     }
-    if suffix == BUCKET {
+    if part == Bucket {
         bucket_bound(s.label("le"))?;
     }
     match kind {
-        MetricType::Summary if suffix.is_empty() => {
+        MetricType::Summary if part == Part::Value => {
             quantile(s.label("quantile"))?;
             if v < 0.0 {
                 return Err(format!("summary quantile value {v} is negative"));

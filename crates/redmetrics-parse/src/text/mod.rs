@@ -11,8 +11,8 @@ use crate::escape::{Dialect, help_text};
 use crate::lex::Cursor;
 use crate::lines::lines;
 use crate::model::{Exposition, Family, Sample};
+use crate::suffix::{self, Part};
 use redmetrics::collect::MetricType;
-use redmetrics::collect::suffix::{BUCKET, COUNT, SUM};
 
 /// Collects families as lines arrive.
 #[derive(Default)]
@@ -30,16 +30,20 @@ impl Builder {
         if let Some(&i) = self.index.get(name) {
             return Some(i);
         }
-        let base_of = |suffixes: &[&str], kind: MetricType| {
-            suffixes
+        let base_of = |parts: &[Part], kind: MetricType| {
+            parts
                 .iter()
-                .filter_map(|s| name.strip_suffix(s).filter(|base| !base.is_empty()))
-                .find_map(|base| self.index.get(base).copied())
+                .find_map(|&p| suffix::family_of(kind, p, name))
+                .and_then(|base| self.index.get(base).copied())
                 .filter(|&i| self.exposition.families[i].kind == kind)
         };
         // Text 0.0.4 knows no `_created`: Prometheus' parser reads it as a family of its own.
-        base_of(&[COUNT, SUM], MetricType::Summary)
-            .or_else(|| base_of(&[COUNT, SUM, BUCKET], MetricType::Histogram))
+        base_of(&[Part::Count, Part::Sum], MetricType::Summary).or_else(|| {
+            base_of(
+                &[Part::Count, Part::Sum, Part::Bucket],
+                MetricType::Histogram,
+            )
+        })
     }
 
     fn family_or_create(&mut self, name: &str) -> usize {

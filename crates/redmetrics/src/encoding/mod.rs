@@ -26,6 +26,7 @@ use crate::number::{write_f64, write_u64};
 use crate::registry::Registry;
 
 /// An exposition format.
+/// Example: [`encoding`](crate::encoding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Prometheus text format 0.0.4.
@@ -45,6 +46,7 @@ impl Format {
 }
 
 /// Renders every family of `registry` in `format`.
+/// Example: [`encoding`](crate::encoding).
 pub fn encode(registry: &Registry, format: Format) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 * 1024);
     encode_into(registry, format, &mut out);
@@ -52,6 +54,7 @@ pub fn encode(registry: &Registry, format: Format) -> Vec<u8> {
 }
 
 /// Renders every family of `registry` in `format`, appending to `out`.
+/// Example: [`encoding`](crate::encoding).
 pub fn encode_into(registry: &Registry, format: Format, out: &mut Vec<u8>) {
     match format {
         Format::Text => registry.collect(&mut text::TextSink::new(out)),

@@ -1,7 +1,7 @@
 //! OpenMetrics 1.0 text.
 
 use super::series;
-use crate::collect::{Desc, HistogramSample, Labels, MetricType, Sink, SummarySample, suffix};
+use crate::collect::{Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample, suffix};
 use crate::labels::escape_help;
 use crate::number::{write_f64, write_i64, write_u64};
 
@@ -53,35 +53,35 @@ impl Sink for OpenMetricsSink<'_> {
         debug_assert!(desc.kind() != MetricType::Counter || desc.name().ends_with(suffix::TOTAL));
     }
 
-    fn counter(&mut self, labels: Labels<'_>, value: u64) {
+    fn counter(&mut self, labels: &LabelSet, value: u64) {
         series(self.out, &self.name, suffix::TOTAL, labels.as_str(), None);
         write_u64(self.out, value);
         self.line_end();
     }
 
-    fn counter_f64(&mut self, labels: Labels<'_>, value: f64) {
+    fn counter_f64(&mut self, labels: &LabelSet, value: f64) {
         series(self.out, &self.name, suffix::TOTAL, labels.as_str(), None);
         write_f64(self.out, value);
         self.line_end();
     }
 
-    fn gauge(&mut self, labels: Labels<'_>, value: f64) {
+    fn gauge(&mut self, labels: &LabelSet, value: f64) {
         series(self.out, &self.name, "", labels.as_str(), None);
         write_f64(self.out, value);
         self.line_end();
     }
 
-    fn gauge_i64(&mut self, labels: Labels<'_>, value: i64) {
+    fn gauge_i64(&mut self, labels: &LabelSet, value: i64) {
         series(self.out, &self.name, "", labels.as_str(), None);
         write_i64(self.out, value);
         self.line_end();
     }
 
-    fn histogram(&mut self, labels: Labels<'_>, h: HistogramSample<'_>) {
+    fn histogram(&mut self, labels: &LabelSet, h: HistogramSample<'_>) {
         super::histogram(self.out, &self.name, labels.as_str(), h, true);
     }
 
-    fn summary(&mut self, labels: Labels<'_>, s: SummarySample<'_>) {
+    fn summary(&mut self, labels: &LabelSet, s: SummarySample<'_>) {
         super::summary(self.out, &self.name, labels.as_str(), s, true);
     }
 }

@@ -1,7 +1,7 @@
 //! Prometheus text format 0.0.4.
 
 use super::series;
-use crate::collect::{Desc, HistogramSample, Labels, Sink, SummarySample};
+use crate::collect::{Desc, HistogramSample, LabelSet, Sink, SummarySample};
 use crate::labels::escape_help;
 use crate::number::{write_f64, write_i64, write_u64};
 
@@ -40,33 +40,33 @@ impl Sink for TextSink<'_> {
         out.push(b'\n');
     }
 
-    fn counter(&mut self, labels: Labels<'_>, value: u64) {
+    fn counter(&mut self, labels: &LabelSet, value: u64) {
         series(self.out, &self.name, "", labels.as_str(), None);
         write_u64(self.out, value);
         self.line_end();
     }
 
-    fn counter_f64(&mut self, labels: Labels<'_>, value: f64) {
+    fn counter_f64(&mut self, labels: &LabelSet, value: f64) {
         series(self.out, &self.name, "", labels.as_str(), None);
         write_f64(self.out, value);
         self.line_end();
     }
 
-    fn gauge(&mut self, labels: Labels<'_>, value: f64) {
+    fn gauge(&mut self, labels: &LabelSet, value: f64) {
         self.counter_f64(labels, value);
     }
 
-    fn gauge_i64(&mut self, labels: Labels<'_>, value: i64) {
+    fn gauge_i64(&mut self, labels: &LabelSet, value: i64) {
         series(self.out, &self.name, "", labels.as_str(), None);
         write_i64(self.out, value);
         self.line_end();
     }
 
-    fn histogram(&mut self, labels: Labels<'_>, h: HistogramSample<'_>) {
+    fn histogram(&mut self, labels: &LabelSet, h: HistogramSample<'_>) {
         super::histogram(self.out, &self.name, labels.as_str(), h, false);
     }
 
-    fn summary(&mut self, labels: Labels<'_>, s: SummarySample<'_>) {
+    fn summary(&mut self, labels: &LabelSet, s: SummarySample<'_>) {
         super::summary(self.out, &self.name, labels.as_str(), s, false);
     }
 }

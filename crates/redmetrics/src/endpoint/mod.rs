@@ -13,7 +13,7 @@
 //! It answers `GET` and `HEAD` (405 otherwise) with text 0.0.4 or OpenMetrics 1.0 as the
 //! `Accept` header prefers, gzip-compressed when `Accept-Encoding` allows. Network rules need
 //! the peer address: serve axum with `into_make_service_with_connect_info::<SocketAddr>()`,
-//! or use [`serve`](crate::serve) which provides it; without one, network rules deny.
+//! or use `serve` (feature `server`), which provides it; without one, network rules deny.
 
 mod access;
 mod compress;
@@ -38,7 +38,7 @@ use self::access::{Access, Denial};
 use crate::encoding::{self, negotiate};
 use crate::registry::Registry;
 
-/// The connection's peer address, for network rules; [`serve`](crate::serve) inserts it.
+/// The connection's peer address, for network rules; `serve` (feature `server`) inserts it.
 /// axum's `ConnectInfo<SocketAddr>` is read as well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
@@ -51,6 +51,7 @@ struct Config {
 }
 
 /// Serves a registry to scrapers. Cheap to clone.
+/// Example: [`crate`] (mounted next to the layer) and `examples/separate_listener.rs`.
 #[derive(Debug, Clone)]
 pub struct MetricsEndpoint {
     config: Arc<Config>,

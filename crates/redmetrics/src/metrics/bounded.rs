@@ -12,6 +12,7 @@ use super::Counter;
 use super::slots::SlotTable;
 
 /// The label value every label takes in an overflow series.
+/// Example: [`LabeledFamily`](crate::metrics::LabeledFamily).
 pub const OVERFLOW: &str = "__overflow__";
 
 /// Where a series lives in a [`BoundedSeries`]: a slot index, or [`OVERFLOW_SLOT`].

@@ -1,16 +1,14 @@
-//! Family: one metric per label set, with a bound on how many label sets it holds.
+//! Labelled families: one metric per label set, with a bound on how many label sets it holds.
 
 use std::sync::Arc;
 
 use super::bounded::{BoundedSeries, OVERFLOW};
 use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape};
-use crate::collect::{
-    Collect, Desc, HistogramSample, LabelSet, Labels, MetricType, Sink, SummarySample,
-};
+use crate::collect::{Collect, Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
 use crate::name::LabelName;
 
-/// A metric type that can live in a [`Family`]: [`Counter`], [`Gauge`], [`GaugeF64`],
-/// [`Histogram`] and [`Summary`] (sealed). Example: [`Family`].
+/// A metric type that can live in a [`LabeledFamily`]: [`Counter`], [`Gauge`], [`GaugeF64`],
+/// [`Histogram`] and [`Summary`] (sealed). Example: [`LabeledFamily`].
 pub trait FamilyMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// What all members share (bucket layout, summary objectives), `()` for none.
     type Shape: Send + Sync + 'static;
@@ -19,7 +17,7 @@ pub trait FamilyMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// A fresh metric of this shape.
     fn create(shape: &Self::Shape) -> Self;
     /// Writes this metric's samples under `labels`.
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch);
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch);
 }
 
 mod sealed {
@@ -47,7 +45,7 @@ impl FamilyMetric for Counter {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.counter(labels, self.get());
     }
 }
@@ -58,7 +56,7 @@ impl FamilyMetric for Gauge {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge_i64(labels, self.get());
     }
 }
@@ -69,7 +67,7 @@ impl FamilyMetric for GaugeF64 {
     fn create(_: &()) -> Self {
         Self::default()
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, _: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, _: &mut Scratch) {
         sink.gauge(labels, self.get());
     }
 }
@@ -80,7 +78,7 @@ impl FamilyMetric for Histogram {
     fn create(shape: &Arc<Buckets>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let sum = self.read(&mut scratch.cumulative);
         sink.histogram(
             labels,
@@ -99,7 +97,7 @@ impl FamilyMetric for Summary {
     fn create(shape: &Arc<SummaryShape>) -> Self {
         Self::new(Arc::clone(shape))
     }
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let (sum, count) = self.read_at(
             std::time::Instant::now(),
             &mut scratch.quantiles,
@@ -147,13 +145,13 @@ struct Inner<M: FamilyMetric, const N: usize> {
 /// queries.with(["users", "select"]).inc();
 /// assert_eq!(queries.with(["users", "select"]).get(), 1);
 /// ```
-pub struct Family<M: FamilyMetric, const N: usize> {
+pub struct LabeledFamily<M: FamilyMetric, const N: usize> {
     inner: Arc<Inner<M, N>>,
 }
 
-impl<M: FamilyMetric, const N: usize> std::fmt::Debug for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> std::fmt::Debug for LabeledFamily<M, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Family")
+        f.debug_struct("LabeledFamily")
             .field("name", &self.inner.desc.name())
             .field("label_sets", &self.len())
             .field("bound", &self.inner.series.bound())
@@ -161,7 +159,7 @@ impl<M: FamilyMetric, const N: usize> std::fmt::Debug for Family<M, N> {
     }
 }
 
-impl<M: FamilyMetric, const N: usize> Clone for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> Clone for LabeledFamily<M, N> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -169,7 +167,7 @@ impl<M: FamilyMetric, const N: usize> Clone for Family<M, N> {
     }
 }
 
-impl<M: FamilyMetric, const N: usize> Family<M, N> {
+impl<M: FamilyMetric, const N: usize> LabeledFamily<M, N> {
     pub(crate) fn new(desc: Desc, names: [LabelName; N], shape: M::Shape, bound: usize) -> Self {
         let overflow_values: [Box<str>; N] = std::array::from_fn(|_| OVERFLOW.into());
         let overflow = Series {
@@ -229,7 +227,7 @@ fn render<const N: usize>(names: &[LabelName; N], values: &[&str; N]) -> LabelSe
     LabelSet::new(names.iter().zip(values.iter().copied()))
 }
 
-impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
+impl<M: FamilyMetric, const N: usize> Collect for LabeledFamily<M, N> {
     fn descs(&self) -> Vec<Desc> {
         vec![self.inner.desc.clone()]
     }
@@ -239,7 +237,7 @@ impl<M: FamilyMetric, const N: usize> Collect for Family<M, N> {
         let mut scratch = Scratch::default();
         sink.family(&inner.desc);
         for s in inner.series.iter() {
-            s.metric.encode(s.labels.labels(), sink, &mut scratch);
+            s.metric.encode(&s.labels, sink, &mut scratch);
         }
     }
 

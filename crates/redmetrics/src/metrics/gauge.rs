@@ -46,6 +46,7 @@ impl Gauge {
 }
 
 /// A floating-point gauge (temperatures, ratios). `add` is a compare-and-swap loop.
+/// Example: [`Gauge`] (the same API with `f64` values).
 #[derive(Debug, Default)]
 pub struct GaugeF64(AtomicF64);
 

@@ -7,6 +7,7 @@ use super::AtomicF64;
 use crate::number::canonical;
 
 /// Why a bucket layout was refused.
+/// Example: [`Buckets::new`] refuses unsorted bounds, see [`Histogram`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BucketsError {
     /// A bound is NaN or infinite; `+Inf` is always added by redmetrics itself.
@@ -25,6 +26,7 @@ pub enum BucketsError {
 }
 
 /// Upper bounds of a histogram's buckets, with their `le` values rendered once.
+/// Example: [`Histogram`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Buckets {
     bounds: Box<[f64]>,

@@ -2,7 +2,7 @@
 //!
 //! One file per type, as in prometheus-client. Every recording operation is a handful of
 //! relaxed atomic operations on memory allocated when the series was created: no lock, no
-//! allocation. [`Family`] adds labels with a bound on how many label sets it holds.
+//! allocation. [`LabeledFamily`] adds labels with a bound on how many label sets it holds.
 
 mod atomic;
 pub(crate) mod bounded;
@@ -17,7 +17,7 @@ mod summary;
 pub use bounded::OVERFLOW;
 pub use counter::Counter;
 pub(crate) use family::Scratch;
-pub use family::{Family, FamilyMetric};
+pub use family::{FamilyMetric, LabeledFamily};
 pub(crate) use gauge::StripedGauge;
 pub use gauge::{Gauge, GaugeF64};
 pub use histogram::{Buckets, BucketsError, Histogram};

@@ -23,7 +23,7 @@ pub struct Objective {
 }
 
 impl Objective {
-    /// The seed plan's objectives: `{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}`.
+    /// The default objectives: `{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}`.
     pub const DEFAULTS: [Objective; 3] = [
         Objective {
             quantile: 0.5,
@@ -41,6 +41,7 @@ impl Objective {
 }
 
 /// Why a summary layout was refused.
+/// Example: [`Summary`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SummaryError {
     /// A quantile outside (0, 1).
@@ -66,6 +67,7 @@ pub enum SummaryError {
 
 /// What every summary of one family shares: objectives, rendered quantile labels and the
 /// window's clock.
+/// Example: [`Summary`].
 #[derive(Debug)]
 pub struct SummaryShape {
     objectives: Box<[Objective]>,
@@ -256,7 +258,7 @@ mod tests {
                 "{name}: q{} = {est}, exact {want}, rel error {rel}",
                 o.quantile
             );
-            // Rank guarantee of the seed's objectives, on these smooth distributions: the
+            // Rank guarantee of the default objectives, on these smooth distributions: the
             // estimate lies between the values at ranks q-e and q+e (widened by one bucket
             // step for values that fall between two samples).
             let lo = exact(&sorted, (o.quantile - o.error).max(0.0)) * (1.0 - 1.0 / 64.0);

@@ -40,6 +40,7 @@ impl<S> Layer<S> for MetricsLayer {
 }
 
 /// Records the contract's metrics for every request it forwards to `S`.
+/// Example: [`middleware`](crate::middleware).
 #[derive(Debug, Clone)]
 pub struct MetricsService<S> {
     inner: S,

@@ -4,7 +4,7 @@ use http::Method;
 
 /// A method label value; a closed set, so a client inventing methods cannot add series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MethodLabel {
+pub(crate) enum MethodLabel {
     /// `GET`
     Get,
     /// `HEAD`
@@ -30,7 +30,7 @@ pub enum MethodLabel {
 impl MethodLabel {
     /// Classifies a request method.
     #[inline]
-    pub fn of(method: &Method) -> Self {
+    pub(crate) fn of(method: &Method) -> Self {
         match *method {
             Method::GET => Self::Get,
             Method::HEAD => Self::Head,
@@ -46,7 +46,7 @@ impl MethodLabel {
     }
 
     /// The label value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",
             Self::Head => "HEAD",

@@ -49,6 +49,7 @@ where
 }
 
 /// Reads axum's `MatchedPath`, which `Router` inserts before calling a route's layers.
+/// Example: [`middleware`](crate::middleware) (the default classifier).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MatchedPathRoute;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
 use super::route::{Classify, RequestParts};
-use crate::collect::{Collect, Desc, LabelSet, Labels, Sink};
+use crate::collect::{Collect, Desc, LabelSet, Sink};
 use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
 use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT, SlotRef};
@@ -40,7 +40,7 @@ impl SizeMetric {
         }
     }
 
-    fn encode(&self, labels: Labels<'_>, sink: &mut dyn Sink, scratch: &mut Scratch) {
+    fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
         match self {
             Self::Summary(s) => s.encode(labels, sink, scratch),
             Self::Histogram(h) => h.encode(labels, sink, scratch),
@@ -325,28 +325,24 @@ impl Collect for HttpCollector {
         let mut scratch = Scratch::default();
         sink.family(c.requests().desc());
         for r in s.requests.iter() {
-            sink.counter(r.labels.labels(), r.count.get());
+            sink.counter(&r.labels, r.count.get());
         }
         sink.family(c.duration().desc());
         for r in s.routes.iter() {
-            r.hot.duration.encode(r.labels.labels(), sink, &mut scratch);
+            r.hot.duration.encode(&r.labels, sink, &mut scratch);
         }
         sink.family(c.in_flight().desc());
-        sink.gauge_i64(Labels::EMPTY, s.in_flight.get());
+        sink.gauge_i64(LabelSet::empty(), s.in_flight.get());
         sink.family(c.request_size().desc());
         for r in s.routes.iter() {
-            r.hot
-                .request_size
-                .encode(r.labels.labels(), sink, &mut scratch);
+            r.hot.request_size.encode(&r.labels, sink, &mut scratch);
         }
         sink.family(c.response_size().desc());
         for r in s.routes.iter() {
-            r.hot
-                .response_size
-                .encode(r.labels.labels(), sink, &mut scratch);
+            r.hot.response_size.encode(&r.labels, sink, &mut scratch);
         }
         sink.family(c.build_info().desc());
-        sink.gauge_i64(s.build_labels.labels(), 1);
+        sink.gauge_i64(&s.build_labels, 1);
     }
 
     fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {

@@ -1,5 +1,4 @@
-//! A layer that wraps request and response bodies in pass-through types and records nothing:
-//! the floor any body-wrapping middleware pays under axum. Shared by tests and benches.
+//! A layer that wraps request and response bodies in pass-through types and records nothing.
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -10,11 +9,22 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-#[derive(Clone)]
-pub(crate) struct WrapBodies;
+/// A tower layer that wraps both bodies in [`Pass`] and records nothing.
+///
+/// ```
+/// use tower::Layer;
+/// let _svc = redmetrics_testkit::WrapBodies.layer(tower::service_fn(
+///     |_req: http::Request<redmetrics_testkit::Pass<String>>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+///     },
+/// ));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct WrapBodies;
 
-#[derive(Clone)]
-pub(crate) struct Wrapped<S>(S);
+/// The service [`WrapBodies`] makes (example there).
+#[derive(Debug, Clone)]
+pub struct Wrapped<S>(S);
 
 impl<S> Layer<S> for WrapBodies {
     type Service = Wrapped<S>;
@@ -24,7 +34,9 @@ impl<S> Layer<S> for WrapBodies {
 }
 
 pin_project! {
-    pub(crate) struct Pass<B> { #[pin] inner: B }
+    /// A body that passes every frame of `B` through unchanged (example: [`WrapBodies`]).
+    #[derive(Debug)]
+    pub struct Pass<B> { #[pin] inner: B }
 }
 
 impl<B: Body> Body for Pass<B> {
