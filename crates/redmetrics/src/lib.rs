@@ -38,7 +38,6 @@ pub mod metrics;
 pub mod middleware;
 pub mod name;
 mod number;
-pub mod parse;
 pub mod process;
 pub mod registry;
 #[cfg(feature = "server")]

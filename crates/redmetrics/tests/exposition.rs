@@ -363,21 +363,3 @@ async fn every_served_variant_passes_both_judges() {
         assert_python_reads_the_service(&python_parse(format, &body));
     }
 }
-
-#[test]
-fn our_own_parsers_read_our_output() {
-    let r = fixed_registry();
-    let text = redmetrics::parse::parse_text(&encode(&r, Format::Text)).unwrap();
-    assert!(text.interleaved.is_empty());
-    let h = text.family("app_job_duration_seconds").unwrap();
-    assert_eq!(h.samples.len(), 6);
-    let om = redmetrics::parse::parse_openmetrics(&encode(&r, Format::OpenMetrics)).unwrap();
-    assert_eq!(om.family("app_jobs").unwrap().samples.len(), 2);
-    assert_eq!(
-        om.family("app_job_duration_seconds")
-            .unwrap()
-            .unit
-            .as_deref(),
-        Some("seconds")
-    );
-}

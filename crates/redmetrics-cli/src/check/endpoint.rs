@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redmetrics::collect::MetricType;
 use redmetrics::contract::{Contract, Role, Shape};
-use redmetrics::parse::{Exposition, Kind, Sample, parse_openmetrics, parse_text};
+use redmetrics_parse::{Exposition, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::{Fetched, get};
 use super::report::{Check, Report, Status};
@@ -170,9 +170,9 @@ fn structure_check(e: &Exposition) -> Check {
     }
     for f in &e.families {
         match f.kind {
-            Kind::Histogram => histogram_findings(&mut c, &f.name, &f.samples),
-            Kind::Summary => summary_findings(&mut c, &f.name, &f.samples),
-            Kind::Counter => {
+            MetricType::Histogram => histogram_findings(&mut c, &f.name, &f.samples),
+            MetricType::Summary => summary_findings(&mut c, &f.name, &f.samples),
+            MetricType::Counter => {
                 for s in f.samples.iter().filter(|s| s.value < 0.0) {
                     c.fail(
                         format!("counter {} is negative ({})", series(s, &[]), s.value),
@@ -294,17 +294,17 @@ fn summary_findings(c: &mut Check, name: &str, samples: &[Sample]) {
 
 /// Whether a family's type in the text format is the contract's. Unless `exact`, size
 /// families may be histograms or summaries: a prefix alone does not say which.
-fn kind_matches(expected: MetricType, role: Role, actual: Kind, exact: bool) -> bool {
+fn kind_matches(expected: MetricType, role: Role, actual: MetricType, exact: bool) -> bool {
     match (expected, actual) {
-        (_, Kind::Histogram | Kind::Summary)
+        (_, MetricType::Histogram | MetricType::Summary)
             if !exact && matches!(role, Role::RequestSize | Role::ResponseSize) =>
         {
             true
         }
-        (MetricType::Counter, Kind::Counter)
-        | (MetricType::Gauge, Kind::Gauge)
-        | (MetricType::Histogram, Kind::Histogram)
-        | (MetricType::Summary, Kind::Summary) => true,
+        (MetricType::Counter, MetricType::Counter)
+        | (MetricType::Gauge, MetricType::Gauge)
+        | (MetricType::Histogram, MetricType::Histogram)
+        | (MetricType::Summary, MetricType::Summary) => true,
         _ => false,
     }
 }
@@ -431,7 +431,7 @@ fn contract_check(e: &Exposition, expected: &Expected) -> (Check, Option<Contrac
             c.fail(
                 format!(
                     "{name} is a {} (TYPE), the contract says {}",
-                    f.kind,
+                    f.kind.as_str(),
                     spec.desc().kind().as_str()
                 ),
                 "export the family with the contract's type",
@@ -585,9 +585,11 @@ fn monotonic_check(first: &Exposition, second: &Fetched, contract: Option<&Contr
         for f in &e.families {
             for s in &f.samples {
                 let counts = match f.kind {
-                    Kind::Counter => true,
-                    Kind::Histogram => s.name.ends_with("_count") || s.name.ends_with("_bucket"),
-                    Kind::Summary => s.name.ends_with("_count"),
+                    MetricType::Counter => true,
+                    MetricType::Histogram => {
+                        s.name.ends_with("_count") || s.name.ends_with("_bucket")
+                    }
+                    MetricType::Summary => s.name.ends_with("_count"),
                     _ => false,
                 };
                 if counts {

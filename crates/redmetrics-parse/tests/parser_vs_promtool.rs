@@ -3,9 +3,23 @@
 //! promtool exits 1 when the input does not parse, 0 or 3 (lint findings) when it does.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
-use redmetrics::parse::parse_text;
+use redmetrics_parse::parse_text;
+
+/// promtool's exit code on `exposition`.
+fn promtool_check(exposition: &[u8]) -> i32 {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("promtool not found: run scripts/test (it installs Debian's `prometheus`)");
+    child.stdin.take().unwrap().write_all(exposition).unwrap();
+    child.wait().unwrap().code().unwrap_or(-1)
+}
 
 const BASE: &str = "# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{method=\"GET\",path=\"/v1/x\",status=\"200\"} 42\n# HELP d_seconds Latency.\n# TYPE d_seconds histogram\nd_seconds_bucket{le=\"0.5\"} 1\nd_seconds_bucket{le=\"+Inf\"} 2\nd_seconds_sum 0.9\nd_seconds_count 2\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum 0\ns_count 0\ng -1.5e3 1700000000000\n";
 
@@ -94,6 +108,108 @@ fn corpus() -> Vec<Vec<u8>> {
     cases.iter().map(|c| c.as_bytes().to_vec()).collect()
 }
 
+/// Number edge cases, each as a sample value, a histogram `le`, a summary `quantile` and a
+/// timestamp: overflow beyond `f64` (Prometheus refuses it), subnormals and underflow (it
+/// accepts them), hex and octal forms, `_` separators, signs, and the spellings of the
+/// special values.
+fn numbers() -> Vec<Vec<u8>> {
+    let tokens = [
+        // range: the largest double, the first decimal that rounds past it, the exact
+        // half-way point between it and 2^1024 (rounds to even: overflow), far beyond
+        "1.7976931348623157e308",
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
+        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792",
+        "1.797693134862315807937289714053034150799341327710736640e308",
+        "1e308",
+        "1e309",
+        "1e310",
+        "-1e310",
+        "1E310",
+        "1e+310",
+        "1e99999999999999999999",
+        "123456789e300",
+        "0.000000001e318",
+        // subnormals and underflow
+        "2.2250738585072014e-308",
+        "2.2250738585072011e-308",
+        "4.9406564584124654e-324",
+        "5e-324",
+        "2.4703282292062328e-324",
+        "2.4703282292062327e-324",
+        "1e-320",
+        "1e-400",
+        "-1e-400",
+        "1e-99999999999999999999",
+        // hex, octal, binary
+        "0x10",
+        "0X10",
+        "0x1p-3",
+        "0x1P-3",
+        "0x1.8p1",
+        "0x_1p-3",
+        "0x",
+        "0o17",
+        "0b101",
+        "017",
+        "0017.5",
+        // underscores
+        "1_000",
+        "_1",
+        "1_",
+        "1.0_1",
+        "1e1_0",
+        // signs and forms
+        "+1",
+        "-1",
+        "+-1",
+        "--1",
+        "+",
+        "-",
+        "-0",
+        "+0.0",
+        ".5",
+        "-.5",
+        "5.",
+        "+5.e-1",
+        ".",
+        ".e1",
+        "1e",
+        "1e+",
+        "1e-",
+        "1e+-1",
+        "1.5.2",
+        "1,5",
+        " 1",
+        // special values
+        "Inf",
+        "+Inf",
+        "-Inf",
+        "inf",
+        "+inf",
+        "INF",
+        "Infinity",
+        "-infinity",
+        "+INFINITY",
+        "infinit",
+        "infinityy",
+        "NaN",
+        "nan",
+        "NAN",
+        "+NaN",
+        "-nan",
+        "nanx",
+    ];
+    let mut out = Vec::new();
+    for t in tokens {
+        out.push(format!("x {t}\n"));
+        out.push(format!("x 1 {t}\n"));
+        out.push(format!("# TYPE h histogram\nh_bucket{{le=\"{t}\"}} 1\n"));
+        out.push(format!("# TYPE s summary\ns{{quantile=\"{t}\"}} 1\n"));
+    }
+    out.into_iter().map(String::into_bytes).collect()
+}
+
 /// Deterministic mutations of a valid exposition: one byte replaced, or the input cut.
 fn mutations() -> Vec<Vec<u8>> {
     let base = BASE.as_bytes();
@@ -120,7 +236,11 @@ fn mutations() -> Vec<Vec<u8>> {
 
 #[test]
 fn accepts_exactly_what_promtool_accepts() {
-    let inputs: Vec<Vec<u8>> = corpus().into_iter().chain(mutations()).collect();
+    let inputs: Vec<Vec<u8>> = corpus()
+        .into_iter()
+        .chain(numbers())
+        .chain(mutations())
+        .collect();
     // Two workers: promtool is a separate process per input.
     let halves: Vec<Vec<(Vec<u8>, i32)>> = std::thread::scope(|s| {
         let handles: Vec<_> = inputs
@@ -129,7 +249,7 @@ fn accepts_exactly_what_promtool_accepts() {
                 s.spawn(move || {
                     chunk
                         .iter()
-                        .map(|i| (i.clone(), common::promtool_check(i).0))
+                        .map(|i| (i.clone(), promtool_check(i)))
                         .collect::<Vec<_>>()
                 })
             })
