@@ -82,13 +82,13 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     } else {
         None
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("server failed")
+    // The library's bounded listener: stalled clients time out, connections are capped.
+    tokio::select! {
+        served = redmetrics::serve_service(listener, redmetrics::ServeConfig::default(), app) => {
+            served.context("server failed")
+        }
+        () = shutdown() => Ok(()),
+    }
 }
 
 mod local_prometheus {

@@ -41,4 +41,4 @@ pub use crate::http::{HttpMetrics, MetricsLayer};
 pub use endpoint::MetricsEndpoint;
 pub use registry::Registry;
 #[cfg(feature = "server")]
-pub use server::serve;
+pub use server::{ServeConfig, serve, serve_service, serve_with};
