@@ -2,11 +2,14 @@
 //!
 //! Exit codes follow ripgrep and ruff: 0 success, 1 a check failed, 2 the command could not
 //! run (bad arguments, unreachable peers, unreadable input).
+// stdout goes through `output`, which survives a closed pipe; `println!` would panic.
+#![deny(clippy::print_stdout)]
 
 mod check;
 mod config;
 mod demo;
 mod generate;
+mod output;
 mod promql;
 mod scrape;
 
@@ -55,30 +58,30 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
     if args.check {
         let drift = generate::drift(&args.out, &artifacts);
         if drift.is_empty() {
-            println!(
+            output::outln!(
                 "{} files under {} are up to date",
                 artifacts.len(),
                 args.out.display()
-            );
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!("these files differ from what `redmetrics generate` writes:");
+        output::outln!("these files differ from what `redmetrics generate` writes:")?;
         for path in drift {
-            println!("  {}", args.out.join(path).display());
+            output::outln!("  {}", args.out.join(path).display())?;
         }
-        println!(
+        output::outln!(
             "run `redmetrics generate --config {} --out {}` and commit the result",
             args.config.display(),
             args.out.display()
-        );
+        )?;
         return Ok(ExitCode::from(1));
     }
     generate::write(&args.out, &artifacts)?;
-    println!(
+    output::outln!(
         "wrote {} files under {}",
         artifacts.len(),
         args.out.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -40,3 +40,65 @@ async fn the_demo_closes_half_sent_requests_and_keeps_serving() {
         assert!(closed.is_ok(), "the demo kept a half-sent request open");
     }
 }
+
+/// Runs the real binary at the repository root with stdout a pipe whose reader is already
+/// closed, as `redmetrics … | head` leaves it; then with stdout read in full.
+fn closed_and_open_stdout(args: &[&str]) -> (std::process::Output, std::process::Output) {
+    use std::process::{Command, Stdio};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let command = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_redmetrics"));
+        c.args(args)
+            .current_dir(&root)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
+        c
+    };
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let closed = command().stdout(writer).output().unwrap();
+    let open = command().stdout(Stdio::piped()).output().unwrap();
+    (closed, open)
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly_with_its_own_verdict() {
+    let commands: &[&[&str]] = &[
+        &["generate", "--check"],
+        &[
+            "check",
+            "--manifests",
+            "deploy/reviewmaps",
+            "--format",
+            "json",
+        ],
+        &["check", "--manifests", "deploy/reviewmaps"],
+        &[
+            "check",
+            "--manifests",
+            "deploy/ojeomneo",
+            "--metrics-path",
+            "/wrong",
+            "--format",
+            "json",
+        ],
+        &["--help"],
+        &["--version"],
+    ];
+    for args in commands {
+        let (closed, open) = closed_and_open_stdout(args);
+        let stderr = String::from_utf8_lossy(&closed.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{args:?} on a closed stdout: {stderr}"
+        );
+        assert_ne!(closed.status.code(), Some(101), "{args:?}: {stderr}");
+        assert!(!open.stdout.is_empty(), "{args:?} printed nothing to check");
+        assert_eq!(
+            closed.status.code(),
+            open.status.code(),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -90,8 +90,8 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         manifests::check(&args.manifests, &expect).map_err(anyhow::Error::msg)?
     };
     match args.format {
-        OutputFormat::Human => print!("{}", report.human()),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Human => crate::output::out!("{}", report.human())?,
+        OutputFormat::Json => crate::output::outln!("{}", serde_json::to_string_pretty(&report)?)?,
     }
     Ok(if report.passed {
         ExitCode::SUCCESS
