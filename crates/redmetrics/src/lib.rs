@@ -22,6 +22,8 @@
 //! route templates, never raw paths; statuses are what the client received (500 for a panic,
 //! 499 for a request abandoned before its response). See [`http`] for the details.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod collect;
 pub mod contract;
 pub mod encoding;

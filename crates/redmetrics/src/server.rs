@@ -33,6 +33,7 @@ use crate::endpoint::{MetricsEndpoint, PeerAddr};
 ///     .max_connections(64);
 /// # let _ = config;
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
     header_read_timeout: Duration,
@@ -90,6 +91,7 @@ impl ServeConfig {
 /// redmetrics::serve(listener, metrics.endpoint(), "/metrics").await
 /// # }
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub async fn serve(
     listener: TcpListener,
     endpoint: MetricsEndpoint,
@@ -99,6 +101,7 @@ pub async fn serve(
 }
 
 /// [`serve`] with the listener's limits given.
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub async fn serve_with(
     listener: TcpListener,
     endpoint: MetricsEndpoint,
@@ -121,6 +124,7 @@ pub async fn serve_with(
 
 /// Serves any tower service (an axum `Router`, say) on `listener` with `config`'s limits,
 /// HTTP/1 and HTTP/2, until the task is dropped. Each request carries a [`PeerAddr`].
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub async fn serve_service<S, B>(
     listener: TcpListener,
     config: ServeConfig,
