@@ -12,6 +12,7 @@ mod generate;
 mod output;
 mod promql;
 mod scrape;
+mod shell;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ enum Command {
     Generate(GenerateArgs),
     /// Verify a live endpoint, Kubernetes manifests or a Prometheus server against the contract.
     Check(check::CheckArgs),
+    #[command(flatten)]
+    Shell(shell::ShellCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
             .map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate(args),
         Command::Check(args) => check::run(args),
+        Command::Shell(command) => shell::run(command, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(code) => code,

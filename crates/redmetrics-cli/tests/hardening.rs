@@ -84,6 +84,8 @@ fn a_closed_stdout_ends_every_command_quietly_with_its_own_verdict() {
             "json",
         ],
         &["--help"],
+        &["completions", "bash"],
+        &["man"],
         &["--version"],
     ];
     for args in commands {
@@ -101,4 +103,89 @@ fn a_closed_stdout_ends_every_command_quietly_with_its_own_verdict() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// Runs the binary with `args`; its stdout, after asserting it succeeded.
+fn stdout_of(args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
+    out.stdout
+}
+
+/// Feeds `input` to a program (a real peer: bash, groff, man) and returns its output.
+fn pipe_into(program: &str, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is needed for this test: {e}"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_bash_completion_script_parses_and_completes_subcommands() {
+    let script = stdout_of(&["completions", "bash"]);
+    let parsed = pipe_into("bash", &["-n"], &script);
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    // Load it into a real bash and ask for the completions of `redmetrics ch`.
+    let mut session = script.clone();
+    session.extend_from_slice(
+        b"\nCOMP_WORDS=(redmetrics ch); COMP_CWORD=1; COMP_LINE='redmetrics ch'; \
+          COMP_POINT=${#COMP_LINE}; _redmetrics redmetrics ch redmetrics; \
+          printf '%s\\n' \"${COMPREPLY[@]}\"\n",
+    );
+    let completed = pipe_into("bash", &[], &session);
+    let words = String::from_utf8_lossy(&completed.stdout);
+    assert!(words.lines().any(|w| w == "check"), "{words}");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        stdout_of(&["completions", shell]);
+    }
+}
+
+#[test]
+fn the_man_pages_render_without_warnings() {
+    for args in [&["man"][..], &["man", "check"], &["man", "demo"]] {
+        let page = stdout_of(args);
+        let text = String::from_utf8_lossy(&page);
+        let name = args
+            .get(1)
+            .map_or("redmetrics".to_owned(), |s| format!("redmetrics-{s}"));
+        assert!(text.contains(&format!(".TH {name} 1")), "{text}");
+        // groff with every warning enabled is the judge of the roff.
+        let checked = pipe_into("groff", &["-man", "-Tutf8", "-ww", "-z"], &page);
+        assert!(
+            checked.status.success() && checked.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
+        let rendered = pipe_into("groff", &["-man", "-Tascii", "-P", "-cbou"], &page);
+        let rendered = String::from_utf8_lossy(&rendered.stdout);
+        assert!(
+            rendered.contains("SYNOPSIS") && rendered.contains("NAME"),
+            "{rendered}"
+        );
+    }
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .args(["man", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("man pages exist for: demo"));
 }
