@@ -15,8 +15,20 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Runs `command`; its stdout, after asserting it succeeded (`what` names it if not).
+fn stdout_of(command: &mut Command, what: &str) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 fn metadata() -> Value {
-    let out = Command::new(env!("CARGO"))
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
         .args([
             "metadata",
             "--format-version",
@@ -24,15 +36,8 @@ fn metadata() -> Value {
             "--no-deps",
             "--offline",
         ])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+        .current_dir(root());
+    serde_json::from_slice(&stdout_of(&mut cargo, "cargo metadata")).unwrap()
 }
 
 #[test]
@@ -116,17 +121,11 @@ fn feature_gated_public_items_are_labelled_for_docs_rs() {
 /// The stages of a Dockerfile as PyPI's dockerfile-parse reads it.
 fn dockerfile_stages(path: &str) -> Vec<Value> {
     let judge = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/judges/dockerfile.py");
-    let out = Command::new("python3")
-        .arg(judge)
-        .arg(root().join(path))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "dockerfile-parse failed (scripts/test installs it): {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new("python3").arg(judge).arg(root().join(path)),
+        "dockerfile-parse (scripts/test installs it)",
     );
-    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parsed: Value = serde_json::from_slice(&out).unwrap();
     parsed["stages"].as_array().unwrap().clone()
 }
 
@@ -266,25 +265,21 @@ fn the_dockerfile_build_resolves_from_the_lockfile() {
             copy_tree(&from, &to);
         }
     }
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "--locked",
-            "--offline",
-            "-p",
-            "redmetrics-cli",
-            "-e",
-            "normal",
-        ])
-        .current_dir(context.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the build stage's files do not resolve with --locked: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new(env!("CARGO"))
+            .args([
+                "tree",
+                "--locked",
+                "--offline",
+                "-p",
+                "redmetrics-cli",
+                "-e",
+                "normal",
+            ])
+            .current_dir(context.path()),
+        "the build stage's files do not resolve with --locked",
     );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("redmetrics-cli v"));
+    assert!(String::from_utf8_lossy(&out).starts_with("redmetrics-cli v"));
     if std::env::var_os("REDMETRICS_DOCKER_BUILD").is_some() {
         let mut words = BUILD.split_whitespace().skip(1);
         let status = Command::new(env!("CARGO"))

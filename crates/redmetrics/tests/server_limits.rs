@@ -54,6 +54,12 @@ async fn closed_by_server(s: &mut TcpStream) -> bool {
     tokio::time::timeout(EVENTUALLY, read_to_end).await.is_ok()
 }
 
+async fn assert_all_closed(mut conns: Vec<TcpStream>, what: &str) {
+    for s in &mut conns {
+        assert!(closed_by_server(s).await, "{what} was kept open");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_sent_headers_are_closed_and_a_scrape_still_succeeds() {
     let config = ServeConfig::default()
@@ -68,12 +74,7 @@ async fn half_sent_headers_are_closed_and_a_scrape_still_succeeds() {
     let scrape = send(&client(), addr, "GET", "/metrics", &[], b"").await;
     assert_eq!(scrape.status, 200);
     assert!(scrape.text().contains("reviewmaps_http_requests_total"));
-    for s in &mut attackers {
-        assert!(
-            closed_by_server(s).await,
-            "a half-sent request was kept open"
-        );
-    }
+    assert_all_closed(attackers, "a half-sent request").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,12 +87,7 @@ async fn silent_connections_are_closed_after_the_idle_timeout() {
     for _ in 0..20 {
         silent.push(stalled(addr, b"").await);
     }
-    for s in &mut silent {
-        assert!(
-            closed_by_server(s).await,
-            "a silent connection was kept open"
-        );
-    }
+    assert_all_closed(silent, "a silent connection").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
