@@ -149,13 +149,13 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     } else {
         None
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("server failed")
+    // The library's bounded listener: stalled clients time out, connections are capped.
+    tokio::select! {
+        served = redmetrics::serve_service(listener, redmetrics::ServeConfig::default(), app) => {
+            served.context("server failed")
+        }
+        () = shutdown() => Ok(()),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so that a local Prometheus is stopped with the demo.

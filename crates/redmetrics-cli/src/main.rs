@@ -2,12 +2,16 @@
 //!
 //! Exit codes follow ripgrep and ruff: 0 success, 1 a check failed, 2 the command could not
 //! run (bad arguments, unreachable peers, unreadable input).
+// stdout goes through `output`, which survives a closed pipe; `println!` would panic.
+#![deny(clippy::print_stdout)]
 
 mod check;
 mod config;
 mod demo;
 mod generate;
+mod output;
 mod promql;
+mod shell;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -33,6 +37,8 @@ enum Command {
     Generate(GenerateArgs),
     /// Verify a live endpoint, Kubernetes manifests or a Prometheus server against the contract.
     Check(check::CheckArgs),
+    #[command(flatten)]
+    Shell(shell::ShellCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,30 +60,30 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
     if args.check {
         let drift = generate::drift(&args.out, &artifacts);
         if drift.is_empty() {
-            println!(
+            output::outln!(
                 "{} files under {} are up to date",
                 artifacts.len(),
                 args.out.display()
-            );
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!("these files differ from what `redmetrics generate` writes:");
+        output::outln!("these files differ from what `redmetrics generate` writes:")?;
         for path in drift {
-            println!("  {}", args.out.join(path).display());
+            output::outln!("  {}", args.out.join(path).display())?;
         }
-        println!(
+        output::outln!(
             "run `redmetrics generate --config {} --out {}` and commit the result",
             args.config.display(),
             args.out.display()
-        );
+        )?;
         return Ok(ExitCode::from(1));
     }
     generate::write(&args.out, &artifacts)?;
-    println!(
+    output::outln!(
         "wrote {} files under {}",
         artifacts.len(),
         args.out.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -190,6 +196,7 @@ fn main() -> ExitCode {
             .map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate(args),
         Command::Check(args) => check::run(args),
+        Command::Shell(command) => shell::run(command, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(code) => code,

@@ -95,7 +95,7 @@ fn committed_artifacts_are_current() {
     let out = redmetrics(&repo(), &["generate", "--check"]);
     assert_eq!(
         (out.status.code(), text(&out.stdout)),
-        (Some(0), "22 files under deploy are up to date\n".to_owned()),
+        (Some(0), "25 files under deploy are up to date\n".to_owned()),
         "{}",
         text(&out.stderr)
     );
@@ -116,7 +116,7 @@ fn drift_is_reported_with_the_fix() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "wrote 22 files under deploy\n");
+    assert_eq!(text(&out.stdout), "wrote 25 files under deploy\n");
     let rules = tmp.path().join("deploy/ojeomneo/rules.yaml");
     std::fs::write(&rules, read(&rules).replace("for: 5m", "for: 1m")).unwrap();
     std::fs::remove_file(tmp.path().join("deploy/reviewmaps/dashboard.json")).unwrap();
@@ -528,4 +528,150 @@ fn chart_options_reach_the_service_monitor() {
         &rendered["servicemonitor.yaml"],
         1,
     );
+}
+
+/// Helm lint's errors for `values` (empty when the values pass the chart's schema).
+fn lint_errors(values: Value) -> Vec<String> {
+    helm_lint(values)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn chart_values_schema_fails_lint_on_bad_values() {
+    let mut basics = enabled_values();
+    basics["serviceAccount"] =
+        json!({ "create": true, "name": "ojeomneo", "annotations": { "a": "b" } });
+    basics["imagePullSecrets"] = json!([{ "name": "regcred" }]);
+    basics["podAnnotations"] = json!({ "team": "food" });
+    basics["nodeSelector"] = json!({ "kubernetes.io/os": "linux" });
+    basics["tolerations"] = json!([{ "key": "spot", "operator": "Exists" }]);
+    basics["affinity"] = json!({ "nodeAffinity": {} });
+    basics["env"] = json!([{ "name": "RUST_LOG", "value": "info" }]);
+    assert_eq!(lint_errors(basics), Vec::<String>::new());
+    let bad: [(&str, Value); 7] = [
+        ("/replicaCount", json!({ "replicaCount": "two" })),
+        (
+            "/service/portName",
+            json!({ "service": { "portName": "3000" } }),
+        ),
+        ("/service/port", json!({ "service": { "port": "http" } })),
+        ("/metrics/path", json!({ "metrics": { "path": "metrics" } })),
+        (
+            "/metrics/serviceMonitor/interval",
+            json!({ "metrics": { "serviceMonitor": { "interval": "30 seconds" } } }),
+        ),
+        (
+            "serviceMonitr",
+            json!({ "metrics": { "serviceMonitr": { "enabled": true } } }),
+        ),
+        (
+            "/serviceAccount/create",
+            json!({ "serviceAccount": { "create": "yes" } }),
+        ),
+    ];
+    for (path, values) in bad {
+        let errors = lint_errors(values.clone()).join("\n");
+        assert!(
+            errors.contains(path),
+            "{values} passed lint or the error does not name {path}: {errors}"
+        );
+    }
+}
+
+#[test]
+fn chart_helm_test_pod_scrapes_the_metrics_path_through_the_service() {
+    let rendered = helm_render(enabled_values(), "ojeomneo", "ojeomneo");
+    let pod = yaml(&rendered["test-metrics.yaml"]);
+    let service = yaml(&rendered["service.yaml"]);
+    assert_eq!(pod["kind"], "Pod");
+    assert_eq!(pod["metadata"]["annotations"]["helm.sh/hook"], "test");
+    assert_eq!(pod["spec"]["restartPolicy"], "Never");
+    assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+    let container = &pod["spec"]["containers"][0];
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    let env: BTreeMap<&str, &str> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
+        .collect();
+    let url = format!(
+        "http://{}:{}/ojeomneo/metrics",
+        service["metadata"]["name"].as_str().unwrap(),
+        service["spec"]["ports"][0]["port"]
+    );
+    assert_eq!(env["METRICS_URL"], url);
+    // The pod's own command, run here against a live demo with the same prefix and path:
+    // it must pass on a real endpoint and fail on one that serves other metrics.
+    let script = container["command"][2].as_str().unwrap();
+    let run = |addr: std::net::SocketAddr, path: &str| {
+        Command::new("sh")
+            .args(["-c", script])
+            .env("METRICS_URL", format!("http://{addr}{path}"))
+            .env("REQUESTS", env["REQUESTS"])
+            .output()
+            .unwrap()
+    };
+    let (_demo, addr) = common::start_demo(&[
+        "--prefix",
+        "ojeomneo",
+        "--metrics-path",
+        "/ojeomneo/metrics",
+    ]);
+    let ok = run(addr, "/ojeomneo/metrics");
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    let (_other, other) = common::start_demo(&[]);
+    let wrong = run(other, "/metrics");
+    assert!(!wrong.status.success());
+    assert!(text(&wrong.stdout).contains("no ojeomneo_http_requests_total family"));
+}
+
+#[test]
+fn chart_pods_run_non_root_with_the_helm_create_basics() {
+    let rendered = helm_render(json!({}), "reviewmaps", "reviewmaps");
+    let deployment = yaml(&rendered["deployment.yaml"]);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    let account = yaml(&rendered["serviceaccount.yaml"]);
+    assert_eq!(pod["serviceAccountName"], account["metadata"]["name"]);
+
+    let values = json!({
+        "serviceAccount": { "create": false, "name": "shared" },
+        "imagePullSecrets": [{ "name": "regcred" }],
+        "podAnnotations": { "team": "food" },
+        "nodeSelector": { "kubernetes.io/os": "linux" },
+        "tolerations": [{ "key": "spot", "operator": "Exists" }],
+        "affinity": { "nodeAffinity": { "preferredDuringSchedulingIgnoredDuringExecution": [] } },
+        "env": [{ "name": "RUST_LOG", "value": "info" }],
+    });
+    let rendered = helm_render(values.clone(), "reviewmaps", "reviewmaps");
+    assert!(rendered["serviceaccount.yaml"].trim().is_empty());
+    let deployment = yaml(&rendered["deployment.yaml"]);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "shared");
+    assert_eq!(pod["imagePullSecrets"], values["imagePullSecrets"]);
+    assert_eq!(
+        deployment["spec"]["template"]["metadata"]["annotations"],
+        values["podAnnotations"]
+    );
+    assert_eq!(pod["nodeSelector"], values["nodeSelector"]);
+    assert_eq!(pod["tolerations"], values["tolerations"]);
+    assert_eq!(pod["affinity"], values["affinity"]);
+    assert_eq!(pod["containers"][0]["env"], values["env"]);
+    let chart = yaml(&read(
+        &repo().join("deploy/helm/redmetrics-service/Chart.yaml"),
+    ));
+    assert_eq!(chart["kubeVersion"], ">=1.23.0-0");
 }

@@ -29,6 +29,8 @@
 //! side). Feature `serde` derives `Serialize` for the contract; `server` adds `serve` for a
 //! listener of its own.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod collect;
 pub mod contract;
 pub mod encoding;
@@ -48,4 +50,4 @@ pub use endpoint::MetricsEndpoint;
 pub use middleware::{HttpMetrics, MetricsLayer};
 pub use registry::Registry;
 #[cfg(feature = "server")]
-pub use server::serve;
+pub use server::{ServeConfig, serve, serve_service, serve_with};

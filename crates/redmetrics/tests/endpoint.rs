@@ -164,3 +164,30 @@ async fn serves_on_a_listener_of_its_own() {
         404
     );
 }
+
+/// An IPv4 client of a dual-stack `[::]` listener arrives as `::ffff:127.0.0.1`; an IPv4
+/// allow-list must still admit it (and keep refusing what it does not list).
+#[cfg(feature = "server")]
+#[tokio::test]
+async fn ipv4_clients_of_a_dual_stack_listener_match_ipv4_rules() {
+    let m = metrics();
+    let Ok(listener) = tokio::net::TcpListener::bind("[::]:0").await else {
+        eprintln!("SKIPPED: this machine cannot bind [::]; the unit tests in access.rs cover it");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let endpoint = m
+        .endpoint()
+        .allow_networks(["127.0.0.0/8".parse().unwrap()]);
+    tokio::spawn(redmetrics::serve(listener, endpoint, "/metrics"));
+    let c = client();
+    let v4 = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(send(&c, v4, "GET", "/metrics", &[], b"").await.status, 200);
+
+    let other = tokio::net::TcpListener::bind("[::]:0").await.unwrap();
+    let port = other.local_addr().unwrap().port();
+    let endpoint = m.endpoint().allow_networks(["10.0.0.0/8".parse().unwrap()]);
+    tokio::spawn(redmetrics::serve(other, endpoint, "/metrics"));
+    let v4 = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(send(&c, v4, "GET", "/metrics", &[], b"").await.status, 403);
+}

@@ -241,8 +241,8 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         }
     };
     match output.format {
-        OutputFormat::Human => print!("{}", report.human()),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Human => crate::output::out!("{}", report.human())?,
+        OutputFormat::Json => crate::output::outln!("{}", serde_json::to_string_pretty(&report)?)?,
     }
     Ok(if report.passed {
         ExitCode::SUCCESS

@@ -9,6 +9,7 @@ mod chart;
 mod dashboard;
 mod kube;
 mod rules;
+mod schema;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,9 @@
 //! `X-Real-IP` are client-set headers and are ignored unless the peer itself is a trusted
 //! proxy; then the right-most address not belonging to a trusted proxy is the client, the
 //! standard way to read that header without letting clients spoof it.
+//!
+//! An IPv4 client of a dual-stack (`[::]`) listener arrives as `::ffff:a.b.c.d`; every
+//! address is compared in both forms, so `127.0.0.0/8` admits it as an IPv4 rule should.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -36,7 +39,7 @@ impl Access {
     ) -> Result<(), Denial> {
         if !self.networks.is_empty() {
             let client = self.client_ip(headers, peer.map(|p| p.ip()));
-            if !client.is_some_and(|ip| self.networks.iter().any(|n| n.contains(&ip))) {
+            if !client.is_some_and(|ip| contains(&self.networks, ip)) {
                 return Err(Denial::Forbidden);
             }
         }
@@ -56,13 +59,13 @@ impl Access {
     }
 
     fn trusted(&self, ip: IpAddr) -> bool {
-        self.proxies.iter().any(|n| n.contains(&ip))
+        contains(&self.proxies, ip)
     }
 
     /// The client address: the peer, or behind trusted proxies the right-most untrusted hop.
     /// `None` when the peer is unknown or a forwarded address does not parse.
     pub(crate) fn client_ip(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<IpAddr> {
-        let peer = peer?;
+        let peer = peer?.to_canonical();
         if !self.trusted(peer) {
             return Some(peer);
         }
@@ -95,6 +98,19 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>()
         .ok()
         .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
+/// Whether `ip` is in one of `nets`, as written or in its IPv4-mapped IPv6 form (and back),
+/// so that a rule matches whichever form the configuration and the socket chose.
+fn contains(nets: &[IpNet], ip: IpAddr) -> bool {
+    let canonical = ip.to_canonical();
+    let mapped = match canonical {
+        IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+        v6 @ IpAddr::V6(_) => v6,
+    };
+    nets.iter()
+        .any(|n| n.contains(&canonical) || n.contains(&mapped))
 }
 
 /// Compares without an early exit, so response timing does not reveal the matching prefix.
@@ -155,5 +171,44 @@ mod tests {
         let far = Some("192.0.2.1:5000".parse().unwrap());
         assert_eq!(a.check(&ok, far), Err(Denial::Forbidden));
         assert_eq!(a.check(&ok, None), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn ipv4_mapped_clients_match_ipv4_rules() {
+        let a = Access {
+            networks: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Access::default()
+        };
+        let mapped = Some("[::ffff:127.0.0.1]:5000".parse().unwrap());
+        assert_eq!(a.check(&HeaderMap::new(), mapped), Ok(()));
+        let far = Some("[::ffff:192.0.2.1]:5000".parse().unwrap());
+        assert_eq!(a.check(&HeaderMap::new(), far), Err(Denial::Forbidden));
+        // A rule written in the mapped form admits a plain IPv4 peer as well.
+        let a = Access {
+            networks: vec!["::ffff:10.0.0.0/104".parse().unwrap()],
+            ..Access::default()
+        };
+        let v4 = Some("10.1.2.3:5000".parse().unwrap());
+        assert_eq!(a.check(&HeaderMap::new(), v4), Ok(()));
+        // A real IPv6 peer is not mistaken for an IPv4 one.
+        let a = Access {
+            networks: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Access::default()
+        };
+        let v6 = Some("[::1]:5000".parse().unwrap());
+        assert_eq!(a.check(&HeaderMap::new(), v6), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn ipv4_mapped_proxies_are_trusted_and_hops_normalised() {
+        let a = Access {
+            proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            ..Access::default()
+        };
+        let h = headers(&[("x-forwarded-for", "::ffff:198.51.100.7, ::ffff:10.1.1.1")]);
+        assert_eq!(a.client_ip(&h, ip("::ffff:10.0.0.5")), ip("198.51.100.7"));
+        let h = headers(&[("x-real-ip", "198.51.100.8")]);
+        assert_eq!(a.client_ip(&h, ip("::ffff:10.0.0.5")), ip("198.51.100.8"));
+        assert_eq!(a.client_ip(&h, ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
     }
 }

@@ -29,6 +29,14 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{- define "redmetrics-service.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "redmetrics-service.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{/* The job label of the service's series. */}}
 {{- define "redmetrics-service.job" -}}
 {{- .Values.metrics.job | default (include "redmetrics-service.fullname" .) }}

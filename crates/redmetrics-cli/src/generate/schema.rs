@@ -1,0 +1,129 @@
+//! The Helm chart's `values.schema.json`: Helm refuses to install, template or lint with
+//! values it rejects, so a mistyped key, a port number where a port name belongs, or a
+//! duration Prometheus cannot read fails before anything reaches a cluster.
+
+use serde_json::{Value, json};
+
+/// Prometheus' duration syntax, as the Prometheus Operator's CRDs state it.
+const DURATION: &str =
+    "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$";
+
+/// A Kubernetes port name (IANA_SVC_NAME); all digits would be a number.
+const PORT_NAME: &str = "^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$";
+
+fn object(properties: Value) -> Value {
+    json!({ "type": "object", "additionalProperties": false, "properties": properties })
+}
+
+fn map_of_strings() -> Value {
+    json!({ "type": "object", "additionalProperties": { "type": "string" } })
+}
+
+/// Any object or list Kubernetes defines (affinity, a security context): checked by the API.
+fn free_object() -> Value {
+    json!({ "type": "object" })
+}
+
+fn free_list() -> Value {
+    json!({ "type": "array", "items": { "type": "object" } })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+fn monitoring_object(extra: Value) -> Value {
+    let mut props = json!({
+        "enabled": boolean(),
+        "namespace": string(),
+        "labels": map_of_strings(),
+    });
+    if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    object(props)
+}
+
+/// The schema, pretty-printed with a trailing newline.
+pub(crate) fn values_schema() -> String {
+    let schema = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "redmetrics-service values",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "global": free_object(),
+            "replicaCount": { "type": "integer", "minimum": 0 },
+            "image": object(json!({
+                "repository": { "type": "string", "minLength": 1 },
+                "tag": string(),
+                "pullPolicy": { "enum": ["Always", "IfNotPresent", "Never"] },
+            })),
+            "imagePullSecrets": {
+                "type": "array",
+                "items": object(json!({ "name": { "type": "string", "minLength": 1 } })),
+            },
+            "nameOverride": string(),
+            "fullnameOverride": string(),
+            "serviceAccount": object(json!({
+                "create": boolean(),
+                "automount": boolean(),
+                "annotations": map_of_strings(),
+                "name": string(),
+            })),
+            "podAnnotations": map_of_strings(),
+            "podLabels": map_of_strings(),
+            "podSecurityContext": free_object(),
+            "securityContext": free_object(),
+            "env": free_list(),
+            "containerPort": { "type": "integer", "minimum": 1, "maximum": 65535 },
+            "service": object(json!({
+                "type": { "enum": ["ClusterIP", "NodePort", "LoadBalancer"] },
+                "port": { "type": "integer", "minimum": 1, "maximum": 65535 },
+                "portName": {
+                    "type": "string",
+                    "pattern": PORT_NAME,
+                    "not": { "pattern": "^[0-9]+$" },
+                    "description": "The Service port's NAME, which ServiceMonitors select; not a number.",
+                },
+            })),
+            "healthPath": { "type": "string", "pattern": "^/" },
+            "resources": free_object(),
+            "nodeSelector": map_of_strings(),
+            "tolerations": free_list(),
+            "affinity": free_object(),
+            "tests": object(json!({
+                "image": object(json!({
+                    "repository": { "type": "string", "minLength": 1 },
+                    "tag": { "type": "string", "minLength": 1 },
+                })),
+            })),
+            "metrics": object(json!({
+                "enabled": boolean(),
+                "prefix": { "type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$" },
+                "path": { "type": "string", "pattern": "^/" },
+                "job": string(),
+                "serviceMonitor": monitoring_object(json!({
+                    "jobLabel": string(),
+                    "interval": { "type": "string", "pattern": DURATION },
+                    "scrapeTimeout": { "type": "string", "pattern": DURATION },
+                    "honorLabels": boolean(),
+                    "relabelings": free_list(),
+                    "metricRelabelings": free_list(),
+                })),
+                "prometheusRule": monitoring_object(json!({})),
+                "dashboard": monitoring_object(json!({
+                    "folder": string(),
+                    "folderAnnotation": { "type": "string", "minLength": 1 },
+                })),
+            })),
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
