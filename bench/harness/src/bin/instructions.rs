@@ -1,0 +1,71 @@
+//! A fixed workload per mode for `valgrind --tool=callgrind`, which counts instructions rather
+//! than seconds: the count is the same on a loaded machine, so before/after comparisons of
+//! the request path and the encoder hold where wall-clock benchmarks drift.
+//! `bench/instructions.sh` runs each mode at two sizes and prints the difference per operation.
+//!
+//! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
+//! axum-redmetrics, tower-bare, tower-redmetrics, render-text-1000)
+
+use std::time::Duration;
+
+use redmetrics::encoding::{Format, encode_into};
+use redmetrics::middleware::Completed;
+use redmetrics::{Contract, HttpMetrics};
+use redmetrics_bench::{PATHS, Variant, call, call_tower, router, tower_bare, tower_layered};
+
+/// 1,000 (method, path, status) label sets, as the `render` benchmark fills them.
+fn populated(label_sets: usize) -> HttpMetrics {
+    let metrics = HttpMetrics::builder(Contract::new("reviewmaps").expect("valid prefix"))
+        .max_label_sets(label_sets)
+        .build()
+        .expect("metrics");
+    for i in 0..label_sets {
+        let route = format!("/v1/route{}/{{id}}", i / 5);
+        metrics.record(&Completed {
+            method: &http::Method::GET,
+            route: Some(&route),
+            status: 200 + (i % 5) as u16,
+            took: Duration::from_millis(10),
+            request_bytes: 0,
+            response_bytes: 512,
+        });
+    }
+    metrics
+}
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: instructions MODE N";
+    let mode = args.next().ok_or(usage)?;
+    let n: usize = args.next().and_then(|v| v.parse().ok()).ok_or(usage)?;
+    let axum = |variant| {
+        let mut svc = router(variant);
+        for i in 0..n {
+            call(&mut svc, PATHS[i % 3]);
+        }
+    };
+    match mode.as_str() {
+        "axum-bare" => axum(Variant::Bare),
+        "axum-wrap-bodies" => axum(Variant::WrapBodies),
+        "axum-redmetrics" => axum(Variant::Redmetrics),
+        "tower-bare" => {
+            let mut svc = tower_bare();
+            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
+        }
+        "tower-redmetrics" => {
+            let mut svc = tower_layered();
+            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
+        }
+        "render-text-1000" => {
+            let metrics = populated(1_000);
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.clear();
+                encode_into(metrics.registry(), Format::Text, &mut out);
+                std::hint::black_box(&out);
+            }
+        }
+        other => return Err(format!("unknown mode {other}; {usage}")),
+    }
+    Ok(())
+}

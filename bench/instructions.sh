@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Instructions per request (and per scrape) under callgrind: each mode runs at two sizes and
+# the difference is divided by the extra operations, so set-up cost cancels out. Counts, not
+# seconds: they hold on a loaded machine, which makes them the before/after figure of record
+# for refactors of the request path and the encoder (see BENCHMARKS.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
+cargo build -q --release -p redmetrics-bench --bin instructions
+bin=target/release/instructions
+count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 \
+  | awk '/Collected/ {print $4}'; }
+per_op() { local a b; a=$(count "$1" "$2"); b=$(count "$1" "$3"); echo $(( (b - a) / ($3 - $2) )); }
+printf '%-20s %s\n' mode instructions/op
+for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetrics; do
+  printf '%-20s %s\n' "$mode" "$(per_op "$mode" 2000 12000)"
+done
+printf '%-20s %s\n' render-text-1000 "$(per_op render-text-1000 2 12)"
