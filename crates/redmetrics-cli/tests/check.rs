@@ -460,3 +460,66 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
         ]
     );
 }
+
+/// Serves text 0.0.4 whose every answer has smaller values than the one before: counters,
+/// bucket and count series going backwards, and a sum and a gauge doing the same (which
+/// may).
+fn serve_shrinking() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for (k, stream) in listener.incoming().take(64).enumerate() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let v = 1000 - k;
+            let body = format!(
+                "# HELP app_jobs_total Jobs.\n# TYPE app_jobs_total counter\napp_jobs_total {v}\n\
+                 # HELP app_wait_seconds Wait.\n# TYPE app_wait_seconds histogram\n\
+                 app_wait_seconds_bucket{{le=\"+Inf\"}} {v}\napp_wait_seconds_sum {v}\napp_wait_seconds_count {v}\n\
+                 # HELP app_size_bytes Size.\n# TYPE app_size_bytes summary\n\
+                 app_size_bytes_sum {v}\napp_size_bytes_count {v}\n\
+                 # HELP app_queue Queue.\n# TYPE app_queue gauge\napp_queue {v}\n"
+            );
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn counters_buckets_and_counts_that_go_backwards_fail_but_sums_and_gauges_may() {
+    let addr = serve_shrinking();
+    let out = run(
+        &[
+            "endpoint",
+            &format!("http://{addr}/metrics"),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json(&out);
+    let went: Vec<String> = findings(&report, "counters")
+        .iter()
+        .filter(|m| m.contains(" went from "))
+        .map(|m| m.split(" went from ").next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        went,
+        [
+            "app_jobs_total{}",
+            "app_size_bytes_count{}",
+            "app_wait_seconds_bucket{le=\"+Inf\"}",
+            "app_wait_seconds_count{}",
+        ],
+        "{}",
+        stdout(&out)
+    );
+}

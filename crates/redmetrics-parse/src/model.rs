@@ -71,6 +71,31 @@ impl Family {
             samples: Vec::new(),
         }
     }
+
+    /// Whether `sample` of this family only ever grows while its process lives: a counter's
+    /// total, a histogram's buckets and count, a summary's count. A checker compares these
+    /// between two scrapes; a drop means a reset or a broken counter.
+    ///
+    /// ```
+    /// let e = redmetrics_parse::parse_text(b"# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.5\nh_count 2\n").unwrap();
+    /// let h = &e.families[0];
+    /// let grows: Vec<bool> = h.samples.iter().map(|s| h.is_monotonic(s)).collect();
+    /// assert_eq!(grows, [true, false, true]);
+    /// let c = redmetrics_parse::parse_text(b"# TYPE jobs_total counter\njobs_total 3\n").unwrap();
+    /// assert!(c.families[0].is_monotonic(&c.families[0].samples[0]));
+    /// ```
+    pub fn is_monotonic(&self, sample: &Sample) -> bool {
+        use crate::suffix::{Part, part_of};
+        let part = part_of(self.kind, &self.name, &sample.name);
+        match self.kind {
+            // Text 0.0.4 names a counter family with its `_total`: every sample but a
+            // creation time counts.
+            MetricType::Counter => part != Some(Part::Created),
+            MetricType::Histogram => matches!(part, Some(Part::Bucket | Part::Count)),
+            MetricType::Summary => part == Some(Part::Count),
+            _ => false,
+        }
+    }
 }
 
 /// A parsed exposition: what [`parse_text`](crate::parse_text) and

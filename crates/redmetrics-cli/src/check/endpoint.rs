@@ -584,15 +584,7 @@ fn monotonic_check(first: &Exposition, second: &Fetched, contract: Option<&Contr
         let mut m = BTreeMap::new();
         for f in &e.families {
             for s in &f.samples {
-                let counts = match f.kind {
-                    MetricType::Counter => true,
-                    MetricType::Histogram => {
-                        s.name.ends_with("_count") || s.name.ends_with("_bucket")
-                    }
-                    MetricType::Summary => s.name.ends_with("_count"),
-                    _ => false,
-                };
-                if counts {
+                if f.is_monotonic(s) {
                     m.insert(series(s, &[]), s.value);
                 }
             }
