@@ -464,7 +464,13 @@ fn https_with_a_private_ca() {
     );
     let out = check(&["endpoint", &url, "--prefix", "up"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("certificate"), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "fix: the server's certificate is not trusted: give its CA with --cacert FILE"
+        ),
+        "{}",
+        text(&out)
+    );
 }
 
 // Item 14: nothing to check fails.

@@ -57,6 +57,8 @@ pub(crate) enum CheckError {
 fn fix_for(reason: &str) -> &'static str {
     if reason.contains("onnection refused") {
         "\n  fix: nothing listens there: start the app, check the port in the URL, or reach a cluster service through `kubectl port-forward svc/<service> <port>`"
+    } else if reason.contains("certificate") || reason.contains("UnknownIssuer") {
+        "\n  fix: the server's certificate is not trusted: give its CA with --cacert FILE (PEM)"
     } else if reason.contains("dns error") || reason.contains("failed to lookup") {
         "\n  fix: the host name does not resolve: check its spelling, or use an IP address"
     } else {
