@@ -10,33 +10,17 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 
-use common::{free_port, repo, start_demo};
+use common::{free_port, redmetrics_with_env, repo, start_demo};
 use serde_json::Value;
 
 /// Runs `redmetrics check ARGS` in `dir` with only PATH (given) and `env` set.
 fn check_in(dir: &Path, args: &[&str], path: &str, env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
-        .arg("check")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", path)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut all = vec!["check"];
+    all.extend(args);
+    redmetrics_with_env(dir, &all, Some(stdin), path, env)
 }
 
 fn manifest_dir() -> PathBuf {

@@ -6,11 +6,6 @@ pub(crate) enum CheckError {
     /// The URL does not parse.
     #[error("{url}: not a URL: {reason}")]
     BadUrl { url: String, reason: String },
-    /// An `https://` URL; the checker speaks plain HTTP.
-    #[error(
-        "{url}: https is not supported; check through plain HTTP (e.g. `kubectl port-forward`)"
-    )]
-    Https { url: String },
     /// The request failed (connection refused, reset, …).
     #[error("{url}: {reason}{}", fix_for(reason))]
     Request { url: String, reason: String },
