@@ -50,6 +50,13 @@ pub(crate) struct DemoArgs {
     /// would, with the generated alert rules loaded.
     #[arg(long)]
     pub(crate) with_prometheus: bool,
+    /// Serve the metrics only to `Authorization: Bearer TOKEN` (401 otherwise); also
+    /// --metrics-token-file, or the environment variable REDMETRICS_METRICS_TOKEN.
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["metrics_token_file", "with_prometheus"])]
+    pub(crate) metrics_token: Option<String>,
+    /// Read the metrics token from this file (its trailing newline is dropped).
+    #[arg(long, value_name = "FILE", conflicts_with = "with_prometheus")]
+    pub(crate) metrics_token_file: Option<std::path::PathBuf>,
     /// Where that Prometheus listens.
     #[arg(long, default_value = "127.0.0.1:9090", requires = "with_prometheus", value_parser = listen_address)]
     pub(crate) prometheus_listen: SocketAddr,
@@ -127,13 +134,32 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         builder = builder.max_label_sets(bound);
     }
     let metrics = builder.build().context("metrics")?;
-    let app = app(&metrics, args.fail_every);
+    let token = crate::secret::token(
+        args.metrics_token.as_deref(),
+        args.metrics_token_file.as_deref(),
+        "--metrics-token-file",
+        "REDMETRICS_METRICS_TOKEN",
+    )
+    .map_err(anyhow::Error::msg)?;
+    let endpoint = match &token {
+        Some(t) => metrics.endpoint().bearer_token(t.clone()),
+        None => metrics.endpoint(),
+    };
+    let app = app(&metrics, args.fail_every, endpoint);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (prefix {})", served.prefix());
-    tracing::info!("metrics at http://{addr}{}", served.app.metrics_path);
+    tracing::info!(
+        "metrics at http://{addr}{}{}",
+        served.app.metrics_path,
+        if token.is_some() {
+            " (bearer token required)"
+        } else {
+            ""
+        }
+    );
     tracing::info!(
         "try: curl -s http://{addr}{} | grep {}_http_requests_total",
         served.app.metrics_path,
@@ -182,7 +208,12 @@ async fn shutdown() {
 }
 
 /// The demo API with metrics on it, as an application would write it.
-pub(crate) fn app(metrics: &HttpMetrics, fail_every: u64) -> Router {
+/// The metrics are served by `endpoint` (e.g. one requiring a token).
+pub(crate) fn app(
+    metrics: &HttpMetrics,
+    fail_every: u64,
+    endpoint: redmetrics::endpoint::MetricsEndpoint,
+) -> Router {
     let state = Arc::new(AppState {
         flaky_calls: AtomicU64::new(0),
         fail_every,
@@ -196,7 +227,7 @@ pub(crate) fn app(metrics: &HttpMetrics, fail_every: u64) -> Router {
         .route("/v1/slow", get(slow))
         .with_state(state)
         .layer(metrics.layer())
-        .route_service(metrics.metrics_path(), metrics.endpoint())
+        .route_service(metrics.metrics_path(), endpoint)
 }
 
 fn campaign(id: u64) -> Value {

@@ -11,6 +11,7 @@ mod demo;
 mod generate;
 mod output;
 mod promql;
+mod secret;
 mod shell;
 
 use std::io::IsTerminal;

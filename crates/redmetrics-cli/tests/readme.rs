@@ -78,7 +78,8 @@ async fn the_readme_check_commands_run_as_written() {
             "redmetrics check endpoint http://localhost:3000/ojeomneo/metrics --config redmetrics.toml --app ojeomneo",
             "redmetrics check manifests - --namespace ojeomneo --config redmetrics.toml --stack-release kube-prometheus-stack",
             "redmetrics check prometheus http://localhost:9090 --job ojeomneo-server",
-            "redmetrics check manifests deploy/reviewmaps deploy/ojeomneo --config redmetrics.toml",
+            "redmetrics check endpoint http://localhost:3000/metrics --bearer-token s3cret",
+            "redmetrics check manifests deploy/ --config redmetrics.toml",
         ],
         "the README's check commands changed: run the new ones here too"
     );
@@ -126,8 +127,20 @@ async fn the_readme_check_commands_run_as_written() {
     let out = run(&checks[3], &[("localhost:9090", &at)], None);
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
 
-    // Phase 3 on the committed artifacts.
-    let out = run(&checks[4], &[], None);
+    // Phase 2 on a protected demo: 401 without the token, every check passes with it.
+    let protected_demo = "redmetrics demo --metrics-token s3cret";
+    assert!(demos.iter().any(|d| d == protected_demo), "{demos:?}");
+    let (_protected, protected) = demo(protected_demo).await;
+    let at = protected.to_string();
+    let out = run(&checks[0], &[("localhost:3000", &at)], None);
+    assert_eq!(out.status.code(), Some(1), "{}", report(&out));
+    assert!(report(&out).contains("(401)"), "{}", report(&out));
+    let out = run(&checks[4], &[("localhost:3000", &at)], None);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+
+    // Phase 3 on the committed artifacts (the chart in deploy/helm is rendered when `helm`
+    // is on PATH; tests/check_limits.rs runs it both ways).
+    let out = run(&checks[5], &[], None);
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
 }
 

@@ -8,7 +8,8 @@ use redmetrics::collect::MetricType;
 use redmetrics::contract::{Contract, Role, Shape};
 use redmetrics_parse::{Exposition, Sample, parse_openmetrics, parse_text};
 
-use super::fetch::{Fetched, get};
+use super::fetch::Fetched;
+use super::http_client::Scraper;
 use super::report::{Check, Report, Status};
 use super::{CheckError, Expected};
 
@@ -20,8 +21,20 @@ const TEXT_ACCEPT: &str = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
 const MANY_PATHS: usize = 100;
 
 /// Runs every endpoint check; `Err` when the endpoint cannot be reached at all.
-pub(crate) async fn check(url: &str, expected: &Expected) -> Result<Report, CheckError> {
-    let first = get(url, &[("accept", TEXT_ACCEPT)]).await?;
+pub(crate) async fn check(
+    url: &str,
+    expected: &Expected,
+    scraper: &Scraper,
+) -> Result<Report, CheckError> {
+    let get = async |accept: &str| match scraper.get(url, accept).await {
+        Err(CheckError::TooLarge { limit, .. }) => Err(Ok(too_large(limit))),
+        other => other.map_err(Err),
+    };
+    let failed = |found: Result<Check, CheckError>| found.map(|c| Report::new(url, vec![c]));
+    let first = match get(TEXT_ACCEPT).await {
+        Ok(f) => f,
+        Err(found) => return failed(found),
+    };
     let mut checks = vec![scrape_check(&first, expected)];
     if first.status != 200 {
         return Ok(Report::new(url, checks));
@@ -37,30 +50,87 @@ pub(crate) async fn check(url: &str, expected: &Expected) -> Result<Report, Chec
         }
         Err(e) => {
             let mut c = Check::new("text exposition").summary("does not parse");
-            c.fail(
-                format!("{e}"),
-                "Prometheus rejects the whole scrape on the first bad line: fix the encoder or the line",
-            );
+            match not_metrics(&first) {
+                Some(what) => c.fail(
+                    what,
+                    "point the check at the path the app serves its metrics at (`/metrics` by default)",
+                ),
+                None => c.fail(
+                    format!("{e}"),
+                    "Prometheus rejects the whole scrape on the first bad line: fix the encoder or the line",
+                ),
+            }
             checks.push(c);
             return Ok(Report::new(url, checks));
         }
     };
-    checks.push(openmetrics_check(
-        &get(url, &[("accept", PROMETHEUS_ACCEPT)]).await?,
-    ));
+    match get(PROMETHEUS_ACCEPT).await {
+        Ok(f) => checks.push(openmetrics_check(&f)),
+        Err(found) => {
+            checks.push(found?);
+            return Ok(Report::new(url, checks));
+        }
+    }
     checks.push(structure_check(&text));
     let contract = contract_check(&text, expected);
     let prefix = contract.1;
     checks.push(contract.0);
     checks.push(cardinality_check(&text, prefix.as_ref()));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let second = get(url, &[("accept", TEXT_ACCEPT)]).await?;
+    let second = match get(TEXT_ACCEPT).await {
+        Ok(f) => f,
+        Err(found) => {
+            checks.push(found?);
+            return Ok(Report::new(url, checks));
+        }
+    };
     checks.push(monotonic_check(&text, &second, prefix.as_ref()));
     Ok(Report::new(url, checks))
 }
 
+/// The failed scrape of a body over the cap.
+fn too_large(limit: usize) -> Check {
+    let mut c = Check::new("scrape").summary("body too large");
+    c.fail(
+        format!("the body is larger than {limit} bytes (--max-body-size): too large"),
+        "Prometheus stores every series of a scrape: an exposition this large is a cardinality problem; if it is legitimate, raise --max-body-size",
+    );
+    c
+}
+
+/// Whether a body that does not parse is something else entirely (JSON, HTML).
+fn not_metrics(f: &Fetched) -> Option<String> {
+    let first = f.body.iter().find(|b| !b.is_ascii_whitespace());
+    let ct = f.content_type.as_str();
+    if ct.contains("json") || first == Some(&b'{') || first == Some(&b'[') {
+        Some(format!(
+            "this is not a metrics endpoint: it answered JSON ({})",
+            or_none(ct)
+        ))
+    } else if ct.contains("html") || first == Some(&b'<') {
+        Some(format!(
+            "this is not a metrics endpoint: it answered HTML ({})",
+            or_none(ct)
+        ))
+    } else {
+        None
+    }
+}
+
+fn or_none(content_type: &str) -> &str {
+    if content_type.is_empty() {
+        "no Content-Type"
+    } else {
+        content_type
+    }
+}
+
 fn scrape_check(f: &Fetched, expected: &Expected) -> Check {
-    let mut c = Check::new("scrape").summary(format!("HTTP {}, {}", f.status, f.content_type));
+    let summary = match f.content_type.as_str() {
+        "" => format!("HTTP {}, no Content-Type", f.status),
+        ct => format!("HTTP {}, {ct}", f.status),
+    };
+    let mut c = Check::new("scrape").summary(summary);
     match f.status {
         200 => {
             if !f.content_type.starts_with("text/plain") {
@@ -475,6 +545,46 @@ fn contract_check(e: &Exposition, expected: &Expected) -> (Check, Option<Contrac
     (c.summary(summary), Some(contract))
 }
 
+/// Label names that usually hold a route or a request path, across instrumentation
+/// libraries (axum-prometheus `endpoint`, Django `view`/`handler`, OpenTelemetry `http.route`).
+const PATH_LIKE_NAMES: &[&str] = &[
+    "path",
+    "endpoint",
+    "route",
+    "uri",
+    "url",
+    "handler",
+    "http_route",
+    "http_target",
+    "http_url",
+    "target",
+    "request_path",
+    "view",
+];
+
+/// Every label, over all families, that holds paths: named like one (or the contract's path
+/// label), or whose values all start with `/`. Each with its distinct values.
+fn path_like_labels<'e>(
+    e: &'e Exposition,
+    contract_path: Option<&str>,
+) -> BTreeMap<&'e str, BTreeSet<&'e str>> {
+    let mut found: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for s in e.families.iter().flat_map(|f| &f.samples) {
+        for (name, value) in &s.labels {
+            found
+                .entry(name.as_str())
+                .or_default()
+                .insert(value.as_str());
+        }
+    }
+    found.retain(|name, values| {
+        Some(*name) == contract_path
+            || PATH_LIKE_NAMES.contains(&name.to_ascii_lowercase().as_str())
+            || (*name != "le" && *name != "quantile" && values.iter().all(|v| v.starts_with('/')))
+    });
+    found
+}
+
 /// Why a `path` value looks like a raw request path rather than a route template.
 fn raw_path_reason(path: &str) -> Option<String> {
     for seg in path.split('/').filter(|s| !s.is_empty()) {
@@ -517,56 +627,43 @@ fn cardinality_check(e: &Exposition, contract: Option<&Contract>) -> Check {
         .map(|(n, f)| format!("{f} {n}"))
         .collect();
     let mut summary = format!("{total} series; largest: {}", top.join(", "));
-    if let Some(contract) = contract {
-        let path = contract.labels().path.as_str();
-        let mut raw: BTreeMap<String, String> = BTreeMap::new();
-        let mut distinct: BTreeSet<&str> = BTreeSet::new();
-        for spec in contract
-            .families()
-            .filter(|f| f.labels().iter().any(|l| l.as_str() == path))
-        {
-            for s in e
-                .family(spec.desc().name())
-                .into_iter()
-                .flat_map(|f| &f.samples)
-            {
-                if let Some(p) = s.label(path) {
-                    distinct.insert(p);
-                    if let Some(why) = raw_path_reason(p) {
-                        raw.entry(p.to_owned()).or_insert(why);
-                    }
-                }
-            }
-        }
-        summary = format!("{summary}; {} distinct paths", distinct.len());
+    let path_label = contract.map(|c| c.labels().path.as_str());
+    let mut overflow = false;
+    for (label, values) in path_like_labels(e, path_label) {
+        overflow |= values.contains(redmetrics::metrics::OVERFLOW);
+        let raw: BTreeMap<&str, String> = values
+            .iter()
+            .filter_map(|v| raw_path_reason(v).map(|why| (*v, why)))
+            .collect();
+        summary = format!("{summary}; {} distinct {label} values", values.len());
         if !raw.is_empty() {
             let shown: Vec<String> = raw
                 .iter()
                 .take(5)
-                .map(|(p, why)| format!("path=\"{p}\" ({why})"))
+                .map(|(p, why)| format!("{label}=\"{p}\" ({why})"))
                 .collect();
             let more = raw.len().saturating_sub(5);
             c.fail(
                 format!(
-                    "{} path values look like raw request paths: {}{}",
+                    "{} {label} values look like raw request paths: {}{}",
                     raw.len(),
                     shown.join(", "),
                     if more > 0 { format!(", and {more} more") } else { String::new() }
                 ),
-                "label requests with the route template (axum MatchedPath: /v1/campaigns/{id}), never the raw path: every scanned URL becomes a new series",
+                format!("label requests with the route template (axum MatchedPath: /v1/campaigns/{{id}}), never the raw path: every scanned URL becomes a new series (label `{label}`)"),
             );
-        } else if distinct.len() > MANY_PATHS {
+        } else if values.len() > MANY_PATHS {
             c.warn(
-                format!("{} distinct path values", distinct.len()),
-                "a service rarely has that many routes: check that path is the route template",
+                format!("{} distinct {label} values", values.len()),
+                format!("a service rarely has that many routes: check that {label} is the route template"),
             );
         }
-        if distinct.contains(redmetrics::metrics::OVERFLOW) {
-            c.warn(
-                "a family reached its bound on label sets and folds new ones into __overflow__",
-                "see redmetrics_cardinality_overflow_total; raise the bound only if the label sets are legitimate",
-            );
-        }
+    }
+    if overflow {
+        c.warn(
+            "a family reached its bound on label sets and folds new ones into __overflow__",
+            "see redmetrics_cardinality_overflow_total; raise the bound only if the label sets are legitimate",
+        );
     }
     c.summary(summary)
 }

@@ -6,14 +6,17 @@ pub(crate) enum CheckError {
     /// The URL does not parse.
     #[error("{url}: not a URL: {reason}")]
     BadUrl { url: String, reason: String },
-    /// An `https://` URL; the checker speaks plain HTTP.
-    #[error(
-        "{url}: https is not supported; check through plain HTTP (e.g. `kubectl port-forward`)"
-    )]
-    Https { url: String },
     /// The request failed (connection refused, reset, …).
-    #[error("{url}: {reason}")]
+    #[error("{url}: {reason}{}", fix_for(reason))]
     Request { url: String, reason: String },
+    /// The body is larger than the cap.
+    #[error("{url}: the body is larger than {limit} bytes")]
+    TooLarge { url: String, limit: usize },
+    /// The whole check took longer than its deadline.
+    #[error(
+        "{url}: the check did not finish within {seconds}s\n  fix: raise --timeout, or check why the endpoint is this slow"
+    )]
+    Deadline { url: String, seconds: u64 },
     /// No complete answer in time.
     #[error("{url}: no answer within {seconds}s")]
     Timeout { url: String, seconds: u64 },
@@ -29,6 +32,9 @@ pub(crate) enum CheckError {
         what: String,
         reason: std::io::Error,
     },
+    /// `helm template` failed.
+    #[error("`{command}` failed: {reason}")]
+    Helm { command: String, reason: String },
     /// A path that does not exist.
     #[error("{path}: no such file or directory")]
     Missing { path: String },
@@ -40,4 +46,17 @@ pub(crate) enum CheckError {
         "{origin}: not valid YAML: {reason}\n  (render Helm charts first: `helm template … | redmetrics check manifests -`)"
     )]
     Yaml { origin: String, reason: String },
+}
+
+/// A fix line for request failures a user can act on.
+fn fix_for(reason: &str) -> &'static str {
+    if reason.contains("onnection refused") {
+        "\n  fix: nothing listens there: start the app, check the port in the URL, or reach a cluster service through `kubectl port-forward svc/<service> <port>`"
+    } else if reason.contains("certificate") || reason.contains("UnknownIssuer") {
+        "\n  fix: the server's certificate is not trusted: give its CA with --cacert FILE (PEM)"
+    } else if reason.contains("dns error") || reason.contains("failed to lookup") {
+        "\n  fix: the host name does not resolve: check its spelling, or use an IP address"
+    } else {
+        ""
+    }
 }

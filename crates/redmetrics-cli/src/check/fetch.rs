@@ -1,16 +1,13 @@
-//! One HTTP GET with a timeout, for scraping endpoints and asking Prometheus' API.
-
-use std::time::Duration;
+//! One HTTP(S) GET with a timeout, for asking Prometheus' API: the scraping client of
+//! `check endpoint` with no credentials and a 64 MiB cap on the answer.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::error::CheckError;
+use super::http_client::Scraper;
 
-/// How long one exchange may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// The most an API answer may hold.
+const MAX_ANSWER: usize = 64 << 20;
 
 /// A response: status, `Content-Type` and body.
 #[derive(Debug, Clone)]
@@ -20,65 +17,22 @@ pub(crate) struct Fetched {
     pub(crate) body: Bytes,
 }
 
-/// GETs `url` with `headers`, giving up after 10 seconds. Plain HTTP only.
+/// GETs `url` with `headers` (an `accept` among them is sent as the Accept header), giving
+/// up after 10 seconds.
 pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, CheckError> {
-    if url.starts_with("https://") {
-        return Err(CheckError::Https {
+    let accept = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        .map_or("*/*", |(_, v)| *v);
+    let lines: Vec<String> = headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("accept"))
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let scraper =
+        Scraper::new(&lines, None, MAX_ANSWER, None).map_err(|reason| CheckError::Request {
             url: url.to_owned(),
-        });
-    }
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| CheckError::BadUrl {
-            url: url.to_owned(),
-            reason: e.to_string(),
+            reason,
         })?;
-    let mut req = http::Request::get(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let failed = |reason: String| CheckError::Request {
-        url: url.to_owned(),
-        reason,
-    };
-    let req = req
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| failed(e.to_string()))?;
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let exchange = async {
-        let res = client.request(req).await.map_err(|e| {
-            let mut msg = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                msg = format!("{msg}: {s}");
-                source = s.source();
-            }
-            msg
-        })?;
-        let status = res.status().as_u16();
-        let content_type = res
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok::<_, String>(Fetched {
-            status,
-            content_type,
-            body,
-        })
-    };
-    tokio::time::timeout(TIMEOUT, exchange)
-        .await
-        .map_err(|_| CheckError::Timeout {
-            url: url.to_owned(),
-            seconds: TIMEOUT.as_secs(),
-        })?
-        .map_err(failed)
+    scraper.get(url, accept).await
 }

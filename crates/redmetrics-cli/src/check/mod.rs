@@ -8,6 +8,8 @@
 mod endpoint;
 mod error;
 mod fetch;
+mod http_client;
+mod limits;
 mod manifests;
 mod prometheus;
 mod report;
@@ -65,8 +67,27 @@ pub(crate) struct OutputArgs {
 /// Options of `redmetrics check endpoint`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct EndpointArgs {
-    /// The metrics endpoint, e.g. http://127.0.0.1:3000/metrics.
+    /// The metrics endpoint, e.g. http://127.0.0.1:3000/metrics (no scheme: http://).
     pub(crate) url: String,
+    /// Send `Authorization: Bearer TOKEN` (also --bearer-token-file, or the environment
+    /// variable REDMETRICS_BEARER_TOKEN).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "bearer_token_file")]
+    pub(crate) bearer_token: Option<String>,
+    /// Read the bearer token from this file (its trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bearer_token_file: Option<PathBuf>,
+    /// Trust only the CA certificates of this PEM file for https:// (default: the system's).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cacert: Option<PathBuf>,
+    /// An extra request header, `'Name: value'` (repeatable).
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    pub(crate) headers: Vec<String>,
+    /// Largest body read per scrape (bytes, or KiB/MiB/GiB); a larger one fails the check.
+    #[arg(long, value_name = "SIZE", default_value = http_client::DEFAULT_MAX_BODY, value_parser = limits::parse_size)]
+    pub(crate) max_body_size: usize,
+    /// Seconds the whole check may take (it scrapes three times, 1 s apart).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub(crate) timeout: u64,
     #[command(flatten)]
     pub(crate) contract: ContractArgs,
     #[command(flatten)]
@@ -197,8 +218,31 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     let (report, output) = match args.target {
         Target::Endpoint(a) => {
             let expected = Expected::from_args(&a.contract)?;
+            let token = crate::secret::token(
+                a.bearer_token.as_deref(),
+                a.bearer_token_file.as_deref(),
+                "--bearer-token-file",
+                http_client::TOKEN_ENV,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let scraper = http_client::Scraper::new(
+                &a.headers,
+                token.as_deref(),
+                a.max_body_size,
+                a.cacert.as_deref(),
+            )
+            .map_err(anyhow::Error::msg)?;
+            let url = http_client::with_scheme(&a.url);
+            let deadline = std::time::Duration::from_secs(a.timeout);
             let report = runtime()?
-                .block_on(endpoint::check(&a.url, &expected))
+                .block_on(async {
+                    tokio::time::timeout(deadline, endpoint::check(&url, &expected, &scraper))
+                        .await
+                        .unwrap_or(Err(CheckError::Deadline {
+                            url: url.clone(),
+                            seconds: a.timeout,
+                        }))
+                })
                 .map_err(|e| anyhow::anyhow!("cannot scrape: {e}"))?;
             (report, a.output)
         }

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::limits::{MAX_FINDINGS, clip};
+
 /// Outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,6 +39,10 @@ pub(crate) struct Check {
     pub(crate) summary: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) findings: Vec<Finding>,
+    /// Findings beyond [`MAX_FINDINGS`], counted, not kept: a hostile target must not
+    /// produce a report of megabytes.
+    #[serde(skip)]
+    omitted: usize,
 }
 
 impl Check {
@@ -46,6 +52,7 @@ impl Check {
             status: Status::Pass,
             summary: String::new(),
             findings: Vec::new(),
+            omitted: 0,
         }
     }
 
@@ -58,9 +65,13 @@ impl Check {
     /// Adds a finding at `status` (the check takes the worst of its findings).
     pub(crate) fn find(&mut self, status: Status, message: impl Into<String>, fix: Option<String>) {
         self.status = self.status.max(status);
+        if self.findings.len() >= MAX_FINDINGS {
+            self.omitted += 1;
+            return;
+        }
         self.findings.push(Finding {
-            message: message.into(),
-            fix,
+            message: clip(message.into()),
+            fix: fix.map(clip),
         });
     }
 
@@ -82,7 +93,14 @@ pub(crate) struct Report {
 }
 
 impl Report {
-    pub(crate) fn new(target: impl Into<String>, checks: Vec<Check>) -> Self {
+    pub(crate) fn new(target: impl Into<String>, mut checks: Vec<Check>) -> Self {
+        for c in checks.iter_mut().filter(|c| c.omitted > 0) {
+            c.findings.push(Finding {
+                message: format!("… and {} more", c.omitted),
+                fix: None,
+            });
+            c.omitted = 0;
+        }
         let passed = checks.iter().all(|c| c.status != Status::Fail);
         Self {
             target: target.into(),

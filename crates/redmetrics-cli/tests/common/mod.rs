@@ -37,12 +37,26 @@ pub fn repo() -> PathBuf {
 
 /// Runs the real binary in `dir` with a cleared environment, feeding it `stdin`.
 pub fn redmetrics_with_input(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let path = std::env::var("PATH").unwrap_or_default();
+    redmetrics_with_env(dir, args, stdin, &path, &[])
+}
+
+/// Runs the real binary in `dir` with only `PATH` set to `path` and the variables `env`,
+/// feeding it `stdin`.
+pub fn redmetrics_with_env(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    path: &str,
+    env: &[(&str, &str)],
+) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
         .args(args)
         .current_dir(dir)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PATH", path)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -55,6 +55,19 @@ pub(super) struct Inputs {
     pub(super) dashboards: Vec<(String, Value)>,
     /// Helm template sources (`templates/*.yaml` of a chart directory), unrendered.
     pub(super) templates: Vec<(String, String)>,
+    /// Charts that could not be rendered (no `helm` on PATH).
+    pub(super) unrendered: Vec<Unrendered>,
+}
+
+/// A chart folder left unrendered, and the command that would render it.
+#[derive(Debug, Clone)]
+pub(super) struct Unrendered {
+    /// The chart folder.
+    pub(super) dir: String,
+    /// `helm template … | redmetrics check manifests -`.
+    pub(super) command: String,
+    /// Named on the command line (else found inside a folder).
+    pub(super) named: bool,
 }
 
 pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, CheckError> {
@@ -73,14 +86,15 @@ pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, C
         }
         let path = PathBuf::from(p);
         if path.is_dir() {
-            if path.join("Chart.yaml").is_file() {
-                for file in walk(&path.join("templates"))? {
-                    let text = read(&file)?;
-                    inputs.templates.push((file.display().to_string(), text));
-                }
+            if is_chart(&path) {
+                add_chart(&mut inputs, &path, default_ns, true)?;
             } else {
-                for file in walk(&path)? {
+                let mut charts = Vec::new();
+                for file in walk(&path, &mut charts)? {
                     add_file(&mut inputs, &file, default_ns)?;
+                }
+                for chart in charts {
+                    add_chart(&mut inputs, &chart, default_ns, false)?;
                 }
             }
         } else if path.is_file() {
@@ -99,7 +113,53 @@ fn read(path: &Path) -> Result<String, CheckError> {
     })
 }
 
-fn walk(dir: &Path) -> Result<Vec<PathBuf>, CheckError> {
+fn is_chart(dir: &Path) -> bool {
+    dir.join("Chart.yaml").is_file()
+}
+
+/// A chart folder: its templates are linted as sources, and its objects come from
+/// `helm template` when `helm` is on PATH (else it is listed as unrendered). Its `files/`
+/// are inputs of the templates, never manifests of their own.
+fn add_chart(
+    inputs: &mut Inputs,
+    dir: &Path,
+    namespace: &str,
+    named: bool,
+) -> Result<(), CheckError> {
+    for file in walk(&dir.join("templates"), &mut Vec::new())? {
+        let text = read(&file)?;
+        inputs.templates.push((file.display().to_string(), text));
+    }
+    let release = dir.file_name().map_or_else(
+        || "release".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    match super::helm::find() {
+        Some(helm) => {
+            let rendered = super::helm::template(&helm, &release, dir, namespace)?;
+            add_yaml(
+                inputs,
+                &format!("helm template {release} {}", dir.display()),
+                &rendered,
+                namespace,
+            )
+        }
+        None => {
+            inputs.unrendered.push(Unrendered {
+                dir: dir.display().to_string(),
+                command: format!(
+                    "helm template {release} {} -n {namespace} | redmetrics check manifests - --namespace {namespace}",
+                    dir.display()
+                ),
+                named,
+            });
+            Ok(())
+        }
+    }
+}
+
+/// The manifest files under `dir`, sorted; chart folders found inside go to `charts`.
+fn walk(dir: &Path, charts: &mut Vec<PathBuf>) -> Result<Vec<PathBuf>, CheckError> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(out);
@@ -107,8 +167,10 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, CheckError> {
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for e in entries {
-        if e.is_dir() {
-            out.extend(walk(&e)?);
+        if e.is_dir() && is_chart(&e) {
+            charts.push(e);
+        } else if e.is_dir() {
+            out.extend(walk(&e, charts)?);
         } else if e
             .extension()
             .is_some_and(|x| x == "yaml" || x == "yml" || x == "json" || x == "tpl")

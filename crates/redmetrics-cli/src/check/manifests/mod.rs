@@ -1,6 +1,7 @@
 //! `redmetrics check manifests`: static lint of ServiceMonitors, Services, PrometheusRules
 //! and dashboard ConfigMaps together, catching what makes a target silently never appear.
 
+mod helm;
 mod input;
 mod queries;
 
@@ -8,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use self::input::{Object, read_paths, string_map};
+use self::input::{Inputs, Object, read_paths, string_map};
 use self::queries::{Known, dashboards_check, rules_check};
 use super::CheckError;
 use super::report::{Check, Report, Status};
@@ -119,10 +120,16 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
         dashboards.len(),
         inputs.templates.len()
     );
-    let mut checks = vec![
+    // Listed only when it finds something: the target line already counts the input.
+    let input = input_check(&inputs, dashboards.len());
+    let mut checks: Vec<Check> = (input.status != Status::Pass)
+        .then_some(input)
+        .into_iter()
+        .collect();
+    checks.extend([
         monitor_check(&monitors, &services, expect),
         coverage_check(&monitors, &services, &inputs.templates, expect),
-    ];
+    ]);
     if let Some(release) = &expect.stack_release {
         checks.push(release_check(&monitors, &rules, release));
     }
@@ -139,6 +146,40 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
         checks.push(dashboards_check(&dashboards, &known));
     }
     Ok(Report::new(target, checks))
+}
+
+/// Whether there is anything to judge: nothing to check is a failure, and so is a chart
+/// named on the command line that could not be rendered. A chart found inside a folder and
+/// left unrendered is a warning: the rest of the folder was checked, the chart was not.
+fn input_check(inputs: &Inputs, dashboards: usize) -> Check {
+    let mut c = Check::new("input");
+    for chart in &inputs.unrendered {
+        let message = format!(
+            "{} is a Helm chart and `helm` is not on PATH: its templates were linted, its objects not checked",
+            chart.dir
+        );
+        let fix = format!("render it and pipe it in: `{}`", chart.command);
+        if chart.named {
+            c.fail(message, fix);
+        } else {
+            c.warn(message, fix);
+        }
+    }
+    if inputs.objects.is_empty() && dashboards == 0 && inputs.unrendered.is_empty() {
+        c.fail(
+            "nothing to check: the input holds no Kubernetes object and no dashboard",
+            "pass the rendered manifests (files, folders, or `helm template … | redmetrics check manifests -`)",
+        );
+    }
+    let summary = match c.status {
+        Status::Pass => format!(
+            "{} object(s) and {dashboards} dashboard(s) read",
+            inputs.objects.len()
+        ),
+        _ if inputs.unrendered.is_empty() => "nothing to check".to_owned(),
+        _ => "a chart was not rendered".to_owned(),
+    };
+    c.summary(summary)
 }
 
 fn rule_list(r: &Object) -> Vec<Value> {
@@ -186,9 +227,11 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
                     format!("{id} looks in namespace(s) {:?} but the Service it selects, {}, is in {}", namespaces.unwrap_or_default(), other.name(), other.namespace),
                     format!("add `namespaceSelector: {{matchNames: [{}]}}` or create the ServiceMonitor in {}", other.namespace, other.namespace),
                 );
-            } else if services.is_empty() {
+            } else if in_scope.is_empty() {
                 c.warn(
-                    format!("{id}: no Service in the input to match it against"),
+                    format!(
+                        "{id}: no Service in its namespace(s) in the input to match it against"
+                    ),
                     "pass the Service manifests too (e.g. the whole `helm template` output)",
                 );
             } else {

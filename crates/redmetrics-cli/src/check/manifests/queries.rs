@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 
 use promql_parser::label::MatchOp;
-use promql_parser::parser::{self, Expr};
+use promql_parser::parser::Expr;
 use redmetrics::Contract;
 use serde_json::Value;
 
 use super::input::Object;
 use super::{Expectations, rule_list};
+use crate::check::limits::{parse_promql, promql_refusal};
 use crate::check::report::{Check, Status};
 use crate::check::sample_names;
 use crate::config::default_contract;
@@ -100,13 +101,13 @@ impl Known {
             // Infer from what the queries reference.
             let mut names = Vec::new();
             for r in rules.iter().flat_map(|r| rule_list(r)) {
-                if let Some(Ok(e)) = r["expr"].as_str().map(parser::parse) {
+                if let Some(Ok(e)) = r["expr"].as_str().map(parse_promql) {
                     metric_names(&e, &mut names);
                 }
             }
             for (_, d) in dashboards {
                 for t in dashboard_exprs(d) {
-                    if let Ok(e) = parser::parse(&without_variables(&t.1)) {
+                    if let Ok(e) = parse_promql(&without_variables(&t.1)) {
                         metric_names(&e, &mut names);
                     }
                 }
@@ -146,7 +147,14 @@ impl Known {
 
     /// Checks one query: it parses and names only known metrics.
     fn judge(&self, c: &mut Check, at: &str, expr: &str) {
-        match parser::parse(expr) {
+        if let Some(why) = promql_refusal(expr) {
+            c.fail(
+                format!("{at}: not parsed: {why}"),
+                "Prometheus queries are short and shallow: split the expression into recording rules",
+            );
+            return;
+        }
+        match parse_promql(expr) {
             Err(e) => c.fail(
                 format!("{at}: not valid PromQL: {}", e.trim()),
                 "fix the expression (check it with `promtool check rules` or the Prometheus UI)",

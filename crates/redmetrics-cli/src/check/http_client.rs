@@ -1,0 +1,205 @@
+//! The scraping client of `check endpoint`: one GET over HTTP or HTTPS (rustls; the system
+//! roots, or the CA of `--cacert`) with the user's headers (bearer token, `--header`), a cap
+//! on the body read and a per-exchange timeout. A body over the cap is refused as soon as its
+//! `Content-Length` or the bytes read pass it, never buffered whole.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::error::CheckError;
+use super::fetch::Fetched;
+
+/// Default cap on a scrape body: ten times a large real endpoint (a few MiB).
+pub(crate) const DEFAULT_MAX_BODY: &str = "64MiB";
+
+/// How long one exchange may take.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Environment variable holding the bearer token when `--bearer-token*` is not given.
+pub(crate) const TOKEN_ENV: &str = "REDMETRICS_BEARER_TOKEN";
+
+/// What every request of one check carries and may read.
+#[derive(Debug, Clone)]
+pub(crate) struct Scraper {
+    /// Sent with every request (Authorization, `--header`).
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// Bytes of body read at most.
+    pub(crate) max_body: usize,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl Scraper {
+    /// Builds the header list from `--header 'K: V'` lines and an optional bearer token, and
+    /// a client trusting the system roots or, with `cacert`, only the CAs of that PEM file.
+    pub(crate) fn new(
+        header_lines: &[String],
+        token: Option<&str>,
+        max_body: usize,
+        cacert: Option<&Path>,
+    ) -> Result<Self, String> {
+        let mut headers = Vec::new();
+        for line in header_lines {
+            let (k, v) = line
+                .split_once(':')
+                .ok_or_else(|| format!("--header `{line}`: write it as 'Name: value'"))?;
+            let name = HeaderName::try_from(k.trim())
+                .map_err(|_| format!("--header `{line}`: `{}` is not a header name", k.trim()))?;
+            let value = HeaderValue::try_from(v.trim())
+                .map_err(|_| format!("--header `{line}`: the value holds a forbidden byte"))?;
+            headers.push((name, value));
+        }
+        if let Some(token) = token {
+            let mut value = HeaderValue::try_from(format!("Bearer {}", token.trim()))
+                .map_err(|_| "the bearer token holds a forbidden byte (a newline?)".to_owned())?;
+            value.set_sensitive(true);
+            headers.push((http::header::AUTHORIZATION, value));
+        }
+        Ok(Self {
+            headers,
+            max_body,
+            client: client(cacert)?,
+        })
+    }
+
+    /// GETs `url` with `accept`, reading at most `max_body` bytes of body.
+    pub(crate) async fn get(&self, url: &str, accept: &str) -> Result<Fetched, CheckError> {
+        let uri: http::Uri =
+            url.parse()
+                .map_err(|e: http::uri::InvalidUri| CheckError::BadUrl {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        let mut req = http::Request::get(uri).header(http::header::ACCEPT, accept);
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let failed = |reason: String| CheckError::Request {
+            url: url.to_owned(),
+            reason,
+        };
+        let too_large = || CheckError::TooLarge {
+            url: url.to_owned(),
+            limit: self.max_body,
+        };
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| failed(e.to_string()))?;
+        let exchange = async {
+            let res = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| failed(error_chain(&e)))?;
+            let declared = res
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > self.max_body as u64) {
+                return Err(too_large());
+            }
+            let status = res.status().as_u16();
+            let content_type = res
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body = Limited::new(res.into_body(), self.max_body)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<LengthLimitError>().is_some() {
+                        too_large()
+                    } else {
+                        failed(e.to_string())
+                    }
+                })?
+                .to_bytes();
+            Ok(Fetched {
+                status,
+                content_type,
+                body,
+            })
+        };
+        tokio::time::timeout(EXCHANGE_TIMEOUT, exchange)
+            .await
+            .map_err(|_| CheckError::Timeout {
+                url: url.to_owned(),
+                seconds: EXCHANGE_TIMEOUT.as_secs(),
+            })?
+    }
+}
+
+/// A client for `http://` and `https://` URLs (HTTP/1.1; rustls with the ring provider).
+fn client(
+    cacert: Option<&Path>,
+) -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
+    let config = match cacert {
+        Some(path) => {
+            use rustls_pki_types::CertificateDer;
+            use rustls_pki_types::pem::PemObject;
+            let bad = |e: &dyn std::fmt::Display| {
+                format!(
+                    "--cacert {}: {e} (give a PEM file of CA certificates)",
+                    path.display()
+                )
+            };
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+                roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(bad(&"no certificate in the file"));
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        // Without system certificates, plain HTTP still works and HTTPS fails verification
+        // with a fix naming --cacert.
+        None => match builder.clone().with_native_roots() {
+            Ok(native) => native.with_no_client_auth(),
+            Err(_) => builder
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        },
+    };
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(https))
+}
+
+/// An error and its sources, joined by `: `.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    msg
+}
+
+/// `url` with `http://` added when it names no scheme (`localhost:3000/metrics`).
+pub(crate) fn with_scheme(url: &str) -> String {
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    }
+}

@@ -1,0 +1,128 @@
+//! Bounds on what a check reads and reports, so hostile input cannot exhaust the stack,
+//! the CPU or the terminal: PromQL length and nesting (checked by a linear pre-scan before
+//! promql-parser, whose parse is quadratic in nesting and whose drop recurses), and the
+//! number and length of findings one check prints.
+
+use promql_parser::parser::{self, Expr};
+
+/// Longest PromQL expression parsed, in bytes. Generated rules stay under 2 KiB.
+pub(crate) const MAX_PROMQL_BYTES: usize = 16 * 1024;
+
+/// Deepest nesting of `(`, `[` and `{` parsed. Real queries stay under 10.
+pub(crate) const MAX_PROMQL_DEPTH: usize = 64;
+
+/// Findings one check lists; the rest are counted as "… and N more".
+pub(crate) const MAX_FINDINGS: usize = 50;
+
+/// Longest finding message, in bytes; a longer one is cut at a character boundary.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// Why `expr` is refused before parsing, if it is: too long or nested too deep. Linear in
+/// the length; brackets inside string literals do not count.
+pub(crate) fn promql_refusal(expr: &str) -> Option<String> {
+    if expr.len() > MAX_PROMQL_BYTES {
+        return Some(format!(
+            "expression of {} bytes, above the {MAX_PROMQL_BYTES}-byte limit",
+            expr.len()
+        ));
+    }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    for b in expr.bytes() {
+        if let Some(q) = quote {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' if q != b'`' => escaped = true,
+                _ if b == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' | b'\'' | b'`' => quote = Some(b),
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (deepest > MAX_PROMQL_DEPTH)
+        .then(|| format!("brackets nested {deepest} deep, above the limit of {MAX_PROMQL_DEPTH}"))
+}
+
+/// Parses `expr` as PromQL once it is within the bounds above.
+pub(crate) fn parse_promql(expr: &str) -> Result<Expr, String> {
+    match promql_refusal(expr) {
+        Some(why) => Err(why),
+        None => parser::parse(expr),
+    }
+}
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`] at a character boundary, saying how much was cut.
+pub(crate) fn clip(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = message.len() - end;
+        message.truncate(end);
+        message.push_str(&format!("… ({cut} more bytes)"));
+    }
+    message
+}
+
+/// Parses a size such as `64MiB`, `512KiB`, `1GiB` or a plain number of bytes.
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`: write bytes, KiB, MiB or GiB, e.g. 64MiB"
+            ));
+        }
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size: write e.g. 64MiB"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert_eq!(promql_refusal("sum(rate(x{a=\"((((\"}[5m]))"), None);
+        let deep = format!("{}x{}", "(".repeat(65), ")".repeat(65));
+        assert!(promql_refusal(&deep).is_some());
+        assert!(promql_refusal(&"x".repeat(MAX_PROMQL_BYTES + 1)).is_some());
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("3MB").is_err());
+    }
+
+    #[test]
+    fn long_messages_are_clipped_on_a_char_boundary() {
+        let m = clip("é".repeat(MAX_MESSAGE_BYTES));
+        assert!(m.len() < MAX_MESSAGE_BYTES + 40);
+        assert!(m.ends_with("more bytes)"));
+    }
+}
