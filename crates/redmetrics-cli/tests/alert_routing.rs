@@ -234,3 +234,168 @@ fn bad_notify_settings_are_refused_with_field_and_fix() {
         assert!(!tmp.path().join("out").exists(), "nothing written");
     }
 }
+
+fn chart() -> std::path::PathBuf {
+    repo().join("deploy/helm/redmetrics-service")
+}
+
+/// The documents of a YAML stream of `kind`.
+fn of_kind(stream: &str, kind: &str) -> Vec<Value> {
+    stream
+        .split("\n---")
+        .filter_map(|d| serde_saphyr::from_str::<Value>(d).ok())
+        .filter(|d| d["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn the_chart_renders_an_alertmanager_config_from_values() {
+    let off = r#"{"metrics":{"prometheusRule":{"enabled":true}}}"#;
+    let stream = common::helm_template(&chart(), "ojeomneo", "ojeomneo", off);
+    assert!(
+        of_kind(&stream, "AlertmanagerConfig").is_empty(),
+        "gated on values"
+    );
+    let values = r#"{"fullnameOverride":"ojeomneo-server","metrics":{"prefix":"ojeomneo","alertmanagerConfig":{"enabled":true,"grafanaURL":"https://grafana.example.com/","email":{"to":["a@example.com","b@example.com"],"authUsername":"am@example.com"},"pagerduty":{"url":"http://127.0.0.1:9/v2/enqueue"}}}}"#;
+    let stream = common::helm_template(&chart(), "ojeomneo", "ojeomneo", values);
+    let amcs = of_kind(&stream, "AlertmanagerConfig");
+    assert_eq!(amcs.len(), 1, "{stream}");
+    let amc = &amcs[0];
+    assert_valid_against_crd(AMC_CRD, &serde_json::to_string(amc).unwrap(), 1);
+    assert_eq!(amc["metadata"]["namespace"], "ojeomneo");
+    assert_eq!(
+        amc["metadata"]["labels"]["release"],
+        "kube-prometheus-stack"
+    );
+    let spec = &amc["spec"];
+    assert_eq!(
+        spec["route"]["groupBy"],
+        serde_json::json!(["alertname", "job", "namespace"])
+    );
+    for severity in ["warning", "critical"] {
+        let name = format!("ojeomneo-server-{severity}");
+        let rec = spec["receivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name.as_str())
+            .unwrap();
+        let has: BTreeSet<String> = rec
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.ends_with("Configs"))
+            .map(|k| k.replace("Configs", "_configs"))
+            .map(|k| match k.as_str() {
+                "slack_configs" | "email_configs" | "pagerduty_configs" => k,
+                other => panic!("unexpected {other}"),
+            })
+            .collect();
+        let want: BTreeSet<String> = integrations(severity)
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(has, want, "{name}");
+        assert_eq!(
+            rec["slackConfigs"][0]["apiURL"]["name"],
+            "alertmanager-receivers"
+        );
+        assert!(
+            rec["slackConfigs"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("Dashboard: https://grafana.example.com/d/redmetrics-ojeomneo?var-namespace=ojeomneo&var-job=ojeomneo-server\n")
+        );
+        assert_eq!(rec["emailConfigs"][0]["to"], "a@example.com, b@example.com");
+        assert_eq!(
+            rec["emailConfigs"][0]["authPassword"]["key"],
+            "smtp-password"
+        );
+    }
+    assert_eq!(spec["inhibitRules"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn chart_thresholds_and_durations_come_from_values() {
+    // The same thresholds through the chart's values and through redmetrics.toml give the
+    // same rules.
+    let values = r#"{"fullnameOverride":"ojeomneo-server","metrics":{"prefix":"ojeomneo","path":"/ojeomneo/metrics","prometheusRule":{"enabled":true,"errorRatio":0.07,"errorFor":"1m","latencyP95Seconds":0.25,"latencyFor":"30s","minRequestRate":0.5,"targetDownFor":"1m","targetAbsentFor":"3m"}}}"#;
+    let stream = common::helm_template(&chart(), "ojeomneo", "ojeomneo", values);
+    let rule = of_kind(&stream, "PrometheusRule").remove(0);
+    let config = "[[apps]]\nname = \"ojeomneo\"\nnamespace = \"ojeomneo\"\nservice = \"ojeomneo-server\"\nport = \"http\"\nmetrics_path = \"/ojeomneo/metrics\"\n[apps.alerts]\nerror_ratio = 0.07\nerror_for = \"1m\"\nlatency_p95_seconds = 0.25\nlatency_for = \"30s\"\nmin_request_rate = 0.5\ntarget_down_for = \"1m\"\ntarget_absent_for = \"3m\"\n";
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("t.toml"), config).unwrap();
+    let out = redmetrics(
+        tmp.path(),
+        &["generate", "--config", "t.toml", "--out", "out"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let generated: Value =
+        serde_saphyr::from_str(&read(&tmp.path().join("out/ojeomneo/rules.yaml"))).unwrap();
+    let descriptions = |v: &Value| -> Vec<String> {
+        v["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["annotations"]["description"]
+                    .as_str()
+                    .unwrap()
+                    .replace("ojeomneo's", "APP's")
+                    .replace("of ojeomneo for", "of APP for")
+            })
+            .collect()
+    };
+    let strip = |v: &Value| -> Value {
+        let mut v = v.clone();
+        for g in v["groups"].as_array_mut().unwrap() {
+            for r in g["rules"].as_array_mut().unwrap() {
+                r.as_object_mut().unwrap().remove("annotations");
+            }
+        }
+        v
+    };
+    assert_eq!(strip(&rule["spec"]), strip(&generated));
+    assert_eq!(descriptions(&rule["spec"]), descriptions(&generated));
+    assert!(descriptions(&generated)[0].starts_with("More than 7% of"));
+}
+
+#[test]
+fn chart_values_schema_refuses_bad_routing() {
+    for (values, path) in [
+        (
+            r#"{"metrics":{"alertmanagerConfig":{"routes":{"warning":[],"critical":["slack"]}}}}"#,
+            "/metrics/alertmanagerConfig/routes/warning",
+        ),
+        (
+            r#"{"metrics":{"alertmanagerConfig":{"routes":{"warning":["sms"],"critical":["slack"]}}}}"#,
+            "/metrics/alertmanagerConfig/routes/warning",
+        ),
+        (
+            r#"{"metrics":{"alertmanagerConfig":{"slack":{"channel":"{{ .CommonLabels.x }}"}}}}"#,
+            "/metrics/alertmanagerConfig/slack/channel",
+        ),
+        (
+            r#"{"metrics":{"alertmanagerConfig":{"slack":{"apiURL":"https://hooks.slack.com/services/T/B/X"}}}}"#,
+            "/metrics/alertmanagerConfig/slack/apiURL",
+        ),
+        (
+            r#"{"metrics":{"prometheusRule":{"errorRatio":5}}}"#,
+            "/metrics/prometheusRule/errorRatio",
+        ),
+        (
+            r#"{"metrics":{"prometheusRule":{"errorFor":"5 minutes"}}}"#,
+            "/metrics/prometheusRule/errorFor",
+        ),
+    ] {
+        let (code, out, err) = judge(
+            "helm_chart.py",
+            &["lint", chart().to_str().unwrap()],
+            values,
+        );
+        assert_eq!(code, 0, "{err}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        let errors = report["errors"].to_string();
+        assert!(errors.contains(path), "{values}: {errors}");
+    }
+}
