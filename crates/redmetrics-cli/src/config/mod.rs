@@ -84,6 +84,7 @@ impl Config {
             names::check_label_value("stack.release", &file.stack.release)?;
         }
         names::check_dns_label("stack.namespace", &file.stack.namespace)?;
+        names::check_annotation_key("stack.folder_annotation", &file.stack.folder_annotation)?;
         let mut apps: Vec<Resolved> = Vec::new();
         for (i, app) in file.apps.into_iter().enumerate() {
             let scope = format!("apps[{i}] ({})", app.name);
