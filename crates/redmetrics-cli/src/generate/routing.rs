@@ -424,3 +424,50 @@ alertmanager:
     secrets:
       - {secrets}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The repository's config: the plan's table for both apps.
+    fn reviewmaps() -> Resolved {
+        let text = include_str!("../../../../redmetrics.toml");
+        Config::parse(text).unwrap().apps.remove(0)
+    }
+
+    #[test]
+    fn endpoints_point_the_plain_config_at_local_sinks_and_amtool_accepts_it() {
+        let endpoints = Endpoints {
+            slack_api_url: Some("http://127.0.0.1:9/slack".to_owned()),
+            slack_api_url_file: None,
+            pagerduty_url: Some("http://127.0.0.1:9/v2/enqueue".to_owned()),
+            pagerduty_routing_key: Some("local-test-key".to_owned()),
+            smtp_smarthost: Some("127.0.0.1:2525".to_owned()),
+        };
+        let text = super::super::alertmanager_yaml(&reviewmaps(), &endpoints).unwrap();
+        assert!(!text.contains("_file"), "{text}");
+        for local in [
+            "api_url: http://127.0.0.1:9/slack",
+            "url: http://127.0.0.1:9/v2/enqueue",
+            "routing_key: local-test-key",
+            "smarthost: 127.0.0.1:2525",
+            "require_tls: false",
+        ] {
+            assert!(text.contains(local), "{local}: {text}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alertmanager.yaml");
+        std::fs::write(&file, text).unwrap();
+        let out = std::process::Command::new("amtool")
+            .arg("check-config")
+            .arg(&file)
+            .output()
+            .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
