@@ -179,10 +179,10 @@ async fn demo_with_prometheus_runs_the_checklist_locally() {
     assert_eq!(
         names,
         [
-            "HighErrorRate",
-            "HighLatencyP95",
-            "TargetDown",
-            "TargetDown"
+            "RedmetricsHighErrorRate",
+            "RedmetricsHighLatencyP95",
+            "RedmetricsTargetDown",
+            "RedmetricsTargetDown"
         ]
     );
 

@@ -9,6 +9,7 @@ use super::names::{
     check_dns_label, check_label_key, check_label_value, check_port_name, check_service_name,
     require,
 };
+use super::notify::{self, Notify};
 use super::schema::{App, Metrics, Sizes, Stack};
 use super::{ConfigError, PromDuration};
 
@@ -36,6 +37,8 @@ pub(crate) struct Resolved {
     /// Bound on label sets per family, for the service's `HttpMetrics` builder.
     pub(crate) max_label_sets: Option<usize>,
     pub(crate) stack: Stack,
+    /// Who hears about the app's alerts; `None` when no `[notify]` applies.
+    pub(crate) notify: Option<Notify>,
 }
 
 impl Resolved {
@@ -108,7 +111,9 @@ impl Resolved {
             )?;
         }
         let rate_window = check_alerts(&app)?;
+        let notify = notify::resolve(app.notify.clone())?;
         Ok(Self {
+            notify,
             title: app.title.clone().unwrap_or_else(|| app.name.clone()),
             job,
             contract,
@@ -287,9 +292,21 @@ fn check_alerts(app: &App) -> Result<PromDuration, ConfigError> {
             },
         )?;
     }
+    // Four scrapes at most: interval is capped at PromDuration::MAX, so this cannot overflow.
     let rate_window = a
         .rate_window
         .unwrap_or_else(|| PromDuration::from_millis((app.interval.millis() * 4).max(60_000)));
+    require(
+        rate_window <= PromDuration::MAX,
+        "alerts.rate_window",
+        || {
+            format!(
+                "{}; the default is 4 × interval {}, so set a shorter interval or an explicit rate_window",
+                PromDuration::too_long(&rate_window.to_string()),
+                app.interval
+            )
+        },
+    )?;
     require(
         rate_window.millis() >= app.interval.millis() * 2,
         "alerts.rate_window",

@@ -84,7 +84,7 @@ pub(crate) fn start(
         local.job
     );
     tracing::info!(
-        "alerts:  http://{listen}/alerts    (HighErrorRate, HighLatencyP95, TargetDown)"
+        "alerts:  http://{listen}/alerts    (RedmetricsHighErrorRate, RedmetricsHighLatencyP95, RedmetricsTargetDown)"
     );
     tracing::info!("graph:   http://{listen}/graph?g0.expr=rate({requests}%5B1m%5D)");
     Ok(Some(Running { child, _dir: dir }))

@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::config::{PromDuration, Resolved};
 use crate::promql::Queries;
 
+use super::escape::{go_template_text, promql_string};
+
 /// A rules file (`groups:`), as Prometheus and `promtool` read it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct RuleFile {
@@ -35,6 +37,38 @@ pub(crate) struct Rule {
     pub(crate) labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) annotations: BTreeMap<String, String>,
+}
+
+/// Alert names carry the project prefix so they never clash with kube-prometheus-stack's own
+/// (its `general.rules` has a `TargetDown` of severity warning). One name per alert for every
+/// app: the `namespace` and `job` labels tell apps apart, runbook anchors stay fixed.
+pub(crate) const HIGH_ERROR_RATE: &str = "RedmetricsHighErrorRate";
+/// p95 latency above the threshold.
+pub(crate) const HIGH_LATENCY: &str = "RedmetricsHighLatencyP95";
+/// A target down (`reason="down"`) or never discovered (`reason="absent"`).
+pub(crate) const TARGET_DOWN: &str = "RedmetricsTargetDown";
+/// Multi-window multi-burn-rate alert of the availability objective.
+pub(crate) const ERROR_BUDGET_BURN: &str = "RedmetricsErrorBudgetBurn";
+
+impl RuleFile {
+    /// Parses every expression with the PromQL parser `check` uses, so a rule Prometheus
+    /// would refuse is never written. Errors name the group and rule.
+    pub(crate) fn verify(&self) -> anyhow::Result<()> {
+        for group in &self.groups {
+            for rule in &group.rules {
+                if let Err(e) = promql_parser::parser::parse(&rule.expr) {
+                    let name = rule.alert.as_deref().or(rule.record.as_deref());
+                    anyhow::bail!(
+                        "generated rule {} in group {} is not valid PromQL ({e}); nothing was written. This is a bug in redmetrics or a config value it failed to refuse: please report it with your redmetrics.toml.\n{}",
+                        name.unwrap_or("?"),
+                        group.name,
+                        rule.expr
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The labels alert expressions keep: one alert per app instance of the job.
@@ -66,7 +100,7 @@ fn alert(
     if let Some(base) = &r.app.alerts.runbook_base {
         annotations.insert(
             "runbook_url".to_owned(),
-            format!("{base}#{}", name.to_ascii_lowercase()),
+            go_template_text(&format!("{base}#{}", name.to_ascii_lowercase())),
         );
     }
     Rule {
@@ -92,7 +126,11 @@ fn record(name: String, expr: String) -> Rule {
 
 /// The selector every rule of `r` uses.
 pub(crate) fn selector(r: &Resolved) -> String {
-    format!("namespace=\"{}\",job=\"{}\"", r.app.namespace, r.job)
+    format!(
+        "namespace={},job={}",
+        promql_string(&r.app.namespace),
+        promql_string(&r.job)
+    )
 }
 
 /// Percent text for descriptions (`5%`, `0.5%`).
@@ -109,9 +147,13 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
     let a = &r.app.alerts;
     let w = r.rate_window.to_string();
     let min = a.min_request_rate;
-    let title = &r.title;
+    // User text in annotations is Go template text: escaped so it prints literally.
+    let title = go_template_text(&r.title);
+    let metrics_path = go_template_text(&r.app.metrics_path);
+    let job = go_template_text(&r.job);
+    let namespace = go_template_text(&r.app.namespace);
     let mut down = alert(
-        "TargetDown",
+        TARGET_DOWN,
         format!("{} == 0", q.up()),
         a.target_down_for,
         "critical",
@@ -119,20 +161,20 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         "{{ $labels.job }} target {{ $labels.instance }} is down",
         format!(
             "Prometheus could not scrape {{{{ $labels.instance }}}} of {title} for {}: check the pod, then the ServiceMonitor's port name and path ({}).",
-            a.target_down_for, r.app.metrics_path
+            a.target_down_for, metrics_path
         ),
     );
     down.labels.insert("reason".to_owned(), "down".to_owned());
     let mut absent = alert(
-        "TargetDown",
+        TARGET_DOWN,
         format!("absent({})", q.up()),
         a.target_absent_for,
         "critical",
         r,
         "{{ $labels.job }} in {{ $labels.namespace }} has no scrape target",
         format!(
-            "Prometheus has discovered no target of job {} in namespace {} for {}: the ServiceMonitor is missing, not selected by the stack (release label), or its selector or port name does not match the Service.",
-            r.job, r.app.namespace, a.target_absent_for
+            "Prometheus has discovered no target of job {job} in namespace {namespace} for {}: the ServiceMonitor is missing, not selected by the stack (release label), or its selector or port name does not match the Service.",
+            a.target_absent_for
         ),
     );
     // Same alert name, told apart by `reason` (promtool refuses identical name + labels).
@@ -141,7 +183,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         .insert("reason".to_owned(), "absent".to_owned());
     let mut alerts = vec![
         alert(
-            "HighErrorRate",
+            HIGH_ERROR_RATE,
             format!(
                 "{ratio}\n  > {threshold}\nand\n{traffic}\n  > {min}",
                 ratio = q.error_ratio(&w, BY),
@@ -159,7 +201,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
             ),
         ),
         alert(
-            "HighLatencyP95",
+            HIGH_LATENCY,
             format!(
                 "{p95}\n  > {threshold}\nand\n{traffic}\n  > {min}",
                 p95 = q.latency_quantile(0.95, &w, BY),
@@ -203,7 +245,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         for (long, short, factor, for_, severity) in BURN_RATES {
             let threshold = format!("({factor} * (1 - {objective}))");
             let mut rule = alert(
-                "ErrorBudgetBurn",
+                ERROR_BUDGET_BURN,
                 format!(
                     "{} > {threshold}\nand\n{} > {threshold}\nand\n{} > {min}",
                     ratio(long),
@@ -260,7 +302,7 @@ mod tests {
         let burns = file.groups[0]
             .rules
             .iter()
-            .filter(|r| r.alert.as_deref() == Some("ErrorBudgetBurn"))
+            .filter(|r| r.alert.as_deref() == Some(ERROR_BUDGET_BURN))
             .count();
         assert_eq!(burns, 4);
         assert_eq!(
@@ -287,7 +329,7 @@ mod tests {
         ));
         assert_eq!(
             links[0].as_deref(),
-            Some("https://git.example.com/ops/runbooks.md#higherrorrate")
+            Some("https://git.example.com/ops/runbooks.md#redmetricshigherrorrate")
         );
     }
 }
