@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{free_port, helm_template, redmetrics_with_input, start_demo, start_prometheus};
+use common::{helm_template, redmetrics_with_input, refused_addr, start_demo, start_prometheus};
 use serde_json::Value;
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
@@ -171,11 +171,8 @@ fn a_broken_server_fails_with_the_right_findings() {
 
 #[test]
 fn an_unreachable_endpoint_is_an_error_not_a_failure() {
-    let port = free_port();
-    let out = run(
-        &["endpoint", &format!("http://127.0.0.1:{port}/metrics")],
-        None,
-    );
+    let (_held, refused) = refused_addr();
+    let out = run(&["endpoint", &format!("http://{refused}/metrics")], None);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -407,7 +404,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
         "--metrics-path",
         "/ojeomneo/metrics",
     ]);
-    let nothing = format!("127.0.0.1:{}", free_port());
+    let (_held, nothing) = refused_addr();
     let config = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n\
          - job_name: reviewmaps-server\n  static_configs: [{{targets: ['{good}']}}]\n\

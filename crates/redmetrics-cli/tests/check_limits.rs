@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 
-use common::{free_port, redmetrics_with_env, repo, start_demo};
+use common::{redmetrics_with_env, refused_addr, repo, start_demo};
 use serde_json::Value;
 
 /// Runs `redmetrics check ARGS` in `dir` with only PATH (given) and `env` set.
@@ -275,8 +275,8 @@ fn messages_say_what_to_do() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(summary(&json(&out), "scrape"), "HTTP 404, no Content-Type");
 
-    let port = free_port();
-    let out = check(&["endpoint", &format!("http://127.0.0.1:{port}/metrics")]);
+    let (_held, refused) = refused_addr();
+    let out = check(&["endpoint", &format!("http://{refused}/metrics")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out)

@@ -189,6 +189,25 @@ mod tests {
             .as_secs_f64();
         let start = s.start_time_seconds.unwrap();
         assert!(start <= now + 1.0 && start > now - 86_400.0 * 365.0);
-        assert!(s.cpu_seconds.unwrap() >= 0.0);
+    }
+
+    /// The CPU counter follows work done: burning CPU on this thread moves it forward (the
+    /// kernel counts in clock ticks, usually 10 ms). Bounded: at most 10 s of spinning.
+    #[test]
+    fn cpu_seconds_grow_with_work() {
+        let before = read().cpu_seconds.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut x = 0u64;
+        let mut after = before;
+        while after < before + 0.05 && std::time::Instant::now() < deadline {
+            for i in 0..1_000_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+            after = read().cpu_seconds.unwrap();
+        }
+        assert!(
+            after >= before + 0.05,
+            "cpu {before} -> {after} after spinning"
+        );
     }
 }

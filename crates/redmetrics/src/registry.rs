@@ -274,7 +274,20 @@ mod tests {
     fn two_registries_are_independent() {
         let a = Registry::new();
         let b = Registry::new();
-        a.family::<Counter, 0>("x_total", "X.", [], ()).unwrap();
-        b.family::<Counter, 0>("x_total", "X.", [], ()).unwrap();
+        let in_a = a.family::<Counter, 0>("x_total", "X.", [], ()).unwrap();
+        let in_b = b.family::<Counter, 0>("x_total", "X.", [], ()).unwrap();
+        let only_a = a.family::<Counter, 0>("y_total", "Y.", [], ()).unwrap();
+        in_a.with([]).inc_by(3);
+        only_a.with([]).inc();
+        in_b.with([]).inc_by(5);
+        let text = |r: &Registry| {
+            String::from_utf8(crate::encoding::encode(r, crate::encoding::Format::Text)).unwrap()
+        };
+        let (a, b) = (text(&a), text(&b));
+        assert!(
+            a.contains("\nx_total 3\n") && a.contains("\ny_total 1\n"),
+            "{a}"
+        );
+        assert!(b.contains("\nx_total 5\n") && !b.contains("y_total"), "{b}");
     }
 }

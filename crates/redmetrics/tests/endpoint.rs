@@ -52,6 +52,19 @@ async fn bearer_token_is_required_when_set() {
     )
     .await;
     assert_eq!(wrong.status, 401);
+    // A token that starts with the secret, or is a prefix of it, is a different token.
+    for token in ["Bearer s3cretX", "Bearer s3cret s3cret", "Bearer s3cre"] {
+        let near = send(
+            &c,
+            addr,
+            "GET",
+            "/metrics",
+            &[("authorization", token)],
+            b"",
+        )
+        .await;
+        assert_eq!(near.status, 401, "{token}");
+    }
     let right = send(
         &c,
         addr,

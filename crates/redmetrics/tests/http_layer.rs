@@ -145,24 +145,42 @@ async fn scripted_mix_gives_exact_values_and_labels() {
     common::assert_histograms_consistent(&s, DURATION);
 }
 
+/// The mix the concurrency test interleaves: (method, URL path, route label, status). The
+/// `{id}` route alternates 200 and 404 and `/v1/campaigns` serves two methods, so the
+/// per-route status cache is exercised across routes and statuses.
+const MIX: [(&str, &str, &str, &str); 5] = [
+    ("GET", "/v1/campaigns", "/v1/campaigns", "200"),
+    ("GET", "/v1/campaigns/3", "/v1/campaigns/{id}", "200"),
+    ("GET", "/v1/campaigns/x", "/v1/campaigns/{id}", "404"),
+    ("POST", "/v1/campaigns", "/v1/campaigns", "201"),
+    ("GET", "/nope", "__unmatched__", "404"),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_requests_from_64_tasks_are_all_counted() {
+async fn ten_thousand_interleaved_requests_from_64_tasks_are_each_counted_on_their_route() {
     let m = metrics();
     let addr = serve(seed_api(&m)).await;
     let c = client();
+    // Task t sends request i as MIX[(t + i * (t % 4 + 1)) % 5]: every task interleaves
+    // routes and statuses in its own order. 10,000 = 64 × 156 + 16.
+    let plan = |t: usize| {
+        let n = 156 + usize::from(t < 16);
+        (0..n).map(move |i| (t + i * (t % 4 + 1)) % MIX.len())
+    };
+    let mut expected = [0u32; MIX.len()];
+    for t in 0..64 {
+        for k in plan(t) {
+            expected[k] += 1;
+        }
+    }
     let tasks: Vec<_> = (0..64)
         .map(|t| {
             let c = c.clone();
             tokio::spawn(async move {
-                // 10,000 = 64 × 156 + 16.
-                let n = 156 + usize::from(t < 16);
-                for i in 0..n {
-                    let path = if i % 2 == 0 {
-                        "/v1/campaigns"
-                    } else {
-                        "/v1/campaigns/3"
-                    };
-                    assert_eq!(http_get(&c, addr, path).await.status, 200);
+                for k in plan(t) {
+                    let (method, path, _, status) = MIX[k];
+                    let reply = send(&c, addr, method, path, &[], b"").await;
+                    assert_eq!(reply.status.as_str(), status, "{method} {path}");
                 }
             })
         })
@@ -171,17 +189,178 @@ async fn ten_thousand_requests_from_64_tasks_are_all_counted() {
         t.await.unwrap();
     }
     let s = scrape(&m);
-    assert_eq!(sum(&s, REQUESTS), 10_000.0);
-    assert_eq!(sum(&s, &format!("{DURATION}_count")), 10_000.0);
-    let inf: f64 = s
-        .iter()
-        .filter(|x| x.name == format!("{DURATION}_bucket") && x.labels["le"] == "+Inf")
-        .map(|x| x.value)
-        .sum();
-    assert_eq!(inf, 10_000.0, "+Inf buckets sum to the request count");
-    common::assert_histograms_consistent(&s, DURATION);
+    let counters: Vec<&Sample> = s.iter().filter(|x| x.name == REQUESTS).collect();
+    assert_eq!(
+        counters.len(),
+        MIX.len(),
+        "one series per (method, path, status): {counters:?}"
+    );
+    let mut per_route: std::collections::BTreeMap<(&str, &str), f64> = Default::default();
+    for (k, (method, _, route, status)) in MIX.iter().enumerate() {
+        assert_eq!(
+            value(
+                &s,
+                REQUESTS,
+                &[("method", method), ("path", route), ("status", status)]
+            ),
+            Some(f64::from(expected[k])),
+            "{method} {route} {status}"
+        );
+        *per_route.entry((method, route)).or_default() += f64::from(expected[k]);
+    }
+    for ((method, route), n) in per_route {
+        let labels = [("method", method), ("path", route)];
+        assert_eq!(
+            value(&s, &format!("{DURATION}_count"), &labels),
+            Some(n),
+            "{method} {route}"
+        );
+        assert_eq!(
+            value(&s, &format!("{RES_SIZE}_count"), &labels),
+            Some(n),
+            "{method} {route}"
+        );
+        assert_eq!(
+            value(&s, &format!("{REQ_SIZE}_count"), &labels),
+            Some(n),
+            "{method} {route}"
+        );
+    }
     assert_eq!(value(&s, IN_FLIGHT, &[]), Some(0.0));
     assert_eq!(m.in_flight(), 0);
+}
+
+/// Latencies recorded through `HttpMetrics::record` land in exactly the buckets computed by
+/// hand from the bucket bounds (upper bounds inclusive), and `_sum` is their sum.
+#[test]
+fn scripted_latencies_fill_exactly_the_expected_buckets() {
+    let m = metrics();
+    // Milliseconds; 5 and 250 sit exactly on a bound and count in that bucket.
+    let scripted_ms = [1u64, 5, 7, 30, 30, 200, 250, 3_000, 20_000];
+    for ms in scripted_ms {
+        m.record(&redmetrics::middleware::Completed {
+            method: &http::Method::GET,
+            route: Some("/v1/scripted"),
+            status: 200,
+            took: Duration::from_millis(ms),
+            request_bytes: 0,
+            response_bytes: 0,
+        });
+    }
+    let s = scrape(&m);
+    let route = [("method", "GET"), ("path", "/v1/scripted")];
+    let expected = [
+        ("0.005", 2.0),
+        ("0.01", 3.0),
+        ("0.025", 3.0),
+        ("0.05", 5.0),
+        ("0.1", 5.0),
+        ("0.25", 7.0),
+        ("0.5", 7.0),
+        ("1.0", 7.0),
+        ("2.5", 7.0),
+        ("5.0", 8.0),
+        ("10.0", 8.0),
+        ("+Inf", 9.0),
+    ];
+    let buckets: Vec<(&str, f64)> = s
+        .iter()
+        .filter(|x| x.name == format!("{DURATION}_bucket") && x.labels["path"] == "/v1/scripted")
+        .map(|x| (x.labels["le"].as_str(), x.value))
+        .collect();
+    assert_eq!(buckets, expected);
+    assert_eq!(value(&s, &format!("{DURATION}_count"), &route), Some(9.0));
+    let sum = value(&s, &format!("{DURATION}_sum"), &route).unwrap();
+    assert!((sum - 23.523).abs() < 1e-9, "_sum {sum}");
+}
+
+/// Over HTTP, a handler that sleeps 30 ms can only land in buckets above 0.025: the lower
+/// buckets stay at 0 whatever the machine's speed (a lower bound, not a timing assertion).
+#[tokio::test]
+async fn a_slow_handler_is_never_counted_in_a_faster_bucket() {
+    let m = metrics();
+    let app = Router::new()
+        .route(
+            "/v1/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                "late"
+            }),
+        )
+        .layer(m.layer());
+    let addr = serve(app).await;
+    let c = client();
+    for _ in 0..3 {
+        assert_eq!(http_get(&c, addr, "/v1/slow").await.status, 200);
+    }
+    assert!(common::eventually(Duration::from_secs(5), || m.in_flight() == 0).await);
+    let s = scrape(&m);
+    let bucket = |le| {
+        value(
+            &s,
+            &format!("{DURATION}_bucket"),
+            &[("method", "GET"), ("path", "/v1/slow"), ("le", le)],
+        )
+    };
+    for le in ["0.005", "0.01", "0.025"] {
+        assert_eq!(bucket(le), Some(0.0), "le={le}");
+    }
+    assert_eq!(bucket("+Inf"), Some(3.0));
+    let sum = value(
+        &s,
+        &format!("{DURATION}_sum"),
+        &[("method", "GET"), ("path", "/v1/slow")],
+    )
+    .unwrap();
+    assert!(sum >= 0.09, "three requests of at least 30 ms each: {sum}");
+}
+
+/// The metrics endpoint mounted *inside* the layer, and `/docs` excluded: both are skipped
+/// by exact match, while `/docs/v1/campaigns` (which merely starts with `/docs`) is measured.
+#[tokio::test]
+async fn exclusion_is_exact_for_the_endpoint_and_excluded_routes() {
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
+        .exclude(["/docs"])
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/docs", get(|| async { "index" }))
+        .route("/docs/v1/campaigns", get(|| async { "docs" }))
+        .route(
+            "/v1/metrics",
+            get(|| async { "a route named like the endpoint" }),
+        )
+        .route_service(m.metrics_path(), m.endpoint())
+        .layer(m.layer());
+    let addr = serve(app).await;
+    let c = client();
+    for path in [
+        "/metrics",
+        "/metrics",
+        "/docs",
+        "/docs/v1/campaigns",
+        "/v1/metrics",
+    ] {
+        assert_eq!(http_get(&c, addr, path).await.status, 200, "{path}");
+    }
+    let s = scrape(&m);
+    let paths: Vec<&str> = s
+        .iter()
+        .filter(|x| x.name == REQUESTS)
+        .map(|x| x.labels["path"].as_str())
+        .collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    for path in ["/docs/v1/campaigns", "/v1/metrics"] {
+        assert_eq!(
+            value(
+                &s,
+                REQUESTS,
+                &[("method", "GET"), ("path", path), ("status", "200")]
+            ),
+            Some(1.0),
+            "{path} is measured"
+        );
+    }
 }
 
 /// A route that signals when its handler started and then never answers.
@@ -281,8 +460,73 @@ async fn client_abort_mid_body_keeps_the_status_and_counts_bytes_sent() {
         (2048.0..1_024_000.0).contains(&sent),
         "bytes sent before the abort, not Content-Length: {sent}"
     );
+    // The third 1 KiB chunk (two 5 ms sleeps in) was read before the client left.
     let latency = value(&s, &format!("{DURATION}_sum"), &route).unwrap();
-    assert!(latency > 0.0);
+    assert!(latency >= 0.01, "latency runs until the abort: {latency}");
+}
+
+/// A response body that fails after its first chunk, and an inner service returning `Err`
+/// (turned into a 503 by an error handler outside the layer): both are server errors, and
+/// both bring the in-flight gauge back to 0.
+#[tokio::test]
+async fn a_failing_body_and_an_inner_err_are_recorded_as_500() {
+    let m = metrics();
+    let failing = get(|| async {
+        let chunks = futures_util::stream::iter([
+            Ok(Bytes::from_static(b"partial")),
+            Err(std::io::Error::other("storage went away")),
+        ]);
+        Body::from_stream(chunks)
+    });
+    let erring = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: BoxError| async {
+            StatusCode::SERVICE_UNAVAILABLE
+        }))
+        .layer(m.layer())
+        .service(tower::service_fn(|_: http::Request<_>| async {
+            Err::<http::Response<Body>, BoxError>("backend refused".into())
+        }));
+    let app = Router::new()
+        .route("/v1/failing", failing)
+        .layer(m.layer())
+        .route_service("/v1/erring", erring);
+    let addr = serve(app).await;
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(b"GET /v1/failing HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut buf)).await;
+    let c = client();
+    assert_eq!(http_get(&c, addr, "/v1/erring").await.status, 503);
+    assert!(common::eventually(Duration::from_secs(5), || m.in_flight() == 0).await);
+    let s = scrape(&m);
+    let mut counters: Vec<(&str, &str, f64)> = s
+        .iter()
+        .filter(|x| x.name == REQUESTS)
+        .map(|x| {
+            (
+                x.labels["path"].as_str(),
+                x.labels["status"].as_str(),
+                x.value,
+            )
+        })
+        .collect();
+    counters.sort_by(|a, b| a.0.cmp(b.0));
+    assert_eq!(
+        counters,
+        [("/v1/erring", "500", 1.0), ("/v1/failing", "500", 1.0)]
+    );
+    assert_eq!(
+        value(
+            &s,
+            &format!("{RES_SIZE}_sum"),
+            &[("method", "GET"), ("path", "/v1/failing")]
+        ),
+        Some(7.0),
+        "the bytes sent before the failure"
+    );
+    assert_eq!(value(&s, IN_FLIGHT, &[]), Some(0.0));
 }
 
 #[tokio::test]
@@ -490,6 +734,100 @@ async fn a_raw_path_classifier_is_capped_and_totals_stay_exact() {
     )
     .unwrap();
     assert_eq!(folded, 250.0);
+}
+
+/// Without `max_label_sets`, each family holds exactly 2,000 label sets (the README's
+/// bound); the 2,001st (method, path) and beyond fold into `__overflow__`.
+#[test]
+fn the_default_bound_is_2000_label_sets() {
+    let m = metrics();
+    let paths: Vec<String> = (0..2_100).map(|i| format!("/v1/item{i}")).collect();
+    for path in &paths {
+        m.record(&redmetrics::middleware::Completed {
+            method: &http::Method::GET,
+            route: Some(path),
+            status: 200,
+            took: Duration::from_millis(1),
+            request_bytes: 0,
+            response_bytes: 0,
+        });
+    }
+    let s = scrape(&m);
+    let counted: Vec<&Sample> = s.iter().filter(|x| x.name == REQUESTS).collect();
+    assert_eq!(
+        counted.len(),
+        2_001,
+        "2,000 label sets and the overflow series"
+    );
+    assert_eq!(
+        value(&s, REQUESTS, &[("path", "/v1/item1999")]),
+        Some(1.0),
+        "the 2,000th is kept"
+    );
+    assert_eq!(value(&s, REQUESTS, &[("path", "/v1/item2000")]), None);
+    assert_eq!(
+        value(&s, REQUESTS, &[("path", "__overflow__")]),
+        Some(100.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", REQUESTS)]
+        ),
+        Some(100.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", DURATION)]
+        ),
+        Some(100.0)
+    );
+}
+
+/// An application family registered next to the HTTP ones overflows like them: at the
+/// registry's bound, further label sets fold into one series and are reported.
+#[test]
+fn application_families_overflow_at_their_bound() {
+    let registry = redmetrics::Registry::new().with_max_label_sets(3);
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
+        .registry(registry)
+        .build()
+        .unwrap();
+    let jobs = m
+        .registry()
+        .family::<redmetrics::metrics::Counter, 1>(
+            "reviewmaps_jobs_total",
+            "Jobs run.",
+            ["queue"],
+            (),
+        )
+        .unwrap();
+    for (queue, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)] {
+        for _ in 0..n {
+            jobs.with([queue]).inc();
+        }
+    }
+    let s = scrape(&m);
+    let got: Vec<(&str, f64)> = s
+        .iter()
+        .filter(|x| x.name == "reviewmaps_jobs_total")
+        .map(|x| (x.labels["queue"].as_str(), x.value))
+        .collect();
+    assert_eq!(
+        got,
+        [("a", 1.0), ("b", 2.0), ("c", 3.0), ("__overflow__", 9.0)]
+    );
+    assert_eq!(
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", "reviewmaps_jobs_total")]
+        ),
+        Some(9.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -86,6 +87,23 @@ pub fn start_demo(args: &[&str]) -> (Running, SocketAddr) {
 
 /// `redmetrics demo` on an ephemeral port, run in `dir` (for relative `--config` paths).
 pub fn start_demo_in(dir: &Path, args: &[&str]) -> (Running, SocketAddr) {
+    let (running, addr, _) = start_demo_logged(dir, args);
+    (running, addr)
+}
+
+/// The lines a demo has logged so far (its stderr), kept while it runs.
+#[derive(Clone, Default)]
+pub struct DemoLog(Arc<Mutex<Vec<String>>>);
+
+impl DemoLog {
+    /// Every line logged so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// `redmetrics demo` on port 0 (it logs the address it bound), run in `dir`, with its log.
+pub fn start_demo_logged(dir: &Path, args: &[&str]) -> (Running, SocketAddr, DemoLog) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
         .current_dir(dir)
         .arg("demo")
@@ -98,23 +116,38 @@ pub fn start_demo_in(dir: &Path, args: &[&str]) -> (Running, SocketAddr) {
         .expect("spawn redmetrics demo");
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
+    let log = DemoLog::default();
     let addr = loop {
         let line = lines
             .next()
             .expect("demo exited before listening")
             .expect("read demo log");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        let found = line.split("listening on http://").nth(1).map(|rest| {
+            rest.split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<SocketAddr>()
+                .unwrap()
+        });
+        log.0.lock().unwrap().push(line);
+        if let Some(addr) = found {
+            break addr;
         }
     };
-    // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining (and keeping) the log so the child never blocks on a full pipe.
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.0.lock().unwrap().push(line);
+        }
+    });
     (
         Running {
             child,
             name: "redmetrics demo",
         },
         addr,
+        log,
     )
 }
 
@@ -143,13 +176,32 @@ pub fn helm_template(chart: &Path, release: &str, namespace: &str, values: &str)
         .collect()
 }
 
-/// A free loopback port (bound then released; Prometheus binds it right after).
-pub fn free_port() -> u16 {
+/// A loopback address that refuses connections for as long as the guard lives: the port is
+/// bound but never listened on, so no other process can take it meanwhile.
+pub fn refused_addr() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
+/// How many fresh ports a Prometheus start tries before giving up.
+pub const PORT_ATTEMPTS: usize = 5;
+
+/// A port the kernel just handed out and released, for servers that cannot bind port 0 and
+/// report it (Prometheus): another process may take it first, so the caller must notice
+/// (`address already in use`) and try again with a fresh one.
+pub fn candidate_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Whether a Prometheus log says its listener lost the port to another process.
+pub fn lost_port(log: &str) -> bool {
+    log.contains("address already in use")
 }
 
 /// A Prometheus server with `config` (YAML) and optional rule files, on loopback.
@@ -171,6 +223,10 @@ pub fn prometheus_binary() -> PathBuf {
     )
 }
 
+/// Starts a Prometheus with `config` (YAML) and optional rule files on a loopback port. The
+/// port cannot be 0 (Prometheus does not report the one it got), so a start that loses its
+/// port to another process is retried on a fresh one, at most [`PORT_ATTEMPTS`] times; the
+/// server is ours once `/api/v1/status/flags` reports our own configuration file.
 pub fn start_prometheus(config: &str, files: &[(&str, &str)]) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
     for (name, content) in files {
@@ -178,32 +234,87 @@ pub fn start_prometheus(config: &str, files: &[(&str, &str)]) -> Prometheus {
     }
     let config_path = dir.path().join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
-    let port = free_port();
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let child = Command::new(prometheus_binary())
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-lifecycle")
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn prometheus");
-    Prometheus {
-        running: Running {
-            child,
-            name: "prometheus",
-        },
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        dir,
+    let config_file = config_path.display().to_string();
+    let mut dir = Some(dir);
+    for attempt in 1..=PORT_ATTEMPTS {
+        let port = candidate_port();
+        let here = dir.take().unwrap();
+        let log = std::fs::File::create(here.path().join("prometheus.log")).unwrap();
+        let child = Command::new(prometheus_binary())
+            .arg(format!("--config.file={config_file}"))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                here.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-lifecycle")
+            .current_dir(here.path())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn prometheus");
+        let mut prom = Prometheus {
+            running: Running {
+                child,
+                name: "prometheus",
+            },
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir: here,
+        };
+        match prom.wait_until_ours(&config_file, Duration::from_secs(30)) {
+            Ok(()) => return prom,
+            Err(log) if lost_port(&log) && attempt < PORT_ATTEMPTS => {
+                // Lost the port: stop this one (its drop kills it) and keep the directory.
+                eprintln!("prometheus lost port {port} to another process; trying a fresh one");
+                let Prometheus {
+                    running, dir: d, ..
+                } = prom;
+                drop(running);
+                std::fs::remove_dir_all(d.path().join("data")).ok();
+                dir = Some(d);
+            }
+            Err(log) => panic!("prometheus did not start (attempt {attempt}):\n{log}"),
+        }
     }
+    unreachable!("the last attempt returns or panics")
+}
+
+/// One blocking HTTP/1.0 GET on loopback: the body of a 200 response, or `None`.
+fn get_blocking(addr: SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.take(1 << 20).read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    (head.split(' ').nth(1) == Some("200")).then(|| body.to_owned())
 }
 
 impl Prometheus {
+    /// Waits until the server on `addr` is this process, reporting `config_file`; on exit or
+    /// after `limit`, returns the log.
+    fn wait_until_ours(&mut self, config_file: &str, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.running.child.try_wait().unwrap().is_some() {
+                return Err(self.log());
+            }
+            if let Some(body) = get_blocking(self.addr, "/api/v1/status/flags") {
+                let flags: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                if flags["data"]["config.file"] == config_file {
+                    return Ok(());
+                }
+                // Another server holds the port: ours will fail to bind, if it has not yet.
+            }
+            if lost_port(&self.log()) {
+                return Err(self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("not answering after {limit:?}\n{}", self.log()))
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
@@ -257,6 +368,24 @@ impl Prometheus {
                 panic!("prometheus never answered\n{}", self.log());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Polls `promql` until `done` holds for its result or `limit` passes; returns the last
+    /// result, for the caller to assert on (so a miss fails with the value seen).
+    pub async fn wait_for(
+        &self,
+        promql: &str,
+        limit: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let r = self.query(promql).await;
+            if done(&r) || Instant::now() > deadline {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 

@@ -13,7 +13,8 @@ use super::record::{Recorder, RequestMeter, Tally};
 type Polled<B> = Poll<Option<Result<Frame<<B as Body>::Data>, <B as Body>::Error>>>;
 
 /// Polls `inner`, adding data bytes to `tally` and dropping it (which records) as soon as the
-/// body has ended: after its last frame, on an error, or at the end of the stream.
+/// body has ended: after its last frame, on an error (marked as failed first), or at the end
+/// of the stream.
 fn poll_counted<B: Body, T: Tally>(
     mut inner: Pin<&mut B>,
     tally: &mut Option<T>,
@@ -29,7 +30,12 @@ fn poll_counted<B: Body, T: Tally>(
                 drop(tally.take());
             }
         }
-        Some(Err(_)) | None => drop(tally.take()),
+        Some(Err(_)) => {
+            if let Some(mut t) = tally.take() {
+                t.failed();
+            }
+        }
+        None => drop(tally.take()),
     }
     Poll::Ready(frame)
 }

@@ -34,7 +34,7 @@
 //!   panic catchers made of the response. A handler that panics before responding is
 //!   recorded as 500; a request whose future is dropped before a response exists (the client
 //!   disconnected, or a timeout *outside* this layer fired) as 499; an `Err` from the inner
-//!   service as 500.
+//!   service, and a response body that fails, as 500.
 //! - Latency, response size and the request counter are recorded when the response body has
 //!   been fully produced, fails, or is dropped; the in-flight gauge drops at the same moment,
 //!   so it returns to zero on every path. Sizes are the bytes that actually went through the

@@ -41,12 +41,20 @@ impl Recorder {
 pub(crate) trait Tally {
     /// `bytes` more went through the body.
     fn add(&mut self, bytes: usize);
+
+    /// The body failed: the client got a truncated response, whatever status it began with.
+    fn failed(&mut self) {}
 }
 
 impl Tally for Recorder {
     #[inline]
     fn add(&mut self, bytes: usize) {
         self.response_bytes += bytes as u64;
+    }
+
+    /// A response body that fails is a server error, as an inner service's `Err` is.
+    fn failed(&mut self) {
+        self.status = Some(STATUS_PANIC);
     }
 }
 
