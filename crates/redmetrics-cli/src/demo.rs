@@ -78,15 +78,23 @@ impl DemoArgs {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                 .clone());
         }
-        let name = demo_name(&self.prefix);
-        let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
-        app.prefix = Some(self.prefix.clone());
-        app.metrics_path = self.metrics_path.clone();
-        Resolved::new(app, &Stack::default()).map_err(|e| match e.field.as_str() {
-            "metrics_path" => anyhow::anyhow!("--metrics-path: {}", e.rule),
-            _ => anyhow::anyhow!("--prefix: {}", e.rule),
-        })
+        app_for_prefix(&self.prefix, &self.metrics_path)
     }
+}
+
+/// The app the demo (and `check alertmanager --prefix`) makes of a bare prefix: named after
+/// it, with the default contract, settings and an availability objective of 99.9 %, so that
+/// its rules are the full set a configured app gets (burn-rate alerts included).
+pub(crate) fn app_for_prefix(prefix: &str, metrics_path: &str) -> Result<Resolved> {
+    let name = demo_name(prefix);
+    let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
+    app.prefix = Some(prefix.to_owned());
+    app.metrics_path = metrics_path.to_owned();
+    app.alerts.availability_objective = Some(0.999);
+    Resolved::new(app, &Stack::default()).map_err(|e| match e.field.as_str() {
+        "metrics_path" => anyhow::anyhow!("--metrics-path: {}", e.rule),
+        _ => anyhow::anyhow!("--prefix: {}", e.rule),
+    })
 }
 
 /// A Kubernetes-valid app name for a metric prefix (`my_app` -> `my-app`).

@@ -82,3 +82,54 @@ pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, 
         })?
         .map_err(failed)
 }
+
+/// GETs `url` like [`get`], refusing a body larger than `max_bytes` as it streams in, so a
+/// wrong or hostile peer cannot make the checker hold more than that.
+pub(crate) async fn get_capped(url: &str, max_bytes: usize) -> Result<Fetched, CheckError> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| CheckError::BadUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if uri.scheme_str() == Some("https") {
+        return Err(CheckError::Https {
+            url: url.to_owned(),
+        });
+    }
+    let failed = |reason: String| CheckError::Request {
+        url: url.to_owned(),
+        reason,
+    };
+    let req = http::Request::get(uri)
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| failed(e.to_string()))?;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let exchange = async {
+        let res = client.request(req).await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = http_body_util::Limited::new(res.into_body(), max_bytes)
+            .collect()
+            .await
+            .map_err(|e| format!("{e} (more than {max_bytes} bytes)"))?
+            .to_bytes();
+        Ok::<_, String>(Fetched {
+            status,
+            content_type,
+            body,
+        })
+    };
+    tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .map_err(|_| CheckError::Timeout {
+            url: url.to_owned(),
+            seconds: TIMEOUT.as_secs(),
+        })?
+        .map_err(failed)
+}

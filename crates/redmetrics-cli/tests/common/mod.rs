@@ -301,3 +301,81 @@ pub async fn http_get(url: &str) -> Result<Bytes, String> {
     }
     Ok(body)
 }
+
+/// A single-node Alertmanager on a loopback port it picked itself, killed on drop.
+pub struct Alertmanager {
+    pub running: Running,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Debian's `prometheus-alertmanager` (or upstream's `alertmanager`) from PATH.
+pub fn alertmanager_binary() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .flat_map(|p| [p.join("prometheus-alertmanager"), p.join("alertmanager")])
+            .find(|p| p.is_file())
+    });
+    found.expect(
+        "no `prometheus-alertmanager` on PATH: run scripts/test, which installs Debian's \
+         `prometheus-alertmanager` package (apt-get install -y prometheus-alertmanager)",
+    )
+}
+
+/// Starts Alertmanager with `config` (YAML) on `127.0.0.1:0`, clustering off, and waits (at
+/// most 60 s) for the address it logs.
+pub fn start_alertmanager(config: &str) -> Alertmanager {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
+    let log_path = dir.path().join("alertmanager.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(alertmanager_binary())
+        .arg("--config.file=alertmanager.yml")
+        .arg("--storage.path=data")
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=")
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn alertmanager");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(addr) = text
+            .lines()
+            .filter(|l| l.contains("msg=\"Listening on\""))
+            .find_map(|l| l.split("address=").nth(1))
+            .and_then(|a| a.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+        {
+            break addr;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("alertmanager exited ({status}):\n{text}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alertmanager never listened:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Alertmanager {
+        running: Running {
+            child,
+            name: "alertmanager",
+        },
+        addr,
+        dir,
+    }
+}
