@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::config::{App, Config, Resolved, Stack};
 
+mod local;
 mod prometheus;
 
 /// Options of `redmetrics demo`.
@@ -153,7 +154,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     }
     // Kept alive until the demo exits; dropping it stops Prometheus.
     let _prometheus = if args.with_prometheus {
-        prometheus::start(&served, args.prometheus_listen, addr)?
+        prometheus::start(&served, args.prometheus_listen, addr, None).await?
     } else {
         None
     };

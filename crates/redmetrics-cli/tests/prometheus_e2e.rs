@@ -256,3 +256,97 @@ fn demo_without_prometheus_explains_and_runs_alone() {
         "{warning}"
     );
 }
+
+/// `redmetrics demo` with `args`, its log lines arriving on a channel (read on a thread, so
+/// a test waits with a deadline rather than blocking on the pipe).
+fn demo_with_log(args: &[&str]) -> (common::Running, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (
+        common::Running {
+            child,
+            name: "redmetrics demo",
+        },
+        rx,
+    )
+}
+
+/// Issue 12 item 9: every URL the demo prints for its Prometheus answers (Debian's 2.42
+/// serves only the classic UI, where `/targets` and `/alerts` are 404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_prints_only_prometheus_urls_that_answer() {
+    let (_demo, log) = demo_with_log(&["--with-prometheus", "--prometheus-listen", "127.0.0.1:0"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut urls = Vec::new();
+    let mut lines = Vec::new();
+    while urls.len() < 3 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("{e}: no URLs printed:\n{}", lines.join("\n")));
+        for label in ["targets:", "alerts:", "graph:"] {
+            if let Some(rest) = line.split(label).nth(1) {
+                urls.push(rest.split_whitespace().next().unwrap().to_owned());
+            }
+        }
+        lines.push(line);
+    }
+    for url in &urls {
+        assert!(
+            url.contains("/classic/"),
+            "Debian's UI is the classic one: {url}"
+        );
+        http_get(url)
+            .await
+            .unwrap_or_else(|e| panic!("printed {url}, which answers {e}"));
+    }
+}
+
+/// Issue 12 item 9: a Prometheus that cannot bind its port is reported with its own error
+/// and the demo exits 2, printing no URL.
+#[test]
+fn demo_reports_a_prometheus_that_cannot_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let (mut demo, log) = demo_with_log(&["--with-prometheus", "--prometheus-listen", &listen]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = demo.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo kept running with its Prometheus dead"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The demo has exited: its log ends, and the reader thread with it.
+    let lines: Vec<String> = log.iter().collect();
+    let text = lines.join("\n");
+    assert_eq!(status.code(), Some(2), "{text}");
+    assert!(text.contains("Prometheus did not start"), "{text}");
+    assert!(
+        text.contains("address already in use"),
+        "Prometheus' own error: {text}"
+    );
+    assert!(!text.contains("targets:"), "{text}");
+    drop(taken);
+}

@@ -9,7 +9,7 @@
 mod alertmanager;
 mod endpoint;
 mod error;
-mod fetch;
+pub(crate) mod fetch;
 mod manifests;
 mod prometheus;
 mod report;
