@@ -291,8 +291,8 @@ result: 1 failed, 0 warnings, 1 passed
     assert_eq!(
         findings(&report, "rules"),
         [
-            "PrometheusRule reviewmaps/reviewmaps-rules rule HighErrorRate: references reviewmaps_http_request_total",
-            "PrometheusRule reviewmaps/reviewmaps-rules rule HighLatencyP95: not valid PromQL: unclosed left parenthesis",
+            "PrometheusRule reviewmaps/reviewmaps-rules rule RedmetricsHighErrorRate: references reviewmaps_http_request_total",
+            "PrometheusRule reviewmaps/reviewmaps-rules rule RedmetricsHighLatencyP95: not valid PromQL: unclosed left parenthesis",
         ]
     );
     assert_eq!(

@@ -95,7 +95,7 @@ fn committed_artifacts_are_current() {
     let out = redmetrics(&repo(), &["generate", "--check"]);
     assert_eq!(
         (out.status.code(), text(&out.stdout)),
-        (Some(0), "25 files under deploy are up to date\n".to_owned()),
+        (Some(0), "30 files under deploy are up to date\n".to_owned()),
         "{}",
         text(&out.stderr)
     );
@@ -116,7 +116,7 @@ fn drift_is_reported_with_the_fix() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "wrote 25 files under deploy\n");
+    assert_eq!(text(&out.stdout), "wrote 30 files under deploy\n");
     let rules = tmp.path().join("deploy/ojeomneo/rules.yaml");
     std::fs::write(&rules, read(&rules).replace("for: 5m", "for: 1m")).unwrap();
     std::fs::remove_file(tmp.path().join("deploy/reviewmaps/dashboard.json")).unwrap();
@@ -165,7 +165,7 @@ fn bad_configs_name_the_field_and_the_rule() {
         // An unknown key at the start of line 6 is reported on line 6, not 5.
         (
             format!("{base}port = \"http\"\nmetric_path = \"/metrics\"\n"),
-            "line 6: unknown field `metric_path`, expected one of `name`, `prefix`, `title`, `namespace`, `service`, `port`, `metrics_path`, `interval`, `scrape_timeout`, `service_labels`, `service_monitor_namespace`, `job_label`, `dashboard_folder`, `metrics`, `alerts`",
+            "line 6: unknown field `metric_path`, expected one of `name`, `prefix`, `title`, `namespace`, `service`, `port`, `metrics_path`, `interval`, `scrape_timeout`, `service_labels`, `service_monitor_namespace`, `job_label`, `dashboard_folder`, `metrics`, `alerts`, `notify`",
         ),
         // A port number written as a TOML integer gets the rule, not a type error.
         (

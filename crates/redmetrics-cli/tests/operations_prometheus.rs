@@ -220,23 +220,29 @@ async fn generated_dashboards_and_alerts_work_on_three_replicas() {
     let quiet = alerts(&prom).await;
     assert!(quiet.is_empty(), "alerts in a healthy baseline: {quiet:?}");
 
-    // Inject 5xx traffic (every /v1/flaky call fails): HighErrorRate fires.
+    // Inject 5xx traffic (every /v1/flaky call fails): RedmetricsHighErrorRate fires.
     let injector = {
         let replicas = replicas.clone();
         tokio::spawn(async move { drive(&replicas, &["/v1/flaky", "/v1/campaigns"], 1500).await })
     };
-    let fired = wait_for_alert(&prom, "HighErrorRate", |_| true, Duration::from_secs(40)).await;
+    let fired = wait_for_alert(
+        &prom,
+        "RedmetricsHighErrorRate",
+        |_| true,
+        Duration::from_secs(40),
+    )
+    .await;
     assert_eq!(fired["labels"]["severity"], "warning");
     assert_eq!(fired["labels"]["job"], "reviewmaps-server");
     assert_eq!(fired["labels"]["namespace"], "reviewmaps");
     injector.abort();
 
-    // Kill one replica: TargetDown fires for that instance only.
+    // Kill one replica: RedmetricsTargetDown fires for that instance only.
     let dead = replicas[2].to_string();
     drop(demos.pop());
     let down = wait_for_alert(
         &prom,
-        "TargetDown",
+        "RedmetricsTargetDown",
         |a| a["labels"]["instance"] == dead.as_str(),
         Duration::from_secs(30),
     )
@@ -247,7 +253,7 @@ async fn generated_dashboards_and_alerts_work_on_three_replicas() {
     assert!(
         !others
             .iter()
-            .any(|a| a["labels"]["alertname"] == "TargetDown"
+            .any(|a| a["labels"]["alertname"] == "RedmetricsTargetDown"
                 && a["labels"]["instance"] != dead.as_str()),
         "only the dead replica is down: {others:?}"
     );

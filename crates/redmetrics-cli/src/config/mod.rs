@@ -4,16 +4,19 @@
 //! reported here, naming the field, the rule and an example of a right value.
 //!
 //! `duration` holds Prometheus durations, `schema` what the file may say, `names` the
-//! Kubernetes name rules, and `resolve` turns one app into a checked [`Resolved`].
+//! Kubernetes name rules, `notify` the notification settings, and `resolve` turns one app
+//! into a checked [`Resolved`].
 
 mod duration;
 mod names;
+mod notify;
 mod resolve;
 mod schema;
 
 use std::path::Path;
 
 pub(crate) use self::duration::PromDuration;
+pub(crate) use self::notify::{Integration, Notify, Secret};
 pub(crate) use self::resolve::{Resolved, default_contract};
 pub(crate) use self::schema::{Alerts, App, Stack};
 
@@ -85,7 +88,11 @@ impl Config {
         }
         names::check_dns_label("stack.namespace", &file.stack.namespace)?;
         let mut apps: Vec<Resolved> = Vec::new();
-        for (i, app) in file.apps.into_iter().enumerate() {
+        for (i, mut app) in file.apps.into_iter().enumerate() {
+            app.notify = match (app.notify.take(), file.notify.clone()) {
+                (Some(own), Some(shared)) => Some(own.overlay(shared)),
+                (own, shared) => own.or(shared),
+            };
             let scope = format!("apps[{i}] ({})", app.name);
             if apps.iter().any(|r| r.app.name == app.name) {
                 return Err(ConfigError::new(

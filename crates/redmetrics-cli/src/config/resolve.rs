@@ -9,6 +9,7 @@ use super::names::{
     check_dns_label, check_label_key, check_label_value, check_port_name, check_service_name,
     require,
 };
+use super::notify::{self, Notify};
 use super::schema::{App, Metrics, Sizes, Stack};
 use super::{ConfigError, PromDuration};
 
@@ -36,6 +37,8 @@ pub(crate) struct Resolved {
     /// Bound on label sets per family, for the service's `HttpMetrics` builder.
     pub(crate) max_label_sets: Option<usize>,
     pub(crate) stack: Stack,
+    /// Who hears about the app's alerts; `None` when no `[notify]` applies.
+    pub(crate) notify: Option<Notify>,
 }
 
 impl Resolved {
@@ -108,7 +111,9 @@ impl Resolved {
             )?;
         }
         let rate_window = check_alerts(&app)?;
+        let notify = notify::resolve(app.notify.clone())?;
         Ok(Self {
+            notify,
             title: app.title.clone().unwrap_or_else(|| app.name.clone()),
             job,
             contract,

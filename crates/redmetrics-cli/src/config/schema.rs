@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::PromDuration;
+use super::notify::NotifySettings;
 
 /// The kube-prometheus-stack installation that scrapes the apps.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,13 +51,13 @@ impl Default for Stack {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Alerts {
-    /// HighErrorRate: fire when the 5xx ratio exceeds this (0.05 = 5 %).
+    /// RedmetricsHighErrorRate: fire when the 5xx ratio exceeds this (0.05 = 5 %).
     #[serde(default = "default_error_ratio")]
     pub(crate) error_ratio: f64,
     /// ... for this long.
     #[serde(default = "five_minutes")]
     pub(crate) error_for: PromDuration,
-    /// HighLatencyP95: fire when p95 latency exceeds this many seconds.
+    /// RedmetricsHighLatencyP95: fire when p95 latency exceeds this many seconds.
     #[serde(default = "default_latency")]
     pub(crate) latency_p95_seconds: f64,
     /// ... for this long.
@@ -68,10 +69,10 @@ pub(crate) struct Alerts {
     /// Requests per second below which ratio and latency alerts stay silent.
     #[serde(default = "default_min_rate")]
     pub(crate) min_request_rate: f64,
-    /// TargetDown: a discovered target answers no scrape for this long.
+    /// RedmetricsTargetDown: a discovered target answers no scrape for this long.
     #[serde(default = "two_minutes")]
     pub(crate) target_down_for: PromDuration,
-    /// TargetDown: no target of the job was ever discovered for this long.
+    /// RedmetricsTargetDown: no target of the job was ever discovered for this long.
     #[serde(default = "five_minutes")]
     pub(crate) target_absent_for: PromDuration,
     /// Availability objective (0.999 = 99.9 % of requests not 5xx): adds multi-window
@@ -202,6 +203,8 @@ pub(crate) struct App {
     /// Alert thresholds.
     #[serde(default)]
     pub(crate) alerts: Alerts,
+    /// Notification routing; overrides the top-level `[notify]` field by field.
+    pub(crate) notify: Option<NotifySettings>,
 }
 
 impl App {
@@ -223,6 +226,7 @@ impl App {
             dashboard_folder: None,
             metrics: Metrics::default(),
             alerts: Alerts::default(),
+            notify: None,
         }
     }
 }
@@ -267,4 +271,6 @@ pub(crate) struct File {
     pub(crate) stack: Stack,
     #[serde(default)]
     pub(crate) apps: Vec<App>,
+    /// Notification defaults shared by every app.
+    pub(crate) notify: Option<NotifySettings>,
 }

@@ -164,7 +164,7 @@ metrics:
     metricRelabelings: []
 
   prometheusRule:
-    # HighErrorRate (5xx > {error_ratio} for 5m), HighLatencyP95 (> {latency}s for 5m), TargetDown.
+    # RedmetricsHighErrorRate (5xx > {error_ratio} for 5m), RedmetricsHighLatencyP95 (> {latency}s for 5m), RedmetricsTargetDown.
     # Thresholds come from the contract defaults; `redmetrics generate` writes per-app rules
     # with other thresholds.
     enabled: false

@@ -326,10 +326,7 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         &[(q.process_memory(), "{{pod}}")],
     );
 
-    let uid: String = format!("redmetrics-{}", r.prefix().replace('_', "-"))
-        .chars()
-        .take(40)
-        .collect();
+    let uid = uid(r);
     json!({
         "uid": uid,
         "title": format!("{} · HTTP", r.title),
@@ -363,4 +360,13 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         },
         "panels": l.panels,
     })
+}
+
+/// The dashboard's Grafana uid: stable, at most 40 characters, so links to it survive
+/// regeneration.
+pub(crate) fn uid(r: &Resolved) -> String {
+    format!("redmetrics-{}", r.prefix().replace('_', "-"))
+        .chars()
+        .take(40)
+        .collect()
 }

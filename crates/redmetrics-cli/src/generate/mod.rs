@@ -8,6 +8,8 @@
 mod chart;
 mod dashboard;
 mod kube;
+mod messages;
+mod routing;
 mod rules;
 mod schema;
 
@@ -20,6 +22,7 @@ use serde::Serialize;
 use crate::config::Resolved;
 
 pub(crate) use chart::CHART;
+pub(crate) use routing::Endpoints;
 pub(crate) use rules::rules;
 
 /// Generated files by path relative to the output directory.
@@ -38,6 +41,19 @@ fn json(value: &serde_json::Value) -> Result<String> {
 /// The plain rules file of one app, as Prometheus loads it.
 pub(crate) fn rules_yaml(r: &Resolved) -> Result<String> {
     yaml(&rules(r))
+}
+
+/// The plain Alertmanager configuration of one app (`deploy/<app>/alertmanager.yaml`), with
+/// `endpoints` replacing the configured receiver endpoints (`Endpoints::default()` for the
+/// committed file). What the demo and the end-to-end test start Alertmanager with.
+pub(crate) fn alertmanager_yaml(r: &Resolved, endpoints: &Endpoints) -> Result<String> {
+    let config = routing::plain_config(r, endpoints).with_context(|| {
+        format!(
+            "app `{}` has no notification settings: add [notify] or [apps.notify] to the config (see the README's Alert routing)",
+            r.app.name
+        )
+    })?;
+    yaml(&config)
 }
 
 /// Everything `generate` writes for these apps.
@@ -61,6 +77,16 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             yaml(&kube::dashboard_config_map(r, &board))?,
         );
         out.insert(dir.join("dashboard.json"), board);
+        if let Some(amc) = routing::alertmanager_config(r) {
+            out.insert(dir.join("alertmanagerconfig.yaml"), yaml(&amc)?);
+            out.insert(
+                dir.join("alertmanager.yaml"),
+                alertmanager_yaml(r, &Endpoints::default())?,
+            );
+        }
+    }
+    if let Some(values) = routing::stack_values(apps) {
+        out.insert(PathBuf::from("kube-prometheus-stack-values.yaml"), values);
     }
     let chart_dir = PathBuf::from("helm").join(CHART);
     for (path, content) in chart::static_files() {

@@ -37,6 +37,17 @@ pub(crate) struct Rule {
     pub(crate) annotations: BTreeMap<String, String>,
 }
 
+/// Alert names carry the project prefix so they never clash with kube-prometheus-stack's own
+/// (its `general.rules` has a `TargetDown` of severity warning). One name per alert for every
+/// app: the `namespace` and `job` labels tell apps apart, runbook anchors stay fixed.
+pub(crate) const HIGH_ERROR_RATE: &str = "RedmetricsHighErrorRate";
+/// p95 latency above the threshold.
+pub(crate) const HIGH_LATENCY: &str = "RedmetricsHighLatencyP95";
+/// A target down (`reason="down"`) or never discovered (`reason="absent"`).
+pub(crate) const TARGET_DOWN: &str = "RedmetricsTargetDown";
+/// Multi-window multi-burn-rate alert of the availability objective.
+pub(crate) const ERROR_BUDGET_BURN: &str = "RedmetricsErrorBudgetBurn";
+
 /// The labels alert expressions keep: one alert per app instance of the job.
 const BY: &str = "namespace, job";
 
@@ -111,7 +122,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
     let min = a.min_request_rate;
     let title = &r.title;
     let mut down = alert(
-        "TargetDown",
+        TARGET_DOWN,
         format!("{} == 0", q.up()),
         a.target_down_for,
         "critical",
@@ -124,7 +135,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
     );
     down.labels.insert("reason".to_owned(), "down".to_owned());
     let mut absent = alert(
-        "TargetDown",
+        TARGET_DOWN,
         format!("absent({})", q.up()),
         a.target_absent_for,
         "critical",
@@ -141,7 +152,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         .insert("reason".to_owned(), "absent".to_owned());
     let mut alerts = vec![
         alert(
-            "HighErrorRate",
+            HIGH_ERROR_RATE,
             format!(
                 "{ratio}\n  > {threshold}\nand\n{traffic}\n  > {min}",
                 ratio = q.error_ratio(&w, BY),
@@ -159,7 +170,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
             ),
         ),
         alert(
-            "HighLatencyP95",
+            HIGH_LATENCY,
             format!(
                 "{p95}\n  > {threshold}\nand\n{traffic}\n  > {min}",
                 p95 = q.latency_quantile(0.95, &w, BY),
@@ -203,7 +214,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         for (long, short, factor, for_, severity) in BURN_RATES {
             let threshold = format!("({factor} * (1 - {objective}))");
             let mut rule = alert(
-                "ErrorBudgetBurn",
+                ERROR_BUDGET_BURN,
                 format!(
                     "{} > {threshold}\nand\n{} > {threshold}\nand\n{} > {min}",
                     ratio(long),
@@ -260,7 +271,7 @@ mod tests {
         let burns = file.groups[0]
             .rules
             .iter()
-            .filter(|r| r.alert.as_deref() == Some("ErrorBudgetBurn"))
+            .filter(|r| r.alert.as_deref() == Some(ERROR_BUDGET_BURN))
             .count();
         assert_eq!(burns, 4);
         assert_eq!(
@@ -287,7 +298,7 @@ mod tests {
         ));
         assert_eq!(
             links[0].as_deref(),
-            Some("https://git.example.com/ops/runbooks.md#higherrorrate")
+            Some("https://git.example.com/ops/runbooks.md#redmetricshigherrorrate")
         );
     }
 }

@@ -1,0 +1,588 @@
+//! `[notify]` and `[apps.notify]`: who hears about an app's alerts, at which severity, and
+//! where the receivers' secrets live. The top-level table holds shared defaults, an app's
+//! table overrides them field by field; [`resolve`] checks the merged settings.
+//!
+//! Secrets are referenced, never written: a Kubernetes Secret key (`{ name, key }`, the
+//! AlertmanagerConfig's `SecretKeySelector`) and, for the plain Alertmanager config, a file
+//! (`*_file`, by default where kube-prometheus-stack mounts `alertmanagerSpec.secrets`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::names::{check_dns_label, require};
+use super::{ConfigError, PromDuration};
+
+/// The severities the generated rules fire; every one must be routed somewhere.
+pub(crate) const SEVERITIES: [&str; 2] = ["warning", "critical"];
+
+/// Where kube-prometheus-stack's Alertmanager mounts `alertmanagerSpec.secrets`: the default
+/// `*_file` of a secret reference is `<this>/<name>/<key>`.
+const SECRETS_MOUNT: &str = "/etc/alertmanager/secrets";
+
+/// Most e-mail recipients per app.
+const MAX_RECIPIENTS: usize = 20;
+
+/// An integration a severity can be sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Integration {
+    Slack,
+    Email,
+    PagerDuty,
+}
+
+impl Integration {
+    const ALL: [(&'static str, Self); 3] = [
+        ("slack", Self::Slack),
+        ("email", Self::Email),
+        ("pagerduty", Self::PagerDuty),
+    ];
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, i)| *i)
+    }
+}
+
+/// A secret as the config may give it: a reference, or (refused) the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum SecretField {
+    /// `{ name = "alertmanager-receivers", key = "slack-api-url" }`.
+    Ref(SecretRef),
+    /// A string: the secret written into the config. Kept only to be refused with the fix.
+    Literal(String),
+}
+
+/// A key of a Kubernetes Secret in the app's namespace (AlertmanagerConfig `SecretKeySelector`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SecretRef {
+    pub(crate) name: String,
+    pub(crate) key: String,
+}
+
+/// `[notify.slack]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SlackSettings {
+    channel: Option<String>,
+    api_url: Option<SecretField>,
+    api_url_file: Option<String>,
+}
+
+/// `[notify.email]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmailSettings {
+    to: Option<Vec<String>>,
+    from: Option<String>,
+    smarthost: Option<String>,
+    auth_username: Option<String>,
+    auth_password: Option<SecretField>,
+    auth_password_file: Option<String>,
+    require_tls: Option<bool>,
+}
+
+/// `[notify.pagerduty]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PagerDutySettings {
+    routing_key: Option<SecretField>,
+    routing_key_file: Option<String>,
+    url: Option<String>,
+}
+
+/// `[notify]` or `[apps.notify]` as written: every field optional, so an app's table can
+/// override the shared one field by field.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotifySettings {
+    /// Grafana's base URL: messages link to the app's dashboard there.
+    grafana_url: Option<String>,
+    group_wait: Option<PromDuration>,
+    group_interval: Option<PromDuration>,
+    repeat_interval: Option<PromDuration>,
+    /// Severity -> integrations. Default: the plan's table (warning: Slack and e-mail;
+    /// critical: also PagerDuty), restricted to the integrations configured.
+    routes: Option<BTreeMap<String, Vec<String>>>,
+    slack: Option<SlackSettings>,
+    email: Option<EmailSettings>,
+    pagerduty: Option<PagerDutySettings>,
+}
+
+/// `over`'s fields where set, else `under`'s.
+macro_rules! overlay {
+    ($over:expr, $under:expr, $($f:ident),+) => {{
+        let (o, u) = ($over, $under);
+        Self { $($f: o.$f.or(u.$f)),+ }
+    }};
+}
+
+impl SlackSettings {
+    fn overlay(self, under: Self) -> Self {
+        overlay!(self, under, channel, api_url, api_url_file)
+    }
+}
+
+impl EmailSettings {
+    fn overlay(self, under: Self) -> Self {
+        overlay!(
+            self,
+            under,
+            to,
+            from,
+            smarthost,
+            auth_username,
+            auth_password,
+            auth_password_file,
+            require_tls
+        )
+    }
+}
+
+impl PagerDutySettings {
+    fn overlay(self, under: Self) -> Self {
+        overlay!(self, under, routing_key, routing_key_file, url)
+    }
+}
+
+/// Both tables' field overlay, per integration table too.
+fn overlay_table<T>(over: Option<T>, under: Option<T>, f: fn(T, T) -> T) -> Option<T> {
+    match (over, under) {
+        (Some(o), Some(u)) => Some(f(o, u)),
+        (o, u) => o.or(u),
+    }
+}
+
+impl NotifySettings {
+    /// The app's settings (`self`) over the shared ones.
+    pub(crate) fn overlay(self, under: Self) -> Self {
+        Self {
+            grafana_url: self.grafana_url.or(under.grafana_url),
+            group_wait: self.group_wait.or(under.group_wait),
+            group_interval: self.group_interval.or(under.group_interval),
+            repeat_interval: self.repeat_interval.or(under.repeat_interval),
+            routes: self.routes.or(under.routes),
+            slack: overlay_table(self.slack, under.slack, SlackSettings::overlay),
+            email: overlay_table(self.email, under.email, EmailSettings::overlay),
+            pagerduty: overlay_table(self.pagerduty, under.pagerduty, PagerDutySettings::overlay),
+        }
+    }
+}
+
+/// A checked secret: the Kubernetes reference and the file the plain config reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Secret {
+    pub(crate) name: String,
+    pub(crate) key: String,
+    pub(crate) file: String,
+}
+
+/// A checked Slack receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slack {
+    pub(crate) channel: String,
+    pub(crate) api_url: Secret,
+}
+
+/// SMTP authentication: the user and the password's secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SmtpAuth {
+    pub(crate) username: String,
+    pub(crate) password: Secret,
+}
+
+/// A checked e-mail receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Email {
+    pub(crate) to: Vec<String>,
+    pub(crate) from: String,
+    pub(crate) smarthost: String,
+    pub(crate) auth: Option<SmtpAuth>,
+    pub(crate) require_tls: bool,
+}
+
+/// A checked PagerDuty (Events v2) receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PagerDuty {
+    pub(crate) routing_key: Secret,
+    /// Events v2 endpoint override; `None` is Alertmanager's default.
+    pub(crate) url: Option<String>,
+}
+
+/// An app's notification settings, checked: what the routing generators consume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Notify {
+    /// Without trailing `/`.
+    pub(crate) grafana_url: Option<String>,
+    pub(crate) group_wait: PromDuration,
+    pub(crate) group_interval: PromDuration,
+    pub(crate) repeat_interval: PromDuration,
+    /// Every severity of [`SEVERITIES`], each to a non-empty, configured set.
+    pub(crate) routes: BTreeMap<String, Vec<Integration>>,
+    pub(crate) slack: Option<Slack>,
+    pub(crate) email: Option<Email>,
+    pub(crate) pagerduty: Option<PagerDuty>,
+}
+
+/// The plan's table: which integrations each severity reaches by default.
+fn default_routes(severity: &str) -> &'static [Integration] {
+    match severity {
+        "critical" => &[
+            Integration::Slack,
+            Integration::Email,
+            Integration::PagerDuty,
+        ],
+        _ => &[Integration::Slack, Integration::Email],
+    }
+}
+
+/// An http(s) URL that lands in YAML and Go templates unchanged: no whitespace, quotes,
+/// braces or fragment.
+fn plain_url(v: &str) -> bool {
+    (v.starts_with("https://") || v.starts_with("http://"))
+        && v.len() <= 2048
+        && !v.contains(|c: char| c.is_whitespace() || c.is_control() || "\"'{}#<>\\`".contains(c))
+}
+
+/// Text that looks like a secret itself rather than a reference to one.
+fn looks_like_secret(v: &str) -> bool {
+    v.contains("://") || v.contains("hooks.slack.com")
+}
+
+fn secret(
+    field: &str,
+    given: Option<SecretField>,
+    file: Option<String>,
+    example_key: &str,
+) -> Result<Secret, ConfigError> {
+    let example =
+        format!("`{field} = {{ name = \"alertmanager-receivers\", key = \"{example_key}\" }}`");
+    let r = match given {
+        Some(SecretField::Ref(r)) => r,
+        Some(SecretField::Literal(_)) => {
+            return Err(ConfigError::new(
+                field,
+                format!(
+                    "a secret written into the config is refused (it would end up in generated files and in git): put it in a Kubernetes Secret and reference it, e.g. {example}; the plain Alertmanager config reads it from `{field}_file`"
+                ),
+            ));
+        }
+        None => {
+            return Err(ConfigError::new(
+                field,
+                format!("missing: reference the Kubernetes Secret key holding it, e.g. {example}"),
+            ));
+        }
+    };
+    require(
+        r.name.len() <= 253 && r.name.split('.').all(|p| check_dns_label(field, p).is_ok()),
+        &format!("{field}.name"),
+        || {
+            format!(
+                "`{}` is not a Secret name (DNS-1123 subdomain, e.g. `alertmanager-receivers`)",
+                r.name
+            )
+        },
+    )?;
+    require(
+        !r.key.is_empty()
+            && r.key.len() <= 253
+            && r.key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)),
+        &format!("{field}.key"),
+        || {
+            format!(
+                "`{}` is not a Secret key: letters, digits, `-`, `_` and `.` (e.g. `{example_key}`)",
+                r.key
+            )
+        },
+    )?;
+    let file = match file {
+        Some(f) => {
+            require(
+                f.starts_with('/')
+                    && f.len() <= 4096
+                    && !f.contains(|c: char| {
+                        c.is_whitespace() || c.is_control() || "\"'{}\\`".contains(c)
+                    }),
+                &format!("{field}_file"),
+                || {
+                    format!(
+                        "`{f}` is not an absolute file path without spaces, quotes or braces (e.g. `{SECRETS_MOUNT}/alertmanager-receivers/{example_key}`); the file holds the secret, the config only its path"
+                    )
+                },
+            )?;
+            f
+        }
+        None => format!("{SECRETS_MOUNT}/{}/{}", r.name, r.key),
+    };
+    Ok(Secret {
+        name: r.name,
+        key: r.key,
+        file,
+    })
+}
+
+/// An e-mail address as a recipient or sender: `local@domain`, nothing a header, YAML or a
+/// Go template would read differently.
+fn check_address(field: &str, v: &str) -> Result<(), ConfigError> {
+    let ok = v.len() <= 254
+        && v.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.contains('@')
+        })
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@.-_+".contains(&b));
+    require(ok, field, || {
+        format!(
+            "`{v}` is not a plain e-mail address (e.g. `oncall@example.com`); give one address per list entry"
+        )
+    })
+}
+
+fn slack(s: SlackSettings) -> Result<Slack, ConfigError> {
+    let channel = s.channel.ok_or_else(|| {
+        ConfigError::new(
+            "notify.slack.channel",
+            "missing: the channel to post to (e.g. `channel = \"#reviewmaps-alerts\"`)",
+        )
+    })?;
+    if looks_like_secret(&channel) {
+        return Err(ConfigError::new(
+            "notify.slack.channel",
+            "this is a webhook URL, a secret: refused. Give the channel name here (e.g. `#reviewmaps-alerts`) and reference the URL with `api_url = { name = \"alertmanager-receivers\", key = \"slack-api-url\" }`",
+        ));
+    }
+    let body = channel.strip_prefix('#').unwrap_or(&channel);
+    require(
+        !body.is_empty()
+            && body.len() <= 80
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b)),
+        "notify.slack.channel",
+        || {
+            format!(
+                "`{channel}` is not a Slack channel name: up to 80 lowercase letters, digits, `-`, `_`, `.`, optionally after `#` (e.g. `#reviewmaps-alerts`)"
+            )
+        },
+    )?;
+    if let Some(f) = &s.api_url_file
+        && looks_like_secret(f)
+    {
+        return Err(ConfigError::new(
+            "notify.slack.api_url_file",
+            "this is the webhook URL itself, a secret: refused. Write the URL into a file and give the file's path (e.g. `/etc/alertmanager/secrets/alertmanager-receivers/slack-api-url`)",
+        ));
+    }
+    Ok(Slack {
+        channel,
+        api_url: secret(
+            "notify.slack.api_url",
+            s.api_url,
+            s.api_url_file,
+            "slack-api-url",
+        )?,
+    })
+}
+
+fn email(s: EmailSettings) -> Result<Email, ConfigError> {
+    let to = s.to.unwrap_or_default();
+    require(
+        !to.is_empty() && to.len() <= MAX_RECIPIENTS,
+        "notify.email.to",
+        || format!("list 1 to {MAX_RECIPIENTS} addresses (e.g. `to = [\"oncall@example.com\"]`)"),
+    )?;
+    for a in &to {
+        check_address("notify.email.to", a)?;
+    }
+    let from = s.from.ok_or_else(|| {
+        ConfigError::new(
+            "notify.email.from",
+            "missing: the sender address (e.g. `from = \"alertmanager@example.com\"`)",
+        )
+    })?;
+    check_address("notify.email.from", &from)?;
+    let smarthost = s.smarthost.ok_or_else(|| {
+        ConfigError::new(
+            "notify.email.smarthost",
+            "missing: the SMTP server as host:port (e.g. `smarthost = \"smtp.example.com:587\"`)",
+        )
+    })?;
+    let host_ok = smarthost.rsplit_once(':').is_some_and(|(h, p)| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+            && p.parse::<u16>().is_ok_and(|p| p > 0)
+    });
+    require(host_ok, "notify.email.smarthost", || {
+        format!("`{smarthost}` is not host:port (e.g. `smtp.example.com:587`)")
+    })?;
+    let auth = match s.auth_username {
+        Some(username) => {
+            require(
+                !username.is_empty()
+                    && username.len() <= 254
+                    && !username.contains(|c: char| {
+                        c.is_whitespace() || c.is_control() || "\"'{}\\`".contains(c)
+                    }),
+                "notify.email.auth_username",
+                || {
+                    "must be a user name without spaces, quotes or braces (e.g. `alertmanager@example.com`)".to_owned()
+                },
+            )?;
+            Some(SmtpAuth {
+                username,
+                password: secret(
+                    "notify.email.auth_password",
+                    s.auth_password,
+                    s.auth_password_file,
+                    "smtp-password",
+                )?,
+            })
+        }
+        None if s.auth_password.is_some() || s.auth_password_file.is_some() => {
+            return Err(ConfigError::new(
+                "notify.email.auth_username",
+                "a password is set but no user: add `auth_username = \"alertmanager@example.com\"` or remove the password",
+            ));
+        }
+        None => None,
+    };
+    Ok(Email {
+        to,
+        from,
+        smarthost,
+        auth,
+        require_tls: s.require_tls.unwrap_or(true),
+    })
+}
+
+fn pagerduty(s: PagerDutySettings) -> Result<PagerDuty, ConfigError> {
+    if let Some(u) = &s.url {
+        require(plain_url(u), "notify.pagerduty.url", || {
+            format!(
+                "`{u}` is not an http(s) URL without spaces, quotes or braces (e.g. `https://events.pagerduty.com/v2/enqueue`)"
+            )
+        })?;
+    }
+    Ok(PagerDuty {
+        routing_key: secret(
+            "notify.pagerduty.routing_key",
+            s.routing_key,
+            s.routing_key_file,
+            "pagerduty-routing-key",
+        )?,
+        url: s.url,
+    })
+}
+
+/// Checks merged settings; `None` when nothing is configured (the app gets no routing).
+pub(crate) fn resolve(s: Option<NotifySettings>) -> Result<Option<Notify>, ConfigError> {
+    let Some(s) = s else { return Ok(None) };
+    let grafana_url = match s.grafana_url {
+        Some(u) => {
+            require(plain_url(&u), "notify.grafana_url", || {
+                format!(
+                    "`{u}` is not an http(s) URL without spaces, quotes, braces or fragment (e.g. `https://grafana.example.com`)"
+                )
+            })?;
+            Some(u.trim_end_matches('/').to_owned())
+        }
+        None => None,
+    };
+    let slack = s.slack.map(slack).transpose()?;
+    let email = s.email.map(email).transpose()?;
+    let pagerduty = s.pagerduty.map(pagerduty).transpose()?;
+    let configured = |i: Integration| match i {
+        Integration::Slack => slack.is_some(),
+        Integration::Email => email.is_some(),
+        Integration::PagerDuty => pagerduty.is_some(),
+    };
+    let mut routes = BTreeMap::new();
+    match s.routes {
+        None => {
+            for severity in SEVERITIES {
+                let to: Vec<Integration> = default_routes(severity)
+                    .iter()
+                    .copied()
+                    .filter(|i| configured(*i))
+                    .collect();
+                require(!to.is_empty(), "notify", || {
+                    "no receiver is configured: add [notify.slack], [notify.email] or [notify.pagerduty] (see the README's Alert routing)".to_owned()
+                })?;
+                routes.insert(severity.to_owned(), to);
+            }
+        }
+        Some(given) => {
+            for (severity, names) in given {
+                let field = format!("notify.routes.{severity}");
+                require(SEVERITIES.contains(&severity.as_str()), &field, || {
+                    format!(
+                        "unknown severity `{severity}`: the generated rules fire {}; route those (e.g. `critical = [\"slack\", \"email\", \"pagerduty\"]`)",
+                        SEVERITIES.join(" and ")
+                    )
+                })?;
+                require(!names.is_empty(), &field, || {
+                    "a receiver with no integration notifies nobody (Alertmanager's \"null\" trap): list at least one of slack, email, pagerduty (e.g. `warning = [\"slack\", \"email\"]`)".to_owned()
+                })?;
+                let mut to = Vec::new();
+                for n in &names {
+                    let i = Integration::parse(n).ok_or_else(|| {
+                        ConfigError::new(
+                            &field,
+                            format!("unknown integration `{n}`: use slack, email or pagerduty"),
+                        )
+                    })?;
+                    require(configured(i), &field, || {
+                        format!(
+                            "routes to {n}, but [notify.{n}] is not configured: add that table (see the README's Alert routing) or remove `{n}` here"
+                        )
+                    })?;
+                    if !to.contains(&i) {
+                        to.push(i);
+                    }
+                }
+                routes.insert(severity, to);
+            }
+            for severity in SEVERITIES {
+                require(routes.contains_key(severity), "notify.routes", || {
+                    format!(
+                        "no route for severity `{severity}`: its alerts would reach nobody; add e.g. `{severity} = [\"slack\", \"email\"]`"
+                    )
+                })?;
+            }
+        }
+    }
+    let group_wait = s.group_wait.unwrap_or(PromDuration::from_secs(30));
+    let group_interval = s.group_interval.unwrap_or(PromDuration::from_secs(300));
+    let repeat_interval = s
+        .repeat_interval
+        .unwrap_or(PromDuration::from_secs(4 * 3600));
+    require(
+        group_wait.millis() > 0 && group_interval.millis() > 0,
+        "notify.group_interval",
+        || "group_wait and group_interval must be positive (e.g. `30s` and `5m`)".to_owned(),
+    )?;
+    require(
+        repeat_interval >= group_interval,
+        "notify.repeat_interval",
+        || {
+            format!(
+                "{repeat_interval} is shorter than group_interval {group_interval}: Alertmanager resends at most every group_interval; use e.g. `4h`"
+            )
+        },
+    )?;
+    Ok(Some(Notify {
+        grafana_url,
+        group_wait,
+        group_interval,
+        repeat_interval,
+        routes,
+        slack,
+        email,
+        pagerduty,
+    }))
+}

@@ -1,0 +1,388 @@
+//! Alert routing for one app, from its `[notify]` settings: the same tree as a plain
+//! Alertmanager configuration (`alertmanager.yaml`) and as an `AlertmanagerConfig` object.
+//!
+//! One receiver per severity (`<app>-warning`, `<app>-critical`) holding that severity's
+//! integrations; `group_by` alertname, job and namespace; a down or absent target inhibits the
+//! job's error and latency warnings, a critical burn-rate alert the warning one. Every value
+//! placed here was checked by `config::notify` to hold no quote, brace or space, so it reads
+//! the same in YAML and in the Go templates of the messages.
+
+use serde_json::{Value, json};
+
+use super::messages::Messages;
+use super::rules::{ERROR_BUDGET_BURN, HIGH_ERROR_RATE, HIGH_LATENCY, TARGET_DOWN};
+use crate::config::{Integration, Notify, Resolved, Secret};
+
+/// Receiver endpoints that replace the configured ones in the plain configuration, so the demo
+/// and tests point the generated routing at local sinks without editing generated files. A
+/// `None` keeps the configured endpoint.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Endpoints {
+    /// Slack webhook URL written inline (a local sink; never a real webhook).
+    pub(crate) slack_api_url: Option<String>,
+    /// File holding the Slack webhook URL, instead of the configured `api_url_file`.
+    pub(crate) slack_api_url_file: Option<String>,
+    /// PagerDuty Events v2 endpoint, instead of the configured `url`.
+    pub(crate) pagerduty_url: Option<String>,
+    /// PagerDuty routing key written inline (for a local sink), instead of the key file.
+    pub(crate) pagerduty_routing_key: Option<String>,
+    /// SMTP `host:port`; a local server gets neither authentication nor required TLS.
+    pub(crate) smtp_smarthost: Option<String>,
+}
+
+/// The name of the receiver of `severity` alerts of `r`.
+pub(crate) fn receiver_name(r: &Resolved, severity: &str) -> String {
+    format!("{}-{severity}", r.app.name)
+}
+
+/// Matchers as `(name, operator, value)`, rendered per format.
+type Matcher = (&'static str, &'static str, String);
+
+/// The app's own alerts: everything it generates carries these labels.
+fn app_matchers(r: &Resolved) -> [Matcher; 2] {
+    [
+        ("namespace", "=", r.app.namespace.clone()),
+        ("job", "=", r.job.clone()),
+    ]
+}
+
+/// The inhibition rules: (source matchers, target matchers), both equal on namespace and job.
+fn inhibitions() -> [(Vec<Matcher>, Vec<Matcher>); 2] {
+    [
+        (
+            vec![
+                ("alertname", "=", TARGET_DOWN.to_owned()),
+                ("severity", "=", "critical".to_owned()),
+            ],
+            vec![
+                (
+                    "alertname",
+                    "=~",
+                    format!("{HIGH_ERROR_RATE}|{HIGH_LATENCY}"),
+                ),
+                ("severity", "=", "warning".to_owned()),
+            ],
+        ),
+        (
+            vec![
+                ("alertname", "=", ERROR_BUDGET_BURN.to_owned()),
+                ("severity", "=", "critical".to_owned()),
+            ],
+            vec![
+                ("alertname", "=", ERROR_BUDGET_BURN.to_owned()),
+                ("severity", "=", "warning".to_owned()),
+            ],
+        ),
+    ]
+}
+
+/// Labels both inhibition sides must share: the same job of the same app instance.
+const EQUAL: [&str; 2] = ["namespace", "job"];
+/// Alerts are grouped per alert name and job.
+const GROUP_BY: [&str; 3] = ["alertname", "job", "namespace"];
+
+fn plain_matchers(m: &[Matcher]) -> Value {
+    json!(
+        m.iter()
+            .map(|(n, op, v)| format!("{n}{op}\"{v}\""))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn crd_matchers(m: &[Matcher]) -> Value {
+    json!(
+        m.iter()
+            .map(|(n, op, v)| json!({ "name": n, "matchType": op, "value": v }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The plain Alertmanager configuration of `r`, with `endpoints` replacing configured ones.
+/// `None` when the app has no `[notify]`.
+pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value> {
+    let n = r.notify.as_ref()?;
+    let msg = Messages::new(r, n);
+    let severity_routes: Vec<Value> = n
+        .routes
+        .keys()
+        .map(|s| {
+            json!({
+                "receiver": receiver_name(r, s),
+                "matchers": plain_matchers(&[("severity", "=", s.clone())]),
+            })
+        })
+        .collect();
+    let receivers: Vec<Value> = n
+        .routes
+        .iter()
+        .map(|(severity, integrations)| {
+            let mut rec = json!({ "name": receiver_name(r, severity) });
+            for i in integrations {
+                match i {
+                    Integration::Slack => {
+                        if let Some(s) = &n.slack {
+                            let mut c = json!({
+                                "send_resolved": true,
+                                "channel": s.channel,
+                                "title": msg.title(),
+                                "text": msg.text(),
+                            });
+                            match (&endpoints.slack_api_url, &endpoints.slack_api_url_file) {
+                                (Some(url), _) => c["api_url"] = json!(url),
+                                (None, Some(file)) => c["api_url_file"] = json!(file),
+                                (None, None) => c["api_url_file"] = json!(s.api_url.file),
+                            }
+                            rec["slack_configs"] = json!([c]);
+                        }
+                    }
+                    Integration::Email => {
+                        if let Some(e) = &n.email {
+                            let mut c = json!({
+                                "send_resolved": true,
+                                "to": e.to.join(", "),
+                                "from": e.from,
+                                "smarthost": e.smarthost,
+                                "require_tls": e.require_tls,
+                                "headers": { "Subject": msg.title() },
+                                "html": msg.html(),
+                                "text": msg.text(),
+                            });
+                            match &endpoints.smtp_smarthost {
+                                Some(host) => {
+                                    c["smarthost"] = json!(host);
+                                    c["require_tls"] = json!(false);
+                                }
+                                None => {
+                                    if let Some(a) = &e.auth {
+                                        c["auth_username"] = json!(a.username);
+                                        c["auth_password_file"] = json!(a.password.file);
+                                    }
+                                }
+                            }
+                            rec["email_configs"] = json!([c]);
+                        }
+                    }
+                    Integration::PagerDuty => {
+                        if let Some(p) = &n.pagerduty {
+                            let mut c = json!({
+                                "send_resolved": true,
+                                "description": msg.title(),
+                                "severity": msg.pagerduty_severity(),
+                                "details": msg.details(),
+                            });
+                            if let Some(url) = endpoints.pagerduty_url.as_ref().or(p.url.as_ref()) {
+                                c["url"] = json!(url);
+                            }
+                            if let Some(link) = msg.dashboard() {
+                                c["client"] = json!("Grafana");
+                                c["client_url"] = json!(link);
+                            }
+                            match &endpoints.pagerduty_routing_key {
+                                Some(key) => c["routing_key"] = json!(key),
+                                None => c["routing_key_file"] = json!(p.routing_key.file),
+                            }
+                            rec["pagerduty_configs"] = json!([c]);
+                        }
+                    }
+                }
+            }
+            rec
+        })
+        .collect();
+    let inhibit_rules: Vec<Value> = inhibitions()
+        .into_iter()
+        .map(|(source, target)| {
+            let scoped = |mut m: Vec<Matcher>| {
+                m.extend(app_matchers(r));
+                plain_matchers(&m)
+            };
+            json!({
+                "source_matchers": scoped(source),
+                "target_matchers": scoped(target),
+                "equal": EQUAL,
+            })
+        })
+        .collect();
+    Some(json!({
+        "route": {
+            // Nothing reaches an empty receiver: what matches no route below (another
+            // source's alerts, a severity the rules never set) goes to the warning receiver.
+            "receiver": receiver_name(r, "warning"),
+            "group_by": GROUP_BY,
+            "group_wait": n.group_wait.to_string(),
+            "group_interval": n.group_interval.to_string(),
+            "repeat_interval": n.repeat_interval.to_string(),
+            "routes": [{
+                "receiver": receiver_name(r, "warning"),
+                "matchers": plain_matchers(&app_matchers(r)),
+                "routes": severity_routes,
+            }],
+        },
+        "inhibit_rules": inhibit_rules,
+        "receivers": receivers,
+    }))
+}
+
+/// Labels of the generated routing objects.
+fn labels(r: &Resolved) -> Value {
+    json!({
+        "app.kubernetes.io/name": r.app.service,
+        "app.kubernetes.io/part-of": r.app.name,
+        "app.kubernetes.io/managed-by": "redmetrics",
+    })
+}
+
+fn secret_ref(s: &Secret) -> Value {
+    json!({ "name": s.name, "key": s.key })
+}
+
+/// The `AlertmanagerConfig` of `r` in its namespace, or `None` without `[notify]`. The operator
+/// adds `namespace="<the app's namespace>"` to the top route and the inhibition rules.
+pub(crate) fn alertmanager_config(r: &Resolved) -> Option<Value> {
+    let n: &Notify = r.notify.as_ref()?;
+    let msg = Messages::new(r, n);
+    let receivers: Vec<Value> = n
+        .routes
+        .iter()
+        .map(|(severity, integrations)| {
+            let mut rec = json!({ "name": receiver_name(r, severity) });
+            for i in integrations {
+                match (i, &n.slack, &n.email, &n.pagerduty) {
+                    (Integration::Slack, Some(s), _, _) => {
+                        rec["slackConfigs"] = json!([{
+                            "sendResolved": true,
+                            "apiURL": secret_ref(&s.api_url),
+                            "channel": s.channel,
+                            "title": msg.title(),
+                            "text": msg.text(),
+                        }]);
+                    }
+                    (Integration::Email, _, Some(e), _) => {
+                        let mut c = json!({
+                            "sendResolved": true,
+                            "to": e.to.join(", "),
+                            "from": e.from,
+                            "smarthost": e.smarthost,
+                            "requireTLS": e.require_tls,
+                            "headers": [{ "key": "Subject", "value": msg.title() }],
+                            "html": msg.html(),
+                            "text": msg.text(),
+                        });
+                        if let Some(a) = &e.auth {
+                            c["authUsername"] = json!(a.username);
+                            c["authPassword"] = secret_ref(&a.password);
+                        }
+                        rec["emailConfigs"] = json!([c]);
+                    }
+                    (Integration::PagerDuty, _, _, Some(p)) => {
+                        let mut c = json!({
+                            "sendResolved": true,
+                            "routingKey": secret_ref(&p.routing_key),
+                            "description": msg.title(),
+                            "severity": msg.pagerduty_severity(),
+                            "details": msg
+                                .details_list()
+                                .into_iter()
+                                .map(|(k, v)| json!({ "key": k, "value": v }))
+                                .collect::<Vec<_>>(),
+                        });
+                        if let Some(url) = &p.url {
+                            c["url"] = json!(url);
+                        }
+                        if let Some(link) = msg.dashboard() {
+                            c["client"] = json!("Grafana");
+                            c["clientURL"] = json!(link);
+                        }
+                        rec["pagerdutyConfigs"] = json!([c]);
+                    }
+                    _ => {}
+                }
+            }
+            rec
+        })
+        .collect();
+    let inhibit_rules: Vec<Value> = inhibitions()
+        .into_iter()
+        .map(|(source, target)| {
+            json!({
+                "sourceMatch": crd_matchers(&source),
+                "targetMatch": crd_matchers(&target),
+                "equal": EQUAL,
+            })
+        })
+        .collect();
+    Some(json!({
+        "apiVersion": "monitoring.coreos.com/v1alpha1",
+        "kind": "AlertmanagerConfig",
+        "metadata": {
+            "name": format!("{}-alerts", r.app.name),
+            "namespace": r.app.namespace,
+            "labels": labels(r),
+        },
+        "spec": {
+            "route": {
+                "receiver": receiver_name(r, "warning"),
+                "groupBy": GROUP_BY,
+                "groupWait": n.group_wait.to_string(),
+                "groupInterval": n.group_interval.to_string(),
+                "repeatInterval": n.repeat_interval.to_string(),
+                "matchers": crd_matchers(&[("job", "=", r.job.clone())]),
+                "routes": n.routes.keys().map(|s| json!({
+                    "receiver": receiver_name(r, s),
+                    "matchers": crd_matchers(&[("severity", "=", s.clone())]),
+                })).collect::<Vec<_>>(),
+            },
+            "receivers": receivers,
+            "inhibitRules": inhibit_rules,
+        },
+    }))
+}
+
+/// kube-prometheus-stack values that make its Alertmanager load the generated
+/// `AlertmanagerConfig`s and mount the receivers' Secrets; `None` when no app has `[notify]`.
+pub(crate) fn stack_values(apps: &[Resolved]) -> Option<String> {
+    let mut secrets: Vec<&str> = apps
+        .iter()
+        .filter_map(|r| r.notify.as_ref())
+        .flat_map(|n| {
+            let slack = n.slack.iter().map(|s| &s.api_url);
+            let email = n
+                .email
+                .iter()
+                .filter_map(|e| e.auth.as_ref().map(|a| &a.password));
+            let pd = n.pagerduty.iter().map(|p| &p.routing_key);
+            slack.chain(email).chain(pd).map(|s| s.name.as_str())
+        })
+        .collect();
+    if apps.iter().all(|r| r.notify.is_none()) {
+        return None;
+    }
+    secrets.sort_unstable();
+    secrets.dedup();
+    let list: String = secrets.iter().map(|s| format!("      - {s}\n")).collect();
+    Some(STACK_VALUES.replace("      - {secrets}\n", &list))
+}
+
+const STACK_VALUES: &str = r#"# Generated by `redmetrics generate`; regenerate instead of editing.
+#
+# kube-prometheus-stack values for the generated AlertmanagerConfig objects
+# (deploy/<app>/alertmanagerconfig.yaml). Merge into your stack's values:
+#   helm upgrade kube-prometheus-stack prometheus-community/kube-prometheus-stack -f your-values.yaml -f deploy/kube-prometheus-stack-values.yaml
+alertmanager:
+  alertmanagerSpec:
+    # Which AlertmanagerConfig objects this Alertmanager loads: those redmetrics generates,
+    # in any namespace. (The chart's default, {}, selects all of them; this is narrower.)
+    alertmanagerConfigSelector:
+      matchLabels:
+        app.kubernetes.io/managed-by: redmetrics
+    alertmanagerConfigNamespaceSelector: {}
+    # OnNamespace (the default): each object only routes alerts whose `namespace` label is its
+    # own namespace. Every generated alert carries the app's namespace.
+    alertmanagerConfigMatcherStrategy:
+      type: OnNamespace
+    # The plain deploy/<app>/alertmanager.yaml reads receiver secrets from files; a Secret
+    # listed here is mounted at /etc/alertmanager/secrets/<name>/<key>. The AlertmanagerConfig
+    # objects read the same keys from a Secret of that name in the app's namespace.
+    secrets:
+      - {secrets}
+"#;
