@@ -16,8 +16,10 @@ use serde_json::{Value, json};
 
 use crate::config::{App, Config, Resolved, Stack};
 
+mod alertmanager;
 mod local;
 mod prometheus;
+mod sinks;
 
 /// Options of `redmetrics demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -54,6 +56,9 @@ pub(crate) struct DemoArgs {
     /// Where that Prometheus listens.
     #[arg(long, default_value = "127.0.0.1:9090", requires = "with_prometheus", value_parser = listen_address)]
     pub(crate) prometheus_listen: SocketAddr,
+    /// Where the Alertmanager started with --with-prometheus listens (when one is installed).
+    #[arg(long, default_value = "127.0.0.1:9093", requires = "with_prometheus", value_parser = listen_address)]
+    pub(crate) alertmanager_listen: SocketAddr,
 }
 
 /// A listen address; a bare port is refused with the form it needs.
@@ -83,15 +88,31 @@ impl DemoArgs {
     }
 }
 
+/// The notification settings of an app made from a bare prefix: the plan's table (warning to
+/// Slack and e-mail, critical also to PagerDuty), secrets by reference as in a real config.
+const PREFIX_NOTIFY: &str = r##"
+[slack]
+channel = "#alerts"
+api_url = { name = "alertmanager-receivers", key = "slack-api-url" }
+[email]
+to = ["oncall@example.com"]
+from = "alertmanager@example.com"
+smarthost = "smtp.example.com:587"
+[pagerduty]
+routing_key = { name = "alertmanager-receivers", key = "pagerduty-routing-key" }
+"##;
+
 /// The app the demo (and `check alertmanager --prefix`) makes of a bare prefix: named after
-/// it, with the default contract, settings and an availability objective of 99.9 %, so that
-/// its rules are the full set a configured app gets (burn-rate alerts included).
+/// it, with the default contract and settings, an availability objective of 99.9 % (so its
+/// rules are the full set a configured app gets, burn-rate alerts included) and the plan's
+/// notification routing.
 pub(crate) fn app_for_prefix(prefix: &str, metrics_path: &str) -> Result<Resolved> {
     let name = demo_name(prefix);
     let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
     app.prefix = Some(prefix.to_owned());
     app.metrics_path = metrics_path.to_owned();
     app.alerts.availability_objective = Some(0.999);
+    app.notify = Some(toml::from_str(PREFIX_NOTIFY).context("the demo's notify settings")?);
     Resolved::new(app, &Stack::default()).map_err(|e| match e.field.as_str() {
         "metrics_path" => anyhow::anyhow!("--metrics-path: {}", e.rule),
         _ => anyhow::anyhow!("--prefix: {}", e.rule),
@@ -136,7 +157,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         builder = builder.max_label_sets(bound);
     }
     let metrics = builder.build().context("metrics")?;
-    let app = app(&metrics, args.fail_every);
+    let inbox = sinks::Inbox::default();
+    let app = app(&metrics, args.fail_every).merge(sinks::routes(inbox.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -152,11 +174,35 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         tracing::info!("driving {} requests/s against http://{addr}", args.rate);
         tokio::spawn(traffic(addr, args.rate));
     }
-    // Kept alive until the demo exits; dropping it stops Prometheus.
-    let _prometheus = if args.with_prometheus {
-        prometheus::start(&served, args.prometheus_listen, addr, None).await?
+    // Kept alive until the demo exits; dropping them stops Prometheus and Alertmanager.
+    let (_alertmanager, _prometheus) = if args.with_prometheus {
+        let local = prometheus::local_app(&served)?;
+        // Alertmanager and Prometheus reach the demo over loopback even when it listens on
+        // every interface.
+        let reach = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let smtp = sinks::start_smtp(inbox).await?;
+        let endpoints = alertmanager::sink_endpoints(reach, smtp);
+        let am = alertmanager::start(&local, args.alertmanager_listen, &endpoints).await?;
+        if am.is_some() {
+            tracing::info!(
+                "notifications (Slack, e-mail, PagerDuty sinks): http://{reach}{}",
+                sinks::NOTIFICATIONS_PATH
+            );
+        }
+        let prom = prometheus::start(
+            &served,
+            args.prometheus_listen,
+            reach,
+            am.as_ref().map(|a| a.server.addr),
+        )
+        .await?;
+        (am, prom)
     } else {
-        None
+        (None, None)
     };
     // The library's bounded listener: stalled clients time out, connections are capped.
     tokio::select! {

@@ -148,7 +148,13 @@ async fn ojeomneo_seed_checklist_passes_on_real_prometheus() {
 async fn demo_with_prometheus_runs_the_checklist_locally() {
     let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");
-    let (demo, _addr) = start_demo(&["--with-prometheus", "--prometheus-listen", &listen]);
+    let (demo, _addr) = start_demo(&[
+        "--with-prometheus",
+        "--prometheus-listen",
+        &listen,
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
     let prom_url = format!("http://{listen}");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let targets = loop {
@@ -293,7 +299,13 @@ fn demo_with_log(args: &[&str]) -> (common::Running, std::sync::mpsc::Receiver<S
 /// serves only the classic UI, where `/targets` and `/alerts` are 404).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_prints_only_prometheus_urls_that_answer() {
-    let (_demo, log) = demo_with_log(&["--with-prometheus", "--prometheus-listen", "127.0.0.1:0"]);
+    let (_demo, log) = demo_with_log(&[
+        "--with-prometheus",
+        "--prometheus-listen",
+        "127.0.0.1:0",
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     let mut urls = Vec::new();
     let mut lines = Vec::new();
@@ -326,7 +338,13 @@ async fn demo_prints_only_prometheus_urls_that_answer() {
 fn demo_reports_a_prometheus_that_cannot_start() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = taken.local_addr().unwrap().to_string();
-    let (mut demo, log) = demo_with_log(&["--with-prometheus", "--prometheus-listen", &listen]);
+    let (mut demo, log) = demo_with_log(&[
+        "--with-prometheus",
+        "--prometheus-listen",
+        &listen,
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     let status = loop {
         if let Some(status) = demo.child.try_wait().unwrap() {
