@@ -72,10 +72,15 @@ pub fn start_demo(args: &[&str]) -> (Running, SocketAddr) {
 
 /// `redmetrics demo` on an ephemeral port, run in `dir` (for relative `--config` paths).
 pub fn start_demo_in(dir: &Path, args: &[&str]) -> (Running, SocketAddr) {
+    start_demo_at(dir, "127.0.0.1:0", args)
+}
+
+/// `redmetrics demo --listen <listen>`, run in `dir`; returns once it listens.
+pub fn start_demo_at(dir: &Path, listen: &str, args: &[&str]) -> (Running, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
         .current_dir(dir)
         .arg("demo")
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", listen])
         .args(args)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -349,9 +354,24 @@ pub fn start_alertmanager(config: &str) -> Alertmanager {
         .stderr(log)
         .spawn()
         .expect("spawn alertmanager");
+    let addr = wait_listening(&mut child, &log_path, "alertmanager");
+    Alertmanager {
+        running: Running {
+            child,
+            name: "alertmanager",
+        },
+        addr,
+        dir,
+    }
+}
+
+/// The address a Prometheus-family server logs once it listens (`msg="Listening on"
+/// address=…`, the real port also when asked for port 0); panics with its log if it exits
+/// first or takes more than 60 s.
+pub fn wait_listening(child: &mut Child, log: &Path, what: &str) -> SocketAddr {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = loop {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
         if let Some(addr) = text
             .lines()
             .filter(|l| l.contains("msg=\"Listening on\""))
@@ -359,21 +379,37 @@ pub fn start_alertmanager(config: &str) -> Alertmanager {
             .and_then(|a| a.split_whitespace().next())
             .and_then(|a| a.parse().ok())
         {
-            break addr;
+            return addr;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("alertmanager exited ({status}):\n{text}");
+            panic!("{what} exited ({status}):\n{text}");
         }
-        assert!(
-            Instant::now() < deadline,
-            "alertmanager never listened:\n{text}"
-        );
+        assert!(Instant::now() < deadline, "{what} never listened:\n{text}");
         std::thread::sleep(Duration::from_millis(100));
-    };
-    Alertmanager {
+    }
+}
+
+/// Prometheus with `config` (YAML, paths in it absolute) on `127.0.0.1:0`, reading back the
+/// port it bound.
+pub fn start_prometheus_any_port(config: &str) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+    let log_path = dir.path().join("prometheus.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(prometheus_binary())
+        .arg("--config.file=prometheus.yml")
+        .arg("--storage.tsdb.path=data")
+        .arg("--web.listen-address=127.0.0.1:0")
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn prometheus");
+    let addr = wait_listening(&mut child, &log_path, "prometheus");
+    Prometheus {
         running: Running {
             child,
-            name: "alertmanager",
+            name: "prometheus",
         },
         addr,
         dir,
