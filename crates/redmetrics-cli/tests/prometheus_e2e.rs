@@ -266,11 +266,20 @@ fn demo_without_prometheus_explains_and_runs_alone() {
 /// `redmetrics demo` with `args`, its log lines arriving on a channel (read on a thread, so
 /// a test waits with a deadline rather than blocking on the pipe).
 fn demo_with_log(args: &[&str]) -> (common::Running, std::sync::mpsc::Receiver<String>) {
+    demo_with_log_on(args, &std::env::var_os("PATH").unwrap_or_default())
+}
+
+/// [`demo_with_log`] with this `PATH` (to hide installed binaries).
+fn demo_with_log_on(
+    args: &[&str],
+    path: &std::ffi::OsStr,
+) -> (common::Running, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader};
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redmetrics"))
         .args(["demo", "--listen", "127.0.0.1:0"])
         .args(args)
+        .env("PATH", path)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
@@ -367,4 +376,147 @@ fn demo_reports_a_prometheus_that_cannot_start() {
     );
     assert!(!text.contains("targets:"), "{text}");
     drop(taken);
+}
+
+/// Waits for the demo's log line containing `marker` and returns the first URL after it.
+fn url_after(log: &std::sync::mpsc::Receiver<String>, marker: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("{e}: no `{marker}` line:\n{}", lines.join("\n")));
+        if let Some(rest) = line.split(marker).nth(1)
+            && let Some(url) = rest.split_whitespace().find(|w| w.starts_with("http://"))
+        {
+            return url.trim_end_matches(',').to_owned();
+        }
+        lines.push(line);
+    }
+}
+
+/// `demo --with-prometheus` with Alertmanager installed: Alertmanager runs with the app's
+/// generated routing, Prometheus sends to it, and a notification reaches the demo's Slack,
+/// e-mail and PagerDuty sinks, listed at `/notifications`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_starts_alertmanager_and_shows_where_notifications_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r##"
+[notify]
+group_wait = "1s"
+group_interval = "2s"
+[notify.slack]
+channel = "#demo"
+api_url = { name = "receivers", key = "slack" }
+[notify.email]
+to = ["oncall@example.com"]
+from = "alertmanager@example.com"
+smarthost = "smtp.example.com:587"
+[notify.pagerduty]
+routing_key = { name = "receivers", key = "pagerduty" }
+
+[[apps]]
+name = "reviewmaps"
+namespace = "reviewmaps"
+service = "reviewmaps-server"
+port = "http"
+"##;
+    std::fs::write(dir.path().join("redmetrics.toml"), config).unwrap();
+    let config_path = dir.path().join("redmetrics.toml");
+    let (_demo, log) = demo_with_log(&[
+        "--config",
+        config_path.to_str().unwrap(),
+        "--with-prometheus",
+        "--prometheus-listen",
+        "127.0.0.1:0",
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
+    let am = url_after(&log, "alertmanager (");
+    let notifications = url_after(&log, "notifications (");
+    let prom = url_after(&log, "prometheus (");
+
+    // Prometheus is wired to this Alertmanager.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let v: serde_json::Value = serde_json::from_slice(
+            &http_get(&format!("{prom}/api/v1/alertmanagers"))
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let active = v["data"]["activeAlertmanagers"].to_string();
+        if active.contains(am.trim_start_matches("http://")) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{v}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // A critical alert of the app, as its rules raise it, goes to all three sinks.
+    let alert = serde_json::json!([{
+        "labels": {
+            "alertname": "RedmetricsTargetDown", "severity": "critical", "reason": "down",
+            "namespace": "reviewmaps", "job": "reviewmaps-server",
+        },
+        "annotations": { "summary": "reviewmaps-server is down" },
+    }]);
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let req = http::Request::post(format!("{am}/api/v2/alerts"))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            alert.to_string(),
+        )))
+        .unwrap();
+    assert!(client.request(req).await.unwrap().status().is_success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let list: serde_json::Value =
+            serde_json::from_slice(&http_get(&notifications).await.unwrap()).unwrap();
+        let via = |name: &str| {
+            list.as_array().unwrap().iter().any(|n| {
+                n["via"] == name
+                    && n["title"]
+                        .as_str()
+                        .unwrap()
+                        .contains("[FIRING:1] RedmetricsTargetDown")
+            })
+        };
+        if via("slack") && via("email") && via("pagerduty") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Without Alertmanager on PATH (Prometheus alone), the demo says how to install it and
+/// goes on with Prometheus.
+#[test]
+fn demo_without_alertmanager_explains_and_goes_on() {
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(common::prometheus_binary(), bin.path().join("prometheus")).unwrap();
+    let (running, log) = demo_with_log_on(
+        &["--with-prometheus", "--prometheus-listen", "127.0.0.1:0"],
+        bin.path().as_os_str(),
+    );
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while !lines.iter().any(|l: &String| l.contains("targets:")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        lines.push(
+            log.recv_timeout(left)
+                .unwrap_or_else(|e| panic!("{e}:\n{}", lines.join("\n"))),
+        );
+    }
+    drop(running);
+    let text = lines.join("\n");
+    assert!(
+        text.contains("apt-get install prometheus-alertmanager")
+            && text.contains("Going on without Alertmanager"),
+        "{text}"
+    );
 }
