@@ -347,10 +347,33 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
 PASS  service monitors: 1 ServiceMonitor(s): each selects a Service by its labels and a named port of it
 PASS  coverage: every configured Service has a ServiceMonitor, none gated on cluster capabilities
 PASS  stack selection: every ServiceMonitor and PrometheusRule carries release: kube-prometheus-stack
+PASS  alert names: 4 alert(s), none named like a kube-prometheus-stack default
 PASS  rules: 4 rule expressions parse and reference only metrics the contract defines
 PASS  dashboards: 18 panel queries parse and reference only metrics the contract defines
-result: 0 failed, 0 warnings, 5 passed
+result: 0 failed, 0 warnings, 6 passed
 "
+    );
+}
+
+#[test]
+fn alert_names_of_kube_prometheus_stack_are_flagged() {
+    let out = run(
+        &["manifests", &fixture("stack-clash"), "--format", "json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(
+        findings(&json(&out), "alert names"),
+        [
+            "PrometheusRule shop/shop-rules defines alert KubePodCrashLooping, which kube-prometheus-stack's kubernetes-apps already defines: two alerts under one name mix in routing, inhibition and silences",
+            "PrometheusRule shop/shop-rules defines alert TargetDown, which kube-prometheus-stack's general.rules already defines: two alerts under one name mix in routing, inhibition and silences",
+        ]
+    );
+    let out = run(&["manifests", &fixture("stack-clash")], None);
+    assert!(
+        stdout(&out).contains("fix: rename it with a prefix of your app or project (redmetrics generates RedmetricsTargetDown)"),
+        "{}",
+        stdout(&out)
     );
 }
 

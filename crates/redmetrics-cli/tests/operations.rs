@@ -6,27 +6,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use common::{redmetrics, repo};
+use common::{assert_valid_against_crd, judge, redmetrics, repo};
 use serde_json::{Value, json};
-
-/// The Prometheus Operator CRD schemas: `$REDMETRICS_CRDS`, or `shared/vendor/…` beside the
-/// repository as the project lays it out.
-fn crds() -> PathBuf {
-    let dir = std::env::var_os("REDMETRICS_CRDS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/vendor/prometheus-operator-crds"));
-    assert!(
-        dir.join("monitoring.coreos.com_servicemonitors.yaml")
-            .is_file(),
-        "Prometheus Operator CRD schemas not found in {}: set REDMETRICS_CRDS to their folder",
-        dir.display()
-    );
-    dir
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -38,45 +22,6 @@ fn yaml(text: &str) -> Value {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Runs a Python judge with `stdin`; returns (exit code, stdout, stderr).
-fn judge(script: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/judges")
-        .join(script);
-    let mut child = Command::new("python3")
-        .arg(path)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
-    )
-}
-
-/// Validates manifests (one or more YAML documents) against a CRD schema.
-fn assert_valid_against_crd(crd: &str, manifests: &str, expect_objects: usize) {
-    let (code, out, err) = judge(
-        "crd_validate.py",
-        &[crds().join(crd).to_str().unwrap()],
-        manifests,
-    );
-    assert_eq!(code, 0, "{crd}: {out}{err}\n{manifests}");
-    let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report.as_array().unwrap().len(), expect_objects, "{out}");
 }
 
 fn promtool(args: &[&str]) -> (i32, String) {
@@ -95,7 +40,7 @@ fn committed_artifacts_are_current() {
     let out = redmetrics(&repo(), &["generate", "--check"]);
     assert_eq!(
         (out.status.code(), text(&out.stdout)),
-        (Some(0), "30 files under deploy are up to date\n".to_owned()),
+        (Some(0), "32 files under deploy are up to date\n".to_owned()),
         "{}",
         text(&out.stderr)
     );
@@ -116,7 +61,7 @@ fn drift_is_reported_with_the_fix() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "wrote 30 files under deploy\n");
+    assert_eq!(text(&out.stdout), "wrote 32 files under deploy\n");
     let rules = tmp.path().join("deploy/ojeomneo/rules.yaml");
     std::fs::write(&rules, read(&rules).replace("for: 5m", "for: 1m")).unwrap();
     std::fs::remove_file(tmp.path().join("deploy/reviewmaps/dashboard.json")).unwrap();

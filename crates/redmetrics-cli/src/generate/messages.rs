@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::dashboard;
-use crate::config::{Notify, Resolved};
+use crate::config::Resolved;
 
 /// The messages of one app.
 pub(crate) struct Messages {
@@ -14,8 +14,9 @@ pub(crate) struct Messages {
 }
 
 impl Messages {
-    pub(crate) fn new(r: &Resolved, n: &Notify) -> Self {
-        let dashboard = n.grafana_url.as_ref().map(|base| {
+    /// Messages of `r`, linking to its dashboard under `grafana_url` when one is given.
+    pub(crate) fn new(r: &Resolved, grafana_url: Option<&str>) -> Self {
+        let dashboard = grafana_url.map(|base| {
             format!(
                 "{base}/d/{}?var-namespace={}&var-job={}",
                 dashboard::uid(r),

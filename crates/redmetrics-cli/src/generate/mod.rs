@@ -95,6 +95,10 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
     let token = chart::token_app().context("the chart's placeholder prefix")?;
     out.insert(chart_dir.join("files/rules.yaml"), yaml(&rules(&token))?);
     out.insert(
+        chart_dir.join("files/alerting.yaml"),
+        yaml(&routing::chart_alerting(&token))?,
+    );
+    out.insert(
         chart_dir.join("files/dashboard.json"),
         json(&dashboard::dashboard(&token))?,
     );

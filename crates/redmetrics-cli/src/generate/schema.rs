@@ -48,6 +48,78 @@ fn monitoring_object(extra: Value) -> Value {
     object(props)
 }
 
+/// `metrics.prometheusRule`: the alerts' thresholds and `for` durations.
+fn rule_values() -> Value {
+    let duration = json!({ "type": "string", "pattern": DURATION });
+    monitoring_object(json!({
+        "errorRatio": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 },
+        "errorFor": duration,
+        "latencyP95Seconds": { "type": "number", "exclusiveMinimum": 0 },
+        "latencyFor": duration,
+        "minRequestRate": { "type": "number", "minimum": 0 },
+        "targetDownFor": duration,
+        "targetAbsentFor": duration,
+    }))
+}
+
+/// A key of a Kubernetes Secret (`SecretKeySelector`).
+fn secret_ref() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["name", "key"],
+        "properties": {
+            "name": { "type": "string", "pattern": "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$" },
+            "key": { "type": "string", "pattern": "^[-._a-zA-Z0-9]{1,253}$" },
+        },
+    })
+}
+
+/// `metrics.alertmanagerConfig`: receivers, routes by severity and secret references. The
+/// patterns keep every string free of quotes, braces and spaces, so none is read as a Go
+/// template by Alertmanager.
+fn alertmanager_config_values() -> Value {
+    let duration = json!({ "type": "string", "pattern": DURATION });
+    let address = json!({ "type": "string", "pattern": "^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$" });
+    let integrations = json!({
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": true,
+        "items": { "enum": ["slack", "email", "pagerduty"] },
+    });
+    let url = json!({ "type": "string", "pattern": "^(https?://[^\\s\"'{}#<>\\\\`]+)?$" });
+    object(json!({
+        "enabled": boolean(),
+        "labels": map_of_strings(),
+        "groupWait": duration,
+        "groupInterval": duration,
+        "repeatInterval": duration,
+        "grafanaURL": url,
+        "routes": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["warning", "critical"],
+            "properties": { "warning": integrations, "critical": integrations },
+        },
+        "slack": object(json!({
+            "channel": { "type": "string", "pattern": "^#?[a-z0-9._-]{1,80}$" },
+            "apiURL": secret_ref(),
+        })),
+        "email": object(json!({
+            "to": { "type": "array", "minItems": 1, "maxItems": 20, "items": address },
+            "from": address,
+            "smarthost": { "type": "string", "pattern": "^[A-Za-z0-9.\\[\\]:-]+:[0-9]{1,5}$" },
+            "authUsername": { "type": "string", "pattern": "^[^\\s\"'{}\\\\`]*$" },
+            "authPassword": secret_ref(),
+            "requireTLS": boolean(),
+        })),
+        "pagerduty": object(json!({
+            "routingKey": secret_ref(),
+            "url": url,
+        })),
+    }))
+}
+
 /// The schema, pretty-printed with a trailing newline.
 pub(crate) fn values_schema() -> String {
     let schema = json!({
@@ -115,7 +187,8 @@ pub(crate) fn values_schema() -> String {
                     "relabelings": free_list(),
                     "metricRelabelings": free_list(),
                 })),
-                "prometheusRule": monitoring_object(json!({})),
+                "prometheusRule": rule_values(),
+                "alertmanagerConfig": alertmanager_config_values(),
                 "dashboard": monitoring_object(json!({
                     "folder": string(),
                     "folderAnnotation": { "type": "string", "minLength": 1 },

@@ -415,3 +415,58 @@ pub fn start_prometheus_any_port(config: &str) -> Prometheus {
         dir,
     }
 }
+
+/// The Prometheus Operator CRD schemas: `$REDMETRICS_CRDS`, or `shared/vendor/…` beside the
+/// repository as the project lays it out.
+pub fn crds() -> PathBuf {
+    let dir = std::env::var_os("REDMETRICS_CRDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/vendor/prometheus-operator-crds"));
+    assert!(
+        dir.join("monitoring.coreos.com_servicemonitors.yaml")
+            .is_file(),
+        "Prometheus Operator CRD schemas not found in {}: set REDMETRICS_CRDS to their folder",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs a Python judge with `stdin`; returns (exit code, stdout, stderr).
+pub fn judge(script: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/judges")
+        .join(script);
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .arg(path)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Validates manifests (one or more YAML documents) against a CRD schema.
+pub fn assert_valid_against_crd(crd: &str, manifests: &str, expect_objects: usize) {
+    let (code, out, err) = judge(
+        "crd_validate.py",
+        &[crds().join(crd).to_str().unwrap()],
+        manifests,
+    );
+    assert_eq!(code, 0, "{crd}: {out}{err}\n{manifests}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report.as_array().unwrap().len(), expect_objects, "{out}");
+}

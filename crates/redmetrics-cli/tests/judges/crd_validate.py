@@ -1,5 +1,7 @@
 """Independent judge: validate Kubernetes objects against a CustomResourceDefinition's
-openAPIV3Schema (version v1), as `kubectl apply --validate=strict` would.
+openAPIV3Schema (version v1, or the CRD's only version, e.g. AlertmanagerConfig's v1alpha1),
+as `kubectl apply --validate=strict` would. The schema itself is not checked: it carries Go
+regexes (`(?i)`), and the API server does not check it either.
 
 Usage: crd_validate.py CRD_YAML < manifests (one or more YAML documents)
 Objects of other kinds are skipped. Unknown fields are errors (the API server would silently
@@ -32,15 +34,23 @@ def strict(schema):
     return schema
 
 
+class Loader(yaml.SafeLoader):
+    """YAML 1.1 reads the enum value `=` as the `value` tag; a YAML 1.2 reader sees a string."""
+
+
+Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
 def main():
     with open(sys.argv[1]) as f:
-        crd = yaml.safe_load(f)
+        crd = yaml.load(f, Loader=Loader)
     kind = crd["spec"]["names"]["kind"]
-    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
+    versions = crd["spec"]["versions"]
+    version = next((v for v in versions if v["name"] == "v1"), versions[0] if len(versions) == 1 else None)
     schema = strict(version["schema"]["openAPIV3Schema"])
     validator = jsonschema.Draft7Validator(schema)
     report = []
-    for doc in yaml.safe_load_all(sys.stdin.read()):
+    for doc in yaml.load_all(sys.stdin.read(), Loader=Loader):
         if not doc or doc.get("kind") != kind:
             continue
         errors = [

@@ -45,5 +45,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* A file generated from the contract, with its tokens replaced: (list $ "files/x"). */}}
 {{- define "redmetrics-service.fromContract" -}}
 {{- $root := index . 0 }}
-{{- $root.Files.Get (index . 1) | replace "REDMETRICS_PREFIX" $root.Values.metrics.prefix | replace "redmetrics-namespace-token" $root.Release.Namespace | replace "redmetrics-job-token" (include "redmetrics-service.job" $root) }}
+{{- $root.Files.Get (index . 1) | replace "REDMETRICS_PREFIX" $root.Values.metrics.prefix | replace "redmetrics-namespace-token" $root.Release.Namespace | replace "redmetrics-job-token" (include "redmetrics-service.job" $root) | replace "/redmetrics-path-token" $root.Values.metrics.path }}
+{{- end }}
+
+{{/* The alert rules with thresholds and `for` durations from metrics.prometheusRule. */}}
+{{- define "redmetrics-service.rules" -}}
+{{- $r := .Values.metrics.prometheusRule }}
+{{- $percent := printf "%v%%" (round (mulf $r.errorRatio 100) 4) }}
+{{- include "redmetrics-service.fromContract" (list . "files/rules.yaml") | replace "0.0421337" (toString $r.errorRatio) | replace "4.213%" $percent | replace "4.21337" (toString $r.latencyP95Seconds) | replace "0.0987654" (toString $r.minRequestRate) | replace "3h1m7s" $r.errorFor | replace "3h1m8s" $r.latencyFor | replace "3h1m9s" $r.targetDownFor | replace "3h1m11s" $r.targetAbsentFor }}
 {{- end }}

@@ -1,6 +1,7 @@
 //! `redmetrics check manifests`: static lint of ServiceMonitors, Services, PrometheusRules
 //! and dashboard ConfigMaps together, catching what makes a target silently never appear.
 
+mod clash;
 mod input;
 mod queries;
 
@@ -133,6 +134,7 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
         .collect();
     let known = Known::new(expect, &rules, &dashboards, defined);
     if !rules.is_empty() {
+        checks.push(clash::clash_check(&rules));
         checks.push(rules_check(&rules, &known));
     }
     if !dashboards.is_empty() {
