@@ -520,3 +520,33 @@ fn demo_without_alertmanager_explains_and_goes_on() {
         "{text}"
     );
 }
+
+/// The README's demo command with Alertmanager runs as written (only the listen addresses
+/// move to free ports) and comes up with Prometheus, Alertmanager and the sinks.
+#[test]
+fn the_readme_alerting_demo_command_runs() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let command = readme
+        .split('`')
+        .find(|span| span.starts_with("redmetrics demo --with-prometheus --fail-every"))
+        .expect("the README shows the alerting demo command");
+    let mut args: Vec<&str> = command
+        .strip_prefix("redmetrics demo ")
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    args.extend([
+        "--prometheus-listen",
+        "127.0.0.1:0",
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
+    let (_demo, log) = demo_with_log(&args);
+    let notifications = url_after(&log, "notifications (");
+    let _ = url_after(&log, "alerts:");
+    let body = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(http_get(&notifications))
+        .unwrap();
+    assert!(body.starts_with(b"["), "{body:?}");
+}
