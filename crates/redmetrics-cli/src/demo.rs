@@ -14,7 +14,7 @@ use redmetrics::HttpMetrics;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::{App, Config, Resolved, Stack};
+use crate::config::{self, Config, Resolved};
 
 mod alertmanager;
 mod local;
@@ -84,59 +84,10 @@ impl DemoArgs {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                 .clone());
         }
-        app_for_prefix(&self.prefix, &self.metrics_path)
-    }
-}
-
-/// The notification settings of an app made from a bare prefix: the plan's table (warning to
-/// Slack and e-mail, critical also to PagerDuty), secrets by reference as in a real config.
-const PREFIX_NOTIFY: &str = r##"
-[slack]
-channel = "#alerts"
-api_url = { name = "alertmanager-receivers", key = "slack-api-url" }
-[email]
-to = ["oncall@example.com"]
-from = "alertmanager@example.com"
-smarthost = "smtp.example.com:587"
-[pagerduty]
-routing_key = { name = "alertmanager-receivers", key = "pagerduty-routing-key" }
-"##;
-
-/// The app the demo (and `check alertmanager --prefix`) makes of a bare prefix: named after
-/// it, with the default contract and settings, an availability objective of 99.9 % (so its
-/// rules are the full set a configured app gets, burn-rate alerts included) and the plan's
-/// notification routing.
-pub(crate) fn app_for_prefix(prefix: &str, metrics_path: &str) -> Result<Resolved> {
-    let name = demo_name(prefix);
-    let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
-    app.prefix = Some(prefix.to_owned());
-    app.metrics_path = metrics_path.to_owned();
-    app.alerts.availability_objective = Some(0.999);
-    app.notify = Some(toml::from_str(PREFIX_NOTIFY).context("the demo's notify settings")?);
-    Resolved::new(app, &Stack::default()).map_err(|e| match e.field.as_str() {
-        "metrics_path" => anyhow::anyhow!("--metrics-path: {}", e.rule),
-        _ => anyhow::anyhow!("--prefix: {}", e.rule),
-    })
-}
-
-/// A Kubernetes-valid app name for a metric prefix (`my_app` -> `my-app`).
-fn demo_name(prefix: &str) -> String {
-    let name: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
+        config::prefix_app(&self.prefix, &self.metrics_path).map_err(|e| match e.field.as_str() {
+            "metrics_path" => anyhow::anyhow!("--metrics-path: {}", e.rule),
+            _ => anyhow::anyhow!("--prefix: {}", e.rule),
         })
-        .take(40)
-        .collect();
-    let name = name.trim_matches('-');
-    if name.is_empty() {
-        "demo".to_owned()
-    } else {
-        name.to_owned()
     }
 }
 

@@ -232,7 +232,8 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         Target::Alertmanager(a) => {
             let app = match Expected::from_args(&a.contract)? {
                 Expected::App(r) => *r,
-                Expected::Prefix(p) => crate::demo::app_for_prefix(&p, "/metrics")?,
+                Expected::Prefix(p) => config::prefix_app(&p, "/metrics")
+                    .map_err(|e| anyhow::anyhow!("--prefix: {}", e.rule))?,
                 Expected::Inferred => anyhow::bail!(
                     "name the app whose alerts to follow: --config redmetrics.toml --app NAME \
                      (or --prefix for the default contract's)"
