@@ -173,3 +173,28 @@ fn something_that_is_not_alertmanager_is_an_error() {
     assert!(stderr.contains("not Alertmanager's API v2"), "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
 }
+
+/// The answer is read up to a cap: a peer streaming more is refused, not buffered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_answer_is_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let huge = format!(
+        "{{\"config\":{{\"original\":\"{}\"}}}}",
+        "#".repeat(5 << 20)
+    );
+    let app = axum::Router::new().route(
+        "/api/v2/status",
+        axum::routing::get(move || {
+            let huge = huge.clone();
+            async move { huge }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || check(&url))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("larger than"), "{stderr}");
+}

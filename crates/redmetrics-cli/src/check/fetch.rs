@@ -22,6 +22,14 @@ pub(crate) struct Fetched {
 
 /// GETs `url` with `headers`, giving up after 10 seconds. Plain HTTP only.
 pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, CheckError> {
+    get_limited(url, headers, usize::MAX).await
+}
+
+async fn get_limited(
+    url: &str,
+    headers: &[(&str, &str)],
+    max_bytes: usize,
+) -> Result<Fetched, CheckError> {
     if url.starts_with("https://") {
         return Err(CheckError::Https {
             url: url.to_owned(),
@@ -62,11 +70,13 @@ pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, 
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let body = res
-            .into_body()
+        let body = http_body_util::Limited::new(res.into_body(), max_bytes)
             .collect()
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| match max_bytes {
+                usize::MAX => e.to_string(),
+                _ => format!("{e}: the answer is larger than {max_bytes} bytes"),
+            })?
             .to_bytes();
         Ok::<_, String>(Fetched {
             status,
@@ -86,50 +96,5 @@ pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Fetched, 
 /// GETs `url` like [`get`], refusing a body larger than `max_bytes` as it streams in, so a
 /// wrong or hostile peer cannot make the checker hold more than that.
 pub(crate) async fn get_capped(url: &str, max_bytes: usize) -> Result<Fetched, CheckError> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| CheckError::BadUrl {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-    if uri.scheme_str() == Some("https") {
-        return Err(CheckError::Https {
-            url: url.to_owned(),
-        });
-    }
-    let failed = |reason: String| CheckError::Request {
-        url: url.to_owned(),
-        reason,
-    };
-    let req = http::Request::get(uri)
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| failed(e.to_string()))?;
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let exchange = async {
-        let res = client.request(req).await.map_err(|e| e.to_string())?;
-        let status = res.status().as_u16();
-        let content_type = res
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = http_body_util::Limited::new(res.into_body(), max_bytes)
-            .collect()
-            .await
-            .map_err(|e| format!("{e} (more than {max_bytes} bytes)"))?
-            .to_bytes();
-        Ok::<_, String>(Fetched {
-            status,
-            content_type,
-            body,
-        })
-    };
-    tokio::time::timeout(TIMEOUT, exchange)
-        .await
-        .map_err(|_| CheckError::Timeout {
-            url: url.to_owned(),
-            seconds: TIMEOUT.as_secs(),
-        })?
-        .map_err(failed)
+    get_limited(url, &[], max_bytes).await
 }
