@@ -342,27 +342,39 @@ pub fn alertmanager_binary() -> PathBuf {
 pub fn start_alertmanager(config: &str) -> Alertmanager {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
-    let log_path = dir.path().join("alertmanager.log");
+    let (running, addr) = spawn_listening(
+        "alertmanager",
+        &alertmanager_binary(),
+        &[
+            "--config.file=alertmanager.yml",
+            "--storage.path=data",
+            "--web.listen-address=127.0.0.1:0",
+            "--cluster.listen-address=",
+        ],
+        dir.path(),
+    );
+    Alertmanager { running, addr, dir }
+}
+
+/// Starts `binary` with `args` in `dir`, its stderr in `dir/<name>.log`, and returns once
+/// it logs the address it listens on.
+fn spawn_listening(
+    name: &'static str,
+    binary: &Path,
+    args: &[&str],
+    dir: &Path,
+) -> (Running, SocketAddr) {
+    let log_path = dir.join(format!("{name}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(alertmanager_binary())
-        .arg("--config.file=alertmanager.yml")
-        .arg("--storage.path=data")
-        .arg("--web.listen-address=127.0.0.1:0")
-        .arg("--cluster.listen-address=")
-        .current_dir(dir.path())
+    let mut child = Command::new(binary)
+        .args(args)
+        .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .expect("spawn alertmanager");
-    let addr = wait_listening(&mut child, &log_path, "alertmanager");
-    Alertmanager {
-        running: Running {
-            child,
-            name: "alertmanager",
-        },
-        addr,
-        dir,
-    }
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+    let addr = wait_listening(&mut child, &log_path, name);
+    (Running { child, name }, addr)
 }
 
 /// The address a Prometheus-family server logs once it listens (`msg="Listening on"
@@ -394,26 +406,17 @@ pub fn wait_listening(child: &mut Child, log: &Path, what: &str) -> SocketAddr {
 pub fn start_prometheus_any_port(config: &str) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-    let log_path = dir.path().join("prometheus.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(prometheus_binary())
-        .arg("--config.file=prometheus.yml")
-        .arg("--storage.tsdb.path=data")
-        .arg("--web.listen-address=127.0.0.1:0")
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn prometheus");
-    let addr = wait_listening(&mut child, &log_path, "prometheus");
-    Prometheus {
-        running: Running {
-            child,
-            name: "prometheus",
-        },
-        addr,
-        dir,
-    }
+    let (running, addr) = spawn_listening(
+        "prometheus",
+        &prometheus_binary(),
+        &[
+            "--config.file=prometheus.yml",
+            "--storage.tsdb.path=data",
+            "--web.listen-address=127.0.0.1:0",
+        ],
+        dir.path(),
+    );
+    Prometheus { running, addr, dir }
 }
 
 /// The Prometheus Operator CRD schemas: `$REDMETRICS_CRDS`, or `shared/vendor/…` beside the
