@@ -399,3 +399,28 @@ fn chart_values_schema_refuses_bad_routing() {
         assert!(errors.contains(path), "{values}: {errors}");
     }
 }
+
+#[test]
+fn the_readme_amtool_commands_run_as_written() {
+    let readme = read(&repo().join("README.md"));
+    let commands: Vec<&str> = readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.starts_with("amtool "))
+        .collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    for command in commands {
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let out = Command::new("amtool")
+            .args(&args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{command}: {stdout}");
+        if command.contains("routes test") {
+            assert_eq!(stdout.trim(), "reviewmaps-critical");
+        }
+    }
+}

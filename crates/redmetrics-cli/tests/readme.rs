@@ -151,4 +151,21 @@ fn the_readme_config_example_is_a_valid_config() {
     let out = common::redmetrics(tmp.path(), &["generate"]);
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
     assert!(tmp.path().join("deploy/ojeomneo/dashboard.json").is_file());
+    // The [notify] example follows, for the same app.
+    let rest = &readme[start + example.len()..];
+    let start = rest.find("```toml\n").unwrap() + "```toml\n".len();
+    let notify = &rest[start..start + rest[start..].find("```").unwrap()];
+    assert!(notify.starts_with("[notify]"), "{notify}");
+    std::fs::write(
+        tmp.path().join("redmetrics.toml"),
+        format!("{example}{notify}"),
+    )
+    .unwrap();
+    let out = common::redmetrics(tmp.path(), &["generate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+    assert!(
+        tmp.path()
+            .join("deploy/ojeomneo/alertmanagerconfig.yaml")
+            .is_file()
+    );
 }

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub(crate) struct PromDuration(u64);
 
 impl PromDuration {
+    /// The longest duration Prometheus holds (`model.Duration`, int64 nanoseconds; about 292
+    /// years). Longer ones make Prometheus 2.42 refuse the rule file ("duration out of range").
+    pub(crate) const MAX: Self = Self(i64::MAX as u64 / 1_000_000);
+
     pub(crate) const fn from_secs(s: u64) -> Self {
         Self(s * 1000)
     }
@@ -64,7 +68,20 @@ impl PromDuration {
                 .and_then(|v| total.checked_add(v))
                 .ok_or_else(bad)?;
         }
+        if total > Self::MAX.0 {
+            return Err(Self::too_long(s));
+        }
         Ok(Self(total))
+    }
+}
+
+impl PromDuration {
+    /// Why `what` cannot be used, with the fix.
+    pub(crate) fn too_long(what: &str) -> String {
+        format!(
+            "`{what}` is longer than Prometheus can hold (at most {}, about 292 years; it refuses the file with \"duration out of range\"): use a shorter duration (e.g. `30s`, `5m`)",
+            Self::MAX
+        )
     }
 }
 
@@ -120,6 +137,16 @@ mod tests {
             let d = PromDuration::parse(s).unwrap();
             assert_eq!(d.millis(), ms);
             assert_eq!(d.to_string(), s);
+        }
+        assert_eq!(
+            PromDuration::parse("106751d").unwrap().millis(),
+            9_223_286_400_000
+        );
+        assert_eq!(PromDuration::MAX.to_string(), "106751d23h47m16s854ms");
+        assert!(PromDuration::parse("106751d23h47m16s854ms").is_ok());
+        for bad in ["106752d", "293y", "10000y", "106751d23h47m16s855ms"] {
+            let e = PromDuration::parse(bad).unwrap_err();
+            assert!(e.contains("longer than Prometheus can hold"), "{e}");
         }
         for bad in ["", "5", "m", "5x", "1m1h", "1.5m", "-1m"] {
             assert!(PromDuration::parse(bad).is_err(), "{bad}");

@@ -89,6 +89,7 @@ impl Config {
             names::check_label_value("stack.release", &file.stack.release)?;
         }
         names::check_dns_label("stack.namespace", &file.stack.namespace)?;
+        names::check_annotation_key("stack.folder_annotation", &file.stack.folder_annotation)?;
         let mut apps: Vec<Resolved> = Vec::new();
         for (i, mut app) in file.apps.into_iter().enumerate() {
             app.notify = match (app.notify.take(), file.notify.clone()) {

@@ -84,15 +84,31 @@ pub(super) fn check_label_value(field: &str, v: &str) -> Result<(), ConfigError>
     })
 }
 
-/// A label key: an optional DNS prefix and `/`, then a name like a label value.
-pub(super) fn check_label_key(field: &str, k: &str) -> Result<(), ConfigError> {
+/// A qualified name (label and annotation keys): an optional DNS-1123 subdomain prefix and
+/// `/`, then at most 63 of `[A-Za-z0-9-_.]`, alphanumeric at both ends.
+fn qualified_name(k: &str) -> bool {
     let (prefix, name) = k.rsplit_once('/').unwrap_or(("", k));
-    let name_ok = !name.is_empty() && check_label_value(field, name).is_ok();
+    let name_ok = !name.is_empty() && check_label_value("", name).is_ok();
     let prefix_ok = prefix.is_empty()
         || (prefix.len() <= 253 && prefix.split('.').all(|p| dns_label_like(p, 63)));
-    require(name_ok && prefix_ok, field, || {
+    name_ok && prefix_ok
+}
+
+/// A label key: an optional DNS prefix and `/`, then a name like a label value.
+pub(super) fn check_label_key(field: &str, k: &str) -> Result<(), ConfigError> {
+    require(qualified_name(k), field, || {
         format!(
             "`{k}` is not a Kubernetes label key: an optional DNS prefix and `/`, then at most 63 of [A-Za-z0-9-_.] (e.g. `app.kubernetes.io/name`)"
+        )
+    })
+}
+
+/// An annotation key: the same qualified-name rule as a label key; the API server refuses
+/// the object otherwise.
+pub(super) fn check_annotation_key(field: &str, k: &str) -> Result<(), ConfigError> {
+    require(qualified_name(k), field, || {
+        format!(
+            "`{k}` is not a Kubernetes annotation key: an optional DNS prefix and `/`, then at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric (e.g. `grafana_folder` or `grafana.example.com/folder`)"
         )
     })
 }

@@ -586,3 +586,63 @@ pub(crate) fn resolve(s: Option<NotifySettings>) -> Result<Option<Notify>, Confi
         pagerduty,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use super::*;
+
+    const APP: &str =
+        "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n";
+    const SLACK: &str =
+        "[notify.slack]\nchannel = \"#shared\"\napi_url = { name = \"s\", key = \"slack\" }\n";
+
+    fn notify(text: &str) -> Notify {
+        let config = Config::parse(text).unwrap();
+        config.apps[0].notify.clone().unwrap()
+    }
+
+    #[test]
+    fn an_app_overrides_the_shared_settings_field_by_field() {
+        let n = notify(&format!(
+            "{SLACK}{APP}[apps.notify]\ngroup_wait = \"1s\"\n[apps.notify.slack]\nchannel = \"#mine\"\n"
+        ));
+        let slack = n.slack.unwrap();
+        assert_eq!(slack.channel, "#mine");
+        assert_eq!(slack.api_url.name, "s", "the secret comes from [notify]");
+        assert_eq!(slack.api_url.file, "/etc/alertmanager/secrets/s/slack");
+        assert_eq!(n.group_wait.to_string(), "1s");
+        assert_eq!(n.group_interval.to_string(), "5m");
+    }
+
+    #[test]
+    fn default_routes_follow_the_plan_within_what_is_configured() {
+        let n = notify(&format!("{SLACK}{APP}"));
+        assert_eq!(n.routes["warning"], [Integration::Slack]);
+        assert_eq!(n.routes["critical"], [Integration::Slack]);
+        let n = notify(&format!(
+            "{SLACK}[notify.pagerduty]\nrouting_key = {{ name = \"s\", key = \"pd\" }}\n{APP}"
+        ));
+        assert_eq!(n.routes["warning"], [Integration::Slack]);
+        assert_eq!(
+            n.routes["critical"],
+            [Integration::Slack, Integration::PagerDuty]
+        );
+        assert!(Config::parse(APP).unwrap().apps[0].notify.is_none());
+    }
+
+    #[test]
+    fn a_route_must_cover_every_severity() {
+        let e = Config::parse(&format!(
+            "[notify.routes]\nwarning = [\"slack\"]\n{SLACK}{APP}"
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "apps[0] (a).notify.routes");
+        assert!(e.rule.contains("no route for severity `critical`"), "{e}");
+        let e = Config::parse(&format!(
+            "{SLACK}{APP}[apps.notify]\nrepeat_interval = \"1m\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.field.ends_with("notify.repeat_interval"), "{e}");
+    }
+}

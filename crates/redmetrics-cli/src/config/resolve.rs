@@ -292,9 +292,21 @@ fn check_alerts(app: &App) -> Result<PromDuration, ConfigError> {
             },
         )?;
     }
+    // Four scrapes at most: interval is capped at PromDuration::MAX, so this cannot overflow.
     let rate_window = a
         .rate_window
         .unwrap_or_else(|| PromDuration::from_millis((app.interval.millis() * 4).max(60_000)));
+    require(
+        rate_window <= PromDuration::MAX,
+        "alerts.rate_window",
+        || {
+            format!(
+                "{}; the default is 4 × interval {}, so set a shorter interval or an explicit rate_window",
+                PromDuration::too_long(&rate_window.to_string()),
+                app.interval
+            )
+        },
+    )?;
     require(
         rate_window.millis() >= app.interval.millis() * 2,
         "alerts.rate_window",

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::dashboard;
+use super::escape::go_template_text;
 use crate::config::Resolved;
 
 /// The messages of one app.
@@ -17,12 +18,12 @@ impl Messages {
     /// Messages of `r`, linking to its dashboard under `grafana_url` when one is given.
     pub(crate) fn new(r: &Resolved, grafana_url: Option<&str>) -> Self {
         let dashboard = grafana_url.map(|base| {
-            format!(
+            go_template_text(&format!(
                 "{base}/d/{}?var-namespace={}&var-job={}",
                 dashboard::uid(r),
                 r.app.namespace,
                 r.job
-            )
+            ))
         });
         Self { dashboard }
     }

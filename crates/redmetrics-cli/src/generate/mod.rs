@@ -7,6 +7,7 @@
 
 mod chart;
 mod dashboard;
+pub(crate) mod escape;
 mod kube;
 mod messages;
 mod routing;
@@ -62,6 +63,9 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
     for r in apps {
         let dir = PathBuf::from(&r.app.name);
         let rule_file = rules(r);
+        rule_file
+            .verify()
+            .with_context(|| format!("app {}", r.app.name))?;
         let board = json(&dashboard::dashboard(r))?;
         out.insert(dir.join("rules.yaml"), yaml(&rule_file)?);
         out.insert(
@@ -93,7 +97,9 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
         out.insert(chart_dir.join(path), content);
     }
     let token = chart::token_app().context("the chart's placeholder prefix")?;
-    out.insert(chart_dir.join("files/rules.yaml"), yaml(&rules(&token))?);
+    let token_rules = rules(&token);
+    token_rules.verify().context("the chart's rules")?;
+    out.insert(chart_dir.join("files/rules.yaml"), yaml(&token_rules)?);
     out.insert(
         chart_dir.join("files/alerting.yaml"),
         yaml(&routing::chart_alerting(&token))?,
@@ -105,17 +111,99 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
     Ok(out)
 }
 
-/// Writes `artifacts` under `dir`.
+/// Writes `artifacts` under `dir`, all or nothing as far as the file system allows: every
+/// path is checked first, then each file is written to a temporary file in its own directory,
+/// and only when all are written are they renamed into place.
+///
+/// `dir` itself may be anywhere (even a link), but nothing below it may leave it: a symbolic
+/// link on the way to a file, or in the file's place, is refused rather than replaced, since
+/// someone made it on purpose and deleting it is their call.
 pub(crate) fn write(dir: &Path, artifacts: &Artifacts) -> Result<()> {
+    for path in artifacts.keys() {
+        check_below(dir, path)?;
+    }
+    let mut staged = Vec::with_capacity(artifacts.len());
     for (path, content) in artifacts {
         let full = dir.join(path);
-        if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&full, content)
+        let parent = full.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        // Re-checked after creating directories: nothing on the way became a link.
+        check_below(dir, path)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".redmetrics-")
+            .tempfile_in(parent)
+            .with_context(|| format!("cannot create a temporary file in {}", parent.display()))?;
+        std::io::Write::write_all(&mut temp, content.as_bytes())
+            .and_then(|()| temp.as_file().sync_all())
+            .with_context(|| format!("cannot write {}", temp.path().display()))?;
+        set_readable(&temp, &full)?;
+        staged.push((temp, full));
+    }
+    for (temp, full) in staged {
+        // rename(2) replaces the directory entry; it never follows a link in its place.
+        temp.persist(&full)
             .with_context(|| format!("cannot write {}", full.display()))?;
     }
+    Ok(())
+}
+
+/// Refuses `path` (relative to `dir`) if a component leaves `dir`: `..`, an absolute part, a
+/// symbolic link, or a file where a directory is needed. Missing parts are fine.
+fn check_below(dir: &Path, path: &Path) -> Result<()> {
+    let mut at = dir.to_path_buf();
+    let mut parts = path.components().peekable();
+    while let Some(part) = parts.next() {
+        let std::path::Component::Normal(name) = part else {
+            anyhow::bail!(
+                "refusing to write {}: it leaves {}",
+                path.display(),
+                dir.display()
+            );
+        };
+        at.push(name);
+        let Ok(meta) = std::fs::symlink_metadata(&at) else {
+            continue;
+        };
+        let last = parts.peek().is_none();
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&at).unwrap_or_default();
+            anyhow::bail!(
+                "refusing to write through {}: it is a symbolic link (to {}), and generate writes only regular files below {}; remove the link (`rm {}`) and run again",
+                at.display(),
+                target.display(),
+                dir.display(),
+                at.display()
+            );
+        }
+        if last && meta.is_dir() {
+            anyhow::bail!(
+                "cannot write {}: it is a directory; move it away and run again",
+                at.display()
+            );
+        }
+        if !last && !meta.is_dir() {
+            anyhow::bail!(
+                "cannot write below {}: it is not a directory; move it away and run again",
+                at.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Gives the staged file the mode of the file it replaces, or `rw-r--r--` for a new one
+/// (temporary files start private).
+fn set_readable(temp: &tempfile::NamedTempFile, full: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(full).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the mode of {}", temp.path().display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (temp, full);
     Ok(())
 }
 
@@ -124,7 +212,10 @@ pub(crate) fn drift(dir: &Path, artifacts: &Artifacts) -> Vec<PathBuf> {
     artifacts
         .iter()
         .filter(|(path, content)| {
-            std::fs::read_to_string(dir.join(path)).ok().as_deref() != Some(content.as_str())
+            // A link in a file's place is drift: `write` would refuse it.
+            let full = dir.join(path);
+            std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink())
+                || std::fs::read_to_string(&full).ok().as_deref() != Some(content.as_str())
         })
         .map(|(path, _)| path.clone())
         .collect()

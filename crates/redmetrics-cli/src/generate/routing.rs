@@ -3,12 +3,13 @@
 //!
 //! One receiver per severity (`<app>-warning`, `<app>-critical`) holding that severity's
 //! integrations; `group_by` alertname, job and namespace; a down or absent target inhibits the
-//! job's error and latency warnings, a critical burn-rate alert the warning one. Every value
-//! placed here was checked by `config::notify` to hold no quote, brace or space, so it reads
-//! the same in YAML and in the Go templates of the messages.
+//! job's error and latency warnings, a critical burn-rate alert the warning one. Values are
+//! checked by `config::notify` (no quote, brace or space) and, where Alertmanager reads a
+//! template or a matcher, escaped with `escape` as well; YAML comes from the serializer.
 
 use serde_json::{Value, json};
 
+use super::escape::{go_template_text, promql_string};
 use super::messages::Messages;
 use super::rules::{ERROR_BUDGET_BURN, HIGH_ERROR_RATE, HIGH_LATENCY, TARGET_DOWN};
 use crate::config::{Integration, Notify, Resolved, Secret};
@@ -81,10 +82,12 @@ const EQUAL: [&str; 2] = ["namespace", "job"];
 /// Alerts are grouped per alert name and job.
 const GROUP_BY: [&str; 3] = ["alertname", "job", "namespace"];
 
+/// Matchers in Alertmanager's string syntax; values quoted as PromQL strings (the same
+/// escapes), so a label value can never end the matcher.
 fn plain_matchers(m: &[Matcher]) -> Value {
     json!(
         m.iter()
-            .map(|(n, op, v)| format!("{n}{op}\"{v}\""))
+            .map(|(n, op, v)| format!("{n}{op}{}", promql_string(v)))
             .collect::<Vec<_>>()
     )
 }
@@ -123,7 +126,7 @@ pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value>
                         if let Some(s) = &n.slack {
                             let mut c = json!({
                                 "send_resolved": true,
-                                "channel": s.channel,
+                                "channel": go_template_text(&s.channel),
                                 "title": msg.title(),
                                 "text": msg.text(),
                             });
@@ -139,7 +142,7 @@ pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value>
                         if let Some(e) = &n.email {
                             let mut c = json!({
                                 "send_resolved": true,
-                                "to": e.to.join(", "),
+                                "to": go_template_text(&e.to.join(", ")),
                                 "from": e.from,
                                 "smarthost": e.smarthost,
                                 "require_tls": e.require_tls,
@@ -294,7 +297,7 @@ pub(crate) fn alertmanager_config(r: &Resolved) -> Option<Value> {
                         rec["slackConfigs"] = json!([{
                             "sendResolved": true,
                             "apiURL": secret_ref(&s.api_url),
-                            "channel": s.channel,
+                            "channel": go_template_text(&s.channel),
                             "title": msg.title(),
                             "text": msg.text(),
                         }]);
@@ -302,7 +305,7 @@ pub(crate) fn alertmanager_config(r: &Resolved) -> Option<Value> {
                     (Integration::Email, _, Some(e), _) => {
                         let mut c = json!({
                             "sendResolved": true,
-                            "to": e.to.join(", "),
+                            "to": go_template_text(&e.to.join(", ")),
                             "from": e.from,
                             "smarthost": e.smarthost,
                             "requireTLS": e.require_tls,

@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::config::{PromDuration, Resolved};
 use crate::promql::Queries;
 
+use super::escape::{go_template_text, promql_string};
+
 /// A rules file (`groups:`), as Prometheus and `promtool` read it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct RuleFile {
@@ -48,6 +50,27 @@ pub(crate) const TARGET_DOWN: &str = "RedmetricsTargetDown";
 /// Multi-window multi-burn-rate alert of the availability objective.
 pub(crate) const ERROR_BUDGET_BURN: &str = "RedmetricsErrorBudgetBurn";
 
+impl RuleFile {
+    /// Parses every expression with the PromQL parser `check` uses, so a rule Prometheus
+    /// would refuse is never written. Errors name the group and rule.
+    pub(crate) fn verify(&self) -> anyhow::Result<()> {
+        for group in &self.groups {
+            for rule in &group.rules {
+                if let Err(e) = promql_parser::parser::parse(&rule.expr) {
+                    let name = rule.alert.as_deref().or(rule.record.as_deref());
+                    anyhow::bail!(
+                        "generated rule {} in group {} is not valid PromQL ({e}); nothing was written. This is a bug in redmetrics or a config value it failed to refuse: please report it with your redmetrics.toml.\n{}",
+                        name.unwrap_or("?"),
+                        group.name,
+                        rule.expr
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The labels alert expressions keep: one alert per app instance of the job.
 const BY: &str = "namespace, job";
 
@@ -77,7 +100,7 @@ fn alert(
     if let Some(base) = &r.app.alerts.runbook_base {
         annotations.insert(
             "runbook_url".to_owned(),
-            format!("{base}#{}", name.to_ascii_lowercase()),
+            go_template_text(&format!("{base}#{}", name.to_ascii_lowercase())),
         );
     }
     Rule {
@@ -103,7 +126,11 @@ fn record(name: String, expr: String) -> Rule {
 
 /// The selector every rule of `r` uses.
 pub(crate) fn selector(r: &Resolved) -> String {
-    format!("namespace=\"{}\",job=\"{}\"", r.app.namespace, r.job)
+    format!(
+        "namespace={},job={}",
+        promql_string(&r.app.namespace),
+        promql_string(&r.job)
+    )
 }
 
 /// Percent text for descriptions (`5%`, `0.5%`).
@@ -120,7 +147,11 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
     let a = &r.app.alerts;
     let w = r.rate_window.to_string();
     let min = a.min_request_rate;
-    let title = &r.title;
+    // User text in annotations is Go template text: escaped so it prints literally.
+    let title = go_template_text(&r.title);
+    let metrics_path = go_template_text(&r.app.metrics_path);
+    let job = go_template_text(&r.job);
+    let namespace = go_template_text(&r.app.namespace);
     let mut down = alert(
         TARGET_DOWN,
         format!("{} == 0", q.up()),
@@ -130,7 +161,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         "{{ $labels.job }} target {{ $labels.instance }} is down",
         format!(
             "Prometheus could not scrape {{{{ $labels.instance }}}} of {title} for {}: check the pod, then the ServiceMonitor's port name and path ({}).",
-            a.target_down_for, r.app.metrics_path
+            a.target_down_for, metrics_path
         ),
     );
     down.labels.insert("reason".to_owned(), "down".to_owned());
@@ -142,8 +173,8 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         r,
         "{{ $labels.job }} in {{ $labels.namespace }} has no scrape target",
         format!(
-            "Prometheus has discovered no target of job {} in namespace {} for {}: the ServiceMonitor is missing, not selected by the stack (release label), or its selector or port name does not match the Service.",
-            r.job, r.app.namespace, a.target_absent_for
+            "Prometheus has discovered no target of job {job} in namespace {namespace} for {}: the ServiceMonitor is missing, not selected by the stack (release label), or its selector or port name does not match the Service.",
+            a.target_absent_for
         ),
     );
     // Same alert name, told apart by `reason` (promtool refuses identical name + labels).
