@@ -521,16 +521,25 @@ fn demo_without_alertmanager_explains_and_goes_on() {
     );
 }
 
-/// The README's demo command with Alertmanager runs as written (only the listen addresses
-/// move to free ports) and comes up with Prometheus, Alertmanager and the sinks.
+/// The README's "from a failing request to Slack, e-mail and PagerDuty" steps run as written
+/// (only the ports move to free ones): the demo with Prometheus, Alertmanager and the sinks,
+/// the notifications list, and `check alertmanager` against the demo's Alertmanager.
 #[test]
-fn the_readme_alerting_demo_command_runs() {
+fn the_readme_alerting_steps_run() {
     let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
-    let command = readme
-        .split('`')
-        .find(|span| span.starts_with("redmetrics demo --with-prometheus --fail-every"))
-        .expect("the README shows the alerting demo command");
-    let mut args: Vec<&str> = command
+    let block = readme
+        .split("```sh\n")
+        .find(|b| b.starts_with("redmetrics demo --with-prometheus --fail-every"))
+        .expect("the README shows the alerting steps");
+    let steps: Vec<&str> = block
+        .split("```")
+        .next()
+        .unwrap()
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    let mut args: Vec<&str> = steps[0]
         .strip_prefix("redmetrics demo ")
         .unwrap()
         .split_whitespace()
@@ -542,11 +551,34 @@ fn the_readme_alerting_demo_command_runs() {
         "127.0.0.1:0",
     ]);
     let (_demo, log) = demo_with_log(&args);
+    let am = url_after(&log, "alertmanager (");
     let notifications = url_after(&log, "notifications (");
     let _ = url_after(&log, "alerts:");
+
+    let curl = steps[1].strip_prefix("curl -s ").unwrap();
+    assert_eq!(curl, "http://127.0.0.1:3000/notifications");
+    let demo_addr = notifications
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap();
     let body = tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(http_get(&notifications))
+        .block_on(http_get(&curl.replace("127.0.0.1:3000", demo_addr)))
         .unwrap();
     assert!(body.starts_with(b"["), "{body:?}");
+
+    let check: Vec<String> = steps[2]
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.replace("http://127.0.0.1:9093", &am))
+        .collect();
+    let check: Vec<&str> = check.iter().map(String::as_str).collect();
+    let out = common::redmetrics(&common::repo(), &check);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
