@@ -218,21 +218,7 @@ fn bad_notify_settings_are_refused_with_field_and_fix() {
             "apps[0] (reviewmaps).notify.email.to: `{{ .Foo }}@example.com` is not a plain e-mail address (e.g. `oncall@example.com`); give one address per list entry",
         ),
     ];
-    let tmp = tempfile::tempdir().unwrap();
-    for (config, expected) in cases {
-        std::fs::write(tmp.path().join("bad.toml"), &config).unwrap();
-        let out = redmetrics(
-            tmp.path(),
-            &["generate", "--config", "bad.toml", "--out", "out"],
-        );
-        assert_eq!(out.status.code(), Some(2), "{config}");
-        assert_eq!(
-            String::from_utf8_lossy(&out.stderr),
-            format!("redmetrics: error: bad.toml: {expected}\n"),
-            "{config}"
-        );
-        assert!(!tmp.path().join("out").exists(), "nothing written");
-    }
+    common::assert_generate_refuses(&cases);
 }
 
 fn chart() -> std::path::PathBuf {

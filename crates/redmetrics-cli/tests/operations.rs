@@ -122,21 +122,7 @@ fn bad_configs_name_the_field_and_the_rule() {
             "apps[0] (reviewmaps).metrics.size_buckets: size_buckets applies to histogram sizes, but sizes are summaries: add `sizes = \"histogram\"` or remove size_buckets",
         ),
     ];
-    let tmp = tempfile::tempdir().unwrap();
-    for (config, expected) in cases {
-        std::fs::write(tmp.path().join("bad.toml"), &config).unwrap();
-        let out = redmetrics(
-            tmp.path(),
-            &["generate", "--config", "bad.toml", "--out", "out"],
-        );
-        assert_eq!(out.status.code(), Some(2), "{config}");
-        assert_eq!(
-            text(&out.stderr),
-            format!("redmetrics: error: bad.toml: {expected}\n"),
-            "{config}"
-        );
-        assert!(!tmp.path().join("out").exists(), "nothing written on error");
-    }
+    common::assert_generate_refuses(&cases);
 }
 
 #[test]

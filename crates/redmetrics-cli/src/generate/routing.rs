@@ -100,98 +100,104 @@ fn crd_matchers(m: &[Matcher]) -> Value {
     )
 }
 
+/// One route per severity, to that severity's receiver.
+fn severity_routes(r: &Resolved, n: &Notify, matchers: fn(&[Matcher]) -> Value) -> Vec<Value> {
+    n.routes
+        .keys()
+        .map(|s| {
+            json!({
+                "receiver": receiver_name(r, s),
+                "matchers": matchers(&[("severity", "=", s.clone())]),
+            })
+        })
+        .collect()
+}
+
+/// One receiver per severity, holding for each of its integrations the config `config`
+/// builds, under the key it names (`slack_configs`, `slackConfigs`, ...).
+fn receivers(
+    r: &Resolved,
+    n: &Notify,
+    config: impl Fn(Integration) -> Option<(&'static str, Value)>,
+) -> Vec<Value> {
+    n.routes
+        .iter()
+        .map(|(severity, integrations)| {
+            let mut rec = json!({ "name": receiver_name(r, severity) });
+            for (key, c) in integrations.iter().filter_map(|i| config(*i)) {
+                rec[key] = json!([c]);
+            }
+            rec
+        })
+        .collect()
+}
+
 /// The plain Alertmanager configuration of `r`, with `endpoints` replacing configured ones.
 /// `None` when the app has no `[notify]`.
 pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value> {
     let n = r.notify.as_ref()?;
     let msg = Messages::new(r, n.grafana_url.as_deref());
-    let severity_routes: Vec<Value> = n
-        .routes
-        .keys()
-        .map(|s| {
-            json!({
-                "receiver": receiver_name(r, s),
-                "matchers": plain_matchers(&[("severity", "=", s.clone())]),
-            })
-        })
-        .collect();
-    let receivers: Vec<Value> = n
-        .routes
-        .iter()
-        .map(|(severity, integrations)| {
-            let mut rec = json!({ "name": receiver_name(r, severity) });
-            for i in integrations {
-                match i {
-                    Integration::Slack => {
-                        if let Some(s) = &n.slack {
-                            let mut c = json!({
-                                "send_resolved": true,
-                                "channel": go_template_text(&s.channel),
-                                "title": msg.title(),
-                                "text": msg.text(),
-                            });
-                            match (&endpoints.slack_api_url, &endpoints.slack_api_url_file) {
-                                (Some(url), _) => c["api_url"] = json!(url),
-                                (None, Some(file)) => c["api_url_file"] = json!(file),
-                                (None, None) => c["api_url_file"] = json!(s.api_url.file),
-                            }
-                            rec["slack_configs"] = json!([c]);
-                        }
-                    }
-                    Integration::Email => {
-                        if let Some(e) = &n.email {
-                            let mut c = json!({
-                                "send_resolved": true,
-                                "to": go_template_text(&e.to.join(", ")),
-                                "from": e.from,
-                                "smarthost": e.smarthost,
-                                "require_tls": e.require_tls,
-                                "headers": { "Subject": msg.title() },
-                                "html": msg.html(),
-                                "text": msg.text(),
-                            });
-                            match &endpoints.smtp_smarthost {
-                                Some(host) => {
-                                    c["smarthost"] = json!(host);
-                                    c["require_tls"] = json!(false);
-                                }
-                                None => {
-                                    if let Some(a) = &e.auth {
-                                        c["auth_username"] = json!(a.username);
-                                        c["auth_password_file"] = json!(a.password.file);
-                                    }
-                                }
-                            }
-                            rec["email_configs"] = json!([c]);
-                        }
-                    }
-                    Integration::PagerDuty => {
-                        if let Some(p) = &n.pagerduty {
-                            let mut c = json!({
-                                "send_resolved": true,
-                                "description": msg.title(),
-                                "severity": msg.pagerduty_severity(),
-                                "details": msg.details(),
-                            });
-                            if let Some(url) = endpoints.pagerduty_url.as_ref().or(p.url.as_ref()) {
-                                c["url"] = json!(url);
-                            }
-                            if let Some(link) = msg.dashboard() {
-                                c["client"] = json!("Grafana");
-                                c["client_url"] = json!(link);
-                            }
-                            match &endpoints.pagerduty_routing_key {
-                                Some(key) => c["routing_key"] = json!(key),
-                                None => c["routing_key_file"] = json!(p.routing_key.file),
-                            }
-                            rec["pagerduty_configs"] = json!([c]);
-                        }
+    let receivers = receivers(r, n, |i| match i {
+        Integration::Slack => n.slack.as_ref().map(|s| {
+            let mut c = json!({
+                "send_resolved": true,
+                "channel": go_template_text(&s.channel),
+                "title": msg.title(),
+                "text": msg.text(),
+            });
+            match (&endpoints.slack_api_url, &endpoints.slack_api_url_file) {
+                (Some(url), _) => c["api_url"] = json!(url),
+                (None, Some(file)) => c["api_url_file"] = json!(file),
+                (None, None) => c["api_url_file"] = json!(s.api_url.file),
+            }
+            ("slack_configs", c)
+        }),
+        Integration::Email => n.email.as_ref().map(|e| {
+            let mut c = json!({
+                "send_resolved": true,
+                "to": go_template_text(&e.to.join(", ")),
+                "from": e.from,
+                "smarthost": e.smarthost,
+                "require_tls": e.require_tls,
+                "headers": { "Subject": msg.title() },
+                "html": msg.html(),
+                "text": msg.text(),
+            });
+            match &endpoints.smtp_smarthost {
+                Some(host) => {
+                    c["smarthost"] = json!(host);
+                    c["require_tls"] = json!(false);
+                }
+                None => {
+                    if let Some(a) = &e.auth {
+                        c["auth_username"] = json!(a.username);
+                        c["auth_password_file"] = json!(a.password.file);
                     }
                 }
             }
-            rec
-        })
-        .collect();
+            ("email_configs", c)
+        }),
+        Integration::PagerDuty => n.pagerduty.as_ref().map(|p| {
+            let mut c = json!({
+                "send_resolved": true,
+                "description": msg.title(),
+                "severity": msg.pagerduty_severity(),
+                "details": msg.details(),
+            });
+            if let Some(url) = endpoints.pagerduty_url.as_ref().or(p.url.as_ref()) {
+                c["url"] = json!(url);
+            }
+            if let Some(link) = msg.dashboard() {
+                c["client"] = json!("Grafana");
+                c["client_url"] = json!(link);
+            }
+            match &endpoints.pagerduty_routing_key {
+                Some(key) => c["routing_key"] = json!(key),
+                None => c["routing_key_file"] = json!(p.routing_key.file),
+            }
+            ("pagerduty_configs", c)
+        }),
+    });
     let inhibit_rules: Vec<Value> = inhibitions()
         .into_iter()
         .map(|(source, target)| {
@@ -218,7 +224,7 @@ pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value>
             "routes": [{
                 "receiver": receiver_name(r, "warning"),
                 "matchers": plain_matchers(&app_matchers(r)),
-                "routes": severity_routes,
+                "routes": severity_routes(r, n, plain_matchers),
             }],
         },
         "inhibit_rules": inhibit_rules,
@@ -286,66 +292,57 @@ pub(crate) fn chart_alerting(token: &Resolved) -> Value {
 pub(crate) fn alertmanager_config(r: &Resolved) -> Option<Value> {
     let n: &Notify = r.notify.as_ref()?;
     let msg = Messages::new(r, n.grafana_url.as_deref());
-    let receivers: Vec<Value> = n
-        .routes
-        .iter()
-        .map(|(severity, integrations)| {
-            let mut rec = json!({ "name": receiver_name(r, severity) });
-            for i in integrations {
-                match (i, &n.slack, &n.email, &n.pagerduty) {
-                    (Integration::Slack, Some(s), _, _) => {
-                        rec["slackConfigs"] = json!([{
-                            "sendResolved": true,
-                            "apiURL": secret_ref(&s.api_url),
-                            "channel": go_template_text(&s.channel),
-                            "title": msg.title(),
-                            "text": msg.text(),
-                        }]);
-                    }
-                    (Integration::Email, _, Some(e), _) => {
-                        let mut c = json!({
-                            "sendResolved": true,
-                            "to": go_template_text(&e.to.join(", ")),
-                            "from": e.from,
-                            "smarthost": e.smarthost,
-                            "requireTLS": e.require_tls,
-                            "headers": [{ "key": "Subject", "value": msg.title() }],
-                            "html": msg.html(),
-                            "text": msg.text(),
-                        });
-                        if let Some(a) = &e.auth {
-                            c["authUsername"] = json!(a.username);
-                            c["authPassword"] = secret_ref(&a.password);
-                        }
-                        rec["emailConfigs"] = json!([c]);
-                    }
-                    (Integration::PagerDuty, _, _, Some(p)) => {
-                        let mut c = json!({
-                            "sendResolved": true,
-                            "routingKey": secret_ref(&p.routing_key),
-                            "description": msg.title(),
-                            "severity": msg.pagerduty_severity(),
-                            "details": msg
-                                .details_list()
-                                .into_iter()
-                                .map(|(k, v)| json!({ "key": k, "value": v }))
-                                .collect::<Vec<_>>(),
-                        });
-                        if let Some(url) = &p.url {
-                            c["url"] = json!(url);
-                        }
-                        if let Some(link) = msg.dashboard() {
-                            c["client"] = json!("Grafana");
-                            c["clientURL"] = json!(link);
-                        }
-                        rec["pagerdutyConfigs"] = json!([c]);
-                    }
-                    _ => {}
-                }
+    let receivers = receivers(r, n, |i| match (i, &n.slack, &n.email, &n.pagerduty) {
+        (Integration::Slack, Some(s), _, _) => Some((
+            "slackConfigs",
+            json!({
+                "sendResolved": true,
+                "apiURL": secret_ref(&s.api_url),
+                "channel": go_template_text(&s.channel),
+                "title": msg.title(),
+                "text": msg.text(),
+            }),
+        )),
+        (Integration::Email, _, Some(e), _) => {
+            let mut c = json!({
+                "sendResolved": true,
+                "to": go_template_text(&e.to.join(", ")),
+                "from": e.from,
+                "smarthost": e.smarthost,
+                "requireTLS": e.require_tls,
+                "headers": [{ "key": "Subject", "value": msg.title() }],
+                "html": msg.html(),
+                "text": msg.text(),
+            });
+            if let Some(a) = &e.auth {
+                c["authUsername"] = json!(a.username);
+                c["authPassword"] = secret_ref(&a.password);
             }
-            rec
-        })
-        .collect();
+            Some(("emailConfigs", c))
+        }
+        (Integration::PagerDuty, _, _, Some(p)) => {
+            let mut c = json!({
+                "sendResolved": true,
+                "routingKey": secret_ref(&p.routing_key),
+                "description": msg.title(),
+                "severity": msg.pagerduty_severity(),
+                "details": msg
+                    .details_list()
+                    .into_iter()
+                    .map(|(k, v)| json!({ "key": k, "value": v }))
+                    .collect::<Vec<_>>(),
+            });
+            if let Some(url) = &p.url {
+                c["url"] = json!(url);
+            }
+            if let Some(link) = msg.dashboard() {
+                c["client"] = json!("Grafana");
+                c["clientURL"] = json!(link);
+            }
+            Some(("pagerdutyConfigs", c))
+        }
+        _ => None,
+    });
     let inhibit_rules = crd_inhibit_rules();
     Some(json!({
         "apiVersion": "monitoring.coreos.com/v1alpha1",
@@ -363,10 +360,7 @@ pub(crate) fn alertmanager_config(r: &Resolved) -> Option<Value> {
                 "groupInterval": n.group_interval.to_string(),
                 "repeatInterval": n.repeat_interval.to_string(),
                 "matchers": crd_matchers(&[("job", "=", r.job.clone())]),
-                "routes": n.routes.keys().map(|s| json!({
-                    "receiver": receiver_name(r, s),
-                    "matchers": crd_matchers(&[("severity", "=", s.clone())]),
-                })).collect::<Vec<_>>(),
+                "routes": severity_routes(r, n, crd_matchers),
             },
             "receivers": receivers,
             "inhibitRules": inhibit_rules,
@@ -430,3 +424,50 @@ alertmanager:
     secrets:
       - {secrets}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The repository's config: the plan's table for both apps.
+    fn reviewmaps() -> Resolved {
+        let text = include_str!("../../../../redmetrics.toml");
+        Config::parse(text).unwrap().apps.remove(0)
+    }
+
+    #[test]
+    fn endpoints_point_the_plain_config_at_local_sinks_and_amtool_accepts_it() {
+        let endpoints = Endpoints {
+            slack_api_url: Some("http://127.0.0.1:9/slack".to_owned()),
+            slack_api_url_file: None,
+            pagerduty_url: Some("http://127.0.0.1:9/v2/enqueue".to_owned()),
+            pagerduty_routing_key: Some("local-test-key".to_owned()),
+            smtp_smarthost: Some("127.0.0.1:2525".to_owned()),
+        };
+        let text = super::super::alertmanager_yaml(&reviewmaps(), &endpoints).unwrap();
+        assert!(!text.contains("_file"), "{text}");
+        for local in [
+            "api_url: http://127.0.0.1:9/slack",
+            "url: http://127.0.0.1:9/v2/enqueue",
+            "routing_key: local-test-key",
+            "smarthost: 127.0.0.1:2525",
+            "require_tls: false",
+        ] {
+            assert!(text.contains(local), "{local}: {text}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alertmanager.yaml");
+        std::fs::write(&file, text).unwrap();
+        let out = std::process::Command::new("amtool")
+            .arg("check-config")
+            .arg(&file)
+            .output()
+            .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

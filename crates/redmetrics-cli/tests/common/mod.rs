@@ -473,3 +473,23 @@ pub fn assert_valid_against_crd(crd: &str, manifests: &str, expect_objects: usiz
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report.as_array().unwrap().len(), expect_objects, "{out}");
 }
+
+/// Runs `redmetrics generate` on each bad config: exit 2, exactly `redmetrics: error:
+/// bad.toml: <expected>` on stderr, and nothing written.
+pub fn assert_generate_refuses(cases: &[(String, &str)]) {
+    let tmp = tempfile::tempdir().unwrap();
+    for (config, expected) in cases {
+        std::fs::write(tmp.path().join("bad.toml"), config).unwrap();
+        let out = redmetrics(
+            tmp.path(),
+            &["generate", "--config", "bad.toml", "--out", "out"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{config}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("redmetrics: error: bad.toml: {expected}\n"),
+            "{config}"
+        );
+        assert!(!tmp.path().join("out").exists(), "nothing written on error");
+    }
+}
