@@ -14,9 +14,12 @@ use redmetrics::HttpMetrics;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::{App, Config, Resolved, Stack};
+use crate::config::{self, Config, Resolved};
 
+mod alertmanager;
+mod local;
 mod prometheus;
+mod sinks;
 
 /// Options of `redmetrics demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -60,6 +63,9 @@ pub(crate) struct DemoArgs {
     /// Where that Prometheus listens.
     #[arg(long, default_value = "127.0.0.1:9090", requires = "with_prometheus", value_parser = listen_address)]
     pub(crate) prometheus_listen: SocketAddr,
+    /// Where the Alertmanager started with --with-prometheus listens (when one is installed).
+    #[arg(long, default_value = "127.0.0.1:9093", requires = "with_prometheus", value_parser = listen_address)]
+    pub(crate) alertmanager_listen: SocketAddr,
 }
 
 /// A listen address; a bare port is refused with the form it needs.
@@ -85,35 +91,10 @@ impl DemoArgs {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                 .clone());
         }
-        let name = demo_name(&self.prefix);
-        let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
-        app.prefix = Some(self.prefix.clone());
-        app.metrics_path = self.metrics_path.clone();
-        Resolved::new(app, &Stack::default()).map_err(|e| match e.field.as_str() {
+        config::prefix_app(&self.prefix, &self.metrics_path).map_err(|e| match e.field.as_str() {
             "metrics_path" => anyhow::anyhow!("--metrics-path: {}", e.rule),
             _ => anyhow::anyhow!("--prefix: {}", e.rule),
         })
-    }
-}
-
-/// A Kubernetes-valid app name for a metric prefix (`my_app` -> `my-app`).
-fn demo_name(prefix: &str) -> String {
-    let name: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .take(40)
-        .collect();
-    let name = name.trim_matches('-');
-    if name.is_empty() {
-        "demo".to_owned()
-    } else {
-        name.to_owned()
     }
 }
 
@@ -145,7 +126,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         Some(t) => metrics.endpoint().bearer_token(t.clone()),
         None => metrics.endpoint(),
     };
-    let app = app(&metrics, args.fail_every, endpoint);
+    let inbox = sinks::Inbox::default();
+    let app = app(&metrics, args.fail_every, endpoint).merge(sinks::routes(inbox.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -169,11 +151,35 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         tracing::info!("driving {} requests/s against http://{addr}", args.rate);
         tokio::spawn(traffic(addr, args.rate));
     }
-    // Kept alive until the demo exits; dropping it stops Prometheus.
-    let _prometheus = if args.with_prometheus {
-        prometheus::start(&served, args.prometheus_listen, addr)?
+    // Kept alive until the demo exits; dropping them stops Prometheus and Alertmanager.
+    let (_alertmanager, _prometheus) = if args.with_prometheus {
+        let local = prometheus::local_app(&served)?;
+        // Alertmanager and Prometheus reach the demo over loopback even when it listens on
+        // every interface.
+        let reach = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let smtp = sinks::start_smtp(inbox).await?;
+        let endpoints = alertmanager::sink_endpoints(reach, smtp);
+        let am = alertmanager::start(&local, args.alertmanager_listen, &endpoints).await?;
+        if am.is_some() {
+            tracing::info!(
+                "notifications (Slack, e-mail, PagerDuty sinks): http://{reach}{}",
+                sinks::NOTIFICATIONS_PATH
+            );
+        }
+        let prom = prometheus::start(
+            &served,
+            args.prometheus_listen,
+            reach,
+            am.as_ref().map(|a| a.server.addr),
+        )
+        .await?;
+        (am, prom)
     } else {
-        None
+        (None, None)
     };
     // The library's bounded listener: stalled clients time out, connections are capped.
     tokio::select! {
@@ -225,6 +231,9 @@ pub(crate) fn app(
         .route("/v1/healthcheck", get(|| async { "ok" }))
         .route("/v1/flaky", get(flaky))
         .route("/v1/slow", get(slow))
+        // An explicit fallback, inside the layer: routers merged into this one later (the
+        // notification sinks) keep it, so unmatched requests stay measured.
+        .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(state)
         .layer(metrics.layer())
         .route_service(metrics.metrics_path(), endpoint)

@@ -229,7 +229,13 @@ async fn demo_with_prometheus_runs_the_checklist_locally() {
         let listen = format!("127.0.0.1:{}", common::candidate_port());
         let (demo, addr, log) = common::start_demo_logged(
             std::path::Path::new("."),
-            &["--with-prometheus", "--prometheus-listen", &listen],
+            &[
+                "--with-prometheus",
+                "--prometheus-listen",
+                &listen,
+                "--alertmanager-listen",
+                "127.0.0.1:0",
+            ],
         );
         let prom_url = format!("http://{listen}");
         match demo_prometheus(&prom_url, addr, &log).await {
@@ -245,21 +251,16 @@ async fn demo_with_prometheus_runs_the_checklist_locally() {
     let rules: serde_json::Value =
         serde_json::from_slice(&http_get(&format!("{prom_url}/api/v1/rules")).await.unwrap())
             .unwrap();
-    let names: Vec<&str> = rules["data"]["groups"][0]["rules"]
+    // Every rule of the app's generated file, burn-rate alerts and recording rules included
+    // (issue 12 item 9: it used to load 4 of 22).
+    let loaded: Vec<String> = rules["data"]["groups"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["name"].as_str().unwrap())
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .map(|r| r["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "RedmetricsHighErrorRate",
-            "RedmetricsHighLatencyP95",
-            "RedmetricsTargetDown",
-            "RedmetricsTargetDown"
-        ]
-    );
+    assert_eq!(loaded, committed_rule_names("reviewmaps"));
 
     // SIGTERM (what `kill` and Kubernetes send) stops the demo and its Prometheus.
     let pid = demo.child.id().to_string();
@@ -323,6 +324,29 @@ async fn demo_prometheus(
     }
 }
 
+/// The names of the rules (alerting and recording) in the committed
+/// `deploy/<app>/rules.yaml`, in file order.
+fn committed_rule_names(app: &str) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(common::repo().join(format!("deploy/{app}/rules.yaml"))).unwrap();
+    let file: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let names: Vec<String> = file["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .map(|r| {
+            r.get("alert")
+                .or_else(|| r.get("record"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(names.len() > 4, "{names:?}");
+    names
+}
+
 /// Without a `prometheus` on PATH the demo says how to get one and runs alone.
 #[test]
 fn demo_without_prometheus_explains_and_runs_alone() {
@@ -354,5 +378,325 @@ fn demo_without_prometheus_explains_and_runs_alone() {
         warning.contains("no `prometheus` on PATH")
             && warning.contains("apt-get install prometheus"),
         "{warning}"
+    );
+}
+
+/// `redmetrics demo` with `args`, its log lines arriving on a channel (read on a thread, so
+/// a test waits with a deadline rather than blocking on the pipe).
+fn demo_with_log(args: &[&str]) -> (common::Running, std::sync::mpsc::Receiver<String>) {
+    demo_with_log_on(args, &std::env::var_os("PATH").unwrap_or_default())
+}
+
+/// [`demo_with_log`] with this `PATH` (to hide installed binaries).
+fn demo_with_log_on(
+    args: &[&str],
+    path: &std::ffi::OsStr,
+) -> (common::Running, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redmetrics"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("PATH", path)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (
+        common::Running {
+            child,
+            name: "redmetrics demo",
+        },
+        rx,
+    )
+}
+
+/// Issue 12 item 9: every URL the demo prints for its Prometheus answers (Debian's 2.42
+/// serves only the classic UI, where `/targets` and `/alerts` are 404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_prints_only_prometheus_urls_that_answer() {
+    let (_demo, log) = demo_with_log(&[
+        "--with-prometheus",
+        "--prometheus-listen",
+        "127.0.0.1:0",
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut urls = Vec::new();
+    let mut lines = Vec::new();
+    while urls.len() < 3 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("{e}: no URLs printed:\n{}", lines.join("\n")));
+        for label in ["targets:", "alerts:", "graph:"] {
+            if let Some(rest) = line.split(label).nth(1) {
+                urls.push(rest.split_whitespace().next().unwrap().to_owned());
+            }
+        }
+        lines.push(line);
+    }
+    for url in &urls {
+        assert!(
+            url.contains("/classic/"),
+            "Debian's UI is the classic one: {url}"
+        );
+        http_get(url)
+            .await
+            .unwrap_or_else(|e| panic!("printed {url}, which answers {e}"));
+    }
+}
+
+/// Issue 12 item 9: a Prometheus that cannot bind its port is reported with its own error
+/// and the demo exits 2, printing no URL.
+#[test]
+fn demo_reports_a_prometheus_that_cannot_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let (mut demo, log) = demo_with_log(&[
+        "--with-prometheus",
+        "--prometheus-listen",
+        &listen,
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = demo.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo kept running with its Prometheus dead"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The demo has exited: its log ends, and the reader thread with it.
+    let lines: Vec<String> = log.iter().collect();
+    let text = lines.join("\n");
+    assert_eq!(status.code(), Some(2), "{text}");
+    assert!(text.contains("Prometheus did not start"), "{text}");
+    assert!(
+        text.contains("address already in use"),
+        "Prometheus' own error: {text}"
+    );
+    assert!(!text.contains("targets:"), "{text}");
+    drop(taken);
+}
+
+/// Waits for the demo's log line containing `marker` and returns the first URL after it.
+fn url_after(log: &std::sync::mpsc::Receiver<String>, marker: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("{e}: no `{marker}` line:\n{}", lines.join("\n")));
+        if let Some(rest) = line.split(marker).nth(1)
+            && let Some(url) = rest.split_whitespace().find(|w| w.starts_with("http://"))
+        {
+            return url.trim_end_matches(',').to_owned();
+        }
+        lines.push(line);
+    }
+}
+
+/// `demo --with-prometheus` with Alertmanager installed: Alertmanager runs with the app's
+/// generated routing, Prometheus sends to it, and a notification reaches the demo's Slack,
+/// e-mail and PagerDuty sinks, listed at `/notifications`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_starts_alertmanager_and_shows_where_notifications_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r##"
+[notify]
+group_wait = "1s"
+group_interval = "2s"
+[notify.slack]
+channel = "#demo"
+api_url = { name = "receivers", key = "slack" }
+[notify.email]
+to = ["oncall@example.com"]
+from = "alertmanager@example.com"
+smarthost = "smtp.example.com:587"
+[notify.pagerduty]
+routing_key = { name = "receivers", key = "pagerduty" }
+
+[[apps]]
+name = "reviewmaps"
+namespace = "reviewmaps"
+service = "reviewmaps-server"
+port = "http"
+"##;
+    std::fs::write(dir.path().join("redmetrics.toml"), config).unwrap();
+    let config_path = dir.path().join("redmetrics.toml");
+    let (_demo, log) = demo_with_log(&[
+        "--config",
+        config_path.to_str().unwrap(),
+        "--with-prometheus",
+        "--prometheus-listen",
+        "127.0.0.1:0",
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
+    let am = url_after(&log, "alertmanager (");
+    let notifications = url_after(&log, "notifications (");
+    let prom = url_after(&log, "prometheus (");
+
+    // Prometheus is wired to this Alertmanager.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let v: serde_json::Value = serde_json::from_slice(
+            &http_get(&format!("{prom}/api/v1/alertmanagers"))
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let active = v["data"]["activeAlertmanagers"].to_string();
+        if active.contains(am.trim_start_matches("http://")) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{v}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // A critical alert of the app, as its rules raise it, goes to all three sinks.
+    let alert = serde_json::json!([{
+        "labels": {
+            "alertname": "RedmetricsTargetDown", "severity": "critical", "reason": "down",
+            "namespace": "reviewmaps", "job": "reviewmaps-server",
+        },
+        "annotations": { "summary": "reviewmaps-server is down" },
+    }]);
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let req = http::Request::post(format!("{am}/api/v2/alerts"))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            alert.to_string(),
+        )))
+        .unwrap();
+    assert!(client.request(req).await.unwrap().status().is_success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let list: serde_json::Value =
+            serde_json::from_slice(&http_get(&notifications).await.unwrap()).unwrap();
+        let via = |name: &str| {
+            list.as_array().unwrap().iter().any(|n| {
+                n["via"] == name
+                    && n["title"]
+                        .as_str()
+                        .unwrap()
+                        .contains("[FIRING:1] RedmetricsTargetDown")
+            })
+        };
+        if via("slack") && via("email") && via("pagerduty") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Without Alertmanager on PATH (Prometheus alone), the demo says how to install it and
+/// goes on with Prometheus.
+#[test]
+fn demo_without_alertmanager_explains_and_goes_on() {
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(common::prometheus_binary(), bin.path().join("prometheus")).unwrap();
+    let (running, log) = demo_with_log_on(
+        &["--with-prometheus", "--prometheus-listen", "127.0.0.1:0"],
+        bin.path().as_os_str(),
+    );
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while !lines.iter().any(|l: &String| l.contains("targets:")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        lines.push(
+            log.recv_timeout(left)
+                .unwrap_or_else(|e| panic!("{e}:\n{}", lines.join("\n"))),
+        );
+    }
+    drop(running);
+    let text = lines.join("\n");
+    assert!(
+        text.contains("apt-get install prometheus-alertmanager")
+            && text.contains("Going on without Alertmanager"),
+        "{text}"
+    );
+}
+
+/// The README's "from a failing request to Slack, e-mail and PagerDuty" steps run as written
+/// (only the ports move to free ones): the demo with Prometheus, Alertmanager and the sinks,
+/// the notifications list, and `check alertmanager` against the demo's Alertmanager.
+#[test]
+fn the_readme_alerting_steps_run() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .find(|b| b.starts_with("redmetrics demo --with-prometheus --fail-every"))
+        .expect("the README shows the alerting steps");
+    let steps: Vec<&str> = block
+        .split("```")
+        .next()
+        .unwrap()
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    let mut args: Vec<&str> = steps[0]
+        .strip_prefix("redmetrics demo ")
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    args.extend([
+        "--prometheus-listen",
+        "127.0.0.1:0",
+        "--alertmanager-listen",
+        "127.0.0.1:0",
+    ]);
+    let (_demo, log) = demo_with_log(&args);
+    let am = url_after(&log, "alertmanager (");
+    let notifications = url_after(&log, "notifications (");
+    let _ = url_after(&log, "alerts:");
+
+    let curl = steps[1].strip_prefix("curl -s ").unwrap();
+    assert_eq!(curl, "http://127.0.0.1:3000/notifications");
+    let demo_addr = notifications
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap();
+    let body = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(http_get(&curl.replace("127.0.0.1:3000", demo_addr)))
+        .unwrap();
+    assert!(body.starts_with(b"["), "{body:?}");
+
+    let check: Vec<String> = steps[2]
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.replace("http://127.0.0.1:9093", &am))
+        .collect();
+    let check: Vec<&str> = check.iter().map(String::as_str).collect();
+    let out = common::redmetrics(&common::repo(), &check);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }

@@ -80,6 +80,7 @@ async fn the_readme_check_commands_run_as_written() {
             "redmetrics check prometheus http://localhost:9090 --job ojeomneo-server",
             "redmetrics check endpoint http://localhost:3000/metrics --bearer-token s3cret",
             "redmetrics check manifests deploy/ --config redmetrics.toml",
+            "redmetrics check alertmanager http://localhost:9093 --config redmetrics.toml --app reviewmaps",
         ],
         "the README's check commands changed: run the new ones here too"
     );
@@ -141,6 +142,14 @@ async fn the_readme_check_commands_run_as_written() {
     // Phase 3 on the committed artifacts (the chart in deploy/helm is rendered when `helm`
     // is on PATH; tests/check_limits.rs runs it both ways).
     let out = run(&checks[5], &[], None);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+
+    // Alerts reach people: an Alertmanager running the committed generated routing.
+    let routing =
+        std::fs::read_to_string(repo().join("deploy/reviewmaps/alertmanager.yaml")).unwrap();
+    let am = common::start_alertmanager(&routing);
+    let at = am.addr.to_string();
+    let out = run(&checks[6], &[("localhost:9093", &at)], None);
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
 }
 

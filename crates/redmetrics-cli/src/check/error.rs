@@ -23,6 +23,13 @@ pub(crate) enum CheckError {
     /// The answer is not JSON from Prometheus' HTTP API.
     #[error("{url}: answered {status} with something that is not Prometheus' API")]
     NotPrometheusApi { url: String, status: u16 },
+    /// The answer is not Alertmanager's `/api/v2/status`.
+    #[error("{url}: answered {status} with something that is not Alertmanager's API v2 ({reason})")]
+    NotAlertmanager {
+        url: String,
+        status: u16,
+        reason: String,
+    },
     /// Prometheus' API answered with an error.
     #[error("{url}: {message}")]
     PrometheusApi { url: String, message: String },

@@ -2,12 +2,14 @@
 //! per target: `endpoint URL` (a live scrape), `manifests PATH...` (Kubernetes objects,
 //! rules, dashboards) and `prometheus URL --job J` (a Prometheus server). Each judges against
 //! a contract: an app of a `redmetrics.toml` (`--config FILE --app NAME`), or the default
-//! contract of a prefix. Exit codes: 0 every check passed, 1 a check failed, 2 it could not
+//! contract of a prefix. `alertmanager URL` follows the app's generated alerts through a
+//! running Alertmanager's routing tree to the receivers that notify someone. Exit codes: 0 every check passed, 1 a check failed, 2 it could not
 //! run.
 
+mod alertmanager;
 mod endpoint;
 mod error;
-mod fetch;
+pub(crate) mod fetch;
 mod http_client;
 mod limits;
 mod manifests;
@@ -40,6 +42,8 @@ pub(crate) enum Target {
     Manifests(ManifestsArgs),
     /// Ask a Prometheus server whether the app's target is up and its metrics arrive.
     Prometheus(PrometheusArgs),
+    /// Ask a running Alertmanager whether each of the app's alerts reaches someone.
+    Alertmanager(AlertmanagerArgs),
 }
 
 /// The contract to judge against.
@@ -131,6 +135,17 @@ pub(crate) struct PrometheusArgs {
     /// --config).
     #[arg(long, required_unless_present = "config")]
     pub(crate) job: Option<String>,
+    #[command(flatten)]
+    pub(crate) contract: ContractArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// Options of `redmetrics check alertmanager`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct AlertmanagerArgs {
+    /// The Alertmanager, e.g. http://127.0.0.1:9093.
+    pub(crate) url: String,
     #[command(flatten)]
     pub(crate) contract: ContractArgs,
     #[command(flatten)]
@@ -256,6 +271,21 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
             let report = runtime()?
                 .block_on(prometheus::check(&a.url, &job, &expected))
                 .map_err(|e| anyhow::anyhow!("cannot ask Prometheus: {e}"))?;
+            (report, a.output)
+        }
+        Target::Alertmanager(a) => {
+            let app = match Expected::from_args(&a.contract)? {
+                Expected::App(r) => *r,
+                Expected::Prefix(p) => config::prefix_app(&p, "/metrics")
+                    .map_err(|e| anyhow::anyhow!("--prefix: {}", e.rule))?,
+                Expected::Inferred => anyhow::bail!(
+                    "name the app whose alerts to follow: --config redmetrics.toml --app NAME \
+                     (or --prefix for the default contract's)"
+                ),
+            };
+            let report = runtime()?
+                .block_on(alertmanager::check(&a.url, &app))
+                .map_err(|e| anyhow::anyhow!("cannot ask Alertmanager: {e}"))?;
             (report, a.output)
         }
         Target::Manifests(a) => {

@@ -10,6 +10,7 @@
 mod duration;
 mod names;
 mod notify;
+mod prefix;
 mod resolve;
 mod schema;
 
@@ -17,6 +18,7 @@ use std::path::Path;
 
 pub(crate) use self::duration::PromDuration;
 pub(crate) use self::notify::{Integration, Notify, Secret};
+pub(crate) use self::prefix::prefix_app;
 pub(crate) use self::resolve::{Resolved, default_contract};
 pub(crate) use self::schema::{Alerts, App, Stack};
 

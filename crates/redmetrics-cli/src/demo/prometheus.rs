@@ -7,12 +7,11 @@
 //! labels do the same here, so generated rules and dashboards work unchanged.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use super::local::{self, Local};
 use crate::config::{PromDuration, Resolved};
 use crate::generate;
 
@@ -21,73 +20,100 @@ const LOCAL_INTERVAL: PromDuration = PromDuration::from_secs(5);
 
 /// A running Prometheus and its working directory; both go away on drop.
 pub(crate) struct Running {
-    child: Child,
+    _server: Local,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_prometheus() -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("prometheus"))
-        .find(|p| p.is_file())
-}
-
-/// Starts Prometheus on `listen` scraping the demo of `served` at `addr`, or explains how to
-/// get it.
-pub(crate) fn start(
+/// Starts Prometheus on `listen` scraping the demo of `served` at `addr` and sending alerts to
+/// `alertmanager`, or explains how to get it. A Prometheus that cannot start (its port taken)
+/// is an error with its own log.
+pub(crate) async fn start(
     served: &Resolved,
     listen: SocketAddr,
     addr: SocketAddr,
+    alertmanager: Option<SocketAddr>,
 ) -> Result<Option<Running>> {
-    let Some(binary) = find_prometheus() else {
+    let Some(binary) = local::find(&["prometheus"]) else {
         tracing::warn!(
             "--with-prometheus: no `prometheus` on PATH; install it (Debian/Ubuntu: \
              `apt-get install prometheus`) and run again. Running the demo alone."
         );
         return Ok(None);
     };
-    // The same app, scraped every 5 s: resolved again, so its rules follow the interval.
-    let mut app = served.app.clone();
-    app.interval = LOCAL_INTERVAL;
-    app.scrape_timeout = LOCAL_INTERVAL;
-    let local = Resolved::new(app, &served.stack).context("the local scrape settings")?;
+    let local = local_app(served)?;
     let dir = tempfile::tempdir().context("temporary directory for Prometheus")?;
     std::fs::write(dir.path().join("rules.yaml"), generate::rules_yaml(&local)?)?;
     std::fs::write(
         dir.path().join("prometheus.yml"),
-        prometheus_config(&local, &[addr], LOCAL_INTERVAL, &["rules.yaml"])?,
+        prometheus_config(
+            &local,
+            &[addr],
+            LOCAL_INTERVAL,
+            &["rules.yaml"],
+            alertmanager,
+        )?,
     )?;
-    let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
-    let child = Command::new(&binary)
-        .arg("--config.file=prometheus.yml")
-        .arg("--storage.tsdb.path=data")
-        .arg(format!("--web.listen-address={listen}"))
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .with_context(|| format!("cannot start {}", binary.display()))?;
-    let requests = local.contract.requests().desc().name().to_owned();
+    let args = [
+        "--config.file=prometheus.yml".to_owned(),
+        "--storage.tsdb.path=data".to_owned(),
+        format!("--web.listen-address={listen}"),
+    ];
+    let server = local::start("prometheus", &binary, &args, dir.path())
+        .await
+        .context("--with-prometheus: Prometheus did not start (is --prometheus-listen taken?)")?;
+    let base = server.addr;
     tracing::info!(
-        "prometheus ({}) on http://{listen}, log in {}",
+        "prometheus ({}) on http://{base}, log in {}",
         binary.display(),
-        dir.path().join("prometheus.log").display()
+        server.log.display()
     );
-    tracing::info!(
-        "targets: http://{listen}/targets   (job {} should be UP)",
-        local.job
-    );
-    tracing::info!(
-        "alerts:  http://{listen}/alerts    (RedmetricsHighErrorRate, RedmetricsHighLatencyP95, RedmetricsTargetDown)"
-    );
-    tracing::info!("graph:   http://{listen}/graph?g0.expr=rate({requests}%5B1m%5D)");
-    Ok(Some(Running { child, _dir: dir }))
+    let requests = local.contract.requests().desc().name().to_owned();
+    let alerts: Vec<String> = generate::rules(&local)
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter_map(|r| r.alert.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let graph = format!("graph?g0.expr=rate({requests}%5B1m%5D)");
+    // Debian's Prometheus ships only the classic UI: print only the pages that answer.
+    let pages: [(&str, [String; 2], String); 3] = [
+        (
+            "targets:",
+            ["/targets".into(), "/classic/targets".into()],
+            format!("(job {} should be UP)", local.job),
+        ),
+        (
+            "alerts:",
+            ["/alerts".into(), "/classic/alerts".into()],
+            format!("({})", alerts.join(", ")),
+        ),
+        (
+            "graph:",
+            [format!("/{graph}"), format!("/classic/{graph}")],
+            String::new(),
+        ),
+    ];
+    for (label, paths, note) in &pages {
+        match local::first_answering(base, &paths.each_ref().map(String::as_str)).await {
+            Some(url) => tracing::info!("{label:<9}{url}   {note}"),
+            None => tracing::warn!("{label} neither {} nor {} answers", paths[0], paths[1]),
+        }
+    }
+    Ok(Some(Running {
+        _server: server,
+        _dir: dir,
+    }))
+}
+
+/// The same app as `served`, scraped every 5 s: resolved again, so its rules follow the
+/// interval.
+pub(crate) fn local_app(served: &Resolved) -> Result<Resolved> {
+    let mut app = served.app.clone();
+    app.interval = LOCAL_INTERVAL;
+    app.scrape_timeout = LOCAL_INTERVAL;
+    Resolved::new(app, &served.stack).context("the local scrape settings")
 }
 
 /// `prometheus.yml` scraping `targets` as replicas of `r`, loading `rule_files`.
@@ -96,6 +122,7 @@ fn prometheus_config(
     targets: &[SocketAddr],
     evaluation_interval: PromDuration,
     rule_files: &[&str],
+    alertmanager: Option<SocketAddr>,
 ) -> anyhow::Result<String> {
     let static_configs: Vec<_> = targets
         .iter()
@@ -112,7 +139,7 @@ fn prometheus_config(
             })
         })
         .collect();
-    let config = json!({
+    let mut config = json!({
         "global": {
             "scrape_interval": r.app.interval.to_string(),
             "evaluation_interval": evaluation_interval.to_string(),
@@ -127,5 +154,10 @@ fn prometheus_config(
             "relabel_configs": [{ "target_label": "job", "replacement": r.job }],
         }],
     });
+    if let Some(am) = alertmanager {
+        config["alerting"] = json!({
+            "alertmanagers": [{ "static_configs": [{ "targets": [am.to_string()] }] }],
+        });
+    }
     Ok(serde_saphyr::to_string(&config)?)
 }

@@ -91,6 +91,12 @@ pub fn start_demo_in(dir: &Path, args: &[&str]) -> (Running, SocketAddr) {
     (running, addr)
 }
 
+/// `redmetrics demo --listen <listen>`, run in `dir`; returns once it listens.
+pub fn start_demo_at(dir: &Path, listen: &str, args: &[&str]) -> (Running, SocketAddr) {
+    let (running, addr, _) = start_demo_logged_at(dir, listen, args);
+    (running, addr)
+}
+
 /// The lines a demo has logged so far (its stderr), kept while it runs.
 #[derive(Clone, Default)]
 pub struct DemoLog(Arc<Mutex<Vec<String>>>);
@@ -104,10 +110,19 @@ impl DemoLog {
 
 /// `redmetrics demo` on port 0 (it logs the address it bound), run in `dir`, with its log.
 pub fn start_demo_logged(dir: &Path, args: &[&str]) -> (Running, SocketAddr, DemoLog) {
+    start_demo_logged_at(dir, "127.0.0.1:0", args)
+}
+
+/// `redmetrics demo --listen <listen>`, run in `dir`, with its log; returns once it listens.
+pub fn start_demo_logged_at(
+    dir: &Path,
+    listen: &str,
+    args: &[&str],
+) -> (Running, SocketAddr, DemoLog) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_redmetrics"))
         .current_dir(dir)
         .arg("demo")
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", listen])
         .args(args)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -443,6 +458,118 @@ pub async fn http_get(url: &str) -> Result<Bytes, String> {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
     }
     Ok(body)
+}
+
+/// A single-node Alertmanager on a loopback port it picked itself, killed on drop.
+pub struct Alertmanager {
+    pub running: Running,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Debian's `prometheus-alertmanager` (or upstream's `alertmanager`) from PATH.
+pub fn alertmanager_binary() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .flat_map(|p| [p.join("prometheus-alertmanager"), p.join("alertmanager")])
+            .find(|p| p.is_file())
+    });
+    found.expect(
+        "no `prometheus-alertmanager` on PATH: run scripts/test, which installs Debian's \
+         `prometheus-alertmanager` package (apt-get install -y prometheus-alertmanager)",
+    )
+}
+
+/// Starts Alertmanager with `config` (YAML) on `127.0.0.1:0`, clustering off, and waits (at
+/// most 60 s) for the address it logs.
+pub fn start_alertmanager(config: &str) -> Alertmanager {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
+    let (running, addr) = spawn_listening(
+        "alertmanager",
+        &alertmanager_binary(),
+        &[
+            "--config.file=alertmanager.yml",
+            "--storage.path=data",
+            "--web.listen-address=127.0.0.1:0",
+            "--cluster.listen-address=",
+        ],
+        dir.path(),
+    );
+    Alertmanager { running, addr, dir }
+}
+
+/// Starts `binary` with `args` in `dir`, its stderr in `dir/<name>.log`, and returns once
+/// it logs the address it listens on.
+fn spawn_listening(
+    name: &'static str,
+    binary: &Path,
+    args: &[&str],
+    dir: &Path,
+) -> (Running, SocketAddr) {
+    let log_path = dir.join(format!("{name}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(binary)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+    let addr = wait_listening(&mut child, &log_path, name);
+    (Running { child, name }, addr)
+}
+
+/// The address a Prometheus-family server logs once it listens (`msg="Listening on"
+/// address=…`, the real port also when asked for port 0); panics with its log if it exits
+/// first or takes more than 60 s.
+pub fn wait_listening(child: &mut Child, log: &Path, what: &str) -> SocketAddr {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(addr) = text
+            .lines()
+            .filter(|l| l.contains("msg=\"Listening on\""))
+            .find_map(|l| l.split("address=").nth(1))
+            .and_then(|a| a.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+        {
+            return addr;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}):\n{text}");
+        }
+        assert!(Instant::now() < deadline, "{what} never listened:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Prometheus with `config` (YAML, paths in it absolute) on `127.0.0.1:0`, reading back the
+/// port it bound.
+pub fn start_prometheus_any_port(config: &str) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+    let (running, addr) = spawn_listening(
+        "prometheus",
+        &prometheus_binary(),
+        &[
+            "--config.file=prometheus.yml",
+            "--storage.tsdb.path=data",
+            "--web.listen-address=127.0.0.1:0",
+        ],
+        dir.path(),
+    );
+    Prometheus { running, addr, dir }
 }
 
 /// The Prometheus Operator CRD schemas: `$REDMETRICS_CRDS`, or `shared/vendor/…` beside the

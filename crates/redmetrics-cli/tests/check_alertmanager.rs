@@ -1,0 +1,200 @@
+//! `redmetrics check alertmanager` against real Alertmanagers (Debian's 0.25) started with
+//! hand-written configurations: one that routes the app's alerts to receivers with
+//! integrations, kube-prometheus-stack's default (everything to `"null"`), and one whose
+//! route ends at a receiver without integrations.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{redmetrics, repo, start_alertmanager, start_demo};
+use serde_json::Value;
+
+/// Routes by severity as the plan's table says, with a regex matcher and `continue`.
+const ROUTED: &str = r#"
+route:
+  receiver: "null"
+  group_by: [alertname, namespace, job]
+  routes:
+    - matchers: ['alertname="Watchdog"']
+      receiver: "null"
+    - matchers: ['namespace="reviewmaps"', 'severity=~"warning|critical"']
+      receiver: chat
+      continue: true
+    - matchers: ['namespace="reviewmaps"', 'severity="critical"']
+      receiver: pager
+receivers:
+  - name: "null"
+  - name: chat
+    slack_configs:
+      - api_url: http://127.0.0.1:9/slack
+        channel: '#alerts'
+    email_configs:
+      - to: oncall@example.com
+        from: alertmanager@example.com
+        smarthost: 127.0.0.1:25
+        require_tls: false
+  - name: pager
+    pagerduty_configs:
+      - routing_key: not-a-secret-test-key
+        url: http://127.0.0.1:9/v2/enqueue
+"#;
+
+/// kube-prometheus-stack's default Alertmanager configuration (FIELD-NOTES).
+const STACK_DEFAULT: &str = r#"
+global:
+  resolve_timeout: 5m
+inhibit_rules:
+  - source_matchers: ['severity = critical']
+    target_matchers: ['severity =~ warning|info']
+    equal: [namespace, alertname]
+  - source_matchers: ['severity = warning']
+    target_matchers: ['severity = info']
+    equal: [namespace, alertname]
+route:
+  group_by: [namespace]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 12h
+  receiver: "null"
+  routes:
+    - receiver: "null"
+      matchers: ['alertname = "Watchdog"']
+receivers:
+  - name: "null"
+"#;
+
+/// The app's alerts are routed, but to a receiver nobody wired up.
+const SILENT: &str = r#"
+route:
+  receiver: "null"
+  routes:
+    - matchers: ['namespace="reviewmaps"']
+      receiver: team
+receivers:
+  - name: "null"
+  - name: team
+"#;
+
+fn check(url: &str) -> (Option<i32>, String, String) {
+    let out = redmetrics(
+        &repo(),
+        &[
+            "check",
+            "alertmanager",
+            url,
+            "--config",
+            "redmetrics.toml",
+            "--app",
+            "reviewmaps",
+            "--format",
+            "json",
+        ],
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn passes_when_every_alert_reaches_a_receiver_that_notifies() {
+    let am = start_alertmanager(ROUTED);
+    let (code, stdout, stderr) = check(&am.url());
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}\n{}", am.log());
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let routes: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().starts_with("route "))
+        .collect();
+    // Every alerting rule of the committed rules file is followed, none skipped.
+    let rules = std::fs::read_to_string(repo().join("deploy/reviewmaps/rules.yaml")).unwrap();
+    let alert_rules = rules.lines().filter(|l| l.contains("- alert:")).count();
+    assert!(alert_rules > 0);
+    assert_eq!(routes.len(), alert_rules, "{stdout}");
+    for c in routes {
+        let summary = c["summary"].as_str().unwrap();
+        assert!(summary.contains("\"chat\" (email, slack)"), "{summary}");
+        let critical = c["name"].as_str().unwrap().contains("severity=critical");
+        assert_eq!(
+            summary.contains("\"pager\" (pagerduty)"),
+            critical,
+            "{summary}"
+        );
+    }
+}
+
+#[test]
+fn fails_on_the_kube_prometheus_stack_null_trap_and_names_it() {
+    let am = start_alertmanager(STACK_DEFAULT);
+    let (code, stdout, stderr) = check(&am.url());
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}\n{}", am.log());
+    assert!(stdout.contains("the \\\"null\\\" trap"), "{stdout}");
+    assert!(stdout.contains("AlertmanagerConfig"), "{stdout}");
+    // Human output says the same.
+    let out = redmetrics(
+        &repo(),
+        &[
+            "check",
+            "alertmanager",
+            &am.url(),
+            "--config",
+            "redmetrics.toml",
+            "--app",
+            "reviewmaps",
+        ],
+    );
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{human}");
+    assert!(human.contains("FAIL  route "), "{human}");
+    assert!(
+        human.contains("kube-prometheus-stack's default config"),
+        "{human}"
+    );
+}
+
+#[test]
+fn fails_when_the_route_ends_at_a_receiver_without_integrations() {
+    let am = start_alertmanager(SILENT);
+    let (code, stdout, stderr) = check(&am.url());
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}\n{}", am.log());
+    assert!(stdout.contains("receiver \\\"team\\\""), "{stdout}");
+    assert!(stdout.contains("has no integrations"), "{stdout}");
+    assert!(!stdout.contains("trap"), "not the default route: {stdout}");
+}
+
+#[test]
+fn something_that_is_not_alertmanager_is_an_error() {
+    let (_demo, addr) = start_demo(&[]);
+    let (code, stdout, stderr) = check(&format!("http://{addr}"));
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("not Alertmanager's API v2"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+/// The answer is read up to a cap: a peer streaming more is refused, not buffered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_answer_is_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let huge = format!(
+        "{{\"config\":{{\"original\":\"{}\"}}}}",
+        "#".repeat(5 << 20)
+    );
+    let app = axum::Router::new().route(
+        "/api/v2/status",
+        axum::routing::get(move || {
+            let huge = huge.clone();
+            async move { huge }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || check(&url))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("larger than"), "{stderr}");
+}
