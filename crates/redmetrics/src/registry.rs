@@ -34,6 +34,13 @@ use crate::name::{LabelName, NameError};
 /// Example: [`registry`](crate::registry).
 pub const DEFAULT_MAX_LABEL_SETS: usize = 2000;
 
+/// Default cap on the length of one label value, in bytes: a value past it (a raw URL path,
+/// an ID) never becomes a series; the observation goes to the overflow series and is counted
+/// in [`OVERFLOW_FAMILY`]. Route templates and enum-like values fit easily; raw paths and
+/// tokens, which make one series per request, usually do not.
+/// Example: [`registry`](crate::registry).
+pub const DEFAULT_MAX_LABEL_VALUE_LEN: usize = 128;
+
 /// Name of the family reporting observations folded into overflow series.
 /// Example: [`registry`](crate::registry).
 pub const OVERFLOW_FAMILY: &str = "redmetrics_cardinality_overflow_total";
@@ -86,6 +93,7 @@ struct Inner {
 pub struct Registry {
     inner: Arc<Inner>,
     max_label_sets: usize,
+    max_label_value_len: usize,
 }
 
 impl std::fmt::Debug for Registry {
@@ -124,6 +132,7 @@ impl Registry {
         let registry = Self {
             inner: Arc::default(),
             max_label_sets: DEFAULT_MAX_LABEL_SETS,
+            max_label_value_len: DEFAULT_MAX_LABEL_VALUE_LEN,
         };
         registry
             .inner
@@ -144,6 +153,20 @@ impl Registry {
     /// The bound applied to families registered through this handle.
     pub fn max_label_sets(&self) -> usize {
         self.max_label_sets
+    }
+
+    /// Sets the cap, in bytes (at least 1), on each label value of families registered from
+    /// now on (default [`DEFAULT_MAX_LABEL_VALUE_LEN`]). A new label set with a longer value
+    /// is folded into the overflow series and counted like one past the bound.
+    #[must_use]
+    pub fn with_max_label_value_len(mut self, bytes: usize) -> Self {
+        self.max_label_value_len = bytes.max(1);
+        self
+    }
+
+    /// The label value cap applied to families registered through this handle.
+    pub fn max_label_value_len(&self) -> usize {
+        self.max_label_value_len
     }
 
     /// Registers a collector, refusing series names already in use.
@@ -213,7 +236,13 @@ impl Registry {
         let names: [LabelName; N] = names
             .try_into()
             .unwrap_or_else(|_| unreachable!("one name per label"));
-        let family = LabeledFamily::new(desc, names, shape, self.max_label_sets);
+        let family = LabeledFamily::new(
+            desc,
+            names,
+            shape,
+            self.max_label_sets,
+            self.max_label_value_len,
+        );
         self.register(family.clone())?;
         Ok(family)
     }
@@ -250,7 +279,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Counter, Gauge};
+    use crate::metrics::{Counter, Gauge, OVERFLOW as OVERFLOW_VALUE};
 
     #[test]
     fn clashing_series_names_are_refused() {
@@ -268,6 +297,24 @@ mod tests {
             .family::<Counter, 1>("y_total", "Y.", ["__y"], ())
             .unwrap_err();
         assert!(e.to_string().contains("reserved"), "{e}");
+    }
+
+    #[test]
+    fn long_label_values_are_folded_and_counted() {
+        let r = Registry::new().with_max_label_value_len(3);
+        let f = r
+            .family::<Counter, 2>("q_total", "Q.", ["a", "b"], ())
+            .unwrap();
+        f.with(["abc", "x"]).inc();
+        f.with(["abcd", "x"]).inc();
+        f.with(["x", "abcd"]).inc();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f.folded(), 2);
+        assert_eq!(f.with([OVERFLOW_VALUE, OVERFLOW_VALUE]).get(), 2);
+        assert_eq!(
+            Registry::new().max_label_value_len(),
+            DEFAULT_MAX_LABEL_VALUE_LEN
+        );
     }
 
     #[test]

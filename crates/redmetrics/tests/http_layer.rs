@@ -19,6 +19,7 @@ use common::{Sample, client, get as http_get, samples, send, serve, sum, value};
 use redmetrics::Contract;
 use redmetrics::HttpMetrics;
 use redmetrics::encoding::{Format, encode};
+use redmetrics::middleware::HttpMetricsBuilder;
 use redmetrics::middleware::RequestParts;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -701,28 +702,43 @@ async fn random_unmatched_paths_do_not_grow_the_series_count() {
     );
 }
 
+/// A classifier that (wrongly) returns raw paths.
+fn raw_path(req: RequestParts<'_>) -> Option<&'static str> {
+    Some(Box::leak(req.uri.path().to_owned().into_boxed_str()))
+}
+
+/// An app behind a raw-path classifier, the builder adjusted by `tweak`, with its endpoint.
+async fn raw_path_app(
+    tweak: impl FnOnce(HttpMetricsBuilder) -> HttpMetricsBuilder,
+) -> (HttpMetrics, std::net::SocketAddr) {
+    let m = tweak(HttpMetrics::builder(Contract::new("reviewmaps").unwrap()).classifier(raw_path))
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .fallback(|| async { "hi" })
+        .layer(m.layer())
+        .route_service(m.metrics_path(), m.endpoint());
+    (m, serve(app).await)
+}
+
+/// The `path` values of the request counter.
+fn paths(s: &[Sample]) -> std::collections::BTreeSet<&str> {
+    s.iter()
+        .filter(|x| x.name == REQUESTS)
+        .map(|x| x.labels["path"].as_str())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_raw_path_classifier_is_capped_and_totals_stay_exact() {
     // A classifier that (wrongly) returns raw paths: the bound still holds.
-    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
-        .classifier(|req: RequestParts<'_>| -> Option<&'static str> {
-            Some(Box::leak(req.uri.path().to_owned().into_boxed_str()))
-        })
-        .max_label_sets(50)
-        .build()
-        .unwrap();
-    let app = Router::new().fallback(|| async { "hi" }).layer(m.layer());
-    let addr = serve(app).await;
+    let (m, addr) = raw_path_app(|b| b.max_label_sets(50)).await;
     let c = client();
     for i in 0..300 {
         http_get(&c, addr, &format!("/item/{i}")).await;
     }
     let s = scrape(&m);
-    let paths: std::collections::BTreeSet<&str> = s
-        .iter()
-        .filter(|x| x.name == REQUESTS)
-        .map(|x| x.labels["path"].as_str())
-        .collect();
+    let paths = paths(&s);
     assert!(paths.len() <= 51, "{} paths", paths.len());
     assert!(paths.contains("__overflow__"));
     assert_eq!(sum(&s, REQUESTS), 300.0, "totals stay exact");
@@ -828,6 +844,59 @@ fn application_families_overflow_at_their_bound() {
         ),
         Some(9.0)
     );
+}
+
+#[tokio::test]
+async fn long_label_values_fold_into_overflow_and_are_counted() {
+    // Eight long raw paths made a 1.6 MB scrape before the cap.
+    let (_m, addr) = raw_path_app(|b| b).await;
+    let c = client();
+    let fits = format!("/{}", "a".repeat(127)); // 128 bytes: the default cap
+    for i in 0..8 {
+        http_get(&c, addr, &format!("/{i}{}", "x".repeat(16 * 1024))).await;
+    }
+    http_get(&c, addr, &fits).await;
+    let reply = send(&c, addr, "GET", "/metrics", &[], b"").await;
+    let body = reply.text();
+    assert!(body.len() < 64 * 1024, "scrape of {} bytes", body.len());
+    let s = samples(&body);
+    let count = |path: &str| {
+        value(
+            &s,
+            REQUESTS,
+            &[("method", "GET"), ("path", path), ("status", "200")],
+        )
+    };
+    let overflow = "__overflow__";
+    assert_eq!(count(&fits), Some(1.0), "a value at the cap is kept");
+    assert_eq!(
+        value(
+            &s,
+            REQUESTS,
+            &[("method", overflow), ("path", overflow), ("status", "200")]
+        ),
+        Some(8.0),
+        "totals stay exact"
+    );
+    // Routes are folded where they are made: counted under the per-route families.
+    let folded = value(
+        &s,
+        "redmetrics_cardinality_overflow_total",
+        &[("family", DURATION)],
+    );
+    assert_eq!(folded, Some(8.0));
+}
+
+#[tokio::test]
+async fn the_label_value_cap_is_configurable() {
+    let (m, addr) = raw_path_app(|b| b.max_label_value_len(4)).await;
+    let c = client();
+    for path in ["/abc", "/abcd", "/abc"] {
+        http_get(&c, addr, path).await;
+    }
+    let s = scrape(&m);
+    assert_eq!(paths(&s), ["/abc", "__overflow__"].into());
+    assert_eq!(sum(&s, REQUESTS), 3.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

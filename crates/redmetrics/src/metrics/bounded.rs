@@ -45,14 +45,15 @@ impl<E> BoundedSeries<E> {
         self.table.hash(key)
     }
 
-    /// The series for which `is_key` holds, inserting `make()` when it is new; once the
-    /// table is full a new key gets the overflow series and counts as folded.
+    /// The series for which `is_key` holds, inserting what `make()` returns when it is new;
+    /// a new key gets the overflow series and counts as folded when the table is full or
+    /// `make()` refuses it (`None`, e.g. a label value over the length cap).
     #[inline]
     pub(crate) fn get_or_insert(
         &self,
         hash: u64,
         is_key: impl Fn(&E) -> bool,
-        make: impl FnOnce() -> E,
+        make: impl FnOnce() -> Option<E>,
     ) -> (SlotRef, &E) {
         match self.table.get_or_insert(hash, is_key, make) {
             Some(found) => found,
@@ -107,7 +108,7 @@ mod tests {
     #[test]
     fn folds_new_keys_past_the_bound_and_lists_overflow_last() {
         let t = BoundedSeries::new(2, "overflow");
-        let key = |k: &'static str| t.get_or_insert(t.hash(k), move |e| *e == k, move || k);
+        let key = |k: &'static str| t.get_or_insert(t.hash(k), move |e| *e == k, move || Some(k));
         let (a, _) = key("a");
         key("b");
         assert_eq!(

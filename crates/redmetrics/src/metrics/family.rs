@@ -127,6 +127,8 @@ struct Inner<M: FamilyMetric, const N: usize> {
     names: [LabelName; N],
     shape: M::Shape,
     series: BoundedSeries<Series<M, N>>,
+    /// Longest label value, in bytes, a new label set may have.
+    max_value_len: usize,
 }
 
 /// Metrics of one family keyed by `N` label values, at most `bound` label sets.
@@ -134,6 +136,9 @@ struct Inner<M: FamilyMetric, const N: usize> {
 /// Past the bound, new label sets are folded into one series whose labels all read
 /// `__overflow__`, so totals stay exact while the series count stays bounded; the registry
 /// exports how many observations were folded as `redmetrics_cardinality_overflow_total`.
+/// A new label set with a value longer than the registry's cap
+/// ([`DEFAULT_MAX_LABEL_VALUE_LEN`](crate::registry::DEFAULT_MAX_LABEL_VALUE_LEN) bytes) is
+/// folded and counted the same way.
 ///
 /// ```
 /// use redmetrics::{Registry, metrics::Counter};
@@ -168,7 +173,13 @@ impl<M: FamilyMetric, const N: usize> Clone for LabeledFamily<M, N> {
 }
 
 impl<M: FamilyMetric, const N: usize> LabeledFamily<M, N> {
-    pub(crate) fn new(desc: Desc, names: [LabelName; N], shape: M::Shape, bound: usize) -> Self {
+    pub(crate) fn new(
+        desc: Desc,
+        names: [LabelName; N],
+        shape: M::Shape,
+        bound: usize,
+        max_value_len: usize,
+    ) -> Self {
         let overflow_values: [Box<str>; N] = std::array::from_fn(|_| OVERFLOW.into());
         let overflow = Series {
             labels: render(&names, &overflow_values.each_ref().map(|v| &**v)),
@@ -181,22 +192,29 @@ impl<M: FamilyMetric, const N: usize> LabeledFamily<M, N> {
                 names,
                 series: BoundedSeries::new(bound, overflow),
                 shape,
+                max_value_len,
             }),
         }
     }
 
     /// The metric for these label values, created on first use. Lock-free; allocates only
-    /// the first time a label set is seen.
+    /// the first time a label set is seen. A new label set with a value over the length cap
+    /// gets the overflow series (the cap is checked only then).
     pub fn with(&self, values: [&str; N]) -> &M {
         let inner = &*self.inner;
         let hash = inner.series.hash(&values);
         let (_, series) = inner.series.get_or_insert(
             hash,
             |s| s.values.iter().zip(values.iter()).all(|(a, b)| **a == **b),
-            || Series {
-                labels: render(&inner.names, &values),
-                values: values.map(Box::from),
-                metric: M::create(&inner.shape),
+            || {
+                values
+                    .iter()
+                    .all(|v| v.len() <= inner.max_value_len)
+                    .then(|| Series {
+                        labels: render(&inner.names, &values),
+                        values: values.map(Box::from),
+                        metric: M::create(&inner.shape),
+                    })
             },
         );
         &series.metric

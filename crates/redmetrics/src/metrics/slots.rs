@@ -51,14 +51,15 @@ impl<E> SlotTable<E> {
         self.hasher.hash_one(key)
     }
 
-    /// Finds the entry for which `is_key` holds, or inserts `make()`; `None` when the key is
-    /// new and the table is full.
+    /// Finds the entry for which `is_key` holds, or inserts what `make()` returns; `None`
+    /// when the key is new and the table is full or `make()` refuses it (`None`). `make` runs
+    /// only for a new key, so refusing costs nothing on the path of existing ones.
     #[inline]
     pub(crate) fn get_or_insert(
         &self,
         hash: u64,
         is_key: impl Fn(&E) -> bool,
-        make: impl FnOnce() -> E,
+        make: impl FnOnce() -> Option<E>,
     ) -> Option<(u32, &E)> {
         let mut pos = hash as usize & self.mask;
         loop {
@@ -75,13 +76,17 @@ impl<E> SlotTable<E> {
         &self,
         mut pos: usize,
         is_key: impl Fn(&E) -> bool,
-        make: impl FnOnce() -> E,
+        make: impl FnOnce() -> Option<E>,
     ) -> Option<(u32, &E)> {
         if self.reserved.fetch_add(1, Ordering::AcqRel) >= self.bound {
             self.reserved.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        let mut entry = Box::new(make());
+        let Some(made) = make() else {
+            self.reserved.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        };
+        let mut entry = Box::new(made);
         loop {
             match self.slots[pos].set(entry) {
                 Ok(()) => {
@@ -146,16 +151,16 @@ mod tests {
         let t: SlotTable<(u32, &str)> = SlotTable::new(3);
         for (i, k) in ["a", "b", "c"].iter().enumerate() {
             let (_, e) = t
-                .get_or_insert(t.hash(k), |e| e.1 == *k, || (i as u32, *k))
+                .get_or_insert(t.hash(k), |e| e.1 == *k, || Some((i as u32, *k)))
                 .unwrap();
             assert_eq!(e.0, i as u32);
         }
         assert!(
-            t.get_or_insert(t.hash("d"), |e| e.1 == "d", || (9, "d"))
+            t.get_or_insert(t.hash("d"), |e| e.1 == "d", || Some((9, "d")))
                 .is_none()
         );
         let (idx, e) = t
-            .get_or_insert(t.hash("b"), |e| e.1 == "b", || (9, "b"))
+            .get_or_insert(t.hash("b"), |e| e.1 == "b", || Some((9, "b")))
             .unwrap();
         assert_eq!(e.0, 1);
         assert_eq!(t.get(idx).unwrap().1, "b");
@@ -164,13 +169,27 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_key_takes_no_place() {
+        let t: SlotTable<&str> = SlotTable::new(1);
+        assert!(
+            t.get_or_insert(t.hash("long"), |e| *e == "long", || None)
+                .is_none()
+        );
+        assert_eq!(t.len(), 0);
+        assert!(
+            t.get_or_insert(t.hash("a"), |e| *e == "a", || Some("a"))
+                .is_some()
+        );
+    }
+
+    #[test]
     fn colliding_hashes_still_resolve() {
         let t: SlotTable<u64> = SlotTable::new(8);
         for k in 0..8u64 {
-            t.get_or_insert(42, |e| *e == k, || k).unwrap();
+            t.get_or_insert(42, |e| *e == k, || Some(k)).unwrap();
         }
         for k in 0..8u64 {
-            assert_eq!(*t.get_or_insert(42, |e| *e == k, || 99).unwrap().1, k);
+            assert_eq!(*t.get_or_insert(42, |e| *e == k, || Some(99)).unwrap().1, k);
         }
     }
 
@@ -182,7 +201,7 @@ mod tests {
                 let t = Arc::clone(&t);
                 std::thread::spawn(move || {
                     for k in 0..100u64 {
-                        let _ = t.get_or_insert(t.hash(&k), |e| *e == k, || k);
+                        let _ = t.get_or_insert(t.hash(&k), |e| *e == k, || Some(k));
                     }
                 })
             })

@@ -63,6 +63,7 @@ impl HttpMetrics {
             exclude: Vec::new(),
             classifier: None,
             max_label_sets: None,
+            max_label_value_len: None,
         }
     }
 
@@ -157,6 +158,7 @@ pub struct HttpMetricsBuilder {
     exclude: Vec<String>,
     classifier: Option<Box<dyn Classify>>,
     max_label_sets: Option<usize>,
+    max_label_value_len: Option<usize>,
 }
 
 impl std::fmt::Debug for HttpMetricsBuilder {
@@ -219,6 +221,15 @@ impl HttpMetricsBuilder {
         self
     }
 
+    /// Cap, in bytes (at least 1), on the `path` label value (default: the registry's,
+    /// [`DEFAULT_MAX_LABEL_VALUE_LEN`](crate::registry::DEFAULT_MAX_LABEL_VALUE_LEN)). A new
+    /// route past it (a raw URL from a path classifier) is folded into the `__overflow__`
+    /// series and counted in `redmetrics_cardinality_overflow_total`, like one past the bound.
+    pub fn max_label_value_len(mut self, bytes: usize) -> Self {
+        self.max_label_value_len = Some(bytes.max(1));
+        self
+    }
+
     /// Creates the series tables and registers the families.
     pub fn build(self) -> Result<HttpMetrics, HttpMetricsError> {
         if !self.metrics_path.starts_with('/') {
@@ -231,7 +242,17 @@ impl HttpMetricsBuilder {
         let classifier = self
             .classifier
             .unwrap_or_else(|| Box::new(MatchedPathRoute));
-        let shared = Shared::new(self.contract, &self.version, bound, excluded, classifier);
+        let max_value_len = self
+            .max_label_value_len
+            .unwrap_or(registry.max_label_value_len());
+        let shared = Shared::new(
+            self.contract,
+            &self.version,
+            bound,
+            max_value_len,
+            excluded,
+            classifier,
+        );
         let shared: &'static Shared = Box::leak(Box::new(shared));
         registry.register(HttpCollector(shared))?;
         if self.process {

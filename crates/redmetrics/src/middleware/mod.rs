@@ -44,7 +44,9 @@
 //!   path, never a substring.
 //! - Each family holds at most a bounded number of label sets (2000 by default); further
 //!   label sets fold into one `__overflow__` series and are counted in
-//!   `redmetrics_cardinality_overflow_total`.
+//!   `redmetrics_cardinality_overflow_total`. So does a new route whose `path` value is
+//!   longer than 128 bytes ([`max_label_value_len`](HttpMetricsBuilder::max_label_value_len)):
+//!   a raw-path classifier cannot make a scrape grow with the URLs clients send.
 //!
 //! Recording takes no lock and allocates nothing once a label set exists. Under axum the
 //! router boxes the wrapped bodies (as it does for every tower-http body middleware); that

@@ -104,6 +104,8 @@ pub(crate) struct Shared {
     contract: Contract,
     excluded: Box<[Box<str>]>,
     classifier: Box<dyn Classify>,
+    /// Longest route (`path` label value), in bytes, that gets its own series.
+    max_value_len: usize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -118,11 +120,13 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// Series tables for `contract`, each holding at most `bound` label sets.
+    /// Series tables for `contract`, each holding at most `bound` label sets, none with a
+    /// route longer than `max_value_len` bytes.
     pub(crate) fn new(
         contract: Contract,
         version: &str,
         bound: usize,
+        max_value_len: usize,
         excluded: Vec<Box<str>>,
         classifier: Box<dyn Classify>,
     ) -> Self {
@@ -163,6 +167,7 @@ impl Shared {
             contract,
             excluded: excluded.into_boxed_slice(),
             classifier,
+            max_value_len,
         }
     }
 
@@ -208,7 +213,8 @@ impl Shared {
         let (route, _) = self.routes.get_or_insert(
             hash,
             |r| r.method == method.as_str() && *r.path == *path,
-            || self.route_series(method.as_str(), path),
+            // Checked only for a new route: a longer path (a raw URL) is folded and counted.
+            || (path.len() <= self.max_value_len).then(|| self.route_series(method.as_str(), path)),
         );
         route
     }
@@ -285,7 +291,7 @@ impl Shared {
             || {
                 let r = self.series(route);
                 let names = self.contract.labels();
-                StatusSeries {
+                Some(StatusSeries {
                     route,
                     status,
                     labels: labels::render([
@@ -294,7 +300,7 @@ impl Shared {
                         (names.status.as_str(), itoa::Buffer::new().format(status)),
                     ]),
                     count: Counter::default(),
-                }
+                })
             },
         );
         s.count.inc();
