@@ -10,12 +10,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use redmetrics::HttpMetrics;
+use redmetrics::live::LivePage;
+use redmetrics::{HttpMetrics, MetricsEndpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::{App, Config, Resolved, Stack};
 
+mod links;
 mod prometheus;
 
 /// Options of `redmetrics demo`.
@@ -127,12 +129,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         builder = builder.max_label_sets(bound);
     }
     let metrics = builder.build().context("metrics")?;
-    let app = app(&metrics, args.fail_every);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (prefix {})", served.prefix());
+    tracing::info!("live page at http://{addr}/ (also /metrics/live)");
     tracing::info!("metrics at http://{addr}{}", served.app.metrics_path);
     tracing::info!(
         "try: curl -s http://{addr}{} | grep {}_http_requests_total",
@@ -149,6 +151,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     } else {
         None
     };
+    let endpoint = metrics.endpoint();
+    let mut live = metrics.live_page(&endpoint);
+    if _prometheus.is_some() {
+        live = live.links(links::prometheus_links(&served, args.prometheus_listen));
+    }
+    let app = app(&metrics, endpoint, live, args.fail_every);
     // The library's bounded listener: stalled clients time out, connections are capped.
     tokio::select! {
         served = redmetrics::serve_service(listener, redmetrics::ServeConfig::default(), app) => {
@@ -182,7 +190,12 @@ async fn shutdown() {
 }
 
 /// The demo API with metrics on it, as an application would write it.
-pub(crate) fn app(metrics: &HttpMetrics, fail_every: u64) -> Router {
+pub(crate) fn app(
+    metrics: &HttpMetrics,
+    endpoint: MetricsEndpoint,
+    live: LivePage,
+    fail_every: u64,
+) -> Router {
     let state = Arc::new(AppState {
         flaky_calls: AtomicU64::new(0),
         fail_every,
@@ -196,7 +209,10 @@ pub(crate) fn app(metrics: &HttpMetrics, fail_every: u64) -> Router {
         .route("/v1/slow", get(slow))
         .with_state(state)
         .layer(metrics.layer())
-        .route_service(metrics.metrics_path(), metrics.endpoint())
+        .route_service(metrics.metrics_path(), endpoint)
+        .route_service("/", live.clone())
+        .route_service("/metrics/live", live.clone())
+        .route_service(redmetrics::live::DEFAULT_FEED_PATH, live)
 }
 
 fn campaign(id: u64) -> Value {

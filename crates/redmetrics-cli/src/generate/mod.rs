@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::config::Resolved;
 
 pub(crate) use chart::CHART;
+pub(crate) use dashboard::dashboard;
 pub(crate) use rules::rules;
 
 /// Generated files by path relative to the output directory.
