@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::history::{ByClass, History, SUMMARY_SECONDS};
+use super::history::{ByClass, CHART_SECONDS, History, SUMMARY_SECONDS};
 
 /// A link to the same panel elsewhere (e.g. Prometheus' graph page for its query).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,6 +133,22 @@ pub(crate) fn render(history: &History, prefix: &str, links: &[PanelLink], now_m
         p99_seconds: q(0.99, &recent_buckets),
         in_flight: seconds.back().map_or(0, |s| s.in_flight),
     };
+    // Ratios and quantiles of one second are noise at low rates: each chart point covers the
+    // CHART_SECONDS up to it (rates stay per second).
+    let mut trailing: Vec<(ByClass, Vec<u64>)> = Vec::with_capacity(seconds.len());
+    for i in 0..seconds.len() {
+        let mut classes = ByClass::default();
+        let mut buckets = vec![0u64; width];
+        for s in seconds.range(i.saturating_sub(CHART_SECONDS - 1)..=i) {
+            for (a, b) in classes.iter_mut().zip(s.by_class) {
+                *a += b;
+            }
+            for (a, b) in buckets.iter_mut().zip(s.buckets.iter()) {
+                *a += b;
+            }
+        }
+        trailing.push((classes, buckets));
+    }
     let series = Series {
         t_ms: seconds.iter().map(|s| s.at_ms).collect(),
         requests_per_second: seconds
@@ -145,13 +161,13 @@ pub(crate) fn render(history: &History, prefix: &str, links: &[PanelLink], now_m
                 .map(|s| per_second(s.by_class[i], s.span))
                 .collect()
         }),
-        error_ratio: seconds
+        error_ratio: trailing
             .iter()
-            .map(|s| ratio(s.by_class[4], s.by_class.iter().sum()))
+            .map(|(c, _)| ratio(c[4], c.iter().sum()))
             .collect(),
-        p50_seconds: seconds.iter().map(|s| q(0.5, &s.buckets)).collect(),
-        p95_seconds: seconds.iter().map(|s| q(0.95, &s.buckets)).collect(),
-        p99_seconds: seconds.iter().map(|s| q(0.99, &s.buckets)).collect(),
+        p50_seconds: trailing.iter().map(|(_, b)| q(0.5, b)).collect(),
+        p95_seconds: trailing.iter().map(|(_, b)| q(0.95, b)).collect(),
+        p99_seconds: trailing.iter().map(|(_, b)| q(0.99, b)).collect(),
         in_flight: seconds.iter().map(|s| s.in_flight).collect(),
     };
     let (span, rows) = history.routes();

@@ -22,6 +22,8 @@ pub const SECONDS: usize = 900;
 pub const MINUTES: usize = 14;
 /// Routes kept per closed minute, the busiest; the rest are counted in `routes_dropped`.
 pub const ROUTES_PER_MINUTE: usize = 100;
+/// Seconds each chart point's ratio and quantiles cover (the point's own and those before).
+pub const CHART_SECONDS: usize = 5;
 /// Seconds the headline figures (the cards on the page) are computed over.
 pub const SUMMARY_SECONDS: usize = 10;
 

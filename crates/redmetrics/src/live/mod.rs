@@ -28,11 +28,12 @@
 //! inside the bucket exactly as Prometheus' `histogram_quantile` does (`bucketQuantile` in
 //! `promql/quantile.go`: the first bucket starts at 0, a rank in `+Inf` answers the highest
 //! finite bound). The cards cover the last 10 seconds, the charts one point per second over
-//! the last 15 minutes, the route table the current minute and the 14 before it.
+//! the last 15 minutes (each point's 5xx ratio and quantiles over the 5 seconds up to it),
+//! the route table the current minute and the 14 before it.
 //!
 //! **Cost and memory.** A snapshot is one relaxed load per counter and bucket; at 1,000
 //! label sets it takes well under 1 ms (`BENCHMARKS.md`). It never touches the request path.
-//! History is bounded: 900 seconds × (64 + 8 × (buckets + 1)) bytes (≈ 150 KB with the 12
+//! History is bounded: 900 seconds × (80 + 8 × (buckets + 1)) bytes (≈ 160 KB with the 12
 //! default buckets), plus per closed minute at most 100 routes × (56 + 8 × (buckets + 1))
 //! bytes (14 minutes ≈ 210 KB), plus the current minute (at most the label-set bound of
 //! routes) and one previous value per series (as a scrape's own buffers would).
@@ -83,7 +84,7 @@ use http_body_util::Full;
 use tower_service::Service;
 
 pub use feed::PanelLink;
-pub use history::{History, MINUTES, ROUTES_PER_MINUTE, SECONDS, SUMMARY_SECONDS};
+pub use history::{CHART_SECONDS, History, MINUTES, ROUTES_PER_MINUTE, SECONDS, SUMMARY_SECONDS};
 
 use crate::endpoint::{MetricsEndpoint, plain};
 use crate::middleware::HttpMetrics;
