@@ -239,3 +239,50 @@ async fn the_page_shows_what_two_scrapes_show_and_fetches_only_its_own_host() {
         0.03,
     );
 }
+
+/// With `--with-prometheus`, each panel links to the local Prometheus' graph of the
+/// dashboard's query; every linked page answers, and every query, asked through the real
+/// Prometheus' API, returns data about the demo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_prometheus_the_panels_link_to_its_graph_of_each_dashboard_query() {
+    let prom: SocketAddr = format!("127.0.0.1:{}", common::free_port())
+        .parse()
+        .unwrap();
+    let (_demo, addr) = start_demo(&[
+        "--traffic",
+        "--with-prometheus",
+        "--prometheus-listen",
+        &prom.to_string(),
+    ]);
+    let feed: Value = serde_json::from_slice(&get(addr, "/metrics/live.json").await).unwrap();
+    let links = feed["links"].as_array().unwrap().clone();
+    let panels: Vec<&str> = links.iter().map(|l| l["panel"].as_str().unwrap()).collect();
+    for panel in ["rate", "errors", "latency", "in_flight"] {
+        assert!(panels.contains(&panel), "no link for {panel}: {links:?}");
+    }
+    for link in &links {
+        let url = link["url"].as_str().unwrap();
+        let expr = url
+            .strip_prefix(&format!("http://{prom}/classic/graph?g0.expr="))
+            .unwrap_or_else(|| panic!("not a classic graph link: {url}"))
+            .split('&')
+            .next()
+            .unwrap();
+        let mut answered = false;
+        for _ in 0..60 {
+            if http_get(url).await.is_ok()
+                && let Ok(body) =
+                    http_get(&format!("http://{prom}/api/v1/query?query={expr}")).await
+            {
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(v["status"], "success", "{url}: {v}");
+                if !v["data"]["result"].as_array().unwrap().is_empty() {
+                    answered = true;
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert!(answered, "Prometheus never had data for {url}");
+    }
+}

@@ -19,7 +19,7 @@
 //!     .layer(metrics.layer())
 //!     .route_service(metrics.metrics_path(), endpoint)
 //!     .route_service("/metrics/live", live.clone())
-//!     .route_service(live.feed_path(), live);
+//!     .route_service(redmetrics::live::DEFAULT_FEED_PATH, live);
 //! ```
 //!
 //! **The figures.** Rates are counter deltas between snapshots divided by the time between
