@@ -10,13 +10,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use redmetrics::HttpMetrics;
+use redmetrics::live::LivePage;
+use redmetrics::{HttpMetrics, MetricsEndpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::{self, Config, Resolved};
 
 mod alertmanager;
+mod links;
 mod local;
 mod prometheus;
 mod sinks;
@@ -127,12 +129,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         None => metrics.endpoint(),
     };
     let inbox = sinks::Inbox::default();
-    let app = app(&metrics, args.fail_every, endpoint).merge(sinks::routes(inbox.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (prefix {})", served.prefix());
+    tracing::info!("live page at http://{addr}/ (also /metrics/live)");
     tracing::info!(
         "metrics at http://{addr}{}{}",
         served.app.metrics_path,
@@ -161,7 +163,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         } else {
             addr
         };
-        let smtp = sinks::start_smtp(inbox).await?;
+        let smtp = sinks::start_smtp(inbox.clone()).await?;
         let endpoints = alertmanager::sink_endpoints(reach, smtp);
         let am = alertmanager::start(&local, args.alertmanager_listen, &endpoints).await?;
         if am.is_some() {
@@ -181,6 +183,11 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     } else {
         (None, None)
     };
+    let mut live = metrics.live_page(&endpoint);
+    if _prometheus.is_some() {
+        live = live.links(links::prometheus_links(&served, args.prometheus_listen));
+    }
+    let app = app(&metrics, endpoint, live, args.fail_every).merge(sinks::routes(inbox));
     // The library's bounded listener: stalled clients time out, connections are capped.
     tokio::select! {
         served = redmetrics::serve_service(listener, redmetrics::ServeConfig::default(), app) => {
@@ -214,11 +221,12 @@ async fn shutdown() {
 }
 
 /// The demo API with metrics on it, as an application would write it.
-/// The metrics are served by `endpoint` (e.g. one requiring a token).
+/// The metrics and the live page are served by `endpoint`'s rules (e.g. a token).
 pub(crate) fn app(
     metrics: &HttpMetrics,
+    endpoint: MetricsEndpoint,
+    live: LivePage,
     fail_every: u64,
-    endpoint: redmetrics::endpoint::MetricsEndpoint,
 ) -> Router {
     let state = Arc::new(AppState {
         flaky_calls: AtomicU64::new(0),
@@ -237,6 +245,9 @@ pub(crate) fn app(
         .with_state(state)
         .layer(metrics.layer())
         .route_service(metrics.metrics_path(), endpoint)
+        .route_service("/", live.clone())
+        .route_service("/metrics/live", live.clone())
+        .route_service(redmetrics::live::DEFAULT_FEED_PATH, live)
 }
 
 fn campaign(id: u64) -> Value {

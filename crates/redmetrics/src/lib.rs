@@ -26,7 +26,7 @@
 //! with [`Contract::builder`]), [`middleware`] (the tower layer and [`HttpMetrics`]),
 //! [`metrics`] and [`Registry`] (application metrics in the same endpoint), [`collect`] (the
 //! seam to write a collector of your own), [`encoding`] and [`MetricsEndpoint`] (the scrape
-//! side). Feature `serde` derives `Serialize` for the contract; `server` adds `serve` for a
+//! side), `live` (feature `live`: a live page of the RED figures). Feature `serde` derives `Serialize` for the contract; `server` adds `serve` for a
 //! listener of its own.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -36,6 +36,9 @@ pub mod contract;
 pub mod encoding;
 pub mod endpoint;
 mod labels;
+#[cfg(feature = "live")]
+#[cfg_attr(docsrs, doc(cfg(feature = "live")))]
+pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod name;

@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::config::Resolved;
 
 pub(crate) use chart::CHART;
+pub(crate) use dashboard::dashboard;
 pub(crate) use routing::Endpoints;
 pub(crate) use rules::rules;
 

@@ -106,6 +106,34 @@ impl MetricsEndpoint {
         &self.config.registry
     }
 
+    /// The 401 or 403 answer when this endpoint's access rules (token, networks) refuse the
+    /// request; `None` when it may proceed. Other services of the same app (the live page)
+    /// reuse it so that one set of rules guards them all.
+    pub(crate) fn refuse(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Option<Response<Full<Bytes>>> {
+        match self.config.access.check(headers, peer(extensions)) {
+            Ok(()) => None,
+            Err(Denial::Unauthorized) => {
+                let mut res = plain(
+                    StatusCode::UNAUTHORIZED,
+                    "metrics: send `Authorization: Bearer <token>`\n",
+                );
+                res.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"metrics\""),
+                );
+                Some(res)
+            }
+            Err(Denial::Forbidden) => Some(plain(
+                StatusCode::FORBIDDEN,
+                "metrics: client address not in an allowed network\n",
+            )),
+        }
+    }
+
     /// Builds the response to one scrape.
     pub fn respond(
         &self,
@@ -119,25 +147,8 @@ impl MetricsEndpoint {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return res;
         }
-        match self.config.access.check(headers, peer(extensions)) {
-            Ok(()) => {}
-            Err(Denial::Unauthorized) => {
-                let mut res = plain(
-                    StatusCode::UNAUTHORIZED,
-                    "metrics: send `Authorization: Bearer <token>`\n",
-                );
-                res.headers_mut().insert(
-                    WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"metrics\""),
-                );
-                return res;
-            }
-            Err(Denial::Forbidden) => {
-                return plain(
-                    StatusCode::FORBIDDEN,
-                    "metrics: client address not in an allowed network\n",
-                );
-            }
+        if let Some(refused) = self.refuse(headers, extensions) {
+            return refused;
         }
         let format = negotiate(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
         let mut body = encoding::encode(&self.config.registry, format);
@@ -181,7 +192,7 @@ fn peer(extensions: &Extensions) -> Option<SocketAddr> {
     None
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *res.status_mut() = status;
     res.headers_mut().insert(

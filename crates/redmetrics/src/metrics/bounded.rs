@@ -85,6 +85,14 @@ impl<E> BoundedSeries<E> {
         self.table.iter().chain(folded.then_some(&self.overflow))
     }
 
+    /// Like [`iter`](Self::iter), with each series' slot ([`OVERFLOW_SLOT`] for overflow).
+    pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (SlotRef, &E)> {
+        let folded = self.folded() > 0;
+        self.table
+            .iter_slots()
+            .chain(folded.then_some((OVERFLOW_SLOT, &self.overflow)))
+    }
+
     /// How many times a new key was folded into the overflow series.
     pub(crate) fn folded(&self) -> u64 {
         self.folded.get()

@@ -121,13 +121,18 @@ impl<E> SlotTable<E> {
         self.slots.get(index as usize).and_then(OnceBox::get)
     }
 
-    /// Published entries in insertion order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &E> {
+    /// Published entries with their slot index, in insertion order.
+    pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (u32, &E)> {
         let n = self.published.load(Ordering::Acquire).min(self.order.len());
         self.order[..n].iter().filter_map(|o| {
-            let pos = o.load(Ordering::Acquire);
-            pos.checked_sub(1).and_then(|p| self.get(p))
+            let pos = o.load(Ordering::Acquire).checked_sub(1)?;
+            Some((pos, self.get(pos)?))
         })
+    }
+
+    /// Published entries in insertion order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &E> {
+        self.iter_slots().map(|(_, e)| e)
     }
 
     /// How many entries the table holds.

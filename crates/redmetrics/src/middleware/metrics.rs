@@ -9,6 +9,7 @@ use super::layer::MetricsLayer;
 use super::method::MethodLabel;
 use super::route::{Classify, MatchedPathRoute};
 use super::series::{HttpCollector, Shared};
+use super::view::SeriesView;
 use crate::contract::Contract;
 use crate::endpoint::MetricsEndpoint;
 use crate::process::ProcessCollector;
@@ -95,6 +96,12 @@ impl HttpMetrics {
     /// Requests in flight right now.
     pub fn in_flight(&self) -> i64 {
         self.shared.in_flight()
+    }
+
+    /// A read-only view of the HTTP series (what a scrape would render), for readers in the
+    /// process such as the live page. Lock-free; never slows the layer.
+    pub fn series(&self) -> SeriesView<'static> {
+        SeriesView::new(self.shared)
     }
 
     /// Records one finished request without the layer: for servers that are not tower

@@ -60,9 +60,11 @@ mod metrics;
 mod record;
 mod route;
 mod series;
+mod view;
 
 pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use route::{Classify, MatchedPathRoute, RequestParts};
+pub use view::{RequestCount, RouteId, RouteView, SeriesView};

@@ -313,6 +313,27 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Every (method, path) series with its slot: method, path and latency histogram.
+    pub(crate) fn read_routes(&self) -> impl Iterator<Item = (RouteRef, &str, &str, &Histogram)> {
+        self.routes
+            .iter_slots()
+            .map(|(slot, r)| (slot, r.method, &*r.path, &r.hot.duration))
+    }
+
+    /// The finite latency bucket bounds, in seconds.
+    pub(crate) fn duration_bounds(&self) -> &[f64] {
+        self.duration_buckets.bounds()
+    }
+
+    /// Every request counter: its route's slot, status and count.
+    pub(crate) fn read_requests(&self) -> impl Iterator<Item = (RouteRef, u16, u64)> {
+        self.requests
+            .iter()
+            .map(|r| (r.route, r.status, r.count.get()))
+    }
+}
+
 /// Writes the contract's families from the live series.
 pub(crate) struct HttpCollector(pub(crate) &'static Shared);
 

@@ -1,0 +1,80 @@
+//! A read-only view of the HTTP series for readers inside the process (the live page): the
+//! values a scrape renders, without encoding them. Reading takes no lock and never blocks
+//! the layer; every value is one relaxed atomic load.
+
+use super::series::Shared;
+use crate::metrics::Histogram;
+
+/// Identifies one (method, path) series for the life of the process (its slot in the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteId(pub u32);
+
+/// The read-only series of one [`HttpMetrics`](super::HttpMetrics); see
+/// [`HttpMetrics::series`](super::HttpMetrics::series).
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesView<'a> {
+    shared: &'a Shared,
+}
+
+/// One (method, path) series: its labels and latency histogram.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteView<'a> {
+    /// Stable identity, the key of [`RequestCount::route`].
+    pub id: RouteId,
+    /// The `method` label.
+    pub method: &'a str,
+    /// The `path` label (a route template, `__unmatched__` or `__overflow__`).
+    pub path: &'a str,
+    /// The `<prefix>_http_request_duration_seconds` histogram of this route.
+    pub duration: &'a Histogram,
+}
+
+/// One `<prefix>_http_requests_total` series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestCount {
+    /// The route it belongs to.
+    pub route: RouteId,
+    /// The `status` label.
+    pub status: u16,
+    /// The counter's value.
+    pub count: u64,
+}
+
+impl<'a> SeriesView<'a> {
+    pub(crate) fn new(shared: &'a Shared) -> Self {
+        Self { shared }
+    }
+
+    /// Every (method, path) series, in the order they were first seen (overflow last).
+    pub fn routes(&self) -> impl Iterator<Item = RouteView<'a>> + 'a {
+        self.shared
+            .read_routes()
+            .map(|(id, method, path, duration)| RouteView {
+                id: RouteId(id),
+                method,
+                path,
+                duration,
+            })
+    }
+
+    /// Every request counter.
+    pub fn requests(&self) -> impl Iterator<Item = RequestCount> + 'a {
+        self.shared
+            .read_requests()
+            .map(|(route, status, count)| RequestCount {
+                route: RouteId(route),
+                status,
+                count,
+            })
+    }
+
+    /// `<prefix>_http_active_connections`: requests in flight right now.
+    pub fn in_flight(&self) -> i64 {
+        self.shared.in_flight()
+    }
+
+    /// The finite latency bucket bounds in seconds (each histogram has one more, `+Inf`).
+    pub fn duration_bounds(&self) -> &'a [f64] {
+        self.shared.duration_bounds()
+    }
+}
