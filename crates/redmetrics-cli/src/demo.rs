@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::config::{App, Config, Resolved, Stack};
 
+mod cache;
 mod prometheus;
 
 /// Options of `redmetrics demo`.
@@ -127,6 +128,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         builder = builder.max_label_sets(bound);
     }
     let metrics = builder.build().context("metrics")?;
+    cache::install(&metrics, served.prefix())?;
     let app = app(&metrics, args.fail_every);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -208,6 +210,7 @@ async fn list_campaigns() -> Json<Value> {
 }
 
 async fn get_campaign(Path(id): Path<String>) -> Result<Json<Value>, StatusCode> {
+    cache::lookup(id.parse().ok());
     match id.parse::<u64>() {
         Ok(id @ 1..=100) => Ok(Json(campaign(id))),
         _ => Err(StatusCode::NOT_FOUND),
