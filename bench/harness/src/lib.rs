@@ -2,6 +2,8 @@
 //! no-op layer, with redmetrics (the seed's five metrics, summaries on), and with
 //! axum-prometheus; and a way to drive a request through it without a runtime.
 
+pub mod facade;
+
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::OnceLock;

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::config::{self, Config, Resolved};
 
 mod alertmanager;
+mod cache;
 mod links;
 mod local;
 mod prometheus;
@@ -117,6 +118,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         builder = builder.max_label_sets(bound);
     }
     let metrics = builder.build().context("metrics")?;
+    cache::install(&metrics, served.prefix())?;
     let token = crate::secret::token(
         args.metrics_token.as_deref(),
         args.metrics_token_file.as_deref(),
@@ -259,6 +261,7 @@ async fn list_campaigns() -> Json<Value> {
 }
 
 async fn get_campaign(Path(id): Path<String>) -> Result<Json<Value>, StatusCode> {
+    cache::lookup(id.parse().ok());
     match id.parse::<u64>() {
         Ok(id @ 1..=100) => Ok(Json(campaign(id))),
         _ => Err(StatusCode::NOT_FOUND),

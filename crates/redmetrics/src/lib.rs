@@ -35,6 +35,9 @@ pub mod collect;
 pub mod contract;
 pub mod encoding;
 pub mod endpoint;
+#[cfg(feature = "facade")]
+#[cfg_attr(docsrs, doc(cfg(feature = "facade")))]
+pub mod facade;
 mod labels;
 #[cfg(feature = "live")]
 #[cfg_attr(docsrs, doc(cfg(feature = "live")))]

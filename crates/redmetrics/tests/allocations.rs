@@ -181,4 +181,34 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
     eprintln!(
         "axum allocations per request: bare {bare_allocs}, no-op wrapping layer {wrapping_allocs}, redmetrics {layered_allocs}"
     );
+    #[cfg(feature = "facade")]
+    facade_allocates_nothing_once_a_series_exists();
+}
+
+/// The `metrics` macros through redmetrics' recorder, once their series exist: counters,
+/// gauges and histograms with static labels, and labels built from borrowed values.
+#[cfg(feature = "facade")]
+fn facade_allocates_nothing_once_a_series_exists() {
+    let recorder = redmetrics::facade::FacadeRecorder::builder(redmetrics::Registry::new())
+        .prefix("app")
+        .build();
+    const RESULTS: [&str; 2] = ["hit", "miss"];
+    // A label value chosen at run time makes the macro build its `Key` in a `Vec`: that
+    // allocation is the caller's, so the baseline is the same calls into a no-op recorder.
+    let record = |i: u64| {
+        metrics::counter!("cache_lookups_total", "result" => RESULTS[i as usize % 2]).increment(1);
+        metrics::counter!("cache_lookups_total", "result" => "hit").increment(1);
+        metrics::gauge!("pool_size").set(i as f64);
+        metrics::histogram!("fetch_seconds", "op" => "get").record(0.001);
+    };
+    let noop = metrics::NoopRecorder;
+    let baseline = metrics::with_local_recorder(&noop, || allocations_per_run(10_000, record));
+    let per_call = metrics::with_local_recorder(&recorder, || allocations_per_run(10_000, record));
+    eprintln!(
+        "facade allocations per call group: no-op recorder {baseline}, redmetrics {per_call}"
+    );
+    assert_eq!(
+        per_call, baseline,
+        "facade recording allocates once its series exist"
+    );
 }
