@@ -44,7 +44,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Added after the layer, so the scrape is never measured.
         .route_service(metrics.metrics_path(), metrics.endpoint());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    let addr = "127.0.0.1:3000";
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("cannot listen on {addr}: {e}; stop what uses the port, or change `addr`");
+            std::process::exit(1);
+        }
+    };
     println!("http://{}/metrics", listener.local_addr()?);
     axum::serve(
         listener,

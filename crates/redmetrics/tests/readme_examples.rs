@@ -123,6 +123,16 @@ fn the_readme_example_commands_run_as_written() {
                 let reply = wait_for(&mut child.0, "127.0.0.1:3000", "/metrics", None);
                 assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
                 assert!(reply.contains("reviewmaps_http_requests_total"), "{reply}");
+                // A second copy finds the port taken: one plain sentence, not an OS struct.
+                let second = cargo(command).stdout(Stdio::null()).output().unwrap();
+                let err = String::from_utf8_lossy(&second.stderr);
+                assert_eq!(second.status.code(), Some(1), "{err}");
+                let last = err.lines().last().unwrap_or_default();
+                assert!(
+                    last.starts_with("cannot listen on 127.0.0.1:3000: ")
+                        && last.ends_with("; stop what uses the port, or change `addr`"),
+                    "{err}"
+                );
             }
             "separate_listener" => {
                 let mut child = Killed(child);
