@@ -113,14 +113,20 @@ shop_build_info{version=\"1\"} 1
 
 /// Serves `body` as text 0.0.4 at every path, over real HTTP on loopback.
 fn serve_static(body: &'static str) -> SocketAddr {
+    serve_answers(move |_| body.to_owned())
+}
+
+/// Serves `answer(k)` as text 0.0.4 to the `k`th request (at most 64), on loopback.
+fn serve_answers(answer: impl Fn(usize) -> String + Send + 'static) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         use std::io::{Read, Write};
-        for stream in listener.incoming().take(64) {
+        for (k, stream) in listener.incoming().take(64).enumerate() {
             let Ok(mut s) = stream else { continue };
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
+            let body = answer(k);
             let _ = write!(
                 s,
                 "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -485,31 +491,17 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
 /// bucket and count series going backwards, and a sum and a gauge doing the same (which
 /// may).
 fn serve_shrinking() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for (k, stream) in listener.incoming().take(64).enumerate() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let v = 1000 - k;
-            let body = format!(
-                "# HELP app_jobs_total Jobs.\n# TYPE app_jobs_total counter\napp_jobs_total {v}\n\
-                 # HELP app_wait_seconds Wait.\n# TYPE app_wait_seconds histogram\n\
-                 app_wait_seconds_bucket{{le=\"+Inf\"}} {v}\napp_wait_seconds_sum {v}\napp_wait_seconds_count {v}\n\
-                 # HELP app_size_bytes Size.\n# TYPE app_size_bytes summary\n\
-                 app_size_bytes_sum {v}\napp_size_bytes_count {v}\n\
-                 # HELP app_queue Queue.\n# TYPE app_queue gauge\napp_queue {v}\n"
-            );
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    addr
+    serve_answers(|k| {
+        let v = 1000 - k;
+        format!(
+            "# HELP app_jobs_total Jobs.\n# TYPE app_jobs_total counter\napp_jobs_total {v}\n\
+             # HELP app_wait_seconds Wait.\n# TYPE app_wait_seconds histogram\n\
+             app_wait_seconds_bucket{{le=\"+Inf\"}} {v}\napp_wait_seconds_sum {v}\napp_wait_seconds_count {v}\n\
+             # HELP app_size_bytes Size.\n# TYPE app_size_bytes summary\n\
+             app_size_bytes_sum {v}\napp_size_bytes_count {v}\n\
+             # HELP app_queue Queue.\n# TYPE app_queue gauge\napp_queue {v}\n"
+        )
+    })
 }
 
 #[test]
