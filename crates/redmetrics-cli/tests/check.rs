@@ -42,6 +42,15 @@ fn statuses(report: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `check endpoint` of `addr` as JSON, asserted to fail (exit 1): the run and its report.
+fn failing_endpoint_report(addr: SocketAddr) -> (Output, Value) {
+    let url = format!("http://{addr}/metrics");
+    let out = run(&["endpoint", &url, "--format", "json"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json(&out);
+    (out, report)
+}
+
 fn findings(report: &Value, check: &str) -> Vec<String> {
     report["checks"]
         .as_array()
@@ -140,17 +149,7 @@ fn serve_answers(answer: impl Fn(usize) -> String + Send + 'static) -> SocketAdd
 #[test]
 fn a_broken_server_fails_with_the_right_findings() {
     let addr = serve_static(BROKEN);
-    let out = run(
-        &[
-            "endpoint",
-            &format!("http://{addr}/metrics"),
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    let report = json(&out);
+    let (_, report) = failing_endpoint_report(addr);
     let failed: Vec<String> = statuses(&report)
         .into_iter()
         .filter(|(_, s)| s == "fail")
@@ -507,17 +506,7 @@ fn serve_shrinking() -> SocketAddr {
 #[test]
 fn counters_buckets_and_counts_that_go_backwards_fail_but_sums_and_gauges_may() {
     let addr = serve_shrinking();
-    let out = run(
-        &[
-            "endpoint",
-            &format!("http://{addr}/metrics"),
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    let report = json(&out);
+    let (out, report) = failing_endpoint_report(addr);
     let went: Vec<String> = findings(&report, "counters")
         .iter()
         .filter(|m| m.contains(" went from "))
