@@ -220,32 +220,8 @@ async fn ojeomneo_seed_checklist_passes_on_real_prometheus() {
 /// and stops it when the demo is stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_with_prometheus_runs_the_checklist_locally() {
-    // The demo binds port 0 and logs its address; its Prometheus cannot, so a start whose
-    // Prometheus lost the port (its log says so, or another server answers there) is
-    // retried with a fresh port, at most PORT_ATTEMPTS times.
-    let mut attempt = 0;
-    let (demo, prom_url, targets) = loop {
-        attempt += 1;
-        let listen = format!("127.0.0.1:{}", common::candidate_port());
-        let (demo, addr, log) = common::start_demo_logged(
-            std::path::Path::new("."),
-            &[
-                "--with-prometheus",
-                "--prometheus-listen",
-                &listen,
-                "--alertmanager-listen",
-                "127.0.0.1:0",
-            ],
-        );
-        let prom_url = format!("http://{listen}");
-        match demo_prometheus(&prom_url, addr, &log).await {
-            Ok(targets) => break (demo, prom_url, targets),
-            Err(why) if attempt < common::PORT_ATTEMPTS => {
-                eprintln!("attempt {attempt}: {why}; retrying on a fresh port");
-            }
-            Err(why) => panic!("the demo's Prometheus never scraped it: {why}"),
-        }
-    };
+    let (demo, _, prom_url, targets) =
+        common::start_demo_with_prometheus(&["--alertmanager-listen", "127.0.0.1:0"]).await;
     assert_eq!(targets[0]["labels"]["job"], "reviewmaps-server");
     assert_eq!(targets[0]["labels"]["namespace"], "reviewmaps");
     let rules: serde_json::Value =
@@ -278,49 +254,6 @@ async fn demo_with_prometheus_runs_the_checklist_locally() {
             "Prometheus outlived the demo"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Waits until the Prometheus at `url` scrapes the demo at `demo` (so it is the demo's own);
-/// an error when it lost its port or never came up, with the reason.
-async fn demo_prometheus(
-    url: &str,
-    demo: std::net::SocketAddr,
-    log: &common::DemoLog,
-) -> Result<serde_json::Value, String> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        // Bounded: whatever holds the port may accept and never answer.
-        let answer = tokio::time::timeout(
-            Duration::from_secs(2),
-            http_get(&format!("{url}/api/v1/targets")),
-        )
-        .await;
-        if let Ok(Ok(body)) = answer {
-            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let t = v["data"]["activeTargets"].clone();
-            let url = t[0]["scrapeUrl"].as_str().unwrap_or_default().to_owned();
-            if !url.is_empty() && !url.contains(&demo.to_string()) {
-                return Err(format!("another Prometheus answers there (scraping {url})"));
-            }
-            if t[0]["health"] == "up" {
-                return Ok(t);
-            }
-        }
-        // The demo logs where its Prometheus writes its log.
-        let prom_log = log
-            .lines()
-            .iter()
-            .find_map(|l| l.split("log in ").nth(1).map(str::to_owned))
-            .and_then(|path| std::fs::read_to_string(path.trim()).ok())
-            .unwrap_or_default();
-        if common::lost_port(&prom_log) {
-            return Err("its Prometheus lost the port".into());
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(format!("nothing scraped the demo within 30 s\n{prom_log}"));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -214,6 +214,71 @@ pub fn candidate_port() -> u16 {
         .port()
 }
 
+/// `redmetrics demo --with-prometheus <args>` on port 0, its Prometheus on a fresh port:
+/// returns once that Prometheus scrapes this demo (its targets), retrying with another
+/// port when the Prometheus lost its port, at most [`PORT_ATTEMPTS`] times.
+pub async fn start_demo_with_prometheus(args: &[&str]) -> (Running, SocketAddr, String, Value) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let listen = format!("127.0.0.1:{}", candidate_port());
+        let mut all = vec!["--with-prometheus", "--prometheus-listen", &listen];
+        all.extend_from_slice(args);
+        let (demo, addr, log) = start_demo_logged(Path::new("."), &all);
+        let prom_url = format!("http://{listen}");
+        match demo_prometheus(&prom_url, addr, &log).await {
+            Ok(targets) => return (demo, addr, prom_url, targets),
+            Err(why) if attempt < PORT_ATTEMPTS => {
+                eprintln!("attempt {attempt}: {why}; retrying on a fresh port");
+            }
+            Err(why) => panic!("the demo's Prometheus never scraped it: {why}"),
+        }
+    }
+}
+
+/// Waits until the Prometheus at `url` scrapes the demo at `demo` (so it is the demo's own);
+/// an error when it lost its port or never came up, with the reason.
+async fn demo_prometheus(
+    url: &str,
+    demo: std::net::SocketAddr,
+    log: &DemoLog,
+) -> Result<serde_json::Value, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // Bounded: whatever holds the port may accept and never answer.
+        let answer = tokio::time::timeout(
+            Duration::from_secs(2),
+            http_get(&format!("{url}/api/v1/targets")),
+        )
+        .await;
+        if let Ok(Ok(body)) = answer {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let t = v["data"]["activeTargets"].clone();
+            let url = t[0]["scrapeUrl"].as_str().unwrap_or_default().to_owned();
+            if !url.is_empty() && !url.contains(&demo.to_string()) {
+                return Err(format!("another Prometheus answers there (scraping {url})"));
+            }
+            if t[0]["health"] == "up" {
+                return Ok(t);
+            }
+        }
+        // The demo logs where its Prometheus writes its log.
+        let prom_log = log
+            .lines()
+            .iter()
+            .find_map(|l| l.split("log in ").nth(1).map(str::to_owned))
+            .and_then(|path| std::fs::read_to_string(path.trim()).ok())
+            .unwrap_or_default();
+        if lost_port(&prom_log) {
+            return Err("its Prometheus lost the port".into());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("nothing scraped the demo within 30 s\n{prom_log}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Whether a Prometheus log says its listener lost the port to another process.
 pub fn lost_port(log: &str) -> bool {
     log.contains("address already in use")
