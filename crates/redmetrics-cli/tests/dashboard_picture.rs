@@ -23,21 +23,13 @@ fn dashboard() -> PathBuf {
 
 /// Runs the script with `args` (bounded: it is killed after 120 s).
 fn picture(args: &[&str]) -> Output {
-    let mut child = Command::new(script())
+    let child = Command::new(script())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("python3 runs scripts/dashboard-picture");
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("scripts/dashboard-picture did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().unwrap()
+    common::output_within(child, Duration::from_secs(120), "scripts/dashboard-picture")
 }
 
 fn stderr(out: &Output) -> String {

@@ -19,7 +19,7 @@ use serde_json::Value;
 /// after 120 s.
 fn chromium(url: &str, extra: &[String]) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new("chromium")
+    let child = Command::new("chromium")
         .args([
             "--headless",
             "--no-sandbox",
@@ -40,15 +40,7 @@ fn chromium(url: &str, extra: &[String]) -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromium (Debian: apt-get install chromium; scripts/test installs it)");
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("chromium did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = common::output_within(child, Duration::from_secs(120), "chromium");
     assert!(out.status.success(), "chromium failed: {:?}", out.status);
     String::from_utf8(out.stdout).unwrap()
 }

@@ -279,6 +279,20 @@ async fn demo_prometheus(
     }
 }
 
+/// Waits for `child` at most `limit`, killing it and failing the test past that: every
+/// external program a test runs is bounded in time.
+pub fn output_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// Whether a Prometheus log says its listener lost the port to another process.
 pub fn lost_port(log: &str) -> bool {
     log.contains("address already in use")
