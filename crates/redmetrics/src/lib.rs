@@ -47,6 +47,9 @@ pub mod middleware;
 pub mod name;
 mod number;
 pub mod process;
+#[cfg(feature = "protobuf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
+pub mod proto;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;
