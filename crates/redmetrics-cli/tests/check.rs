@@ -75,6 +75,7 @@ fn a_live_demo_passes_every_check() {
         "scrape",
         "text exposition",
         "OpenMetrics exposition",
+        "protobuf exposition",
         "structure",
         "contract",
         "cardinality",
@@ -87,12 +88,20 @@ fn a_live_demo_passes_every_check() {
     let human = stdout(&run(&["endpoint", &url], None)).replace(&addr.to_string(), "ADDR");
     let lines: Vec<&str> = human.lines().collect();
     assert_eq!(lines[0], "redmetrics check: http://ADDR/metrics");
-    assert!(lines[5].starts_with(
+    assert!(lines[4].starts_with("PASS  protobuf exposition: "));
+    assert!(
+        lines[4].contains(
+            "native histogram series in reviewmaps_http_request_duration_seconds (schema "
+        ),
+        "{}",
+        lines[4]
+    );
+    assert!(lines[6].starts_with(
         "PASS  contract: prefix reviewmaps (inferred): the five HTTP families and build info"
     ));
     assert_eq!(
         *lines.last().unwrap(),
-        "result: 0 failed, 0 warnings, 7 passed"
+        "result: 0 failed, 0 warnings, 8 passed"
     );
 }
 
