@@ -432,6 +432,11 @@ pub trait Sink {
     fn histogram(&mut self, labels: &LabelSet, sample: HistogramSample<'_>);
     /// A summary's quantiles, sum and count.
     fn summary(&mut self, labels: &LabelSet, sample: SummarySample<'_>);
+    /// Whether this format writes [`HistogramSample::native`]; when not (the default),
+    /// collectors skip reading the native buckets, so text scrapes do not pay for them.
+    fn wants_native(&self) -> bool {
+        false
+    }
 }
 
 /// Something the registry scrapes: one or more families.

@@ -107,6 +107,10 @@ impl Sink for ProtobufSink<'_> {
         self.push(labels, |m| m.histogram = Some(histogram(&h)));
     }
 
+    fn wants_native(&self) -> bool {
+        true
+    }
+
     fn summary(&mut self, labels: &LabelSet, s: SummarySample<'_>) {
         self.push(labels, |m| {
             m.summary = Some(proto::Summary {

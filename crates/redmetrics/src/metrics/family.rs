@@ -85,7 +85,11 @@ impl FamilyMetric for Histogram {
     fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
         // Classic first, native after: the native total is then at least the classic one.
         let sum = self.read(&mut scratch.cumulative);
-        let native = self.read_native(&mut scratch.native_raw, &mut scratch.native);
+        let native = if sink.wants_native() {
+            self.read_native(&mut scratch.native_raw, &mut scratch.native)
+        } else {
+            None
+        };
         sink.histogram(
             labels,
             HistogramSample {
