@@ -7,12 +7,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum::Router;
-use common::{client, send, serve};
+use common::{client, family_named, python_judge, send, serve};
 use redmetrics::metrics::{Buckets, Counter};
 use redmetrics::middleware::Completed;
 use redmetrics::{Contract, HttpMetrics};
@@ -37,25 +35,12 @@ const MICROS: [u64; 10] = [
 ];
 
 fn decode(body: &[u8]) -> Value {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/judges/decode_protobuf.py"
-    );
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 not found");
-    child.stdin.take().unwrap().write_all(body).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "Python's protobuf runtime rejected the body: {}\n(scripts/test installs it: `pip install protobuf`)",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_judge(
+        "decode_protobuf.py",
+        &[],
+        body,
+        "Python's protobuf runtime (pip install protobuf)",
+    )
 }
 
 /// Records `micros` on GET /v1/items, serves the endpoint on loopback and scrapes it with
@@ -97,15 +82,6 @@ async fn scrape(contract: Contract, micros: &[u64]) -> Value {
         "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
     );
     decode(&reply.body)
-}
-
-fn family<'a>(families: &'a Value, name: &str) -> &'a Value {
-    families
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == name)
-        .unwrap_or_else(|| panic!("{name} missing in {families}"))
 }
 
 /// Prometheus' bucket of `seconds` at `schema`: bucket k holds (2^((k-1)/2^s), 2^(k/2^s)];
@@ -164,24 +140,24 @@ async fn protobuf_scrapes_decode_independently_with_classic_and_native_buckets()
         ],
         "every family, in registration order"
     );
-    let jobs = family(&families, "pb_jobs_total");
+    let jobs = family_named(&families, "pb_jobs_total");
     assert_eq!(jobs["type"], "COUNTER");
     assert_eq!(jobs["help"], "Jobs \"done\".");
     assert_eq!(
         jobs["metrics"][0],
         json!({"labels": {"queue": "back\\slash \"quoted\"\nnewline"}, "counter": 3.0})
     );
-    let requests = family(&families, "pb_http_requests_total");
+    let requests = family_named(&families, "pb_http_requests_total");
     assert_eq!(
         requests["metrics"][0],
         json!({"labels": {"method": "GET", "path": "/v1/items", "status": "200"}, "counter": MICROS.len() as f64})
     );
     assert_eq!(
-        family(&families, "pb_http_response_size_bytes")["type"],
+        family_named(&families, "pb_http_response_size_bytes")["type"],
         "SUMMARY"
     );
 
-    let duration = family(&families, "pb_http_request_duration_seconds");
+    let duration = family_named(&families, "pb_http_request_duration_seconds");
     assert_eq!(duration["type"], "HISTOGRAM");
     let m = &duration["metrics"][0];
     assert_eq!(m["labels"], json!({"method": "GET", "path": "/v1/items"}));
@@ -225,7 +201,7 @@ async fn the_bucket_limit_lowers_the_schema_and_keeps_every_observation() {
         .build()
         .unwrap();
     let families = scrape(contract, &micros).await;
-    let h = &family(&families, "pb_http_request_duration_seconds")["metrics"][0]["histogram"];
+    let h = &family_named(&families, "pb_http_request_duration_seconds")["metrics"][0]["histogram"];
     let native = &h["native"];
     let schema = native["schema"].as_i64().unwrap() as i32;
     let got = native_buckets(native);
@@ -250,7 +226,7 @@ async fn switched_off_the_histogram_is_classic_only() {
         .build()
         .unwrap();
     let families = scrape(contract, &MICROS).await;
-    let h = &family(&families, "pb_http_request_duration_seconds")["metrics"][0]["histogram"];
+    let h = &family_named(&families, "pb_http_request_duration_seconds")["metrics"][0]["histogram"];
     assert_eq!(h["native"], Value::Null);
     assert_eq!(h["count"], MICROS.len());
 }
