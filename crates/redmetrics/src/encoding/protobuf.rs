@@ -7,6 +7,9 @@
 //! the native total, which the recorder increments before the classic bucket and the
 //! encoder reads after it, so the native buckets always add up to it and the classic ones
 //! never exceed it. Families with no series are left out, as client_golang does.
+//!
+//! Exemplars: [`proto::Bucket::exemplar`] and [`proto::Counter::exemplar`] carry them in this
+//! format (2.42 reads them from classic buckets and counters) once samples hold them.
 
 use prost::Message;
 
