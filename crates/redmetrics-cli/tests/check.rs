@@ -75,6 +75,7 @@ fn a_live_demo_passes_every_check() {
         "scrape",
         "text exposition",
         "OpenMetrics exposition",
+        "protobuf exposition",
         "structure",
         "contract",
         "cardinality",
@@ -87,12 +88,20 @@ fn a_live_demo_passes_every_check() {
     let human = stdout(&run(&["endpoint", &url], None)).replace(&addr.to_string(), "ADDR");
     let lines: Vec<&str> = human.lines().collect();
     assert_eq!(lines[0], "redmetrics check: http://ADDR/metrics");
-    assert!(lines[5].starts_with(
+    assert!(lines[4].starts_with("PASS  protobuf exposition: "));
+    assert!(
+        lines[4].contains(
+            "native histogram series in reviewmaps_http_request_duration_seconds (schema "
+        ),
+        "{}",
+        lines[4]
+    );
+    assert!(lines[6].starts_with(
         "PASS  contract: prefix reviewmaps (inferred): the five HTTP families and build info"
     ));
     assert_eq!(
         *lines.last().unwrap(),
-        "result: 0 failed, 0 warnings, 7 passed"
+        "result: 0 failed, 0 warnings, 8 passed"
     );
 }
 
@@ -520,6 +529,118 @@ fn counters_buckets_and_counts_that_go_backwards_fail_but_sums_and_gauges_may() 
             "app_wait_seconds_bucket{le=\"+Inf\"}",
             "app_wait_seconds_count{}",
         ],
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Serves `text` as text 0.0.4, and `protobuf` to requests that accept Prometheus' protobuf
+/// exposition (as Prometheus with native histograms asks), on loopback.
+fn serve_with_protobuf(text: &'static str, protobuf: Vec<u8>) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming().take(64) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+            let (content_type, body) = if head.contains("accept: application/vnd.google.protobuf") {
+                (
+                    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+                    protobuf.clone(),
+                )
+            } else {
+                (
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    text.as_bytes().to_vec(),
+                )
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(&body);
+        }
+    });
+    addr
+}
+
+/// One native histogram family, `app_wait_seconds`, with the given schema, positive spans
+/// (offset, length), deltas and count, delimited as Prometheus reads it.
+fn native_family(schema: i32, spans: &[(i32, u32)], deltas: &[i64], count: u64) -> Vec<u8> {
+    use prost::Message;
+    use redmetrics_parse::proto::{BucketSpan, Histogram, Metric, MetricFamily, MetricType};
+    MetricFamily {
+        name: Some("app_wait_seconds".into()),
+        help: Some("Wait.".into()),
+        r#type: Some(MetricType::Histogram as i32),
+        metric: vec![Metric {
+            histogram: Some(Histogram {
+                sample_count: Some(count),
+                sample_sum: Some(1.5),
+                schema: Some(schema),
+                zero_threshold: Some(1e-6),
+                zero_count: Some(0),
+                positive_span: spans
+                    .iter()
+                    .map(|&(o, l)| BucketSpan {
+                        offset: Some(o),
+                        length: Some(l),
+                    })
+                    .collect(),
+                positive_delta: deltas.to_vec(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+    }
+    .encode_length_delimited_to_vec()
+}
+
+#[test]
+fn native_histograms_whose_buckets_do_not_add_up_fail_the_protobuf_check() {
+    const TEXT: &str = "# HELP app_wait_seconds Wait.\n# TYPE app_wait_seconds histogram\n\
+        app_wait_seconds_bucket{le=\"+Inf\"} 7\napp_wait_seconds_sum 1.5\napp_wait_seconds_count 7\n";
+    let cases = [
+        (
+            native_family(3, &[(0, 2)], &[3, -1], 7),
+            "message 0 (app_wait_seconds): metric 0: native buckets hold 5 observations (zero bucket 0 + buckets) but sample_count is 7",
+        ),
+        (
+            native_family(9, &[(0, 2)], &[3, 4], 7),
+            "message 0 (app_wait_seconds): metric 0: native schema 9 is outside -4..=8",
+        ),
+        (
+            native_family(3, &[(0, 3)], &[3, 4], 7),
+            "message 0 (app_wait_seconds): metric 0: positive spans cover 3 buckets but there are 2 deltas",
+        ),
+    ];
+    for (body, expected) in cases {
+        let addr = serve_with_protobuf(TEXT, body);
+        let (_, report) = failing_endpoint_report(addr);
+        assert_eq!(findings(&report, "protobuf exposition"), [expected]);
+    }
+    // The same family, consistent, passes.
+    let addr = serve_with_protobuf(TEXT, native_family(3, &[(0, 2)], &[3, 1], 7));
+    let out = run(
+        &[
+            "endpoint",
+            &format!("http://{addr}/metrics"),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let report = json(&out);
+    let protobuf = statuses(&report)
+        .into_iter()
+        .find(|(n, _)| n == "protobuf exposition");
+    assert_eq!(
+        protobuf,
+        Some(("protobuf exposition".to_owned(), "pass".to_owned())),
         "{}",
         stdout(&out)
     );

@@ -28,14 +28,18 @@ mod lines;
 mod model;
 mod number;
 mod openmetrics;
+mod protobuf;
 mod suffix;
 mod text;
 
 pub use error::ParseError;
 pub use model::{Exemplar, Exposition, Family, Sample};
 pub use openmetrics::parse_openmetrics;
+pub use protobuf::{MAX_FAMILIES, ProtobufError, is_native, parse_protobuf};
 /// The type vocabulary the parsers speak: redmetrics' own, re-exported.
 pub use redmetrics::collect::MetricType;
+/// The protobuf exposition's message types, shared with the encoder.
+pub use redmetrics::proto;
 pub use text::parse_text;
 
 #[cfg(test)]

@@ -379,6 +379,26 @@ pub struct HistogramSample<'a> {
     pub cumulative: &'a [u64],
     /// Sum of all observations.
     pub sum: f64,
+    /// The native (exponential) buckets, for formats that carry them (protobuf); text and
+    /// OpenMetrics ignore them.
+    pub native: Option<NativeSample<'a>>,
+}
+
+/// A histogram's native buckets as a scrape exposes them: Prometheus' exponential schema,
+/// the zero bucket and the populated positive buckets.
+#[derive(Debug, Clone, Copy)]
+pub struct NativeSample<'a> {
+    /// Each bucket bound is 2^(2^-schema) times the one before; -4 to 8.
+    pub schema: i32,
+    /// Observations at most this large count in the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: u64,
+    /// All observations: the zero bucket plus every bucket.
+    pub count: u64,
+    /// (bucket key, count) of every populated bucket, keys ascending; bucket `k` holds
+    /// values in (2^((k-1)·2^-schema), 2^(k·2^-schema)].
+    pub buckets: &'a [(i32, u64)],
 }
 
 /// One summary: quantiles over the window, and cumulative sum and count.
@@ -412,6 +432,11 @@ pub trait Sink {
     fn histogram(&mut self, labels: &LabelSet, sample: HistogramSample<'_>);
     /// A summary's quantiles, sum and count.
     fn summary(&mut self, labels: &LabelSet, sample: SummarySample<'_>);
+    /// Whether this format writes [`HistogramSample::native`]; when not (the default),
+    /// collectors skip reading the native buckets, so text scrapes do not pay for them.
+    fn wants_native(&self) -> bool {
+        false
+    }
 }
 
 /// Something the registry scrapes: one or more families.

@@ -52,6 +52,35 @@ fn render_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
     out
 }
 
+/// Reads back a rendered label set (`name="value",…`, see [`render`]) as pairs with their
+/// values unescaped: for formats that carry labels as fields rather than text (protobuf).
+#[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+pub(crate) fn parse_rendered(rendered: &str) -> impl Iterator<Item = (&str, String)> {
+    let mut rest = rendered;
+    std::iter::from_fn(move || {
+        let (name, after) = rest.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => {}
+                },
+                c => value.push(c),
+            }
+        }
+        rest = after[end..].strip_prefix(',').unwrap_or(&after[end..]);
+        Some((name, value))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +89,18 @@ mod tests {
     fn escapes_backslash_quote_and_newline() {
         let s = render_string([("path", "a\\b\"c\nd"), ("method", "GET")]);
         assert_eq!(s, r#"path="a\\b\"c\nd",method="GET""#);
+        let back: Vec<(&str, String)> = parse_rendered(&s).collect();
+        assert_eq!(
+            back,
+            [
+                ("path", "a\\b\"c\nd".to_owned()),
+                ("method", "GET".to_owned())
+            ]
+        );
+        assert_eq!(parse_rendered("").count(), 0);
+        let s = render_string([("a", "x,y=\"z\""), ("b", "")]);
+        let back: Vec<(&str, String)> = parse_rendered(&s).collect();
+        assert_eq!(back, [("a", "x,y=\"z\"".to_owned()), ("b", String::new())]);
     }
 
     #[test]

@@ -28,6 +28,8 @@
 //! seam to write a collector of your own), [`encoding`] and [`MetricsEndpoint`] (the scrape
 //! side), `live` (feature `live`: a live page of the RED figures). Feature `serde` derives `Serialize` for the contract; `server` adds `serve` for a
 //! listener of its own.
+//! Feature `protobuf` (default) adds Prometheus' protobuf exposition (`proto`,
+//! `encoding::Format::Protobuf`), which carries the latency histogram's native buckets.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -47,6 +49,9 @@ pub mod middleware;
 pub mod name;
 mod number;
 pub mod process;
+#[cfg(feature = "protobuf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
+pub mod proto;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use common::{client, gunzip, promtool_check, python_parse, send, serve};
+use common::{client, family_named, gunzip, promtool_check, python_parse, send, serve};
 use redmetrics::Contract;
 use redmetrics::encoding::{Format, encode};
 use redmetrics::metrics::{Buckets, Counter, Gauge, Histogram, Objective, Summary, SummaryShape};
@@ -143,15 +143,7 @@ fn openmetrics_matches_the_golden_output() {
 
 /// What Python's parsers must read back from the fixed registry, whatever the format.
 fn assert_python_reads_the_fixed_values(families: &Value) {
-    let family = |name: &str| {
-        families
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["name"] == name)
-            .unwrap_or_else(|| panic!("{name} missing in {families}"))
-            .clone()
-    };
+    let family = |name: &str| family_named(families, name).clone();
     let jobs = family("app_jobs");
     assert_eq!(jobs["type"], "counter");
     assert_eq!(jobs["help"], "Jobs done.\nPer \\queue\\.");

@@ -4,7 +4,7 @@
 //! `bench/instructions.sh` runs each mode at two sizes and prints the difference per operation.
 //!
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
-//! axum-redmetrics, tower-bare, tower-redmetrics, render-text-1000)
+//! axum-redmetrics, tower-bare, tower-redmetrics, render-text-1000, render-protobuf-1000)
 
 use std::time::Duration;
 
@@ -33,6 +33,17 @@ fn populated(label_sets: usize) -> HttpMetrics {
     metrics
 }
 
+/// `n` scrapes of 1,000 label sets in `format`.
+fn render(format: Format, n: usize) {
+    let metrics = populated(1_000);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.clear();
+        encode_into(metrics.registry(), format, &mut out);
+        std::hint::black_box(&out);
+    }
+}
+
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: instructions MODE N";
@@ -56,15 +67,8 @@ fn main() -> Result<(), String> {
             let mut svc = tower_layered();
             (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
         }
-        "render-text-1000" => {
-            let metrics = populated(1_000);
-            let mut out = Vec::new();
-            for _ in 0..n {
-                out.clear();
-                encode_into(metrics.registry(), Format::Text, &mut out);
-                std::hint::black_box(&out);
-            }
-        }
+        "render-text-1000" => render(Format::Text, n),
+        "render-protobuf-1000" => render(Format::Protobuf, n),
         other => return Err(format!("unknown mode {other}; {usage}")),
     }
     Ok(())

@@ -2,7 +2,8 @@
 //! process' resident set while N route series fill with realistic observations (GET request
 //! bodies of 0 bytes, responses around a per-route typical size, millisecond latencies).
 //!
-//! Run: `cargo run --release -p redmetrics-bench --bin memory -- 20000`
+//! Run: `cargo run --release -p redmetrics-bench --bin memory -- 20000` (add `--no-native`
+//! for the duration histogram without its native buckets).
 
 use std::time::Duration;
 
@@ -24,8 +25,13 @@ fn main() {
         .nth(1)
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    let native = !std::env::args().any(|a| a == "--no-native");
     let routes: Vec<String> = (0..n).map(|i| format!("/v1/resource{i}/{{id}}")).collect();
-    let metrics = HttpMetrics::builder(Contract::new("reviewmaps").expect("valid prefix"))
+    let contract = Contract::builder("reviewmaps")
+        .native_histogram(native)
+        .build()
+        .expect("valid prefix");
+    let metrics = HttpMetrics::builder(contract)
         .max_label_sets(n)
         .process_metrics(false)
         .build()
@@ -53,7 +59,12 @@ fn main() {
     let after = resident_bytes();
     let per = (after - before) as f64 / n as f64;
     println!(
-        "{n} (method, path) label sets, each with its request counter, latency histogram and two summaries: {:.0} bytes resident per label set ({:.1} MiB in all)",
+        "{n} (method, path) label sets, each with its request counter, latency histogram ({}) and two summaries: {:.0} bytes resident per label set ({:.1} MiB in all)",
+        if native {
+            "classic and native buckets"
+        } else {
+            "classic buckets only"
+        },
         per,
         (after - before) as f64 / 1_048_576.0
     );

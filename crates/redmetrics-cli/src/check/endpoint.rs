@@ -16,6 +16,8 @@ use super::{CheckError, Expected};
 /// What Prometheus 2.42 asks for.
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 const TEXT_ACCEPT: &str = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
+/// What Prometheus 2.42 asks for with `--enable-feature=native-histograms`.
+const PROTOBUF_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// Above this many distinct `path` values, a family is suspect even if no value looks raw.
 const MANY_PATHS: usize = 100;
@@ -66,6 +68,13 @@ pub(crate) async fn check(
     };
     match get(PROMETHEUS_ACCEPT).await {
         Ok(f) => checks.push(openmetrics_check(&f)),
+        Err(found) => {
+            checks.push(found?);
+            return Ok(Report::new(url, checks));
+        }
+    }
+    match get(PROTOBUF_ACCEPT).await {
+        Ok(f) => checks.push(super::protobuf::protobuf_check(&f, &text)),
         Err(found) => {
             checks.push(found?);
             return Ok(Report::new(url, checks));

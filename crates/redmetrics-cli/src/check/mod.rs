@@ -14,6 +14,7 @@ mod http_client;
 mod limits;
 mod manifests;
 mod prometheus;
+mod protobuf;
 mod report;
 
 use std::path::PathBuf;

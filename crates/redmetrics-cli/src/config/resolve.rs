@@ -2,8 +2,8 @@
 //! its metric contract built. [`Resolved::new`] is the only way to get a [`Resolved`], and
 //! [`default_contract`] the only place a contract is built from the defaults alone.
 
-use redmetrics::contract::{Contract, SizeMetrics};
-use redmetrics::metrics::{Buckets, Objective};
+use redmetrics::contract::{Contract, ContractBuilder, SizeMetrics};
+use redmetrics::metrics::{Buckets, NativeLayout, Objective};
 
 use super::names::{
     check_dns_label, check_label_key, check_label_value, check_port_name, check_service_name,
@@ -153,6 +153,7 @@ fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
             "duration_buckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]",
         )?);
     }
+    b = native(b, m)?;
     match m.sizes {
         Sizes::Summary => {
             let refuse = |field: &str| {
@@ -231,6 +232,25 @@ fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
         ),
         _ => ConfigError::new("prefix", e.to_string()),
     })
+}
+
+/// `native_histogram` and `native_max_buckets`: the limit is refused when native buckets
+/// are off (it would do nothing) and outside what the fixed range can use.
+fn native(b: ContractBuilder, m: &Metrics) -> Result<ContractBuilder, ConfigError> {
+    let on = m.native_histogram.unwrap_or(true);
+    let Some(max) = m.native_max_buckets else {
+        return Ok(b.native_histogram(on));
+    };
+    require(on, "metrics.native_max_buckets", || {
+        "native_max_buckets limits native buckets, but native_histogram = false: remove native_max_buckets or turn native_histogram on".to_owned()
+    })?;
+    let layout = NativeLayout::new(max).map_err(|e| {
+        ConfigError::new(
+            "metrics.native_max_buckets",
+            format!("{e} (e.g. `native_max_buckets = 160`)"),
+        )
+    })?;
+    Ok(b.native_max_buckets(layout.max_buckets()))
 }
 
 /// Bucket bounds: 1 to [`MAX_BUCKETS`] positive, finite, strictly increasing numbers.
@@ -331,5 +351,35 @@ mod tests {
         let r = Resolved::new(app, &Stack::default()).unwrap();
         assert_eq!(r.contract, default_contract("reviewmaps").unwrap());
         assert_eq!(r.max_label_sets, None);
+        assert_eq!(
+            r.contract.native_histogram().map(NativeLayout::max_buckets),
+            Some(160)
+        );
+    }
+
+    #[test]
+    fn native_settings_are_checked_with_the_fix() {
+        let resolve = |on: Option<bool>, max: Option<u32>| {
+            let mut app = App::new("shop", "shop", "shop", "http");
+            app.metrics.native_histogram = on;
+            app.metrics.native_max_buckets = max;
+            Resolved::new(app, &Stack::default())
+        };
+        let r = resolve(Some(false), None).unwrap();
+        assert!(r.contract.native_histogram().is_none());
+        let r = resolve(None, Some(40)).unwrap();
+        assert_eq!(
+            r.contract.native_histogram().map(|n| n.max_buckets()),
+            Some(40)
+        );
+        let e = resolve(None, Some(1000)).unwrap_err().to_string();
+        assert!(
+            e.contains("metrics.native_max_buckets")
+                && e.contains("4..=224")
+                && e.contains("native_max_buckets = 160"),
+            "{e}"
+        );
+        let e = resolve(Some(false), Some(40)).unwrap_err().to_string();
+        assert!(e.contains("native_histogram = false"), "{e}");
     }
 }

@@ -157,6 +157,11 @@ pub(crate) struct Metrics {
     /// Bound on label sets per family before new ones fold into `__overflow__`
     /// (default 2000). The service sets it with `HttpMetrics::builder(..).max_label_sets(n)`.
     pub(crate) max_label_sets: Option<usize>,
+    /// Native (exponential) buckets on the duration histogram, served in the protobuf
+    /// format (default true).
+    pub(crate) native_histogram: Option<bool>,
+    /// The most native buckets a scrape exposes per series, 4 to 224 (default 160).
+    pub(crate) native_max_buckets: Option<u32>,
 }
 
 /// One instrumented application and how it is deployed.

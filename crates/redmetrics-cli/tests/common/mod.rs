@@ -322,6 +322,11 @@ pub fn prometheus_binary() -> PathBuf {
 /// port to another process is retried on a fresh one, at most [`PORT_ATTEMPTS`] times; the
 /// server is ours once `/api/v1/status/flags` reports our own configuration file.
 pub fn start_prometheus(config: &str, files: &[(&str, &str)]) -> Prometheus {
+    start_prometheus_with(config, files, &[])
+}
+
+/// [`start_prometheus`] with extra command-line flags (`--enable-feature=…`).
+pub fn start_prometheus_with(config: &str, files: &[(&str, &str)], flags: &[&str]) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
     for (name, content) in files {
         std::fs::write(dir.path().join(name), content).unwrap();
@@ -342,6 +347,7 @@ pub fn start_prometheus(config: &str, files: &[(&str, &str)]) -> Prometheus {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-lifecycle")
+            .args(flags)
             .current_dir(here.path())
             .stdout(Stdio::null())
             .stderr(log)

@@ -1,4 +1,5 @@
-//! Exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0, one module each.
+//! Exposition formats: Prometheus text 0.0.4, OpenMetrics 1.0 and (feature `protobuf`)
+//! Prometheus' delimited protobuf, one module each.
 //!
 //! Both are written by hand into one growing buffer: a scrape is a walk over the registry with
 //! pre-rendered label sets, a `memcpy` and a number per sample line. Which format a scrape
@@ -17,6 +18,8 @@
 
 mod negotiate;
 mod openmetrics;
+#[cfg(feature = "protobuf")]
+mod protobuf;
 mod text;
 
 pub use negotiate::negotiate;
@@ -33,6 +36,12 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0 text.
     OpenMetrics,
+    /// Prometheus' protobuf exposition (`io.prometheus.client.MetricFamily`, delimited): what
+    /// Prometheus asks for first with `--enable-feature=native-histograms`, and the only
+    /// format that carries native histograms.
+    #[cfg(feature = "protobuf")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
+    Protobuf,
 }
 
 impl Format {
@@ -41,6 +50,10 @@ impl Format {
         match self {
             Self::Text => "text/plain; version=0.0.4; charset=utf-8",
             Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            #[cfg(feature = "protobuf")]
+            Self::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            }
         }
     }
 }
@@ -60,6 +73,12 @@ pub fn encode_into(registry: &Registry, format: Format, out: &mut Vec<u8>) {
         Format::Text => registry.collect(&mut text::TextSink::new(out)),
         Format::OpenMetrics => {
             let mut sink = openmetrics::OpenMetricsSink::new(out);
+            registry.collect(&mut sink);
+            sink.finish();
+        }
+        #[cfg(feature = "protobuf")]
+        Format::Protobuf => {
+            let mut sink = protobuf::ProtobufSink::new(out);
             registry.collect(&mut sink);
             sink.finish();
         }

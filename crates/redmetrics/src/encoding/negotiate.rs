@@ -2,9 +2,16 @@
 
 use super::Format;
 
-/// The format a scraper prefers: OpenMetrics when an `application/openmetrics-text` range
-/// (version 1.0.0, 0.0.1 or unversioned) has a quality at least that of text; text otherwise,
-/// including for a missing or unparsable header, as client_golang does.
+/// The protobuf media type and the parameters that select the delimited `MetricFamily`
+/// stream (client_golang's `expfmt` requires the same two).
+#[cfg(feature = "protobuf")]
+const PROTOBUF: &str = "application/vnd.google.protobuf";
+
+/// The format a scraper prefers: the highest quality among the ranges redmetrics can serve.
+/// Protobuf (feature `protobuf`) needs `proto=io.prometheus.client.MetricFamily` and
+/// `encoding=delimited`; OpenMetrics a version of 1.0.0, 0.0.1 or none; text is
+/// `text/plain`, `text/*` or `*/*`. Ties go to protobuf, then OpenMetrics; a missing or
+/// unparsable header gets text, as client_golang does.
 ///
 /// ```
 /// use redmetrics::encoding::{Format, negotiate};
@@ -20,20 +27,27 @@ pub fn negotiate(accept: Option<&str>) -> Format {
     };
     let mut om = 0.0f32;
     let mut text = 0.0f32;
+    #[cfg(feature = "protobuf")]
+    let mut pb = 0.0f32;
     for range in accept.split(',') {
         let mut params = range.split(';').map(str::trim);
         let media = params.next().unwrap_or_default();
         let mut q = 1.0f32;
         let mut version = None;
+        let (mut proto, mut encoding) = (None, None);
         for p in params {
             let Some((k, v)) = p.split_once('=') else {
                 continue;
             };
-            let v = v.trim().trim_matches('"');
-            if k.trim().eq_ignore_ascii_case("q") {
+            let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+            if k.eq_ignore_ascii_case("q") {
                 q = v.parse().unwrap_or(0.0);
-            } else if k.trim().eq_ignore_ascii_case("version") {
+            } else if k.eq_ignore_ascii_case("version") {
                 version = Some(v);
+            } else if k.eq_ignore_ascii_case("proto") {
+                proto = Some(v);
+            } else if k.eq_ignore_ascii_case("encoding") {
+                encoding = Some(v);
             }
         }
         if media.eq_ignore_ascii_case("application/openmetrics-text") {
@@ -45,7 +59,20 @@ pub fn negotiate(accept: Option<&str>) -> Format {
             || media.eq_ignore_ascii_case("text/*")
         {
             text = text.max(q);
+        } else {
+            #[cfg(feature = "protobuf")]
+            if media.eq_ignore_ascii_case(PROTOBUF)
+                && proto == Some("io.prometheus.client.MetricFamily")
+                && encoding == Some("delimited")
+            {
+                pb = pb.max(q);
+            }
+            let _ = (proto, encoding);
         }
+    }
+    #[cfg(feature = "protobuf")]
+    if pb > 0.0 && pb >= om && pb >= text {
+        return Format::Protobuf;
     }
     if om > 0.0 && om >= text {
         Format::OpenMetrics
@@ -57,6 +84,9 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What Prometheus 2.42 sends with `--enable-feature=native-histograms`.
+    const NATIVE_2_42: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
     #[test]
     fn quality_decides() {
@@ -72,12 +102,37 @@ mod tests {
             negotiate(Some("application/openmetrics-text;q=0")),
             Format::Text
         );
+        assert_eq!(negotiate(Some("text/html, application/json")), Format::Text);
+        // Protobuf without the delimited MetricFamily parameters is not what we serve.
+        assert_eq!(
+            negotiate(Some(
+                "application/vnd.google.protobuf;encoding=text,application/openmetrics-text;q=0.6"
+            )),
+            Format::OpenMetrics
+        );
+    }
+
+    #[cfg(feature = "protobuf")]
+    #[test]
+    fn protobuf_when_preferred() {
+        assert_eq!(negotiate(Some(NATIVE_2_42)), Format::Protobuf);
         assert_eq!(
             negotiate(Some(
                 "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.5"
             )),
+            Format::Protobuf
+        );
+        assert_eq!(
+            negotiate(Some(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.6"
+            )),
             Format::OpenMetrics
         );
-        assert_eq!(negotiate(Some("text/html, application/json")), Format::Text);
+    }
+
+    #[cfg(not(feature = "protobuf"))]
+    #[test]
+    fn without_the_feature_protobuf_falls_back() {
+        assert_eq!(negotiate(Some(NATIVE_2_42)), Format::OpenMetrics);
     }
 }

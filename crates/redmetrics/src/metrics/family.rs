@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use super::bounded::{BoundedSeries, OVERFLOW};
-use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape};
-use crate::collect::{Collect, Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
+use super::{Buckets, Counter, Gauge, GaugeF64, Histogram, Summary, SummaryShape, ZERO_THRESHOLD};
+use crate::collect::{
+    Collect, Desc, HistogramSample, LabelSet, MetricType, NativeSample, Sink, SummarySample,
+};
 use crate::name::LabelName;
 
 /// A metric type that can live in a [`LabeledFamily`]: [`Counter`], [`Gauge`], [`GaugeF64`],
@@ -37,6 +39,8 @@ pub struct Scratch {
     pub(crate) cumulative: Vec<u64>,
     pub(crate) quantiles: Vec<f64>,
     pub(crate) buckets: Vec<(usize, u64)>,
+    pub(crate) native_raw: Vec<u64>,
+    pub(crate) native: Vec<(i32, u64)>,
 }
 
 impl FamilyMetric for Counter {
@@ -79,13 +83,26 @@ impl FamilyMetric for Histogram {
         Self::new(Arc::clone(shape))
     }
     fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
+        // Classic first, native after: the native total is then at least the classic one.
         let sum = self.read(&mut scratch.cumulative);
+        let native = if sink.wants_native() {
+            self.read_native(&mut scratch.native_raw, &mut scratch.native)
+        } else {
+            None
+        };
         sink.histogram(
             labels,
             HistogramSample {
                 le: self.buckets().le(),
                 cumulative: &scratch.cumulative,
                 sum,
+                native: native.map(|n| NativeSample {
+                    schema: n.schema,
+                    zero_threshold: ZERO_THRESHOLD,
+                    zero_count: n.zero_count,
+                    count: n.count,
+                    buckets: &scratch.native,
+                }),
             },
         );
     }

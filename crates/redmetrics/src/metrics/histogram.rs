@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::AtomicF64;
+use super::NativeLayout;
+use super::native::{NativeBuckets, NativeRead};
 use crate::number::canonical;
 
 /// Why a bucket layout was refused.
@@ -137,6 +139,8 @@ pub struct Histogram {
     /// Sum of [`observe_nanos`](Self::observe_nanos) observations: one `fetch_add` instead
     /// of a compare-and-swap loop, which matters when threads record the same route.
     sum_nanos: AtomicU64,
+    /// Native (exponential) buckets, for the duration histogram: see [`NativeLayout`].
+    native: Option<NativeBuckets>,
 }
 
 impl Histogram {
@@ -150,7 +154,31 @@ impl Histogram {
             counts,
             sum: AtomicF64::new(0.0),
             sum_nanos: AtomicU64::new(0),
+            native: None,
         }
+    }
+
+    /// An empty histogram over `buckets` that also keeps native buckets (exposed in the
+    /// protobuf format only), limited as `native` says.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use redmetrics::metrics::{Buckets, Histogram, NativeLayout};
+    ///
+    /// let h = Histogram::with_native(Arc::new(Buckets::default_seconds()), NativeLayout::default());
+    /// h.observe(0.042);
+    /// assert!(h.has_native());
+    /// ```
+    pub fn with_native(buckets: Arc<Buckets>, native: NativeLayout) -> Self {
+        Self {
+            native: Some(NativeBuckets::new(native)),
+            ..Self::new(buckets)
+        }
+    }
+
+    /// Whether this histogram keeps native buckets.
+    pub fn has_native(&self) -> bool {
+        self.native.is_some()
     }
 
     /// Records one observation. NaN is counted in `+Inf` and poisons the sum, as in
@@ -160,6 +188,9 @@ impl Histogram {
         // `!(b >= v)` rather than `b < v`: NaN compares false and must land in `+Inf`.
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
         let i = self.buckets.bounds.partition_point(|&b| !(b >= v));
+        if let Some(n) = &self.native {
+            n.observe(v);
+        }
         self.counts[i].fetch_add(1, Ordering::Relaxed);
         self.sum.add(v);
     }
@@ -171,6 +202,10 @@ impl Histogram {
         let v = nanos as f64 * 1e-9;
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
         let i = self.buckets.bounds.partition_point(|&b| !(b >= v));
+        // Native before classic: a scrape reads them the other way round (see `read_native`).
+        if let Some(n) = &self.native {
+            n.observe(v);
+        }
         self.counts[i].fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
@@ -189,6 +224,16 @@ impl Histogram {
             cumulative.push(acc);
         }
         self.sum.load() + self.sum_nanos.load(Ordering::Relaxed) as f64 * 1e-9
+    }
+
+    /// Reads the native buckets, if any, after [`read`](Self::read): observations add to
+    /// them first, so their total is never below the classic count just read.
+    pub(crate) fn read_native(
+        &self,
+        raw: &mut Vec<u64>,
+        buckets: &mut Vec<(i32, u64)>,
+    ) -> Option<NativeRead> {
+        self.native.as_ref().map(|n| n.read(raw, buckets))
     }
 }
 

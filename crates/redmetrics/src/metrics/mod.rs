@@ -10,6 +10,7 @@ mod counter;
 mod family;
 mod gauge;
 mod histogram;
+mod native;
 mod sketch;
 mod slots;
 mod summary;
@@ -21,6 +22,8 @@ pub use family::{FamilyMetric, LabeledFamily};
 pub(crate) use gauge::StripedGauge;
 pub use gauge::{Gauge, GaugeF64};
 pub use histogram::{Buckets, BucketsError, Histogram};
+pub(crate) use native::ZERO_THRESHOLD;
+pub use native::{NativeError, NativeLayout};
 pub use summary::{Objective, Summary, SummaryError, SummaryShape};
 
 pub(crate) use atomic::AtomicF64;

@@ -12,7 +12,8 @@ use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
 use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT, SlotRef};
 use crate::metrics::{
-    Buckets, Counter, FamilyMetric, Histogram, OVERFLOW, Scratch, StripedGauge, Summary,
+    Buckets, Counter, FamilyMetric, Histogram, NativeLayout, OVERFLOW, Scratch, StripedGauge,
+    Summary,
 };
 
 /// A route's slot in the route table; the overflow route when the table is full.
@@ -45,6 +46,14 @@ impl SizeMetric {
             Self::Summary(s) => s.encode(labels, sink, scratch),
             Self::Histogram(h) => h.encode(labels, sink, scratch),
         }
+    }
+}
+
+/// A route's latency histogram, with native buckets when the contract has them.
+fn duration_histogram(buckets: &Arc<Buckets>, native: Option<NativeLayout>) -> Histogram {
+    match native {
+        Some(n) => Histogram::with_native(Arc::clone(buckets), n),
+        None => Histogram::new(Arc::clone(buckets)),
     }
 }
 
@@ -145,7 +154,7 @@ impl Shared {
                     labels: names(contract.duration()),
                     last_status: AtomicU64::new(0),
                     hot: LinePadded(RouteMetrics {
-                        duration: Histogram::new(Arc::clone(&duration_buckets)),
+                        duration: duration_histogram(&duration_buckets, layout.native),
                         request_size: SizeMetric::new(&sizes),
                         response_size: SizeMetric::new(&sizes),
                     }),
@@ -186,7 +195,7 @@ impl Shared {
             ]),
             last_status: AtomicU64::new(0),
             hot: LinePadded(RouteMetrics {
-                duration: Histogram::new(Arc::clone(&self.duration_buckets)),
+                duration: duration_histogram(&self.duration_buckets, self.contract.layout().native),
                 request_size: SizeMetric::new(&self.sizes),
                 response_size: SizeMetric::new(&self.sizes),
             }),

@@ -229,27 +229,48 @@ pub fn promtool_check(exposition: &[u8]) -> (i32, String) {
 
 /// Parses `exposition` with Python's prometheus_client (`text` or `openmetrics` parser).
 pub fn python_parse(format: &str, exposition: &[u8]) -> serde_json::Value {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/judges/parse_exposition.py"
-    );
+    python_judge(
+        "parse_exposition.py",
+        &[format],
+        exposition,
+        &format!("prometheus_client's {format} parser (pip install prometheus_client)"),
+    )
+}
+
+/// Runs `tests/judges/<script>` with `args`, feeding it `input`, and reads its JSON answer;
+/// fails naming `judge` (what it is and how scripts/test installs it) when it refuses.
+pub fn python_judge(script: &str, args: &[&str], input: &[u8], judge: &str) -> serde_json::Value {
+    let script = format!("{}/tests/judges/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new("python3")
-        .args([script, format])
+        .arg(&script)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("python3 not found");
-    child.stdin.take().unwrap().write_all(exposition).unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "prometheus_client's {format} parser rejected the exposition: {}\n(install it with \
-         scripts/test, which runs `pip install prometheus_client`)\n--- exposition ---\n{}",
+        "{judge} rejected the input: {}
+(scripts/test installs it)
+--- input ---
+{}",
         String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(exposition)
+        String::from_utf8_lossy(input)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The family called `name` in a judge's JSON list of families.
+pub fn family_named<'a>(families: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    families
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing in {families}"))
 }
 
 /// Polls `check` every 10 ms until it holds or `limit` passes.

@@ -1,0 +1,215 @@
+//! Prometheus' protobuf exposition: varint-length-delimited [`MetricFamily`] messages, the
+//! only format that carries native histograms to Prometheus 2.x.
+//!
+//! A histogram with native buckets writes both versions in one `Histogram` message: the
+//! classic buckets (finite bounds; `+Inf` is implied by `sample_count`) and the native
+//! schema, zero bucket and positive spans with delta-encoded counts. Its `sample_count` is
+//! the native total, which the recorder increments before the classic bucket and the
+//! encoder reads after it, so the native buckets always add up to it and the classic ones
+//! never exceed it. Families with no series are left out, as client_golang does.
+//!
+//! Exemplars: [`proto::Bucket::exemplar`] and [`proto::Counter::exemplar`] carry them in this
+//! format (2.42 reads them from classic buckets and counters) once samples hold them.
+
+use prost::Message;
+
+use crate::collect::{Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
+use crate::labels::parse_rendered;
+use crate::proto;
+
+/// Collects each family's metrics and writes the family when the next one starts.
+pub(crate) struct ProtobufSink<'a> {
+    out: &'a mut Vec<u8>,
+    family: Option<proto::MetricFamily>,
+}
+
+impl<'a> ProtobufSink<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
+        Self { out, family: None }
+    }
+
+    /// Writes the last family.
+    pub(crate) fn finish(mut self) {
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        if let Some(f) = self.family.take()
+            && !f.metric.is_empty()
+        {
+            // Writing into a Vec cannot run out of space.
+            let _ = f.encode_length_delimited(self.out);
+        }
+    }
+
+    fn push(&mut self, labels: &LabelSet, fill: impl FnOnce(&mut proto::Metric)) {
+        let Some(family) = self.family.as_mut() else {
+            debug_assert!(false, "a sample before its family");
+            return;
+        };
+        let mut metric = proto::Metric {
+            label: parse_rendered(labels.as_str())
+                .map(|(name, value)| proto::LabelPair {
+                    name: Some(name.to_owned()),
+                    value: Some(value),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        fill(&mut metric);
+        family.metric.push(metric);
+    }
+}
+
+fn kind(t: MetricType) -> proto::MetricType {
+    match t {
+        MetricType::Counter => proto::MetricType::Counter,
+        MetricType::Gauge => proto::MetricType::Gauge,
+        MetricType::Histogram => proto::MetricType::Histogram,
+        MetricType::Summary => proto::MetricType::Summary,
+        MetricType::GaugeHistogram => proto::MetricType::GaugeHistogram,
+        MetricType::Unknown | MetricType::Info | MetricType::StateSet => proto::MetricType::Untyped,
+    }
+}
+
+impl Sink for ProtobufSink<'_> {
+    fn family(&mut self, desc: &Desc) {
+        self.flush();
+        self.family = Some(proto::MetricFamily {
+            name: Some(desc.name().to_owned()),
+            help: Some(desc.help().to_owned()),
+            r#type: Some(kind(desc.kind()) as i32),
+            metric: Vec::new(),
+        });
+    }
+
+    fn counter(&mut self, labels: &LabelSet, value: u64) {
+        self.counter_f64(labels, value as f64);
+    }
+
+    fn counter_f64(&mut self, labels: &LabelSet, value: f64) {
+        self.push(labels, |m| {
+            m.counter = Some(proto::Counter {
+                value: Some(value),
+                exemplar: None,
+            });
+        });
+    }
+
+    fn gauge(&mut self, labels: &LabelSet, value: f64) {
+        self.push(labels, |m| {
+            m.gauge = Some(proto::Gauge { value: Some(value) });
+        });
+    }
+
+    fn gauge_i64(&mut self, labels: &LabelSet, value: i64) {
+        self.gauge(labels, value as f64);
+    }
+
+    fn histogram(&mut self, labels: &LabelSet, h: HistogramSample<'_>) {
+        self.push(labels, |m| m.histogram = Some(histogram(&h)));
+    }
+
+    fn wants_native(&self) -> bool {
+        true
+    }
+
+    fn summary(&mut self, labels: &LabelSet, s: SummarySample<'_>) {
+        self.push(labels, |m| {
+            m.summary = Some(proto::Summary {
+                sample_count: Some(s.count),
+                sample_sum: Some(s.sum),
+                quantile: s
+                    .quantile_labels
+                    .iter()
+                    .zip(s.quantiles)
+                    .map(|(q, &v)| proto::Quantile {
+                        quantile: q.parse().ok(),
+                        value: Some(v),
+                    })
+                    .collect(),
+            });
+        });
+    }
+}
+
+/// The classic buckets and, when present, the native ones of one histogram.
+fn histogram(h: &HistogramSample<'_>) -> proto::Histogram {
+    let classic_count = h.cumulative.last().copied().unwrap_or(0);
+    let mut out = proto::Histogram {
+        sample_count: Some(h.native.map_or(classic_count, |n| n.count)),
+        sample_sum: Some(h.sum),
+        bucket: h
+            .le
+            .iter()
+            .zip(h.cumulative)
+            .filter_map(|(le, &c)| {
+                let bound: f64 = le.parse().ok()?;
+                bound.is_finite().then_some(proto::Bucket {
+                    cumulative_count: Some(c),
+                    upper_bound: Some(bound),
+                    ..Default::default()
+                })
+            })
+            .collect(),
+        ..Default::default()
+    };
+    if let Some(n) = h.native {
+        out.schema = Some(n.schema);
+        out.zero_threshold = Some(n.zero_threshold);
+        out.zero_count = Some(n.zero_count);
+        let (spans, deltas) = spans_and_deltas(n.buckets);
+        out.positive_span = spans;
+        out.positive_delta = deltas;
+        if out.positive_span.is_empty() {
+            // The no-op span that marks a native histogram with no buckets yet.
+            out.positive_span.push(proto::BucketSpan {
+                offset: Some(0),
+                length: Some(0),
+            });
+        }
+    }
+    out
+}
+
+/// Spans of consecutive keys (the first offset is its key, the others the gap since the
+/// previous span) and each count as the difference to the one before.
+fn spans_and_deltas(buckets: &[(i32, u64)]) -> (Vec<proto::BucketSpan>, Vec<i64>) {
+    let mut spans: Vec<proto::BucketSpan> = Vec::new();
+    let mut deltas = Vec::with_capacity(buckets.len());
+    let mut prev_key: Option<i32> = None;
+    let mut prev_count = 0i64;
+    for &(key, count) in buckets {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        match (prev_key, spans.last_mut()) {
+            (Some(p), Some(span)) if key == p + 1 => {
+                span.length = Some(span.length.unwrap_or(0) + 1);
+            }
+            (p, _) => spans.push(proto::BucketSpan {
+                offset: Some(p.map_or(key, |p| key - p - 1)),
+                length: Some(1),
+            }),
+        }
+        deltas.push(count - prev_count);
+        prev_count = count;
+        prev_key = Some(key);
+    }
+    (spans, deltas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_start_at_the_first_key_then_count_gaps() {
+        let (spans, deltas) = spans_and_deltas(&[(-3, 2), (-2, 5), (1, 1), (2, 1), (7, 4)]);
+        let s: Vec<(i32, u32)> = spans
+            .iter()
+            .map(|s| (s.offset.unwrap(), s.length.unwrap()))
+            .collect();
+        assert_eq!(s, [(-3, 2), (2, 2), (4, 1)]);
+        assert_eq!(deltas, [2, 3, -4, 0, 3]);
+        assert_eq!(spans_and_deltas(&[]).0, []);
+    }
+}

@@ -1,0 +1,296 @@
+//! Native (sparse exponential) buckets for the duration histogram, exposed in the protobuf
+//! format next to the classic buckets.
+//!
+//! **Storage: dense and fixed.** Every label set holds one pre-sized array of atomic counters
+//! at schema 3 (8 buckets per power of two, each bound 2^(1/8) ≈ 1.09 times the one before,
+//! what client_golang picks for its default bucket factor 1.1) over (2^-20 s, 2^8 s], about
+//! 1 µs to 256 s: [`FINE_BUCKETS`] buckets plus the zero bucket. Recording is a float
+//! exponent read, a search among 8 bounds and one relaxed `fetch_add`: no lock, no
+//! allocation, no resize, so the request path stays as it was.
+//!
+//! **Clamping.** A duration of at most [`ZERO_THRESHOLD`] (2^-20 s, under 1 µs) counts in the
+//! zero bucket, whose width Prometheus takes from the exposed threshold. One over
+//! [`MAX_SECONDS`] (256 s) counts in the top bucket (just under 256 s): its count and the sum
+//! stay exact, only its position is capped, so native quantiles never report more than
+//! 256 s. The classic buckets still place it in `+Inf`.
+//!
+//! **Bucket limit, instead of client_golang's reset rule.** A sparse histogram grows buckets
+//! as values arrive, so client_golang bounds it by resetting it (at most once per
+//! `NativeHistogramMinResetDuration`), widening its zero bucket, or halving its resolution.
+//! Here memory is fixed from the start, so nothing ever needs to be reset: counts only grow,
+//! and `rate()` never sees a reset that did not happen. The limit ([`NativeLayout`], 160
+//! by default like client_golang's and OpenTelemetry's usual setting) bounds the exposition
+//! instead: at scrape time, neighbours are merged (schema 3 → 2 → … → -4) until at most that
+//! many buckets are populated. Because a populated bucket stays populated, the exposed schema
+//! of a series only ever goes down, which Prometheus handles without a counter reset.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The schema values are recorded at: 2^3 = 8 buckets per power of two.
+pub(crate) const FINE_SCHEMA: i32 = 3;
+/// The lowest schema Prometheus accepts; the bucket limit never reduces below it.
+pub(crate) const MIN_SCHEMA: i32 = -4;
+/// The width of the zero bucket, in seconds: 2^-20 s (0.95 µs).
+pub(crate) const ZERO_THRESHOLD: f64 = 1.0 / (1u64 << 20) as f64;
+/// The upper bound of the top bucket, in seconds: 2^8 s; longer durations count there.
+pub(crate) const MAX_SECONDS: f64 = 256.0;
+/// Buckets at [`FINE_SCHEMA`] between the zero bucket and [`MAX_SECONDS`]: 28 octaves × 8.
+pub(crate) const FINE_BUCKETS: usize = 224;
+/// Key (Prometheus bucket index at [`FINE_SCHEMA`]) of the first bucket above the zero
+/// bucket: (2^-20, 2^(-20 + 1/8)] is key -159.
+const FIRST_KEY: i32 = -20 * 8 + 1;
+
+/// Lower bounds of the 8 sub-buckets of an octave, as fractions in [0.5, 1) (`frexp`'s
+/// mantissa): 2^(k/8) / 2 for k = 0..8.
+const OCTAVE: [f64; 8] = [
+    0.5,
+    0.545_253_866_332_628_8,
+    0.594_603_557_501_360_5,
+    0.648_419_777_325_504_8,
+    std::f64::consts::FRAC_1_SQRT_2,
+    0.771_105_412_703_970_4,
+    0.840_896_415_253_714_5,
+    0.917_004_043_204_671_1,
+];
+
+/// Why a native-bucket setting was refused.
+/// Example: [`NativeLayout::new`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NativeError {
+    /// The bucket limit is outside what the fixed range can use.
+    #[error(
+        "a native bucket limit of {0} is outside {min}..={max}: schema -4 needs up to 3 buckets over 1 µs to 256 s and schema 3 has {max}, so no other limit changes anything (e.g. 160)",
+        min = NativeLayout::MIN_MAX_BUCKETS,
+        max = FINE_BUCKETS
+    )]
+    MaxBuckets(u32),
+}
+
+/// How the duration histogram's native buckets are exposed: the bucket limit.
+///
+/// ```
+/// use redmetrics::metrics::NativeLayout;
+///
+/// assert_eq!(NativeLayout::default().max_buckets(), 160);
+/// assert_eq!(NativeLayout::new(40).unwrap().max_buckets(), 40);
+/// assert!(NativeLayout::new(1).unwrap_err().to_string().contains("4..=224"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct NativeLayout {
+    max_buckets: u16,
+}
+
+impl NativeLayout {
+    /// The default limit, client_golang's usual `NativeHistogramMaxBucketNumber`.
+    pub const DEFAULT_MAX_BUCKETS: u32 = 160;
+    /// The smallest limit accepted (schema -4 never needs more than 3 buckets here).
+    pub const MIN_MAX_BUCKETS: u32 = 4;
+
+    /// A layout exposing at most `max_buckets` populated buckets per series (4 to 224).
+    pub fn new(max_buckets: u32) -> Result<Self, NativeError> {
+        if !(Self::MIN_MAX_BUCKETS..=FINE_BUCKETS as u32).contains(&max_buckets) {
+            return Err(NativeError::MaxBuckets(max_buckets));
+        }
+        Ok(Self {
+            max_buckets: max_buckets as u16,
+        })
+    }
+
+    /// The most populated buckets a scrape exposes per series.
+    pub fn max_buckets(self) -> u32 {
+        u32::from(self.max_buckets)
+    }
+}
+
+impl Default for NativeLayout {
+    fn default() -> Self {
+        Self {
+            max_buckets: Self::DEFAULT_MAX_BUCKETS as u16,
+        }
+    }
+}
+
+/// The counters of one series: the zero bucket at index 0, then [`FINE_BUCKETS`] buckets
+/// from key -159 up. Allocated once, with the series.
+#[derive(Debug)]
+pub(crate) struct NativeBuckets {
+    counts: Box<[AtomicU64; FINE_BUCKETS + 1]>,
+    max_buckets: u16,
+}
+
+/// What [`NativeBuckets::read`] found: the exposed schema, zero bucket and total count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NativeRead {
+    pub(crate) schema: i32,
+    pub(crate) zero_count: u64,
+    pub(crate) count: u64,
+}
+
+impl NativeBuckets {
+    pub(crate) fn new(layout: NativeLayout) -> Self {
+        Self {
+            counts: Box::new([const { AtomicU64::new(0) }; FINE_BUCKETS + 1]),
+            max_buckets: layout.max_buckets,
+        }
+    }
+
+    /// Counts one observation of `seconds` (never negative: a duration).
+    #[inline]
+    pub(crate) fn observe(&self, seconds: f64) {
+        self.counts[index(seconds)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Loads the counters and fills `buckets` with (key, count) of every populated bucket at
+    /// the highest schema whose populated buckets fit the limit, ascending. `raw` is scratch.
+    pub(crate) fn read(&self, raw: &mut Vec<u64>, buckets: &mut Vec<(i32, u64)>) -> NativeRead {
+        raw.clear();
+        raw.extend(self.counts.iter().map(|c| c.load(Ordering::Relaxed)));
+        let zero_count = raw[0];
+        let count = raw.iter().sum();
+        let populated = |shift: u32| {
+            let mut n = 0usize;
+            let mut last = None;
+            for (i, &c) in raw[1..].iter().enumerate() {
+                let key = reduce(FIRST_KEY + i as i32, shift);
+                if c > 0 && last != Some(key) {
+                    n += 1;
+                    last = Some(key);
+                }
+            }
+            n
+        };
+        let mut shift = 0u32;
+        while FINE_SCHEMA - (shift as i32) > MIN_SCHEMA
+            && populated(shift) > usize::from(self.max_buckets)
+        {
+            shift += 1;
+        }
+        buckets.clear();
+        for (i, &c) in raw[1..].iter().enumerate() {
+            if c == 0 {
+                continue;
+            }
+            let key = reduce(FIRST_KEY + i as i32, shift);
+            match buckets.last_mut() {
+                Some((k, n)) if *k == key => *n += c,
+                _ => buckets.push((key, c)),
+            }
+        }
+        NativeRead {
+            schema: FINE_SCHEMA - shift as i32,
+            zero_count,
+            count,
+        }
+    }
+}
+
+/// The key at `shift` schemas lower: bucket k of schema s holds buckets 2k-1 and 2k of
+/// schema s+1, so the key is ceil(k / 2^shift).
+fn reduce(key: i32, shift: u32) -> i32 {
+    (key + (1 << shift) - 1) >> shift
+}
+
+/// The counter index of `seconds`: 0 for the zero bucket, else 1 + key - [`FIRST_KEY`].
+#[inline]
+fn index(seconds: f64) -> usize {
+    // Also catches NaN, which a duration never is.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    if !(seconds > ZERO_THRESHOLD) {
+        return 0;
+    }
+    if seconds >= MAX_SECONDS {
+        return FINE_BUCKETS;
+    }
+    // `frexp`: seconds = frac × 2^exp with frac in [0.5, 1); normal numbers only here.
+    let bits = seconds.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
+    let frac = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1022u64 << 52));
+    // Bucket bounds are inclusive upper bounds: frac equal to a bound belongs below it.
+    let sub = OCTAVE.partition_point(|&b| b < frac) as i32;
+    let key = sub + (exp - 1) * 8;
+    (key - FIRST_KEY + 1) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The upper bound of bucket `key` at `schema`, as Prometheus defines it.
+    fn upper(key: i32, schema: i32) -> f64 {
+        2f64.powf(f64::from(key) * 2f64.powi(-schema))
+    }
+
+    #[test]
+    fn octave_bounds_are_powers_of_two() {
+        for (k, b) in OCTAVE.iter().enumerate() {
+            assert!((b - 2f64.powf(k as f64 / 8.0) / 2.0).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn each_value_lands_in_the_bucket_whose_bounds_hold_it() {
+        let mut v = ZERO_THRESHOLD * 1.0001;
+        while v < MAX_SECONDS {
+            let key = index(v) as i32 - 1 + FIRST_KEY;
+            assert!(
+                upper(key - 1, 3) < v && v <= upper(key, 3) * (1.0 + 1e-12),
+                "{v}"
+            );
+            v *= 1.013;
+        }
+        // Exact bounds are inclusive upper bounds.
+        assert_eq!(index(1.0) as i32 - 1 + FIRST_KEY, 0);
+        assert_eq!(index(2.0) as i32 - 1 + FIRST_KEY, 8);
+        assert_eq!(index(0.5) as i32 - 1 + FIRST_KEY, -8);
+        assert_eq!(index(ZERO_THRESHOLD), 0);
+        assert_eq!(index(0.0), 0);
+        assert_eq!(index(MAX_SECONDS), FINE_BUCKETS);
+        assert_eq!(index(1e9), FINE_BUCKETS, "clamped into the top bucket");
+        assert_eq!(
+            FIRST_KEY + FINE_BUCKETS as i32 - 1,
+            64,
+            "top key: 2^(64/8) = 256"
+        );
+    }
+
+    #[test]
+    fn the_limit_merges_neighbours_and_keeps_every_count() {
+        let n = NativeBuckets::new(NativeLayout::new(4).unwrap());
+        for v in [0.0, 0.001, 0.0011, 0.01, 0.1, 1.0, 10.0, 100.0] {
+            n.observe(v);
+        }
+        let (mut raw, mut b) = (Vec::new(), Vec::new());
+        let r = n.read(&mut raw, &mut b);
+        assert_eq!((r.zero_count, r.count), (1, 8));
+        assert!(b.len() <= 4 && r.schema < FINE_SCHEMA, "{r:?} {b:?}");
+        assert_eq!(b.iter().map(|(_, c)| c).sum::<u64>(), 7);
+        assert!(b.windows(2).all(|w| w[0].0 < w[1].0));
+        // Every value still lies in its reduced bucket.
+        for v in [0.001, 0.01, 0.1, 1.0, 10.0, 100.0] {
+            assert!(
+                b.iter()
+                    .any(|&(k, _)| upper(k - 1, r.schema) < v && v <= upper(k, r.schema)),
+                "{v} in {b:?} at schema {}",
+                r.schema
+            );
+        }
+        let wide = NativeBuckets::new(NativeLayout::default());
+        wide.observe(0.001);
+        wide.observe(0.0011);
+        let r = wide.read(&mut raw, &mut b);
+        assert_eq!(r.schema, FINE_SCHEMA);
+        assert_eq!(b.len(), 2, "{b:?}");
+    }
+
+    #[test]
+    fn reduction_is_ceil_division() {
+        assert_eq!(reduce(-1, 1), 0);
+        assert_eq!(reduce(1, 1), 1);
+        assert_eq!(reduce(2, 1), 1);
+        assert_eq!(reduce(3, 1), 2);
+        assert_eq!(reduce(-159, 1), -79);
+        assert_eq!(reduce(-159, 7), -1);
+        assert_eq!(reduce(64, 7), 1);
+    }
+}

@@ -1,0 +1,80 @@
+//! The classic exposition of the HTTP families stays byte-identical now that the duration
+//! histogram also keeps native buckets: a scripted set of requests rendered in text 0.0.4 and
+//! OpenMetrics, compared with the output of the code before native histograms existed
+//! (commit 949368b, files under `tests/golden/`, written by that commit's build).
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use redmetrics::encoding::{Format, encode};
+use redmetrics::middleware::Completed;
+use redmetrics::{Contract, HttpMetrics};
+
+/// Requests over every latency bucket, on the bounds, beyond the last, and of zero duration.
+fn scripted() -> HttpMetrics {
+    let m = HttpMetrics::builder(Contract::new("golden").unwrap())
+        .version("1.2.3")
+        .process_metrics(false)
+        .build()
+        .unwrap();
+    let routes = [
+        (&http::Method::GET, Some("/v1/items"), 200),
+        (&http::Method::GET, Some("/v1/items/{id}"), 404),
+        (&http::Method::POST, Some("/v1/items"), 201),
+        (&http::Method::GET, None, 404),
+    ];
+    let micros = [
+        0u64,
+        1,
+        999,
+        5_000,
+        5_001,
+        9_999,
+        25_000,
+        77_777,
+        100_000,
+        250_000,
+        499_999,
+        1_000_000,
+        2_500_000,
+        4_000_000,
+        10_000_000,
+        20_000_000,
+        300_000_000,
+    ];
+    for (i, us) in micros.iter().enumerate() {
+        for (j, (method, route, status)) in routes.iter().enumerate() {
+            if (i + j) % 3 == 0 && j > 0 {
+                continue;
+            }
+            m.record(&Completed {
+                method,
+                route: *route,
+                status: *status,
+                took: Duration::from_micros(*us + j as u64),
+                request_bytes: (i * 10) as u64,
+                response_bytes: (j * 100 + i) as u64,
+            });
+        }
+    }
+    m
+}
+
+#[test]
+fn classic_text_and_openmetrics_are_unchanged() {
+    let m = scripted();
+    let text = encode(m.registry(), Format::Text);
+    let om = encode(m.registry(), Format::OpenMetrics);
+    if std::env::var_os("REDMETRICS_WRITE_GOLDEN").is_some() {
+        std::fs::write("tests/golden/classic.txt", &text).unwrap();
+        std::fs::write("tests/golden/classic.om", &om).unwrap();
+    }
+    assert_eq!(
+        String::from_utf8(text).unwrap(),
+        include_str!("golden/classic.txt")
+    );
+    assert_eq!(
+        String::from_utf8(om).unwrap(),
+        include_str!("golden/classic.om")
+    );
+}
