@@ -85,6 +85,14 @@ where
 
 const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
 
+/// Three sampled traces, one per path in turn over 12 requests, and one malformed value.
+const TRACEPARENTS: [&str; 4] = [
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "00-11111111111111111111111111111111-2222222222222222-01",
+    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+];
+
 fn route(req: RequestParts<'_>) -> Option<&'static str> {
     match req.uri.path() {
         "/v1/campaigns" => Some("/v1/campaigns"),
@@ -134,6 +142,49 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
         layered_allocs, bare_allocs,
         "the layer must not allocate per request (bare {bare_allocs}, layered {layered_allocs})"
     );
+
+    // Requests carrying a sampled W3C `traceparent` (three traces in turn, and one malformed
+    // value): parsing it and recording the exemplars allocates nothing either.
+    let traced_request = |i: u64| {
+        Request::get(PATHS[i as usize % 3])
+            .header("traceparent", TRACEPARENTS[i as usize % 4])
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let bare_traced = allocations_per_run(10_000, |i| {
+        drain(
+            bare.call(traced_request(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .into_body(),
+        );
+    });
+    let layered_traced = allocations_per_run(10_000, |i| {
+        drain(
+            layered
+                .call(traced_request(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .into_body(),
+        );
+    });
+    assert_eq!(
+        layered_traced, bare_traced,
+        "recording exemplars must not allocate (bare {bare_traced}, layered {layered_traced})"
+    );
+    let om = String::from_utf8(redmetrics::encoding::encode(
+        metrics.registry(),
+        redmetrics::encoding::Format::OpenMetrics,
+    ))
+    .unwrap();
+    for trace in &TRACEPARENTS[..3] {
+        assert!(
+            om.contains(&trace[3..35]),
+            "no exemplar of {trace} in\n{om}"
+        );
+    }
 
     // Under axum, `Router::layer` makes every layer cost allocations of its own (each layered
     // route is a boxed service cloned per request with a boxed future) and the router boxes

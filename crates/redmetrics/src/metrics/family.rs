@@ -37,6 +37,8 @@ pub struct Scratch {
     pub(crate) cumulative: Vec<u64>,
     pub(crate) quantiles: Vec<f64>,
     pub(crate) buckets: Vec<(usize, u64)>,
+    /// One exemplar per bucket of the histogram being written.
+    pub(crate) exemplars: Vec<Option<crate::collect::Exemplar>>,
 }
 
 impl FamilyMetric for Counter {
@@ -86,6 +88,7 @@ impl FamilyMetric for Histogram {
                 le: self.buckets().le(),
                 cumulative: &scratch.cumulative,
                 sum,
+                exemplars: None,
             },
         );
     }

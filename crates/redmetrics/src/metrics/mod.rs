@@ -7,6 +7,7 @@
 mod atomic;
 pub(crate) mod bounded;
 mod counter;
+mod exemplar;
 mod family;
 mod gauge;
 mod histogram;
@@ -16,6 +17,7 @@ mod summary;
 
 pub use bounded::OVERFLOW;
 pub use counter::Counter;
+pub(crate) use exemplar::{BucketExemplars, ExemplarSlot};
 pub(crate) use family::Scratch;
 pub use family::{FamilyMetric, LabeledFamily};
 pub(crate) use gauge::StripedGauge;

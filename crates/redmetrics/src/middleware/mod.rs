@@ -60,11 +60,14 @@ mod metrics;
 mod record;
 mod route;
 mod series;
+mod trace;
 mod view;
 
+pub use crate::collect::TraceContext;
 pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use route::{Classify, MatchedPathRoute, RequestParts};
+pub use trace::{TraceSource, W3cTraceparent, parse_traceparent};
 pub use view::{RequestCount, RouteId, RouteView, SeriesView};
