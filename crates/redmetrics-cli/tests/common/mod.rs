@@ -243,6 +243,11 @@ pub fn prometheus_binary() -> PathBuf {
 /// port to another process is retried on a fresh one, at most [`PORT_ATTEMPTS`] times; the
 /// server is ours once `/api/v1/status/flags` reports our own configuration file.
 pub fn start_prometheus(config: &str, files: &[(&str, &str)]) -> Prometheus {
+    start_prometheus_with(config, files, &[])
+}
+
+/// [`start_prometheus`] with extra command-line flags (e.g. `--enable-feature=…`).
+pub fn start_prometheus_with(config: &str, files: &[(&str, &str)], flags: &[&str]) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
     for (name, content) in files {
         std::fs::write(dir.path().join(name), content).unwrap();
@@ -263,6 +268,7 @@ pub fn start_prometheus(config: &str, files: &[(&str, &str)]) -> Prometheus {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-lifecycle")
+            .args(flags)
             .current_dir(here.path())
             .stdout(Stdio::null())
             .stderr(log)
@@ -444,9 +450,18 @@ fn urlencode(s: &str) -> String {
 
 /// A GET with a real HTTP client; the body, or an error for non-2xx and connect failures.
 pub async fn http_get(url: &str) -> Result<Bytes, String> {
+    http_get_with(url, &[]).await
+}
+
+/// [`http_get`] with request headers.
+pub async fn http_get_with(url: &str, headers: &[(&str, &str)]) -> Result<Bytes, String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
-    let res = client.get(uri).await.map_err(|e| format!("{e}"))?;
+    let mut req = http::Request::get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::default()).map_err(|e| format!("{e}"))?;
+    let res = client.request(req).await.map_err(|e| format!("{e}"))?;
     let status = res.status();
     let body = res
         .into_body()
