@@ -8,7 +8,8 @@ const EVERY: u64 = 4;
 /// The `traceparent` of the `n`th generated request, if it carries one: a sampled version-00
 /// header whose trace id is `run` (unique per demo run) and `n`, and whose parent id is `n`.
 pub(super) fn for_request(run: u64, n: u64) -> Option<String> {
-    n.is_multiple_of(EVERY).then(|| format!("00-{:016x}{:016x}-{:016x}-01", run | 1, n, n + 1))
+    n.is_multiple_of(EVERY)
+        .then(|| format!("00-{:016x}{:016x}-{:016x}-01", run | 1, n, n + 1))
 }
 
 /// A per-run value for trace ids, so that two demo runs do not repeat each other's traces.
