@@ -82,6 +82,21 @@ fn recording_only(c: &mut Criterion) {
             redmetrics_bench::call_tower(&mut layered, PATHS[i % 3]);
         })
     });
+    // Every request with a sampled `traceparent`: the exemplars' cost (against the bare
+    // service given the same header).
+    let tp = Some(redmetrics_bench::TRACEPARENT);
+    group.bench_function("tower_bare_traceparent", |b| {
+        b.iter(|| {
+            i += 1;
+            redmetrics_bench::call_tower_traced(&mut bare, PATHS[i % 3], tp);
+        })
+    });
+    group.bench_function("tower_redmetrics_traceparent", |b| {
+        b.iter(|| {
+            i += 1;
+            redmetrics_bench::call_tower_traced(&mut layered, PATHS[i % 3], tp);
+        })
+    });
     group.finish();
 }
 

@@ -22,6 +22,9 @@ use tower::{Service, ServiceExt};
 /// The request mix: one path per route.
 pub const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
 
+/// A sampled W3C `traceparent` (the specification's example), for the traced request modes.
+pub const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 /// What the router is measured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -128,7 +131,19 @@ pub fn tower_layered() -> impl Service<
     Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
     Error = Infallible,
 > {
+    tower_layered_with(true)
+}
+
+/// [`tower_layered`] with exemplars on or off.
+pub fn tower_layered_with(
+    exemplars: bool,
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
+    Error = Infallible,
+> {
     let metrics = HttpMetrics::builder(Contract::new("plain").expect("valid prefix"))
+        .exemplars(exemplars)
         .classifier(
             |req: redmetrics::middleware::RequestParts<'_>| -> Option<&'static str> {
                 match req.uri.path() {
@@ -157,12 +172,22 @@ where
     B: http_body::Body + Unpin,
     B::Error: std::fmt::Debug,
 {
+    call_tower_traced(svc, path, None);
+}
+
+/// [`call_tower`] with a `traceparent` header when `traceparent` is given.
+pub fn call_tower_traced<S, B>(svc: &mut S, path: &'static str, traceparent: Option<&'static str>)
+where
+    S: Service<Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    let mut req = Request::get(path);
+    if let Some(tp) = traceparent {
+        req = req.header("traceparent", tp);
+    }
     let res = svc
-        .call(
-            Request::get(path)
-                .body(Full::new(Bytes::new()))
-                .expect("valid request"),
-        )
+        .call(req.body(Full::new(Bytes::new())).expect("valid request"))
         .now_or_never()
         .expect("handler completes immediately")
         .expect("infallible");

@@ -4,14 +4,18 @@
 //! `bench/instructions.sh` runs each mode at two sizes and prints the difference per operation.
 //!
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
-//! axum-redmetrics, tower-bare, tower-redmetrics, render-text-1000)
+//! axum-redmetrics, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
+//! tower-bare-traceparent, tower-redmetrics-traceparent, render-text-1000)
 
 use std::time::Duration;
 
 use redmetrics::encoding::{Format, encode_into};
 use redmetrics::middleware::Completed;
 use redmetrics::{Contract, HttpMetrics};
-use redmetrics_bench::{PATHS, Variant, call, call_tower, router, tower_bare, tower_layered};
+use redmetrics_bench::{
+    PATHS, TRACEPARENT, Variant, call, call_tower, call_tower_traced, router, tower_bare,
+    tower_layered, tower_layered_with,
+};
 
 /// 1,000 (method, path, status) label sets, as the `render` benchmark fills them.
 fn populated(label_sets: usize) -> HttpMetrics {
@@ -55,6 +59,19 @@ fn main() -> Result<(), String> {
         "tower-redmetrics" => {
             let mut svc = tower_layered();
             (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
+        }
+        "tower-redmetrics-no-exemplars" => {
+            let mut svc = tower_layered_with(false);
+            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
+        }
+        // Every request carries a sampled `traceparent`: its exemplars are recorded.
+        "tower-bare-traceparent" => {
+            let mut svc = tower_bare();
+            (0..n).for_each(|i| call_tower_traced(&mut svc, PATHS[i % 3], Some(TRACEPARENT)));
+        }
+        "tower-redmetrics-traceparent" => {
+            let mut svc = tower_layered();
+            (0..n).for_each(|i| call_tower_traced(&mut svc, PATHS[i % 3], Some(TRACEPARENT)));
         }
         "render-text-1000" => {
             let metrics = populated(1_000);

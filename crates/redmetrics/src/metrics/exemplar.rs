@@ -8,6 +8,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
+use once_cell::race::OnceBox;
+
 use crate::collect::{Exemplar, TraceContext};
 
 /// How many times a scrape re-reads a slot a writer is rewriting before giving up on it.
@@ -98,21 +100,13 @@ fn word(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(w)
 }
 
-/// One slot per histogram bucket (`+Inf` included), or none when exemplars are off: an
-/// empty box allocates nothing.
+/// One slot per histogram bucket (`+Inf` included), allocated the first time a traced
+/// observation arrives (once per label set, like the series itself; lock-free, losers of a
+/// race drop their copy): a service that never sees a trace pays one pointer per series.
 #[derive(Debug, Default)]
-pub(crate) struct BucketExemplars(Box<[ExemplarSlot]>);
+pub(crate) struct BucketExemplars(OnceBox<Box<[ExemplarSlot]>>);
 
 impl BucketExemplars {
-    /// Slots for `buckets` buckets (the finite bounds plus `+Inf`), or none when `on` is false.
-    pub(crate) fn new(on: bool, buckets: usize) -> Self {
-        Self(if on {
-            (0..buckets).map(|_| ExemplarSlot::default()).collect()
-        } else {
-            Box::default()
-        })
-    }
-
     /// Records `value` in the slot of the bucket it fell in, `bounds` being the finite
     /// upper bounds (inclusive) of the histogram. NaN lands in `+Inf`, as in the histogram.
     #[inline]
@@ -123,23 +117,50 @@ impl BucketExemplars {
         trace: &TraceContext,
         timestamp_ms: u64,
     ) {
+        let slots = self.0.get_or_init(|| {
+            Box::new(
+                (0..=bounds.len())
+                    .map(|_| ExemplarSlot::default())
+                    .collect(),
+            )
+        });
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
         let i = bounds.partition_point(|&b| !(b >= value));
-        if let Some(slot) = self.0.get(i) {
+        if let Some(slot) = slots.get(i) {
             slot.record(trace, value, timestamp_ms);
         }
     }
 
-    /// Fills `out` with each bucket's latest exemplar and returns it, or `None` when
-    /// exemplars are off or no bucket holds one (the exposition is then what it was
-    /// without exemplars).
+    /// Fills `out` with each bucket's latest exemplar and returns it, or `None` when no
+    /// bucket holds one (the exposition is then what it was without exemplars).
     pub(crate) fn read<'a>(
         &self,
         out: &'a mut Vec<Option<Exemplar>>,
     ) -> Option<&'a [Option<Exemplar>]> {
+        let slots = self.0.get()?;
         out.clear();
-        out.extend(self.0.iter().map(ExemplarSlot::read));
+        out.extend(slots.iter().map(ExemplarSlot::read));
         out.iter().any(Option::is_some).then_some(&out[..])
+    }
+}
+
+/// The latest traced increment of one counter, allocated on the first one (as
+/// [`BucketExemplars`]).
+#[derive(Debug, Default)]
+pub(crate) struct CounterExemplar(OnceBox<ExemplarSlot>);
+
+impl CounterExemplar {
+    /// Records one traced increment (value 1).
+    #[inline]
+    pub(crate) fn record(&self, trace: &TraceContext, timestamp_ms: u64) {
+        self.0
+            .get_or_init(|| Box::new(ExemplarSlot::default()))
+            .record(trace, 1.0, timestamp_ms);
+    }
+
+    /// The latest exemplar, if any.
+    pub(crate) fn read(&self) -> Option<Exemplar> {
+        self.0.get()?.read()
     }
 }
 
@@ -165,17 +186,21 @@ mod tests {
 
     #[test]
     fn exemplars_land_in_the_bucket_of_their_value() {
-        let b = BucketExemplars::new(true, 3);
+        let b = BucketExemplars::default();
+        let mut out = Vec::new();
+        assert!(b.read(&mut out).is_none(), "nothing recorded");
         let t = TraceContext::new([3; 16], None).unwrap();
         b.record(&[0.1, 1.0], 1.0, &t, 1);
         b.record(&[0.1, 1.0], f64::NAN, &t, 2);
-        let mut out = Vec::new();
         let read = b.read(&mut out).unwrap();
         assert_eq!(read[0], None);
         assert_eq!(read[1].unwrap().value, 1.0, "bounds are inclusive");
         assert_eq!(read[2].unwrap().timestamp_ms, 2, "NaN goes to +Inf");
-        assert!(BucketExemplars::new(false, 3).read(&mut out).is_none());
-        assert!(BucketExemplars::new(true, 3).read(&mut out).is_none());
+        assert_eq!(read.len(), 3, "one slot per bucket");
+        let c = CounterExemplar::default();
+        assert_eq!(c.read(), None);
+        c.record(&t, 9);
+        assert_eq!(c.read().map(|e| (e.value, e.timestamp_ms)), Some((1.0, 9)));
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod summary;
 
 pub use bounded::OVERFLOW;
 pub use counter::Counter;
-pub(crate) use exemplar::{BucketExemplars, ExemplarSlot};
+pub(crate) use exemplar::{BucketExemplars, CounterExemplar};
 pub(crate) use family::Scratch;
 pub use family::{FamilyMetric, LabeledFamily};
 pub(crate) use gauge::StripedGauge;

@@ -256,9 +256,10 @@ impl HttpMetricsBuilder {
     /// bucket (and of each `requests_total` series, see
     /// [`counter_exemplars`](Self::counter_exemplars)), written in OpenMetrics scrapes as
     /// `# {trace_id="…",span_id="…"} value timestamp` so a dashboard links a latency spike
-    /// to its trace. Off, nothing is stored and scrapes carry none. On, each (method, path)
-    /// costs 48 bytes per latency bucket (576 with the default buckets) and each
-    /// (method, path, status) 48 more.
+    /// to its trace. Off, no trace is read and scrapes carry none. The storage is made the
+    /// first time a label set sees a traced request (after that, recording allocates
+    /// nothing): 48 bytes per latency bucket (576 with the default buckets) per (method,
+    /// path) and 48 per (method, path, status); nothing for label sets never traced.
     pub fn exemplars(mut self, on: bool) -> Self {
         self.exemplars = on;
         self

@@ -13,7 +13,7 @@ use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
 use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT, SlotRef};
 use crate::metrics::{
-    BucketExemplars, Buckets, Counter, ExemplarSlot, FamilyMetric, Histogram, OVERFLOW, Scratch,
+    BucketExemplars, Buckets, Counter, CounterExemplar, FamilyMetric, Histogram, OVERFLOW, Scratch,
     StripedGauge, Summary,
 };
 
@@ -83,7 +83,7 @@ struct RouteMetrics {
     duration: Histogram,
     request_size: SizeMetric,
     response_size: SizeMetric,
-    /// The latest traced observation of each latency bucket; empty when exemplars are off.
+    /// The latest traced observation of each latency bucket, once one was traced.
     exemplars: BucketExemplars,
 }
 
@@ -95,15 +95,15 @@ struct StatusSeries {
     labels: LabelSet,
     count: Counter,
     /// The latest traced request counted here, when counter exemplars are on.
-    exemplar: Option<Box<ExemplarSlot>>,
+    exemplar: CounterExemplar,
 }
 
 impl StatusSeries {
     /// Records the traced request just counted as this counter's exemplar (value 1).
     #[inline]
     fn exemplar(&self, traced: Option<(&TraceContext, u64)>) {
-        if let (Some(slot), Some((t, at))) = (&self.exemplar, traced) {
-            slot.record(t, 1.0, at);
+        if let Some((t, at)) = traced {
+            self.exemplar.record(t, at);
         }
     }
 }
@@ -140,16 +140,6 @@ pub(crate) struct Exemplars {
     pub(crate) source: Option<Box<dyn TraceSource>>,
     /// Whether `requests_total` carries them too (the latency buckets always do when on).
     pub(crate) counter: bool,
-}
-
-impl Exemplars {
-    fn buckets(&self, buckets: &Buckets) -> BucketExemplars {
-        BucketExemplars::new(self.source.is_some(), buckets.le().len())
-    }
-
-    fn counter(&self) -> Option<Box<ExemplarSlot>> {
-        (self.source.is_some() && self.counter).then(Box::default)
-    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -193,7 +183,7 @@ impl Shared {
                         duration: Histogram::new(Arc::clone(&duration_buckets)),
                         request_size: SizeMetric::new(&sizes),
                         response_size: SizeMetric::new(&sizes),
-                        exemplars: exemplars.buckets(&duration_buckets),
+                        exemplars: BucketExemplars::default(),
                     }),
                 },
             ),
@@ -204,7 +194,7 @@ impl Shared {
                     status: 0,
                     labels: names(contract.requests()),
                     count: Counter::default(),
-                    exemplar: exemplars.counter(),
+                    exemplar: CounterExemplar::default(),
                 },
             ),
             in_flight: StripedGauge::default(),
@@ -237,7 +227,7 @@ impl Shared {
                 duration: Histogram::new(Arc::clone(&self.duration_buckets)),
                 request_size: SizeMetric::new(&self.sizes),
                 response_size: SizeMetric::new(&self.sizes),
-                exemplars: self.exemplars.buckets(&self.duration_buckets),
+                exemplars: BucketExemplars::default(),
             }),
         }
     }
@@ -335,7 +325,7 @@ impl Shared {
                 .exemplars
                 .record(self.duration_buckets.bounds(), seconds, t, at);
         }
-        self.count(route, status, traced);
+        self.count(route, status, traced.filter(|_| self.exemplars.counter));
     }
 
     /// A request body ended or was dropped after `bytes` bytes.
@@ -373,7 +363,7 @@ impl Shared {
                         (names.status.as_str(), itoa::Buffer::new().format(status)),
                     ]),
                     count: Counter::default(),
-                    exemplar: self.exemplars.counter(),
+                    exemplar: CounterExemplar::default(),
                 })
             },
         );
@@ -427,7 +417,7 @@ impl Collect for HttpCollector {
         let mut scratch = Scratch::default();
         sink.family(c.requests().desc());
         for r in s.requests.iter() {
-            let exemplar = r.exemplar.as_ref().and_then(|e| e.read());
+            let exemplar = r.exemplar.read();
             sink.counter_with_exemplar(&r.labels, r.count.get(), exemplar.as_ref());
         }
         sink.family(c.duration().desc());
