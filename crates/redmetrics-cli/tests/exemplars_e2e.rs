@@ -185,3 +185,45 @@ async fn the_demo_traffic_carries_exemplars() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// The README's exemplar steps run as written, with `curl`, against the demo on a free port.
+#[test]
+fn the_readme_exemplar_steps_run() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .find(|b| b.split("```").next().unwrap().contains("traceparent: 00-"))
+        .expect("the README shows the exemplar steps");
+    let steps: Vec<&str> = block
+        .split("```")
+        .next()
+        .unwrap()
+        .lines()
+        .map(|l| l.split("  #").next().unwrap().trim())
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert_eq!(steps[0], "redmetrics demo");
+    let (_demo, addr) = start_demo(&[]);
+    let shell = |step: &str| {
+        assert!(step.starts_with("curl -s "), "{step}");
+        let line = step.replace("127.0.0.1:3000", &addr.to_string());
+        let out = std::process::Command::new("sh")
+            .args(["-c", &line])
+            .output()
+            .expect("sh");
+        assert!(out.status.success(), "{line}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(shell(steps[1]).starts_with('['), "the campaign list");
+    let grep = shell(steps[2]);
+    let lines: Vec<&str> = grep.lines().collect();
+    assert_eq!(lines.len(), 2, "a bucket and a counter: {grep}");
+    for l in lines {
+        assert!(
+            l.contains(
+                "# {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"}"
+            ),
+            "{l}"
+        );
+    }
+}
