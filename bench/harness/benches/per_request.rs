@@ -82,21 +82,25 @@ fn recording_only(c: &mut Criterion) {
             redmetrics_bench::call_tower(&mut layered, PATHS[i % 3]);
         })
     });
-    // Every request with a sampled `traceparent`: the exemplars' cost (against the bare
-    // service given the same header).
-    let tp = Some(redmetrics_bench::TRACEPARENT);
-    group.bench_function("tower_bare_traceparent", |b| {
-        b.iter(|| {
-            i += 1;
-            redmetrics_bench::call_tower_traced(&mut bare, PATHS[i % 3], tp);
-        })
-    });
-    group.bench_function("tower_redmetrics_traceparent", |b| {
-        b.iter(|| {
-            i += 1;
-            redmetrics_bench::call_tower_traced(&mut layered, PATHS[i % 3], tp);
-        })
-    });
+    // A client's usual headers, then the same with a sampled `traceparent`: the exemplars'
+    // cost, each against the bare service given the same headers.
+    for (name, headers) in [
+        ("headers", &redmetrics_bench::HEADERS[..]),
+        ("traceparent", &redmetrics_bench::TRACED_HEADERS[..]),
+    ] {
+        group.bench_function(format!("tower_bare_{name}"), |b| {
+            b.iter(|| {
+                i += 1;
+                redmetrics_bench::call_tower_with(&mut bare, PATHS[i % 3], headers);
+            })
+        });
+        group.bench_function(format!("tower_redmetrics_{name}"), |b| {
+            b.iter(|| {
+                i += 1;
+                redmetrics_bench::call_tower_with(&mut layered, PATHS[i % 3], headers);
+            })
+        });
+    }
     group.finish();
 }
 

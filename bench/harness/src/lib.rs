@@ -22,8 +22,24 @@ use tower::{Service, ServiceExt};
 /// The request mix: one path per route.
 pub const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
 
-/// A sampled W3C `traceparent` (the specification's example), for the traced request modes.
-pub const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// Headers a real client sends (curl's), for the modes that measure header lookups.
+pub const HEADERS: [(&str, &str); 3] = [
+    ("host", "127.0.0.1:3000"),
+    ("user-agent", "curl/7.88.1"),
+    ("accept", "*/*"),
+];
+
+/// [`HEADERS`] plus a sampled W3C `traceparent` (the specification's example): a traced
+/// request.
+pub const TRACED_HEADERS: [(&str, &str); 4] = [
+    HEADERS[0],
+    HEADERS[1],
+    HEADERS[2],
+    (
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    ),
+];
 
 /// What the router is measured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,19 +188,22 @@ where
     B: http_body::Body + Unpin,
     B::Error: std::fmt::Debug,
 {
-    call_tower_traced(svc, path, None);
+    call_tower_with(svc, path, &[]);
 }
 
-/// [`call_tower`] with a `traceparent` header when `traceparent` is given.
-pub fn call_tower_traced<S, B>(svc: &mut S, path: &'static str, traceparent: Option<&'static str>)
-where
+/// [`call_tower`] with request headers.
+pub fn call_tower_with<S, B>(
+    svc: &mut S,
+    path: &'static str,
+    headers: &[(&'static str, &'static str)],
+) where
     S: Service<Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
     B: http_body::Body + Unpin,
     B::Error: std::fmt::Debug,
 {
     let mut req = Request::get(path);
-    if let Some(tp) = traceparent {
-        req = req.header("traceparent", tp);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     let res = svc
         .call(req.body(Full::new(Bytes::new())).expect("valid request"))

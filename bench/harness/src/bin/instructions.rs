@@ -5,7 +5,8 @@
 //!
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
 //! axum-redmetrics, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
-//! tower-bare-traceparent, tower-redmetrics-traceparent, render-text-1000)
+//! tower-bare-headers, tower-redmetrics-headers, tower-bare-traceparent,
+//! tower-redmetrics-traceparent, render-text-1000)
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use redmetrics::encoding::{Format, encode_into};
 use redmetrics::middleware::Completed;
 use redmetrics::{Contract, HttpMetrics};
 use redmetrics_bench::{
-    PATHS, TRACEPARENT, Variant, call, call_tower, call_tower_traced, router, tower_bare,
+    HEADERS, PATHS, TRACED_HEADERS, Variant, call, call_tower, call_tower_with, router, tower_bare,
     tower_layered, tower_layered_with,
 };
 
@@ -64,14 +65,23 @@ fn main() -> Result<(), String> {
             let mut svc = tower_layered_with(false);
             (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
         }
-        // Every request carries a sampled `traceparent`: its exemplars are recorded.
+        // A client's usual headers, no trace: the `traceparent` lookup misses.
+        "tower-bare-headers" => {
+            let mut svc = tower_bare();
+            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &HEADERS));
+        }
+        "tower-redmetrics-headers" => {
+            let mut svc = tower_layered();
+            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &HEADERS));
+        }
+        // The same plus a sampled `traceparent`: its exemplars are recorded.
         "tower-bare-traceparent" => {
             let mut svc = tower_bare();
-            (0..n).for_each(|i| call_tower_traced(&mut svc, PATHS[i % 3], Some(TRACEPARENT)));
+            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &TRACED_HEADERS));
         }
         "tower-redmetrics-traceparent" => {
             let mut svc = tower_layered();
-            (0..n).for_each(|i| call_tower_traced(&mut svc, PATHS[i % 3], Some(TRACEPARENT)));
+            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &TRACED_HEADERS));
         }
         "render-text-1000" => {
             let metrics = populated(1_000);
