@@ -83,6 +83,25 @@ where
     }
 }
 
+/// Allocations per request through a tower service answering at once, body drained.
+fn tower_allocations<S, B>(svc: &mut S, request: impl Fn(u64) -> Request<Full<Bytes>>) -> f64
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    allocations_per_run(10_000, |i| {
+        drain(
+            svc.call(request(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .into_body(),
+        );
+    })
+}
+
 const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
 
 /// Three sampled traces, one per path in turn over 12 requests, and one malformed value.
@@ -119,25 +138,8 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
             .body(Full::new(Bytes::new()))
             .unwrap()
     };
-    let bare_allocs = allocations_per_run(10_000, |i| {
-        drain(
-            bare.call(request(i))
-                .now_or_never()
-                .unwrap()
-                .unwrap()
-                .into_body(),
-        );
-    });
-    let layered_allocs = allocations_per_run(10_000, |i| {
-        drain(
-            layered
-                .call(request(i))
-                .now_or_never()
-                .unwrap()
-                .unwrap()
-                .into_body(),
-        );
-    });
+    let bare_allocs = tower_allocations(&mut bare, request);
+    let layered_allocs = tower_allocations(&mut layered, request);
     assert_eq!(
         layered_allocs, bare_allocs,
         "the layer must not allocate per request (bare {bare_allocs}, layered {layered_allocs})"
@@ -151,25 +153,8 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
             .body(Full::new(Bytes::new()))
             .unwrap()
     };
-    let bare_traced = allocations_per_run(10_000, |i| {
-        drain(
-            bare.call(traced_request(i))
-                .now_or_never()
-                .unwrap()
-                .unwrap()
-                .into_body(),
-        );
-    });
-    let layered_traced = allocations_per_run(10_000, |i| {
-        drain(
-            layered
-                .call(traced_request(i))
-                .now_or_never()
-                .unwrap()
-                .unwrap()
-                .into_body(),
-        );
-    });
+    let bare_traced = tower_allocations(&mut bare, traced_request);
+    let layered_traced = tower_allocations(&mut layered, traced_request);
     assert_eq!(
         layered_traced, bare_traced,
         "recording exemplars must not allocate (bare {bare_traced}, layered {layered_traced})"

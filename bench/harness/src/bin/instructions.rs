@@ -8,13 +8,19 @@
 //! tower-bare-headers, tower-redmetrics-headers, tower-bare-traceparent,
 //! tower-redmetrics-traceparent, render-text-1000)
 
+use std::convert::Infallible;
 use std::time::Duration;
+
+use axum::body::Bytes;
+use http::Request;
+use http_body_util::Full;
+use tower::Service;
 
 use redmetrics::encoding::{Format, encode_into};
 use redmetrics::middleware::Completed;
 use redmetrics::{Contract, HttpMetrics};
 use redmetrics_bench::{
-    HEADERS, PATHS, TRACED_HEADERS, Variant, call, call_tower, call_tower_with, router, tower_bare,
+    HEADERS, PATHS, TRACED_HEADERS, Variant, call, call_tower_with, router, tower_bare,
     tower_layered, tower_layered_with,
 };
 
@@ -38,6 +44,16 @@ fn populated(label_sets: usize) -> HttpMetrics {
     metrics
 }
 
+/// `n` requests with `headers` through a plain tower service, cycling the paths.
+fn drive<S, B>(mut svc: S, n: usize, headers: &[(&'static str, &'static str)])
+where
+    S: Service<Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], headers));
+}
+
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: instructions MODE N";
@@ -53,36 +69,15 @@ fn main() -> Result<(), String> {
         "axum-bare" => axum(Variant::Bare),
         "axum-wrap-bodies" => axum(Variant::WrapBodies),
         "axum-redmetrics" => axum(Variant::Redmetrics),
-        "tower-bare" => {
-            let mut svc = tower_bare();
-            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
-        }
-        "tower-redmetrics" => {
-            let mut svc = tower_layered();
-            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
-        }
-        "tower-redmetrics-no-exemplars" => {
-            let mut svc = tower_layered_with(false);
-            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
-        }
+        "tower-bare" => drive(tower_bare(), n, &[]),
+        "tower-redmetrics" => drive(tower_layered(), n, &[]),
+        "tower-redmetrics-no-exemplars" => drive(tower_layered_with(false), n, &[]),
         // A client's usual headers, no trace: the `traceparent` lookup misses.
-        "tower-bare-headers" => {
-            let mut svc = tower_bare();
-            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &HEADERS));
-        }
-        "tower-redmetrics-headers" => {
-            let mut svc = tower_layered();
-            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &HEADERS));
-        }
+        "tower-bare-headers" => drive(tower_bare(), n, &HEADERS),
+        "tower-redmetrics-headers" => drive(tower_layered(), n, &HEADERS),
         // The same plus a sampled `traceparent`: its exemplars are recorded.
-        "tower-bare-traceparent" => {
-            let mut svc = tower_bare();
-            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &TRACED_HEADERS));
-        }
-        "tower-redmetrics-traceparent" => {
-            let mut svc = tower_layered();
-            (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], &TRACED_HEADERS));
-        }
+        "tower-bare-traceparent" => drive(tower_bare(), n, &TRACED_HEADERS),
+        "tower-redmetrics-traceparent" => drive(tower_layered(), n, &TRACED_HEADERS),
         "render-text-1000" => {
             let metrics = populated(1_000);
             let mut out = Vec::new();
