@@ -11,9 +11,11 @@ bin=target/release/instructions
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 \
   | awk '/Collected/ {print $4}'; }
 per_op() { local a b; a=$(count "$1" "$2"); b=$(count "$1" "$3"); echo $(( (b - a) / ($3 - $2) )); }
-printf '%-20s %s\n' mode instructions/op
-for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetrics; do
-  printf '%-20s %s\n' "$mode" "$(per_op "$mode" 2000 12000)"
+printf '%-30s %s\n' mode instructions/op
+for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetrics \
+  tower-redmetrics-no-exemplars tower-bare-headers tower-redmetrics-headers \
+  tower-bare-traceparent tower-redmetrics-traceparent; do
+  printf '%-30s %s\n' "$mode" "$(per_op "$mode" 2000 12000)"
 done
-printf '%-20s %s\n' render-text-1000 "$(per_op render-text-1000 2 12)"
-printf '%-20s %s\n' render-protobuf-1000 "$(per_op render-protobuf-1000 2 12)"
+printf '%-30s %s\n' render-text-1000 "$(per_op render-text-1000 2 12)"
+printf '%-30s %s\n' render-protobuf-1000 "$(per_op render-protobuf-1000 2 12)"

@@ -82,6 +82,25 @@ fn recording_only(c: &mut Criterion) {
             redmetrics_bench::call_tower(&mut layered, PATHS[i % 3]);
         })
     });
+    // A client's usual headers, then the same with a sampled `traceparent`: the exemplars'
+    // cost, each against the bare service given the same headers.
+    for (name, headers) in [
+        ("headers", &redmetrics_bench::HEADERS[..]),
+        ("traceparent", &redmetrics_bench::TRACED_HEADERS[..]),
+    ] {
+        group.bench_function(format!("tower_bare_{name}"), |b| {
+            b.iter(|| {
+                i += 1;
+                redmetrics_bench::call_tower_with(&mut bare, PATHS[i % 3], headers);
+            })
+        });
+        group.bench_function(format!("tower_redmetrics_{name}"), |b| {
+            b.iter(|| {
+                i += 1;
+                redmetrics_bench::call_tower_with(&mut layered, PATHS[i % 3], headers);
+            })
+        });
+    }
     group.finish();
 }
 

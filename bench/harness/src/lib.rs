@@ -22,6 +22,25 @@ use tower::{Service, ServiceExt};
 /// The request mix: one path per route.
 pub const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
 
+/// Headers a real client sends (curl's), for the modes that measure header lookups.
+pub const HEADERS: [(&str, &str); 3] = [
+    ("host", "127.0.0.1:3000"),
+    ("user-agent", "curl/7.88.1"),
+    ("accept", "*/*"),
+];
+
+/// [`HEADERS`] plus a sampled W3C `traceparent` (the specification's example): a traced
+/// request.
+pub const TRACED_HEADERS: [(&str, &str); 4] = [
+    HEADERS[0],
+    HEADERS[1],
+    HEADERS[2],
+    (
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    ),
+];
+
 /// What the router is measured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -128,7 +147,19 @@ pub fn tower_layered() -> impl Service<
     Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
     Error = Infallible,
 > {
+    tower_layered_with(true)
+}
+
+/// [`tower_layered`] with exemplars on or off.
+pub fn tower_layered_with(
+    exemplars: bool,
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
+    Error = Infallible,
+> {
     let metrics = HttpMetrics::builder(Contract::new("plain").expect("valid prefix"))
+        .exemplars(exemplars)
         .classifier(
             |req: redmetrics::middleware::RequestParts<'_>| -> Option<&'static str> {
                 match req.uri.path() {
@@ -157,12 +188,25 @@ where
     B: http_body::Body + Unpin,
     B::Error: std::fmt::Debug,
 {
+    call_tower_with(svc, path, &[]);
+}
+
+/// [`call_tower`] with request headers.
+pub fn call_tower_with<S, B>(
+    svc: &mut S,
+    path: &'static str,
+    headers: &[(&'static str, &'static str)],
+) where
+    S: Service<Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    let mut req = Request::get(path);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
     let res = svc
-        .call(
-            Request::get(path)
-                .body(Full::new(Bytes::new()))
-                .expect("valid request"),
-        )
+        .call(req.body(Full::new(Bytes::new())).expect("valid request"))
         .now_or_never()
         .expect("handler completes immediately")
         .expect("infallible");

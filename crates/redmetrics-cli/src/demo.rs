@@ -23,6 +23,7 @@ mod links;
 mod local;
 mod prometheus;
 mod sinks;
+mod traceparent;
 
 /// Options of `redmetrics demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -308,6 +309,7 @@ async fn traffic(addr: SocketAddr, rate: u32) {
     let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let in_flight = Arc::new(AtomicU64::new(0));
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate.max(1));
+    let run = traceparent::run_id();
     for n in 0u64.. {
         tick.tick().await;
         // Bounded: never more than 64 requests of our own outstanding.
@@ -323,12 +325,14 @@ async fn traffic(addr: SocketAddr, rate: u32) {
             18 => ("GET", format!("/v1/slow?ms={}", 100 + (n * 37) % 900), ""),
             _ => ("GET", format!("/wp-login.php?probe={n}"), ""),
         };
-        let Ok(req) = http::Request::builder()
+        let mut req = http::Request::builder()
             .method(method)
             .uri(format!("http://{addr}{path}"))
-            .header("content-type", "application/json")
-            .body(Full::new(bytes::Bytes::from_static(body.as_bytes())))
-        else {
+            .header("content-type", "application/json");
+        if let Some(tp) = traceparent::for_request(run, n) {
+            req = req.header("traceparent", tp);
+        }
+        let Ok(req) = req.body(Full::new(bytes::Bytes::from_static(body.as_bytes()))) else {
             continue;
         };
         let client = client.clone();

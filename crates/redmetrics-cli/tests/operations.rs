@@ -263,6 +263,13 @@ fn dashboards_provision_under_the_sidecar() {
                 let unit = p["fieldConfig"]["defaults"]["unit"].as_str().unwrap();
                 assert!(!unit.is_empty(), "{} has a unit", p["title"]);
             }
+            // Latency panels fetch exemplars (Grafana's `exemplar` on a Prometheus target),
+            // so a spike links to the trace behind it; no other panel asks for them.
+            let latency =
+                p["title"].as_str().unwrap().contains("atency") && p["type"] == "timeseries";
+            for t in p["targets"].as_array().unwrap() {
+                assert_eq!(t["exemplar"] == true, latency, "{}", p["title"]);
+            }
         }
         for (title, expr) in dashboard_queries(&board) {
             assert!(

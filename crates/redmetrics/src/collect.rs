@@ -23,6 +23,10 @@
 
 use crate::name::{LabelName, MetricName, NameError};
 
+mod exemplar;
+
+pub use exemplar::{Exemplar, TraceContext};
+
 /// The metric types of Prometheus and OpenMetrics: the one type vocabulary of redmetrics.
 ///
 /// redmetrics exposes the first four ([`is_exposable`](Self::is_exposable)); the others are
@@ -379,6 +383,9 @@ pub struct HistogramSample<'a> {
     pub cumulative: &'a [u64],
     /// Sum of all observations.
     pub sum: f64,
+    /// The latest exemplar of each bucket (one per `le`, not cumulative), when the histogram
+    /// keeps them and any bucket holds one. Only OpenMetrics writes them.
+    pub exemplars: Option<&'a [Option<Exemplar>]>,
     /// The native (exponential) buckets, for formats that carry them (protobuf); text and
     /// OpenMetrics ignore them.
     pub native: Option<NativeSample<'a>>,
@@ -422,6 +429,17 @@ pub trait Sink {
     fn family(&mut self, desc: &Desc);
     /// A counter sample with an integer value.
     fn counter(&mut self, labels: &LabelSet, value: u64);
+    /// A counter sample with the exemplar of its latest traced increment. Only OpenMetrics
+    /// writes exemplars; by default the exemplar is dropped.
+    fn counter_with_exemplar(
+        &mut self,
+        labels: &LabelSet,
+        value: u64,
+        exemplar: Option<&Exemplar>,
+    ) {
+        let _ = exemplar;
+        self.counter(labels, value);
+    }
     /// A counter sample with a fractional value (e.g. CPU seconds).
     fn counter_f64(&mut self, labels: &LabelSet, value: f64);
     /// A gauge sample.

@@ -83,7 +83,34 @@ where
     }
 }
 
+/// Allocations per request through a tower service answering at once, body drained.
+fn tower_allocations<S, B>(svc: &mut S, request: impl Fn(u64) -> Request<Full<Bytes>>) -> f64
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    allocations_per_run(10_000, |i| {
+        drain(
+            svc.call(request(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .into_body(),
+        );
+    })
+}
+
 const PATHS: [&str; 3] = ["/v1/campaigns", "/v1/campaigns/42", "/v1/healthcheck"];
+
+/// Three sampled traces, one per path in turn over 12 requests, and one malformed value.
+const TRACEPARENTS: [&str; 4] = [
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "00-11111111111111111111111111111111-2222222222222222-01",
+    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+];
 
 fn route(req: RequestParts<'_>) -> Option<&'static str> {
     match req.uri.path() {
@@ -111,29 +138,38 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
             .body(Full::new(Bytes::new()))
             .unwrap()
     };
-    let bare_allocs = allocations_per_run(10_000, |i| {
-        drain(
-            bare.call(request(i))
-                .now_or_never()
-                .unwrap()
-                .unwrap()
-                .into_body(),
-        );
-    });
-    let layered_allocs = allocations_per_run(10_000, |i| {
-        drain(
-            layered
-                .call(request(i))
-                .now_or_never()
-                .unwrap()
-                .unwrap()
-                .into_body(),
-        );
-    });
+    let bare_allocs = tower_allocations(&mut bare, request);
+    let layered_allocs = tower_allocations(&mut layered, request);
     assert_eq!(
         layered_allocs, bare_allocs,
         "the layer must not allocate per request (bare {bare_allocs}, layered {layered_allocs})"
     );
+
+    // Requests carrying a sampled W3C `traceparent` (three traces in turn, and one malformed
+    // value): parsing it and recording the exemplars allocates nothing either.
+    let traced_request = |i: u64| {
+        Request::get(PATHS[i as usize % 3])
+            .header("traceparent", TRACEPARENTS[i as usize % 4])
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let bare_traced = tower_allocations(&mut bare, traced_request);
+    let layered_traced = tower_allocations(&mut layered, traced_request);
+    assert_eq!(
+        layered_traced, bare_traced,
+        "recording exemplars must not allocate (bare {bare_traced}, layered {layered_traced})"
+    );
+    let om = String::from_utf8(redmetrics::encoding::encode(
+        metrics.registry(),
+        redmetrics::encoding::Format::OpenMetrics,
+    ))
+    .unwrap();
+    for trace in &TRACEPARENTS[..3] {
+        assert!(
+            om.contains(&trace[3..35]),
+            "no exemplar of {trace} in\n{om}"
+        );
+    }
 
     // Under axum, `Router::layer` makes every layer cost allocations of its own (each layered
     // route is a boxed service cloned per request with a boxed future) and the router boxes

@@ -4,14 +4,25 @@
 //! `bench/instructions.sh` runs each mode at two sizes and prints the difference per operation.
 //!
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
-//! axum-redmetrics, tower-bare, tower-redmetrics, render-text-1000, render-protobuf-1000)
+//! axum-redmetrics, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
+//! tower-bare-headers, tower-redmetrics-headers, tower-bare-traceparent,
+//! tower-redmetrics-traceparent, render-text-1000, render-protobuf-1000)
 
+use std::convert::Infallible;
 use std::time::Duration;
+
+use axum::body::Bytes;
+use http::Request;
+use http_body_util::Full;
+use tower::Service;
 
 use redmetrics::encoding::{Format, encode_into};
 use redmetrics::middleware::Completed;
 use redmetrics::{Contract, HttpMetrics};
-use redmetrics_bench::{PATHS, Variant, call, call_tower, router, tower_bare, tower_layered};
+use redmetrics_bench::{
+    HEADERS, PATHS, TRACED_HEADERS, Variant, call, call_tower_with, router, tower_bare,
+    tower_layered, tower_layered_with,
+};
 
 /// 1,000 (method, path, status) label sets, as the `render` benchmark fills them.
 fn populated(label_sets: usize) -> HttpMetrics {
@@ -44,6 +55,16 @@ fn render(format: Format, n: usize) {
     }
 }
 
+/// `n` requests with `headers` through a plain tower service, cycling the paths.
+fn drive<S, B>(mut svc: S, n: usize, headers: &[(&'static str, &'static str)])
+where
+    S: Service<Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], headers));
+}
+
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: instructions MODE N";
@@ -59,14 +80,15 @@ fn main() -> Result<(), String> {
         "axum-bare" => axum(Variant::Bare),
         "axum-wrap-bodies" => axum(Variant::WrapBodies),
         "axum-redmetrics" => axum(Variant::Redmetrics),
-        "tower-bare" => {
-            let mut svc = tower_bare();
-            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
-        }
-        "tower-redmetrics" => {
-            let mut svc = tower_layered();
-            (0..n).for_each(|i| call_tower(&mut svc, PATHS[i % 3]));
-        }
+        "tower-bare" => drive(tower_bare(), n, &[]),
+        "tower-redmetrics" => drive(tower_layered(), n, &[]),
+        "tower-redmetrics-no-exemplars" => drive(tower_layered_with(false), n, &[]),
+        // A client's usual headers, no trace: the `traceparent` lookup misses.
+        "tower-bare-headers" => drive(tower_bare(), n, &HEADERS),
+        "tower-redmetrics-headers" => drive(tower_layered(), n, &HEADERS),
+        // The same plus a sampled `traceparent`: its exemplars are recorded.
+        "tower-bare-traceparent" => drive(tower_bare(), n, &TRACED_HEADERS),
+        "tower-redmetrics-traceparent" => drive(tower_layered(), n, &TRACED_HEADERS),
         "render-text-1000" => render(Format::Text, n),
         "render-protobuf-1000" => render(Format::Protobuf, n),
         other => return Err(format!("unknown mode {other}; {usage}")),

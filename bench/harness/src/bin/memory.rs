@@ -2,8 +2,12 @@
 //! process' resident set while N route series fill with realistic observations (GET request
 //! bodies of 0 bytes, responses around a per-route typical size, millisecond latencies).
 //!
-//! Run: `cargo run --release -p redmetrics-bench --bin memory -- 20000` (add `--no-native`
-//! for the duration histogram without its native buckets).
+//! The second argument says what exemplars cost: `untraced` (the default: exemplars on, no
+//! request traced, so no exemplar storage is made), `traced` (every request carries a trace:
+//! a slot per latency bucket and per request counter) or `off` (`.exemplars(false)`).
+//! `--no-native` anywhere leaves out the duration histogram's native buckets.
+//!
+//! Run: `cargo run --release -p redmetrics-bench --bin memory -- 20000 [untraced|traced|off] [--no-native]`
 
 use std::time::Duration;
 
@@ -26,6 +30,12 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let native = !std::env::args().any(|a| a == "--no-native");
+    let mode = std::env::args()
+        .skip(2)
+        .find(|a| a != "--no-native")
+        .unwrap_or_else(|| "untraced".to_owned());
+    let trace = redmetrics::collect::TraceContext::new([0xab; 16], Some([0xcd; 8]));
+    let trace = (mode == "traced").then_some(trace).flatten();
     let routes: Vec<String> = (0..n).map(|i| format!("/v1/resource{i}/{{id}}")).collect();
     let contract = Contract::builder("reviewmaps")
         .native_histogram(native)
@@ -34,6 +44,7 @@ fn main() {
     let metrics = HttpMetrics::builder(contract)
         .max_label_sets(n)
         .process_metrics(false)
+        .exemplars(mode != "off")
         .build()
         .expect("metrics");
     let before = resident_bytes();
@@ -46,20 +57,21 @@ fn main() {
             x ^= x << 17;
             let size = typical - typical / 5 + x % (typical * 2 / 5 + 1);
             let took = Duration::from_micros(500 + x % 20_000);
-            metrics.record(&redmetrics::middleware::Completed {
+            let request = redmetrics::middleware::Completed {
                 method: &http::Method::GET,
                 route: Some(route),
                 status: 200,
                 took,
                 request_bytes: 0,
                 response_bytes: size,
-            });
+            };
+            metrics.record_traced(&request, trace.as_ref());
         }
     }
     let after = resident_bytes();
     let per = (after - before) as f64 / n as f64;
     println!(
-        "{n} (method, path) label sets, each with its request counter, latency histogram ({}) and two summaries: {:.0} bytes resident per label set ({:.1} MiB in all)",
+        "{n} (method, path) label sets, each with its request counter, latency histogram ({}) and two summaries, exemplars {mode}: {:.0} bytes resident per label set ({:.1} MiB in all)",
         if native {
             "classic and native buckets"
         } else {

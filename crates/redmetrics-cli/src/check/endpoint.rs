@@ -184,10 +184,22 @@ fn openmetrics_check(f: &Fetched) -> Check {
         ));
     }
     match parse_openmetrics(&f.body) {
-        Ok(e) => c.summary(format!(
-            "{} families; parses, ends with # EOF",
-            e.families.len()
-        )),
+        Ok(e) => {
+            let exemplars = e
+                .families
+                .iter()
+                .flat_map(|f| &f.samples)
+                .filter(|s| s.exemplar.is_some())
+                .count();
+            let mut summary = format!("{} families; parses, ends with # EOF", e.families.len());
+            if exemplars > 0 {
+                // The parser refuses them anywhere else, as Prometheus 2.42 does.
+                summary.push_str(&format!(
+                    "; {exemplars} exemplars, all on counter `_total` and histogram `_bucket` samples"
+                ));
+            }
+            c.summary(summary)
+        }
         Err(e) => {
             c.fail(
                 format!("{e}"),

@@ -57,6 +57,8 @@ pub(crate) async fn start(
         "--config.file=prometheus.yml".to_owned(),
         "--storage.tsdb.path=data".to_owned(),
         format!("--web.listen-address={listen}"),
+        // Keeps the trace ids the demo's latency buckets carry (Prometheus 2.42: a feature flag).
+        "--enable-feature=exemplar-storage".to_owned(),
     ];
     let server = local::start("prometheus", &binary, &args, dir.path())
         .await

@@ -93,6 +93,16 @@ impl Layout {
         }));
     }
 
+    /// Asks Grafana to fetch exemplars for the targets of the panel just placed: the trace
+    /// ids the service attaches to its latency buckets show as points linking to the trace.
+    fn with_exemplars(&mut self) {
+        if let Some(Value::Array(targets)) = self.panels.last_mut().map(|p| &mut p["targets"]) {
+            for t in targets {
+                t["exemplar"] = json!(true);
+            }
+        }
+    }
+
     /// A table of instant queries merged on their labels.
     fn table(&mut self, title: &str, description: &str, w: u64, columns: &[(String, &str, &str)]) {
         let id = self.id();
@@ -236,6 +246,7 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
             (q.latency_quantile(0.99, RATE, ""), "p99"),
         ],
     );
+    l.with_exemplars();
     l.timeseries(
         "P95 latency by route",
         "95th percentile latency per route template, over all pods.",
@@ -243,6 +254,7 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         12,
         &[(q.latency_quantile(0.95, RATE, &routes), route_legend)],
     );
+    l.with_exemplars();
 
     l.row("Errors and saturation");
     l.timeseries(

@@ -529,9 +529,18 @@ fn urlencode(s: &str) -> String {
 
 /// A GET with a real HTTP client; the body, or an error for non-2xx and connect failures.
 pub async fn http_get(url: &str) -> Result<Bytes, String> {
+    http_get_with(url, &[]).await
+}
+
+/// [`http_get`] with request headers.
+pub async fn http_get_with(url: &str, headers: &[(&str, &str)]) -> Result<Bytes, String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
-    let res = client.get(uri).await.map_err(|e| format!("{e}"))?;
+    let mut req = http::Request::get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::default()).map_err(|e| format!("{e}"))?;
+    let res = client.request(req).await.map_err(|e| format!("{e}"))?;
     let status = res.status();
     let body = res
         .into_body()

@@ -16,6 +16,7 @@
 //! assert!(om.contains("# TYPE jobs counter\n") && om.ends_with("# EOF\n"));
 //! ```
 
+mod exemplar;
 mod negotiate;
 mod openmetrics;
 #[cfg(feature = "protobuf")]
@@ -93,9 +94,12 @@ fn histogram(
     h: HistogramSample<'_>,
     count_first: bool,
 ) {
-    for (le, &count) in h.le.iter().zip(h.cumulative) {
+    for (i, (le, &count)) in h.le.iter().zip(h.cumulative).enumerate() {
         series(out, name, suffix::BUCKET, labels, Some(("le", le)));
         write_u64(out, count);
+        if let Some(Some(e)) = h.exemplars.and_then(|x| x.get(i)) {
+            exemplar::write(out, e);
+        }
         out.push(b'\n');
     }
     sum_and_count(

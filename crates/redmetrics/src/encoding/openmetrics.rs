@@ -1,7 +1,9 @@
 //! OpenMetrics 1.0 text.
 
 use super::series;
-use crate::collect::{Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample, suffix};
+use crate::collect::{
+    Desc, Exemplar, HistogramSample, LabelSet, MetricType, Sink, SummarySample, suffix,
+};
 use crate::labels::escape_help;
 use crate::number::{write_f64, write_i64, write_u64};
 
@@ -54,8 +56,20 @@ impl Sink for OpenMetricsSink<'_> {
     }
 
     fn counter(&mut self, labels: &LabelSet, value: u64) {
+        self.counter_with_exemplar(labels, value, None);
+    }
+
+    fn counter_with_exemplar(
+        &mut self,
+        labels: &LabelSet,
+        value: u64,
+        exemplar: Option<&Exemplar>,
+    ) {
         series(self.out, &self.name, suffix::TOTAL, labels.as_str(), None);
         write_u64(self.out, value);
+        if let Some(e) = exemplar {
+            super::exemplar::write(self.out, e);
+        }
         self.line_end();
     }
 

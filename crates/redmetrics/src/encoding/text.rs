@@ -63,6 +63,11 @@ impl Sink for TextSink<'_> {
     }
 
     fn histogram(&mut self, labels: &LabelSet, h: HistogramSample<'_>) {
+        // Text 0.0.4 has no exemplars.
+        let h = HistogramSample {
+            exemplars: None,
+            ..h
+        };
         super::histogram(self.out, &self.name, labels.as_str(), h, false);
     }
 

@@ -41,6 +41,8 @@ pub struct Scratch {
     pub(crate) buckets: Vec<(usize, u64)>,
     pub(crate) native_raw: Vec<u64>,
     pub(crate) native: Vec<(i32, u64)>,
+    /// One exemplar per bucket of the histogram being written.
+    pub(crate) exemplars: Vec<Option<crate::collect::Exemplar>>,
 }
 
 impl FamilyMetric for Counter {
@@ -83,6 +85,20 @@ impl FamilyMetric for Histogram {
         Self::new(Arc::clone(shape))
     }
     fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
+        self.encode_with(labels, None, sink, scratch);
+    }
+}
+
+impl Histogram {
+    /// Writes this histogram's samples under `labels`, with the latest exemplar of each
+    /// bucket when it keeps them, and its native buckets when the sink wants them.
+    pub(crate) fn encode_with(
+        &self,
+        labels: &LabelSet,
+        exemplars: Option<&super::BucketExemplars>,
+        sink: &mut dyn Sink,
+        scratch: &mut Scratch,
+    ) {
         // Classic first, native after: the native total is then at least the classic one.
         let sum = self.read(&mut scratch.cumulative);
         let native = if sink.wants_native() {
@@ -96,6 +112,7 @@ impl FamilyMetric for Histogram {
                 le: self.buckets().le(),
                 cumulative: &scratch.cumulative,
                 sum,
+                exemplars: exemplars.and_then(|e| e.read(&mut scratch.exemplars)),
                 native: native.map(|n| NativeSample {
                     schema: n.schema,
                     zero_threshold: ZERO_THRESHOLD,

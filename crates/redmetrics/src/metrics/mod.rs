@@ -7,6 +7,7 @@
 mod atomic;
 pub(crate) mod bounded;
 mod counter;
+mod exemplar;
 mod family;
 mod gauge;
 mod histogram;
@@ -17,6 +18,7 @@ mod summary;
 
 pub use bounded::OVERFLOW;
 pub use counter::Counter;
+pub(crate) use exemplar::{BucketExemplars, CounterExemplar};
 pub(crate) use family::Scratch;
 pub use family::{FamilyMetric, LabeledFamily};
 pub(crate) use gauge::StripedGauge;

@@ -72,8 +72,9 @@ where
             let req = req.map(|b| RequestBody::new(b, None));
             return ResponseFuture::new(self.inner.call(req), None);
         };
+        let trace = self.shared.trace(parts);
         let route = self.shared.route(MethodLabel::of(req.method()), template);
-        let recorder = Recorder::start(self.shared, route, start);
+        let recorder = Recorder::start(self.shared, route, start, trace);
         // A request without a body (most GETs) has its size now; no meter to carry along.
         let meter = if req.body().is_end_stream() {
             self.shared.request_size(route, 0, start);

@@ -48,6 +48,11 @@
 //!   longer than 128 bytes ([`max_label_value_len`](HttpMetricsBuilder::max_label_value_len)):
 //!   a raw-path classifier cannot make a scrape grow with the URLs clients send.
 //!
+//! - A request carrying a sampled W3C `traceparent` (or whatever trace a
+//!   [`TraceSource`] given to [`trace_context`](HttpMetricsBuilder::trace_context) returns)
+//!   becomes the exemplar of its latency bucket and request counter, written in OpenMetrics
+//!   scrapes only (see [`exemplars`](HttpMetricsBuilder::exemplars)).
+//!
 //! Recording takes no lock and allocates nothing once a label set exists. Under axum the
 //! router boxes the wrapped bodies (as it does for every tower-http body middleware); that
 //! cost is measured in `BENCHMARKS.md`.
@@ -60,11 +65,14 @@ mod metrics;
 mod record;
 mod route;
 mod series;
+mod trace;
 mod view;
 
+pub use crate::collect::TraceContext;
 pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use route::{Classify, MatchedPathRoute, RequestParts};
+pub use trace::{TraceSource, W3cTraceparent, parse_traceparent};
 pub use view::{RequestCount, RouteId, RouteView, SeriesView};

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::series::{RouteRef, Shared};
+use crate::collect::TraceContext;
 use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 
 /// Owns one in-flight request's measurement; dropping it records the request. It moves from
@@ -16,11 +17,18 @@ pub(crate) struct Recorder {
     start: Instant,
     status: Option<u16>,
     response_bytes: u64,
+    /// The request's trace, for exemplars.
+    trace: Option<TraceContext>,
 }
 
 impl Recorder {
     /// Counts the request as in flight from `start`.
-    pub(crate) fn start(shared: &'static Shared, route: RouteRef, start: Instant) -> Self {
+    pub(crate) fn start(
+        shared: &'static Shared,
+        route: RouteRef,
+        start: Instant,
+        trace: Option<TraceContext>,
+    ) -> Self {
         shared.start();
         Self {
             shared,
@@ -28,6 +36,7 @@ impl Recorder {
             start,
             status: None,
             response_bytes: 0,
+            trace,
         }
     }
 
@@ -65,8 +74,13 @@ impl Drop for Recorder {
             None if std::thread::panicking() => STATUS_PANIC,
             None => STATUS_CLIENT_CLOSED,
         };
-        self.shared
-            .finish(self.route, status, self.start, self.response_bytes);
+        self.shared.finish(
+            self.route,
+            status,
+            self.start,
+            self.response_bytes,
+            self.trace.as_ref(),
+        );
     }
 }
 

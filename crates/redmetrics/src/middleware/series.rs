@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
 use super::route::{Classify, RequestParts};
-use crate::collect::{Collect, Desc, LabelSet, Sink};
+use super::trace::TraceSource;
+use crate::collect::{Collect, Desc, LabelSet, Sink, TraceContext};
 use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
 use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT, SlotRef};
 use crate::metrics::{
-    Buckets, Counter, FamilyMetric, Histogram, NativeLayout, OVERFLOW, Scratch, StripedGauge,
-    Summary,
+    BucketExemplars, Buckets, Counter, CounterExemplar, FamilyMetric, Histogram, NativeLayout,
+    OVERFLOW, Scratch, StripedGauge, Summary,
 };
 
 /// A route's slot in the route table; the overflow route when the table is full.
@@ -90,6 +91,8 @@ struct RouteMetrics {
     duration: Histogram,
     request_size: SizeMetric,
     response_size: SizeMetric,
+    /// The latest traced observation of each latency bucket, once one was traced.
+    exemplars: BucketExemplars,
 }
 
 /// The request counter of one (route, status).
@@ -99,6 +102,27 @@ struct StatusSeries {
     status: u16,
     labels: LabelSet,
     count: Counter,
+    /// The latest traced request counted here, when counter exemplars are on.
+    exemplar: CounterExemplar,
+}
+
+impl StatusSeries {
+    /// Records the traced request just counted as this counter's exemplar (value 1).
+    #[inline]
+    fn exemplar(&self, traced: Option<(&TraceContext, u64)>) {
+        if let Some((t, at)) = traced {
+            self.exemplar.record(t, at);
+        }
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch, for exemplar timestamps (read only for
+/// traced requests).
+#[inline]
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Everything the layer records into; shared by the layer, its futures and bodies.
@@ -115,6 +139,15 @@ pub(crate) struct Shared {
     classifier: Box<dyn Classify>,
     /// Longest route (`path` label value), in bytes, that gets its own series.
     max_value_len: usize,
+    exemplars: Exemplars,
+}
+
+/// Which samples carry exemplars, and where traces come from.
+pub(crate) struct Exemplars {
+    /// `None` when exemplars are off.
+    pub(crate) source: Option<Box<dyn TraceSource>>,
+    /// Whether `requests_total` carries them too (the latency buckets always do when on).
+    pub(crate) counter: bool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -138,6 +171,7 @@ impl Shared {
         max_value_len: usize,
         excluded: Vec<Box<str>>,
         classifier: Box<dyn Classify>,
+        exemplars: Exemplars,
     ) -> Self {
         let layout = contract.layout();
         let duration_buckets = Arc::clone(&layout.duration);
@@ -157,6 +191,7 @@ impl Shared {
                         duration: duration_histogram(&duration_buckets, layout.native),
                         request_size: SizeMetric::new(&sizes),
                         response_size: SizeMetric::new(&sizes),
+                        exemplars: BucketExemplars::default(),
                     }),
                 },
             ),
@@ -167,6 +202,7 @@ impl Shared {
                     status: 0,
                     labels: names(contract.requests()),
                     count: Counter::default(),
+                    exemplar: CounterExemplar::default(),
                 },
             ),
             in_flight: StripedGauge::default(),
@@ -177,6 +213,7 @@ impl Shared {
             excluded: excluded.into_boxed_slice(),
             classifier,
             max_value_len,
+            exemplars,
         }
     }
 
@@ -198,6 +235,7 @@ impl Shared {
                 duration: duration_histogram(&self.duration_buckets, self.contract.layout().native),
                 request_size: SizeMetric::new(&self.sizes),
                 response_size: SizeMetric::new(&self.sizes),
+                exemplars: BucketExemplars::default(),
             }),
         }
     }
@@ -212,6 +250,12 @@ impl Shared {
             .iter()
             .any(|e| **e == *path || template.is_some_and(|t| t == &**e));
         (!excluded).then_some(template)
+    }
+
+    /// The trace of a measured request, when exemplars are on and the source knows one.
+    #[inline]
+    pub(crate) fn trace(&self, req: RequestParts<'_>) -> Option<TraceContext> {
+        self.exemplars.source.as_ref()?.trace_context(req)
     }
 
     /// Resolves the (method, path) series, creating it on first use.
@@ -246,7 +290,14 @@ impl Shared {
 
     /// A request's response ended (or was abandoned): record everything but the request size.
     #[inline]
-    pub(crate) fn finish(&self, route: RouteRef, status: u16, start: Instant, response_bytes: u64) {
+    pub(crate) fn finish(
+        &self,
+        route: RouteRef,
+        status: u16,
+        start: Instant,
+        response_bytes: u64,
+        trace: Option<&TraceContext>,
+    ) {
         let end = Instant::now();
         self.done(
             route,
@@ -254,6 +305,7 @@ impl Shared {
             end.saturating_duration_since(start),
             end,
             response_bytes,
+            trace,
         );
         self.in_flight.dec();
     }
@@ -267,12 +319,21 @@ impl Shared {
         took: Duration,
         end: Instant,
         response_bytes: u64,
+        trace: Option<&TraceContext>,
     ) {
         let series = self.series(route);
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         series.hot.duration.observe_nanos(nanos);
         series.hot.response_size.observe(response_bytes, end);
-        self.count(route, status);
+        let traced = trace.map(|t| (t, unix_millis()));
+        if let Some((t, at)) = traced {
+            let seconds = nanos as f64 * 1e-9;
+            series
+                .hot
+                .exemplars
+                .record(self.duration_buckets.bounds(), seconds, t, at);
+        }
+        self.count(route, status, traced.filter(|_| self.exemplars.counter));
     }
 
     /// A request body ended or was dropped after `bytes` bytes.
@@ -282,7 +343,7 @@ impl Shared {
     }
 
     #[inline]
-    fn count(&self, route: RouteRef, status: u16) {
+    fn count(&self, route: RouteRef, status: u16, traced: Option<(&TraceContext, u64)>) {
         let series = self.series(route);
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
@@ -291,6 +352,7 @@ impl Shared {
             && s.status == status
         {
             s.count.inc();
+            s.exemplar(traced);
             return;
         }
         let hash = self.requests.hash(&(route, status));
@@ -309,10 +371,12 @@ impl Shared {
                         (names.status.as_str(), itoa::Buffer::new().format(status)),
                     ]),
                     count: Counter::default(),
+                    exemplar: CounterExemplar::default(),
                 })
             },
         );
         s.count.inc();
+        s.exemplar(traced);
         if slot != OVERFLOW_SLOT {
             series.last_status.store(
                 u64::from(status) << 32 | u64::from(slot + 1),
@@ -361,11 +425,14 @@ impl Collect for HttpCollector {
         let mut scratch = Scratch::default();
         sink.family(c.requests().desc());
         for r in s.requests.iter() {
-            sink.counter(&r.labels, r.count.get());
+            let exemplar = r.exemplar.read();
+            sink.counter_with_exemplar(&r.labels, r.count.get(), exemplar.as_ref());
         }
         sink.family(c.duration().desc());
         for r in s.routes.iter() {
-            r.hot.duration.encode(&r.labels, sink, &mut scratch);
+            r.hot
+                .duration
+                .encode_with(&r.labels, Some(&r.hot.exemplars), sink, &mut scratch);
         }
         sink.family(c.in_flight().desc());
         sink.gauge_i64(LabelSet::empty(), s.in_flight.get());

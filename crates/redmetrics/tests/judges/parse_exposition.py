@@ -2,6 +2,8 @@
 
 Usage: parse_exposition.py text|openmetrics < exposition
 Prints the parsed families as JSON; non-finite values are written as strings ("NaN", "+Inf").
+A sample is [name, labels, value], plus [exemplar labels, value, timestamp] when it carries
+an exemplar.
 Exits non-zero (with the parser's message) when the exposition does not parse.
 """
 
@@ -23,6 +25,15 @@ def number(v):
     return float(v)
 
 
+def sample(s):
+    out = [s.name, s.labels, number(s.value)]
+    e = getattr(s, "exemplar", None)
+    if e is not None:
+        ts = None if e.timestamp is None else float(e.timestamp)
+        out.append([e.labels, number(e.value), ts])
+    return out
+
+
 def main():
     fmt = sys.argv[1]
     data = sys.stdin.read()
@@ -35,7 +46,7 @@ def main():
                 "type": fam.type,
                 "help": fam.documentation,
                 "unit": getattr(fam, "unit", ""),
-                "samples": [[s.name, s.labels, number(s.value)] for s in fam.samples],
+                "samples": [sample(s) for s in fam.samples],
             }
         )
     json.dump(families, sys.stdout)
