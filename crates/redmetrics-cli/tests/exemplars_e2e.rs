@@ -227,3 +227,59 @@ fn the_readme_exemplar_steps_run() {
         );
     }
 }
+
+/// With native histograms Prometheus 2.42 scrapes protobuf: the exemplars ride on the
+/// classic buckets and counters there, and it files them under the native histogram
+/// series (no `_bucket`, no `le`) and the request counters.
+#[tokio::test]
+async fn protobuf_scrapes_carry_the_exemplars_to_native_histograms() {
+    let (_demo, addr) = start_demo(&[]);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n\
+         scrape_configs:\n  - job_name: demo\n    \
+         static_configs:\n      - targets: ['{addr}']\n"
+    );
+    let prom = start_prometheus_with(
+        &config,
+        &[],
+        &["--enable-feature=native-histograms,exemplar-storage"],
+    );
+    prom.wait_for_targets("demo", 1, "up", Duration::from_secs(30))
+        .await;
+    let histogram = "reviewmaps_http_request_duration_seconds";
+    let requests = "reviewmaps_http_requests_total";
+    for (path, _, trace, parent) in ROUNDS[0] {
+        let tp = format!("00-{trace}-{parent}-01");
+        http_get_with(&format!("http://{addr}{path}"), &[("traceparent", &tp)])
+            .await
+            .unwrap();
+    }
+    let sent: BTreeSet<&str> = ROUNDS[0].iter().map(|(.., t, _)| *t).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (on_histograms, on_counters) = loop {
+        let h = stored(&prom, histogram).await;
+        let c = stored(&prom, requests).await;
+        if h.len() >= sent.len() && c.len() >= sent.len() {
+            break (h, c);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not stored: {h:?} {c:?}\n{}",
+            prom.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let ids = |m: &BTreeMap<String, Value>| m.keys().cloned().collect::<BTreeSet<_>>();
+    let sent: BTreeSet<String> = sent.into_iter().map(str::to_owned).collect();
+    assert_eq!(ids(&on_histograms), sent);
+    assert_eq!(ids(&on_counters), sent);
+    for (_, route, trace, _) in ROUNDS[0] {
+        let series = &on_histograms[trace];
+        assert_eq!(series["__name__"], histogram, "{series}");
+        assert_eq!(series["path"], route);
+        assert!(series.get("le").is_none(), "a native series: {series}");
+    }
+    // The target stayed up throughout: no scrape failed on an exemplar.
+    prom.wait_for_targets("demo", 1, "up", Duration::from_secs(5))
+        .await;
+}

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use common::{client, family_named, python_judge, send, serve};
+use redmetrics::collect::TraceContext;
 use redmetrics::metrics::{Buckets, Counter};
 use redmetrics::middleware::Completed;
 use redmetrics::{Contract, HttpMetrics};
@@ -46,6 +47,11 @@ fn decode(body: &[u8]) -> Value {
 /// Records `micros` on GET /v1/items, serves the endpoint on loopback and scrapes it with
 /// Prometheus' native-histogram Accept header; returns the decoded families.
 async fn scrape(contract: Contract, micros: &[u64]) -> Value {
+    scrape_traced(contract, micros, None).await
+}
+
+/// [`scrape`] with every request recorded as part of `trace`.
+async fn scrape_traced(contract: Contract, micros: &[u64], trace: Option<TraceContext>) -> Value {
     let m = HttpMetrics::builder(contract)
         .process_metrics(false)
         .build()
@@ -56,14 +62,17 @@ async fn scrape(contract: Contract, micros: &[u64]) -> Value {
         .unwrap();
     jobs.with(["back\\slash \"quoted\"\nnewline"]).inc_by(3);
     for us in micros {
-        m.record(&Completed {
-            method: &http::Method::GET,
-            route: Some("/v1/items"),
-            status: 200,
-            took: Duration::from_micros(*us),
-            request_bytes: 0,
-            response_bytes: 100,
-        });
+        m.record_traced(
+            &Completed {
+                method: &http::Method::GET,
+                route: Some("/v1/items"),
+                status: 200,
+                took: Duration::from_micros(*us),
+                request_bytes: 0,
+                response_bytes: 100,
+            },
+            trace.as_ref(),
+        );
     }
     let app = Router::new().route_service("/metrics", m.endpoint());
     let addr = serve(app).await;
@@ -229,4 +238,49 @@ async fn switched_off_the_histogram_is_classic_only() {
     let h = &family_named(&families, "pb_http_request_duration_seconds")["metrics"][0]["histogram"];
     assert_eq!(h["native"], Value::Null);
     assert_eq!(h["count"], MICROS.len());
+}
+
+/// Exemplars travel in protobuf as in OpenMetrics: on the classic bucket that holds the
+/// traced observation and on its request counter, with the trace and span ids in hex, the
+/// value and the time it was recorded.
+#[tokio::test]
+async fn exemplars_ride_on_classic_buckets_and_request_counters() {
+    let trace = TraceContext::new(
+        [0x4b; 16],
+        Some([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]),
+    );
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    // 77.777 ms: the classic bucket le=0.1.
+    let families = scrape_traced(Contract::new("pb").unwrap(), &[77_777], trace).await;
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let ids = json!({"trace_id": "4b".repeat(16), "span_id": "00f067aa0ba902b7"});
+    let h = &family_named(&families, "pb_http_request_duration_seconds")["metrics"][0]["histogram"];
+    let exemplars = h["exemplars"].as_array().unwrap();
+    assert_eq!(exemplars.len(), 1, "{h}");
+    assert_eq!(exemplars[0][0], 0.1);
+    let (labels, value, at) = (
+        &exemplars[0][1][0],
+        &exemplars[0][1][1],
+        &exemplars[0][1][2],
+    );
+    assert_eq!(labels, &ids);
+    assert_eq!(value.as_f64().unwrap(), 0.077777);
+    let at = at.as_f64().unwrap();
+    assert!(
+        before - 0.001 <= at && at <= after + 0.001,
+        "{before} <= {at} <= {after}"
+    );
+    let counter = &family_named(&families, "pb_http_requests_total")["metrics"][0];
+    assert_eq!(counter["exemplar"][0], ids);
+    assert_eq!(counter["exemplar"][1], 1.0);
+    // Untraced, nothing: the first test's exact counters carry no `exemplar` key.
+    let families = scrape(Contract::new("pb").unwrap(), &[77_777]).await;
+    let h = &family_named(&families, "pb_http_request_duration_seconds")["metrics"][0]["histogram"];
+    assert_eq!(h["exemplars"], json!([]));
 }

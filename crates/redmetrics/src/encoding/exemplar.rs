@@ -29,7 +29,7 @@ pub(super) fn write(out: &mut Vec<u8>, e: &Exemplar) {
 }
 
 /// Lowercase hex, as W3C Trace Context and OpenTelemetry write ids.
-fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         out.push(DIGITS[usize::from(b >> 4)]);

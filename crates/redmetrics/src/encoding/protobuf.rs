@@ -8,12 +8,13 @@
 //! encoder reads after it, so the native buckets always add up to it and the classic ones
 //! never exceed it. Families with no series are left out, as client_golang does.
 //!
-//! Exemplars: [`proto::Bucket::exemplar`] and [`proto::Counter::exemplar`] carry them in this
-//! format (2.42 reads them from classic buckets and counters) once samples hold them.
+//! Exemplars ride on the classic buckets and the request counters
+//! ([`proto::Bucket::exemplar`], [`proto::Counter::exemplar`]), with the labels, value and
+//! time OpenMetrics writes; 2.42 reads them from exactly those two places.
 
 use prost::Message;
 
-use crate::collect::{Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
+use crate::collect::{Desc, Exemplar, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
 use crate::labels::parse_rendered;
 use crate::proto;
 
@@ -87,6 +88,20 @@ impl Sink for ProtobufSink<'_> {
         self.counter_f64(labels, value as f64);
     }
 
+    fn counter_with_exemplar(
+        &mut self,
+        labels: &LabelSet,
+        value: u64,
+        exemplar: Option<&Exemplar>,
+    ) {
+        self.push(labels, |m| {
+            m.counter = Some(proto::Counter {
+                value: Some(value as f64),
+                exemplar: exemplar.map(message),
+            });
+        });
+    }
+
     fn counter_f64(&mut self, labels: &LabelSet, value: f64) {
         self.push(labels, |m| {
             m.counter = Some(proto::Counter {
@@ -133,6 +148,31 @@ impl Sink for ProtobufSink<'_> {
     }
 }
 
+/// An exemplar as the protobuf format carries it: the same `trace_id`/`span_id` labels
+/// as in OpenMetrics, the value, and the time of the observation.
+fn message(e: &Exemplar) -> proto::Exemplar {
+    let label = |name: &str, id: &[u8]| {
+        let mut hex = Vec::with_capacity(id.len() * 2);
+        super::exemplar::hex(&mut hex, id);
+        proto::LabelPair {
+            name: Some(name.to_owned()),
+            value: Some(String::from_utf8_lossy(&hex).into_owned()),
+        }
+    };
+    let mut labels = vec![label("trace_id", &e.trace.trace_id())];
+    if let Some(span) = e.trace.span_id() {
+        labels.push(label("span_id", &span));
+    }
+    proto::Exemplar {
+        label: labels,
+        value: Some(e.value),
+        timestamp: Some(proto::Timestamp {
+            seconds: (e.timestamp_ms / 1000) as i64,
+            nanos: (e.timestamp_ms % 1000) as i32 * 1_000_000,
+        }),
+    }
+}
+
 /// The classic buckets and, when present, the native ones of one histogram.
 fn histogram(h: &HistogramSample<'_>) -> proto::Histogram {
     let classic_count = h.cumulative.last().copied().unwrap_or(0);
@@ -143,11 +183,16 @@ fn histogram(h: &HistogramSample<'_>) -> proto::Histogram {
             .le
             .iter()
             .zip(h.cumulative)
-            .filter_map(|(le, &c)| {
+            .enumerate()
+            .filter_map(|(i, (le, &c))| {
                 let bound: f64 = le.parse().ok()?;
-                bound.is_finite().then_some(proto::Bucket {
+                bound.is_finite().then(|| proto::Bucket {
                     cumulative_count: Some(c),
                     upper_bound: Some(bound),
+                    exemplar: h
+                        .exemplars
+                        .and_then(|e| e.get(i).copied().flatten())
+                        .map(|e| message(&e)),
                     ..Default::default()
                 })
             })

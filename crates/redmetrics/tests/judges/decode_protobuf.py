@@ -21,7 +21,17 @@ OPT, REP = F.LABEL_OPTIONAL, F.LABEL_REPEATED
 MESSAGES = [
     ("LabelPair", [("name", 1, F.TYPE_STRING, OPT, None), ("value", 2, F.TYPE_STRING, OPT, None)]),
     ("Gauge", [("value", 1, F.TYPE_DOUBLE, OPT, None)]),
-    ("Counter", [("value", 1, F.TYPE_DOUBLE, OPT, None)]),
+    # google.protobuf.Timestamp's fields, declared here under this package (same wire form).
+    ("Timestamp", [("seconds", 1, F.TYPE_INT64, OPT, None), ("nanos", 2, F.TYPE_INT32, OPT, None)]),
+    (
+        "Exemplar",
+        [
+            ("label", 1, F.TYPE_MESSAGE, REP, "LabelPair"),
+            ("value", 2, F.TYPE_DOUBLE, OPT, None),
+            ("timestamp", 3, F.TYPE_MESSAGE, OPT, "Timestamp"),
+        ],
+    ),
+    ("Counter", [("value", 1, F.TYPE_DOUBLE, OPT, None), ("exemplar", 2, F.TYPE_MESSAGE, OPT, "Exemplar")]),
     ("Untyped", [("value", 1, F.TYPE_DOUBLE, OPT, None)]),
     ("Quantile", [("quantile", 1, F.TYPE_DOUBLE, OPT, None), ("value", 2, F.TYPE_DOUBLE, OPT, None)]),
     (
@@ -37,6 +47,7 @@ MESSAGES = [
         [
             ("cumulative_count", 1, F.TYPE_UINT64, OPT, None),
             ("upper_bound", 2, F.TYPE_DOUBLE, OPT, None),
+            ("exemplar", 3, F.TYPE_MESSAGE, OPT, "Exemplar"),
         ],
     ),
     ("BucketSpan", [("offset", 1, F.TYPE_SINT32, OPT, None), ("length", 2, F.TYPE_UINT32, OPT, None)]),
@@ -124,11 +135,20 @@ def expand(spans, deltas):
     return out
 
 
+def exemplar(e):
+    """An exemplar as [labels, value, seconds since the epoch]."""
+    seconds = e.timestamp.seconds + e.timestamp.nanos / 1e9
+    return [{l.name: l.value for l in e.label}, number(e.value), seconds]
+
+
 def histogram(h):
     out = {
         "count": h.sample_count,
         "sum": number(h.sample_sum),
         "buckets": [[number(b.upper_bound), b.cumulative_count] for b in h.bucket],
+        "exemplars": [
+            [number(b.upper_bound), exemplar(b.exemplar)] for b in h.bucket if b.HasField("exemplar")
+        ],
         "native": None,
     }
     if len(h.positive_span) or h.zero_threshold > 0 or h.zero_count > 0:
@@ -146,6 +166,8 @@ def metric(m):
     out = {"labels": {l.name: l.value for l in m.label}}
     if m.HasField("counter"):
         out["counter"] = number(m.counter.value)
+        if m.counter.HasField("exemplar"):
+            out["exemplar"] = exemplar(m.counter.exemplar)
     if m.HasField("gauge"):
         out["gauge"] = number(m.gauge.value)
     if m.HasField("summary"):
