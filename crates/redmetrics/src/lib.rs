@@ -46,6 +46,9 @@ pub mod metrics;
 pub mod middleware;
 pub mod name;
 mod number;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod otlp;
 pub mod process;
 pub mod registry;
 #[cfg(feature = "server")]

@@ -67,4 +67,4 @@ pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use route::{Classify, MatchedPathRoute, RequestParts};
-pub use view::{RequestCount, RouteId, RouteView, SeriesView};
+pub use view::{RequestCount, RouteId, RouteSizes, RouteView, SeriesView, SizeView};
