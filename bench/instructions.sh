@@ -16,3 +16,6 @@ for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetri
   printf '%-20s %s\n' "$mode" "$(per_op "$mode" 2000 12000)"
 done
 printf '%-20s %s\n' render-text-1000 "$(per_op render-text-1000 2 12)"
+for mode in otlp-1000 otlp-gzip-1000; do
+  printf '%-20s %s\n' "$mode" "$(per_op "$mode" 2 12)"
+done

@@ -839,20 +839,36 @@ async fn delta_export_tiles_the_counts_of_histogram_sizes() {
     receiver.close().await;
 }
 
+/// The README's `redmetrics demo --otlp-endpoint …` command.
+fn readme_demo_command() -> Vec<String> {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let spans: Vec<&str> = readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with("redmetrics demo --otlp-endpoint"))
+        .collect();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    spans[0].split_whitespace().map(str::to_owned).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_pushes_to_otlp_endpoint_and_checks_its_flags() {
     let inbox = Inbox::default();
     let receiver = Receiver::start(&inbox, "127.0.0.1:0".parse().unwrap()).await;
     let endpoint = format!("http://{}", receiver.addr);
-    let (_demo, addr) = common::start_demo(&[
-        "--otlp-endpoint",
-        &endpoint,
-        "--otlp-interval",
-        "200ms",
-        "--otlp-header",
-        "x-api-key=demo-key",
-    ]);
     let client = http_client();
+
+    // The README's command as written, pointed at the receiver.
+    let readme = readme_demo_command();
+    assert_eq!(readme[..3], ["redmetrics", "demo", "--otlp-endpoint"]);
+    let args: Vec<String> = readme[2..]
+        .iter()
+        .map(|w| w.replace("http://127.0.0.1:4318", &endpoint))
+        .collect();
+    assert!(args.contains(&endpoint), "{readme:?}");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (demo, addr) = common::start_demo(&args);
     for path in [
         "/v1/campaigns",
         "/v1/campaigns/7",
@@ -867,12 +883,31 @@ async fn the_demo_pushes_to_otlp_endpoint_and_checks_its_flags() {
             request_counts(p, AggregationTemporality::Cumulative) == want
         })
         .await;
-    assert_eq!(p.headers["x-api-key"], "demo-key");
     assert_eq!(resource(&p, "service.name").as_deref(), Some("reviewmaps"));
     assert_eq!(
         resource(&p, "service.version").as_deref(),
         Some(env!("CARGO_PKG_VERSION"))
     );
+    drop(demo);
+
+    // Headers and deltas.
+    let from = inbox.pushes().len();
+    let (_demo, addr) = common::start_demo(&[
+        "--otlp-endpoint",
+        &endpoint,
+        "--otlp-interval",
+        "200ms",
+        "--otlp-header",
+        "x-api-key=demo-key",
+        "--otlp-delta",
+    ]);
+    call(&client, addr, "GET", "/v1/campaigns", "").await;
+    let (_, p) = inbox
+        .wait_for_from(from, "the demo's delta", |p| {
+            !request_counts(p, AggregationTemporality::Delta).is_empty()
+        })
+        .await;
+    assert_eq!(p.headers["x-api-key"], "demo-key");
     receiver.close().await;
 
     let dir = tempfile::tempdir().unwrap();

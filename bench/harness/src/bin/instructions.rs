@@ -4,12 +4,14 @@
 //! `bench/instructions.sh` runs each mode at two sizes and prints the difference per operation.
 //!
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
-//! axum-redmetrics, tower-bare, tower-redmetrics, render-text-1000)
+//! axum-redmetrics, tower-bare, tower-redmetrics, render-text-1000, otlp-1000,
+//! otlp-gzip-1000)
 
 use std::time::Duration;
 
 use redmetrics::encoding::{Format, encode_into};
 use redmetrics::middleware::Completed;
+use redmetrics::otlp::OtlpExporter;
 use redmetrics::{Contract, HttpMetrics};
 use redmetrics_bench::{PATHS, Variant, call, call_tower, router, tower_bare, tower_layered};
 
@@ -64,6 +66,17 @@ fn main() -> Result<(), String> {
                 encode_into(metrics.registry(), Format::Text, &mut out);
                 std::hint::black_box(&out);
             }
+        }
+        // One OTLP export's CPU work: read the series, convert, encode (and gzip).
+        "otlp-1000" | "otlp-gzip-1000" => {
+            let metrics = populated(1_000);
+            let export = OtlpExporter::builder(&metrics, "http://127.0.0.1:4318")
+                .gzip(mode == "otlp-gzip-1000");
+            let mut len = 0;
+            for _ in 0..n {
+                len = std::hint::black_box(export.encode_now()).len();
+            }
+            eprintln!("{mode}: {len} bytes a body");
         }
         other => return Err(format!("unknown mode {other}; {usage}")),
     }

@@ -78,24 +78,12 @@ impl Transport {
     }
 
     /// The request body: protobuf, gzip-compressed when configured.
-    pub(crate) fn body(&self, request: &ExportMetricsServiceRequest) -> Bytes {
-        let raw = request.encode_to_vec();
-        if !self.gzip {
-            return raw.into();
-        }
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(raw.len() / 4 + 64),
-            flate2::Compression::fast(),
-        );
-        // Writing into a Vec cannot fail.
-        match gz.write_all(&raw).and_then(|()| gz.finish()) {
-            Ok(out) => out.into(),
-            Err(_) => raw.into(),
-        }
+    pub(crate) fn body(&self, request: &ExportMetricsServiceRequest) -> Body {
+        body(request, self.gzip)
     }
 
     /// Sends one body; never takes longer than the timeout.
-    pub(crate) async fn send(&self, body: Bytes) -> Outcome {
+    pub(crate) async fn send(&self, body: Body) -> Outcome {
         match tokio::time::timeout(self.timeout, self.exchange(body)).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Retry {
@@ -105,20 +93,20 @@ impl Transport {
         }
     }
 
-    async fn exchange(&self, body: Bytes) -> Outcome {
+    async fn exchange(&self, body: Body) -> Outcome {
         let mut req = http::Request::post(self.uri.clone())
             .header(header::CONTENT_TYPE, "application/x-protobuf")
             .header(
                 header::USER_AGENT,
                 concat!("redmetrics/", env!("CARGO_PKG_VERSION")),
             );
-        if self.gzip {
+        if body.gzip {
             req = req.header(header::CONTENT_ENCODING, "gzip");
         }
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        let req = match req.body(Full::new(body)) {
+        let req = match req.body(Full::new(body.bytes)) {
             Ok(r) => r,
             Err(e) => {
                 return Outcome::Rejected {
@@ -148,6 +136,37 @@ impl Transport {
             .map(|c| c.to_bytes())
             .unwrap_or_default();
         classify(status, retry_after, &answer)
+    }
+}
+
+/// An encoded export: protobuf bytes, gzip-compressed or not.
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    /// What goes on the wire.
+    pub(crate) bytes: Bytes,
+    /// Whether `bytes` are gzip (sent with `Content-Encoding: gzip`).
+    pub(crate) gzip: bool,
+}
+
+/// `request` as protobuf, gzip-compressed (fastest level) when `gzip`.
+pub(crate) fn body(request: &ExportMetricsServiceRequest, gzip: bool) -> Body {
+    let raw = request.encode_to_vec();
+    if gzip {
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(raw.len() / 4 + 64),
+            flate2::Compression::fast(),
+        );
+        // Writing into a Vec does not fail; if it did, the body goes uncompressed.
+        if let Ok(out) = gz.write_all(&raw).and_then(|()| gz.finish()) {
+            return Body {
+                bytes: out.into(),
+                gzip: true,
+            };
+        }
+    }
+    Body {
+        bytes: raw.into(),
+        gzip: false,
     }
 }
 

@@ -47,10 +47,11 @@
 //!
 //! Failures never reach the request path. A snapshot the receiver did not take waits in a
 //! bounded queue ([`queue_capacity`](OtlpExporterBuilder::queue_capacity), 8 by default)
-//! and is retried with exponential backoff (honouring `Retry-After` on 429 and 503); past
+//! and is retried with exponential backoff (honouring `Retry-After` in seconds on 429, 502,
+//! 503 and 504, the answers OTLP calls retryable, like a network error or a timeout); past
 //! the bound the oldest is dropped and counted in `redmetrics_otlp_dropped_exports_total`
-//! on the metrics endpoint, as are snapshots the receiver refused for good (a 4xx other
-//! than 429). A dropped snapshot loses time resolution, not counts: see [`OtlpStats`].
+//! on the metrics endpoint, as are snapshots the receiver refused for good (any other error
+//! status, such as 400 or 401: sending the same bytes again cannot help). A dropped snapshot loses time resolution, not counts: see [`OtlpStats`].
 
 mod client;
 mod convert;
@@ -153,6 +154,8 @@ pub struct OtlpExporterBuilder {
     queue_capacity: usize,
     initial_backoff: Duration,
     max_backoff: Duration,
+    /// Start of every cumulative series, read once.
+    start_unix_nano: u64,
 }
 
 impl OtlpExporterBuilder {
@@ -211,6 +214,20 @@ impl OtlpExporterBuilder {
         self.initial_backoff = initial;
         self.max_backoff = max;
         self
+    }
+
+    /// The body one export would send now, cumulative (gzip-compressed unless
+    /// [`gzip(false)`](Self::gzip)): to look at what a receiver gets, or to measure the
+    /// conversion (`bench/harness`). Reads the series like an export; sends nothing.
+    pub fn encode_now(&self) -> Vec<u8> {
+        let convert = Convert::new(
+            &self.service_name,
+            &self.service_version,
+            Temporality::Cumulative,
+            self.start_unix_nano,
+        );
+        let request = convert.request(&Snapshot::read(&self.series), None);
+        client::body(&request, self.gzip).bytes.into()
     }
 
     /// Checks every setting and starts the export task on the current tokio runtime.
@@ -273,7 +290,7 @@ impl OtlpExporterBuilder {
                 &self.service_name,
                 &self.service_version,
                 self.temporality,
-                start_unix_nano(),
+                self.start_unix_nano,
             ),
             interval: self.interval,
             queue: Queue::new(self.queue_capacity),
@@ -328,6 +345,7 @@ impl OtlpExporter {
             queue_capacity: 8,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
+            start_unix_nano: start_unix_nano(),
         }
     }
 

@@ -120,17 +120,25 @@ impl Snapshot {
     pub(crate) fn read(view: &SeriesView<'static>) -> Self {
         let now = Instant::now();
         let mut scratch = Scratch::default();
+        // Two passes over the route table: a route published between them is in one only,
+        // so sizes are matched by id, not by position (it is read next time).
+        let mut sizes: Vec<_> = view.sizes().collect();
+        sizes.sort_unstable_by_key(|s| s.route);
         let mut routes: Vec<Route> = view
             .routes()
-            .zip(view.sizes())
-            .filter(|(r, s)| r.id == s.route)
-            .map(|(r, s)| Route {
-                id: r.id,
-                method: r.method,
-                path: r.path,
-                duration: Buckets::read(r.duration, &mut scratch.cumulative),
-                request_size: Size::read(s.request, now, &mut scratch),
-                response_size: Size::read(s.response, now, &mut scratch),
+            .filter_map(|r| {
+                let s = sizes
+                    .binary_search_by_key(&r.id, |s| s.route)
+                    .ok()
+                    .map(|i| sizes[i])?;
+                Some(Route {
+                    id: r.id,
+                    method: r.method,
+                    path: r.path,
+                    duration: Buckets::read(r.duration, &mut scratch.cumulative),
+                    request_size: Size::read(s.request, now, &mut scratch),
+                    response_size: Size::read(s.response, now, &mut scratch),
+                })
             })
             .collect();
         routes.sort_unstable_by_key(|r| r.id);
