@@ -719,6 +719,44 @@ fn active_times(p: &Push) -> (u64, u64) {
     )
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_never_answers_times_out_without_delaying_requests() {
+    // Accepts connections and never reads or answers them (bounded: 64 kept).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            if held.len() < 64 {
+                held.push(socket);
+            }
+        }
+    });
+    let metrics = HttpMetrics::builder(Contract::new("shop").unwrap())
+        .build()
+        .unwrap();
+    let exporter = OtlpExporter::builder(&metrics, format!("http://{at}"))
+        .interval(Duration::from_millis(100))
+        .timeout(Duration::from_millis(200))
+        .backoff(Duration::from_millis(100), Duration::from_millis(200))
+        .spawn()
+        .unwrap();
+    let addr = serve(app(&metrics)).await;
+    let client = http_client();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while exporter.stats().failed_attempts < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            exporter.stats()
+        );
+        traffic(&client, addr, 1).await;
+    }
+    assert_eq!(exporter.stats().delivered, 0);
+    let want = scrape_counts(&scrape(&client, addr).await, "shop");
+    assert!(want.values().sum::<u64>() >= 8, "{want:?}");
+}
+
 fn first_start(p: &Push) -> u64 {
     let Some(Data::Sum(s)) = &metric(p, "redmetrics.http.server.requests").unwrap().data else {
         unreachable!()
@@ -727,7 +765,7 @@ fn first_start(p: &Push) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delta_export_tiles_the_counts_of_histogram_sizes() {
+async fn delta_export_tiles_the_counts_even_past_refused_exports() {
     let inbox = Inbox::default();
     let receiver = Receiver::start(&inbox, "127.0.0.1:0".parse().unwrap()).await;
     let contract = Contract::builder("shop")
@@ -743,12 +781,33 @@ async fn delta_export_tiles_the_counts_of_histogram_sizes() {
         .unwrap();
     let addr = serve(app(&metrics)).await;
     let client = http_client();
-    for _ in 0..3 {
+    // Three bursts; the receiver refuses (400) the exports of the second for good. Those
+    // are dropped, and their counts arrive with the next delta accepted.
+    for round in 0..3 {
+        if round == 1 {
+            inbox.fail_with.store(400, Ordering::SeqCst);
+        }
         traffic(&client, addr, 1).await;
+        if round == 1 {
+            let deadline = tokio::time::Instant::now() + PATIENCE;
+            while inbox.refused.load(Ordering::SeqCst) < 2 {
+                assert!(tokio::time::Instant::now() < deadline);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            inbox.fail_with.store(0, Ordering::SeqCst);
+        }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     let e = scrape(&client, addr).await;
     let want = scrape_counts(&e, "shop");
+    let dropped = e
+        .family("redmetrics_otlp_dropped_exports_total")
+        .unwrap()
+        .samples[0]
+        .value;
+    assert!(dropped >= 2.0, "refused exports are counted: {dropped}");
+    assert!(exporter.stats().dropped >= 2);
+    assert_eq!(exporter.stats().failed_attempts, 0, "a 400 is not retried");
     let delta = AggregationTemporality::Delta;
     let total = |pushes: &[Push]| {
         let mut sum: BTreeMap<Key, u64> = BTreeMap::new();

@@ -36,7 +36,9 @@
 //! contract's default summary sizes the size metrics are OTLP summaries (count, sum and the
 //! quantiles of the window; OTLP summaries are always cumulative). `OTHER` methods are the
 //! conventions' `_OTHER`; an unmatched request has no `http.route`; the `__overflow__`
-//! series is marked `otel.metric.overflow = true`.
+//! series is marked `otel.metric.overflow = true`. Attributes the layer does not record
+//! (`url.scheme`, `network.protocol.version`, `server.address`) are left out rather than
+//! guessed.
 //!
 //! Temporality is cumulative by default: every point starts at the process start (the
 //! first moment any series can have counted), so a point sent after an outage carries the
