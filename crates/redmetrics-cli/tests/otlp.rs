@@ -467,6 +467,27 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
+/// Runs `between` until `ok` holds, at most [`PATIENCE`]; `what` says what was awaited.
+async fn until(
+    what: impl Fn() -> String,
+    mut ok: impl FnMut() -> bool,
+    mut between: impl AsyncFnMut(),
+) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {PATIENCE:?}: {}",
+            what()
+        );
+        between().await;
+    }
+}
+
+async fn pause() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
 fn http_client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build_http()
 }
@@ -656,34 +677,32 @@ async fn a_failing_receiver_never_delays_requests_and_counts_resume_without_a_ga
     inbox.fail_with.store(503, Ordering::SeqCst);
     let refused = inbox.refused.load(Ordering::SeqCst);
     traffic(&client, addr, 2).await;
-    while inbox.refused.load(Ordering::SeqCst) < refused + 2 {
-        traffic(&client, addr, 1).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until(
+        || "two refused exports".to_owned(),
+        || inbox.refused.load(Ordering::SeqCst) >= refused + 2,
+        async || traffic(&client, addr, 1).await,
+    )
+    .await;
 
     // A closed port: the same.
     receiver.close().await;
     let failed = exporter.stats().failed_attempts;
     traffic(&client, addr, 2).await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while exporter.stats().failed_attempts < failed + 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            exporter.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let stats = || format!("{:?}", exporter.stats());
+    until(
+        stats,
+        || exporter.stats().failed_attempts >= failed + 2,
+        pause,
+    )
+    .await;
     // Let the bounded queue overflow, so that what it holds was read after the traffic.
     let dropped = exporter.stats().dropped;
-    while exporter.stats().dropped < dropped + capacity as u64 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            exporter.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until(
+        stats,
+        || exporter.stats().dropped >= dropped + capacity as u64,
+        pause,
+    )
+    .await;
     let e = scrape(&client, addr).await;
     let want = scrape_counts(&e, "shop");
     let counted = e
@@ -743,15 +762,12 @@ async fn a_receiver_that_never_answers_times_out_without_delaying_requests() {
         .unwrap();
     let addr = serve(app(&metrics)).await;
     let client = http_client();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while exporter.stats().failed_attempts < 3 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            exporter.stats()
-        );
-        traffic(&client, addr, 1).await;
-    }
+    until(
+        || format!("{:?}", exporter.stats()),
+        || exporter.stats().failed_attempts >= 3,
+        async || traffic(&client, addr, 1).await,
+    )
+    .await;
     assert_eq!(exporter.stats().delivered, 0);
     let want = scrape_counts(&scrape(&client, addr).await, "shop");
     assert!(want.values().sum::<u64>() >= 8, "{want:?}");
@@ -789,11 +805,12 @@ async fn delta_export_tiles_the_counts_even_past_refused_exports() {
         }
         traffic(&client, addr, 1).await;
         if round == 1 {
-            let deadline = tokio::time::Instant::now() + PATIENCE;
-            while inbox.refused.load(Ordering::SeqCst) < 2 {
-                assert!(tokio::time::Instant::now() < deadline);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            until(
+                || "two refused exports".to_owned(),
+                || inbox.refused.load(Ordering::SeqCst) >= 2,
+                pause,
+            )
+            .await;
             inbox.fail_with.store(0, Ordering::SeqCst);
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -818,15 +835,12 @@ async fn delta_export_tiles_the_counts_even_past_refused_exports() {
         }
         sum
     };
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while total(&inbox.pushes()) != want {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?} vs {want:?}",
-            total(&inbox.pushes())
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until(
+        || format!("{:?} vs {want:?}", total(&inbox.pushes())),
+        || total(&inbox.pushes()) == want,
+        pause,
+    )
+    .await;
     let pushes = inbox.pushes();
     assert!(
         pushes
