@@ -129,6 +129,59 @@ impl Receiver {
     }
 }
 
+/// A TLS listener for `axum::serve`: the handshake is done in `accept` (a failed one is
+/// skipped, as a refused client).
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// Serves the receiver over https with this certificate; returns its address.
+async fn start_tls_receiver(inbox: &Inbox, cert: Vec<u8>, key: Vec<u8>) -> SocketAddr {
+    use tokio_rustls::rustls;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.into()],
+            rustls::pki_types::PrivateKeyDer::try_from(key).unwrap(),
+        )
+        .unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = TlsListener {
+        tcp,
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    };
+    let app = Router::new()
+        .route("/v1/metrics", post(receive))
+        .with_state(inbox.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
 impl Inbox {
     fn pushes(&self) -> Vec<Push> {
         self.pushes.lock().unwrap().clone()
@@ -727,6 +780,61 @@ async fn a_failing_receiver_never_delays_requests_and_counts_resume_without_a_ga
     receiver.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_to_a_receiver_with_a_private_ca() {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let inbox = Inbox::default();
+    let at = start_tls_receiver(
+        &inbox,
+        made.cert.der().to_vec(),
+        made.signing_key.serialize_der(),
+    )
+    .await;
+    let metrics = HttpMetrics::builder(Contract::new("shop").unwrap())
+        .build()
+        .unwrap();
+    let exporter = OtlpExporter::builder(&metrics, format!("https://{at}"))
+        .interval(Duration::from_millis(100))
+        .ca_certificates_pem(made.cert.pem())
+        .spawn()
+        .unwrap();
+    let addr = serve(app(&metrics)).await;
+    let client = http_client();
+    traffic(&client, addr, 1).await;
+    let want = scrape_counts(&scrape(&client, addr).await, "shop");
+    inbox
+        .wait_for("the counts over https", |p| {
+            request_counts(p, AggregationTemporality::Cumulative) == want
+        })
+        .await;
+    exporter.shutdown().await;
+
+    // Not trusted without the CA (the system's roots do not hold it): nothing delivered.
+    let received = inbox.pushes().len();
+    let metrics = HttpMetrics::builder(Contract::new("other").unwrap())
+        .build()
+        .unwrap();
+    let untrusting = OtlpExporter::builder(&metrics, format!("https://{at}"))
+        .interval(Duration::from_millis(100))
+        .backoff(Duration::from_millis(100), Duration::from_millis(200))
+        .spawn()
+        .unwrap();
+    until(
+        || format!("{:?}", untrusting.stats()),
+        || untrusting.stats().failed_attempts >= 2,
+        pause,
+    )
+    .await;
+    assert_eq!(untrusting.stats().delivered, 0);
+    assert_eq!(inbox.pushes().len(), received);
+    let e = OtlpExporter::builder(&metrics, format!("https://{at}"))
+        .ca_certificates_pem("not a certificate")
+        .spawn()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CERTIFICATE"), "{e}");
+}
+
 /// Start and time of the `active_requests` point, which every push carries.
 fn active_times(p: &Push) -> (u64, u64) {
     let Some(Data::Sum(s)) = &metric(p, "http.server.active_requests").unwrap().data else {
@@ -994,8 +1102,13 @@ async fn the_demo_pushes_to_otlp_endpoint_and_checks_its_flags() {
             "100ms to 1h",
         ),
         (
-            vec!["--otlp-endpoint", "https://collector:4318"],
-            "Collector",
+            vec![
+                "--otlp-endpoint",
+                "https://127.0.0.1:4318",
+                "--otlp-cacert",
+                "/nonexistent/ca.pem",
+            ],
+            "--otlp-cacert",
         ),
         (vec!["--otlp-endpoint", "collector:4318"], "http://"),
         (

@@ -16,7 +16,7 @@ use crate::config::PromDuration;
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct OtlpArgs {
     /// Also push the metrics as OTLP/HTTP protobuf to this receiver (an OpenTelemetry
-    /// Collector's http://HOST:4318; `/v1/metrics` is appended).
+    /// Collector's http://HOST:4318, or https://; `/v1/metrics` is appended).
     #[arg(long, value_name = "URL")]
     pub(crate) otlp_endpoint: Option<String>,
     /// How often to push (100ms to 1h), e.g. 1s or 30s.
@@ -25,6 +25,10 @@ pub(crate) struct OtlpArgs {
     /// A header sent with every push, as NAME=VALUE (an API key); repeatable.
     #[arg(long, value_name = "NAME=VALUE", value_parser = header, requires = "otlp_endpoint")]
     pub(crate) otlp_header: Vec<(String, String)>,
+    /// With an https endpoint: trust only the CA certificates of this PEM file (a private
+    /// collector's CA) instead of the system's.
+    #[arg(long, value_name = "FILE", requires = "otlp_endpoint")]
+    pub(crate) otlp_cacert: Option<std::path::PathBuf>,
     /// Push deltas (the change since the last accepted push) instead of cumulative counts.
     #[arg(long, requires = "otlp_endpoint")]
     pub(crate) otlp_delta: bool,
@@ -67,6 +71,11 @@ pub(crate) fn start(
         } else {
             Temporality::Cumulative
         });
+    if let Some(path) = &args.otlp_cacert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("--otlp-cacert {}: cannot read it", path.display()))?;
+        builder = builder.ca_certificates_pem(pem);
+    }
     for (k, v) in &args.otlp_header {
         builder = builder.header(k.as_str(), v.as_str());
     }

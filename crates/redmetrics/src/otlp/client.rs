@@ -25,6 +25,21 @@ const MAX_ANSWER: usize = 64 * 1024;
 /// The longest `Retry-After` honoured; a longer one is cut to this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
+/// The connector: plain http, or http and https with feature `otlp-https`.
+#[cfg(feature = "otlp-https")]
+pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+/// The connector: plain http, or http and https with feature `otlp-https`.
+#[cfg(not(feature = "otlp-https"))]
+pub(crate) type Connector = HttpConnector;
+
+/// A TCP connector giving up on a connect after `timeout`.
+pub(crate) fn http_connector(timeout: Duration) -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(timeout));
+    connector.set_nodelay(true);
+    connector
+}
+
 /// What became of one export.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Outcome {
@@ -50,7 +65,7 @@ pub(crate) enum Outcome {
 /// Where and how exports are sent.
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     gzip: bool,
@@ -60,14 +75,12 @@ pub(crate) struct Transport {
 impl Transport {
     /// A transport to `uri` (already `…/v1/metrics`).
     pub(crate) fn new(
+        connector: Connector,
         uri: Uri,
         headers: Vec<(HeaderName, HeaderValue)>,
         gzip: bool,
         timeout: Duration,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
         Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             uri,

@@ -1,7 +1,8 @@
 //! OTLP/HTTP export (feature `otlp`): a tokio task that reads the same series the Prometheus
 //! endpoint renders ([`HttpMetrics::series`]) every interval and pushes them to an
-//! OpenTelemetry receiver as protobuf (`POST <endpoint>/v1/metrics`). One recording, two
-//! outputs: the request path is untouched, and no OpenTelemetry SDK is involved.
+//! OpenTelemetry receiver as protobuf (`POST <endpoint>/v1/metrics`; over https too with
+//! feature `otlp-https`). One recording, two outputs: the request path is untouched, and no
+//! OpenTelemetry SDK is involved.
 //!
 //! ```no_run
 //! # async fn run(metrics: redmetrics::HttpMetrics) -> Result<(), redmetrics::otlp::OtlpError> {
@@ -59,6 +60,8 @@ mod client;
 mod convert;
 mod queue;
 mod snapshot;
+#[cfg(feature = "otlp-https")]
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,6 +137,12 @@ pub enum OtlpError {
         "registering {DROPPED_EXPORTS}: {0} (one exporter per registry: export every app from one)"
     )]
     Registry(#[from] RegistryError),
+    /// The TLS setup failed (feature `otlp-https`): unreadable CA certificates.
+    #[error("OTLP https: {reason}")]
+    Tls {
+        /// What is wrong and what to give instead.
+        reason: String,
+    },
     /// [`spawn`](OtlpExporterBuilder::spawn) was called outside a tokio runtime.
     #[error("the OTLP exporter is a tokio task: call spawn() inside a tokio runtime")]
     NoRuntime,
@@ -158,6 +167,9 @@ pub struct OtlpExporterBuilder {
     max_backoff: Duration,
     /// Start of every cumulative series, read once.
     start_unix_nano: u64,
+    /// PEM CA certificates trusted instead of the system's roots.
+    #[cfg(feature = "otlp-https")]
+    ca_pem: Option<Vec<u8>>,
 }
 
 impl OtlpExporterBuilder {
@@ -215,6 +227,15 @@ impl OtlpExporterBuilder {
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_backoff = initial;
         self.max_backoff = max;
+        self
+    }
+
+    /// Trust only these CA certificates (PEM) for an https endpoint, instead of the
+    /// system's roots: a collector with a private CA.
+    #[cfg(feature = "otlp-https")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp-https")))]
+    pub fn ca_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pem = Some(pem.into());
         self
     }
 
@@ -279,6 +300,12 @@ impl OtlpExporterBuilder {
             !self.initial_backoff.is_zero() && self.max_backoff <= MAX_INTERVAL,
             "the first wait must be above zero and the longest at most 1h",
         )?;
+        let http = client::http_connector(self.timeout);
+        #[cfg(feature = "otlp-https")]
+        let connector = tls::connector(http, self.ca_pem.as_deref())
+            .map_err(|reason| OtlpError::Tls { reason })?;
+        #[cfg(not(feature = "otlp-https"))]
+        let connector = http;
         let dropped = self.registry.family::<Counter, 0>(
             DROPPED_EXPORTS,
             "OTLP export snapshots dropped: the queue was full while the receiver was unreachable, or the receiver refused them",
@@ -287,7 +314,7 @@ impl OtlpExporterBuilder {
         )?;
         Ok(Task {
             series: self.series,
-            transport: Transport::new(uri, headers, self.gzip, self.timeout),
+            transport: Transport::new(connector, uri, headers, self.gzip, self.timeout),
             convert: Convert::new(
                 &self.service_name,
                 &self.service_version,
@@ -348,6 +375,8 @@ impl OtlpExporter {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
             start_unix_nano: start_unix_nano(),
+            #[cfg(feature = "otlp-https")]
+            ca_pem: None,
         }
     }
 
@@ -508,15 +537,16 @@ fn endpoint_uri(url: &str) -> Result<Uri, OtlpError> {
     let uri: Uri = url
         .parse()
         .map_err(|_| bad("not a URL; write it as http://host:4318"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
+    let scheme = match uri.scheme_str() {
+        Some("http") => "http",
+        Some("https") if cfg!(feature = "otlp-https") => "https",
         Some("https") => {
             return Err(bad(
-                "https is not supported yet: export over http to a local OpenTelemetry Collector, which forwards with TLS",
+                "https needs the feature `otlp-https`; or export over http to a local OpenTelemetry Collector, which forwards with TLS",
             ));
         }
         _ => return Err(bad("needs http://, e.g. http://127.0.0.1:4318")),
-    }
+    };
     let Some(authority) = uri.authority() else {
         return Err(bad("needs a host, e.g. http://127.0.0.1:4318"));
     };
@@ -535,7 +565,7 @@ fn endpoint_uri(url: &str) -> Result<Uri, OtlpError> {
         format!("{base}/v1/metrics")
     };
     Uri::builder()
-        .scheme("http")
+        .scheme(scheme)
         .authority(authority.clone())
         .path_and_query(path)
         .build()
@@ -591,8 +621,16 @@ mod tests {
             ok("http://c:4318/v1/metrics").as_deref(),
             Ok("http://c:4318/v1/metrics")
         );
+        if cfg!(feature = "otlp-https") {
+            assert_eq!(
+                ok("https://c:4318").as_deref(),
+                Ok("https://c:4318/v1/metrics")
+            );
+        } else {
+            let e = endpoint_uri("https://c:4318").unwrap_err().to_string();
+            assert!(e.contains("otlp-https"), "{e}");
+        }
         for (url, says) in [
-            ("https://c:4318", "Collector"),
             ("ftp://c", "http://"),
             ("127.0.0.1:4318", "http://"),
             ("http://u:p@c:4318", "header"),
