@@ -158,22 +158,11 @@ impl axum::serve::Listener for TlsListener {
 
 /// Serves the receiver over https with this certificate; returns its address.
 async fn start_tls_receiver(inbox: &Inbox, cert: Vec<u8>, key: Vec<u8>) -> SocketAddr {
-    use tokio_rustls::rustls;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.into()],
-            rustls::pki_types::PrivateKeyDer::try_from(key).unwrap(),
-        )
-        .unwrap();
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let listener = TlsListener {
         tcp,
-        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        acceptor: common::tls_acceptor(cert, key),
     };
     let app = Router::new()
         .route("/v1/metrics", post(receive))
