@@ -19,3 +19,6 @@ for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetri
 done
 printf '%-30s %s\n' render-text-1000 "$(per_op render-text-1000 2 12)"
 printf '%-30s %s\n' render-protobuf-1000 "$(per_op render-protobuf-1000 2 12)"
+for mode in otlp-1000 otlp-gzip-1000; do
+  printf '%-30s %s\n' "$mode" "$(per_op "$mode" 2 12)"
+done

@@ -21,6 +21,7 @@ mod alertmanager;
 mod cache;
 mod links;
 mod local;
+mod otlp;
 mod prometheus;
 mod sinks;
 mod traceparent;
@@ -70,6 +71,8 @@ pub(crate) struct DemoArgs {
     /// Where the Alertmanager started with --with-prometheus listens (when one is installed).
     #[arg(long, default_value = "127.0.0.1:9093", requires = "with_prometheus", value_parser = listen_address)]
     pub(crate) alertmanager_listen: SocketAddr,
+    #[command(flatten)]
+    pub(crate) otlp: otlp::OtlpArgs,
 }
 
 /// A listen address; a bare port is refused with the form it needs.
@@ -120,6 +123,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     }
     let metrics = builder.build().context("metrics")?;
     cache::install(&metrics, served.prefix())?;
+    let _otlp = otlp::start(&args.otlp, &metrics, served.prefix())?;
     let token = crate::secret::token(
         args.metrics_token.as_deref(),
         args.metrics_token_file.as_deref(),

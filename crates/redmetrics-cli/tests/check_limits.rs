@@ -368,18 +368,7 @@ fn a_protected_demo_needs_the_token() {
 
 /// Serves `body` over HTTPS (rustls, the certificate and key given) on loopback.
 fn serve_tls(cert: Vec<u8>, key: Vec<u8>, body: &'static str) -> SocketAddr {
-    use tokio_rustls::rustls;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.into()],
-            rustls::pki_types::PrivateKeyDer::try_from(key).unwrap(),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = common::tls_acceptor(cert, key);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {

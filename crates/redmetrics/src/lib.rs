@@ -26,7 +26,8 @@
 //! with [`Contract::builder`]), [`middleware`] (the tower layer and [`HttpMetrics`]),
 //! [`metrics`] and [`Registry`] (application metrics in the same endpoint), [`collect`] (the
 //! seam to write a collector of your own), [`encoding`] and [`MetricsEndpoint`] (the scrape
-//! side), `live` (feature `live`: a live page of the RED figures). Feature `serde` derives `Serialize` for the contract; `server` adds `serve` for a
+//! side), `live` (feature `live`: a live page of the RED figures), `otlp` (feature `otlp`:
+//! the same series pushed as OTLP/HTTP). Feature `serde` derives `Serialize` for the contract; `server` adds `serve` for a
 //! listener of its own.
 //! Feature `protobuf` (default) adds Prometheus' protobuf exposition (`proto`,
 //! `encoding::Format::Protobuf`), which carries the latency histogram's native buckets.
@@ -48,6 +49,9 @@ pub mod metrics;
 pub mod middleware;
 pub mod name;
 mod number;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod otlp;
 pub mod process;
 #[cfg(feature = "protobuf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]

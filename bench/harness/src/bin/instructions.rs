@@ -6,7 +6,8 @@
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
 //! axum-redmetrics, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
 //! tower-bare-headers, tower-redmetrics-headers, tower-bare-traceparent,
-//! tower-redmetrics-traceparent, render-text-1000, render-protobuf-1000)
+//! tower-redmetrics-traceparent, render-text-1000, render-protobuf-1000, otlp-1000,
+//! otlp-gzip-1000)
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use tower::Service;
 
 use redmetrics::encoding::{Format, encode_into};
 use redmetrics::middleware::Completed;
+use redmetrics::otlp::OtlpExporter;
 use redmetrics::{Contract, HttpMetrics};
 use redmetrics_bench::{
     HEADERS, PATHS, TRACED_HEADERS, Variant, call, call_tower_with, router, tower_bare,
@@ -91,6 +93,17 @@ fn main() -> Result<(), String> {
         "tower-redmetrics-traceparent" => drive(tower_layered(), n, &TRACED_HEADERS),
         "render-text-1000" => render(Format::Text, n),
         "render-protobuf-1000" => render(Format::Protobuf, n),
+        // One OTLP export's CPU work: read the series, convert, encode (and gzip).
+        "otlp-1000" | "otlp-gzip-1000" => {
+            let metrics = populated(1_000);
+            let export = OtlpExporter::builder(&metrics, "http://127.0.0.1:4318")
+                .gzip(mode == "otlp-gzip-1000");
+            let mut len = 0;
+            for _ in 0..n {
+                len = std::hint::black_box(export.encode_now()).len();
+            }
+            eprintln!("{mode}: {len} bytes a body");
+        }
         other => return Err(format!("unknown mode {other}; {usage}")),
     }
     Ok(())

@@ -166,6 +166,23 @@ pub fn start_demo_logged_at(
     )
 }
 
+/// A TLS acceptor (rustls, ring) serving this DER certificate and key, for loopback HTTPS
+/// peers.
+pub fn tls_acceptor(cert: Vec<u8>, key: Vec<u8>) -> tokio_rustls::TlsAcceptor {
+    use tokio_rustls::rustls;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.into()],
+            rustls::pki_types::PrivateKeyDer::try_from(key).unwrap(),
+        )
+        .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
 /// Renders a Helm chart with Helm's own Go SDK (the `helm_chart.py` judge) and returns its
 /// manifests as one YAML stream, as `helm template` prints them.
 pub fn helm_template(chart: &Path, release: &str, namespace: &str, values: &str) -> String {

@@ -75,4 +75,4 @@ pub use layer::{MetricsLayer, MetricsService};
 pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use route::{Classify, MatchedPathRoute, RequestParts};
 pub use trace::{TraceSource, W3cTraceparent, parse_traceparent};
-pub use view::{RequestCount, RouteId, RouteView, SeriesView};
+pub use view::{RequestCount, RouteId, RouteSizes, RouteView, SeriesView, SizeView};

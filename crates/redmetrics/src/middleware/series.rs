@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::method::MethodLabel;
 use super::route::{Classify, RequestParts};
 use super::trace::TraceSource;
+use super::view::SizeView;
 use crate::collect::{Collect, Desc, LabelSet, Sink, TraceContext};
 use crate::contract::{Contract, SizeLayout, UNMATCHED};
 use crate::labels;
@@ -46,6 +47,13 @@ impl SizeMetric {
         match self {
             Self::Summary(s) => s.encode(labels, sink, scratch),
             Self::Histogram(h) => h.encode(labels, sink, scratch),
+        }
+    }
+
+    fn view(&self) -> SizeView<'_> {
+        match self {
+            Self::Summary(s) => SizeView::Summary(s),
+            Self::Histogram(h) => SizeView::Histogram(h),
         }
     }
 }
@@ -392,6 +400,15 @@ impl Shared {
         self.routes
             .iter_slots()
             .map(|(slot, r)| (slot, r.method, &*r.path, &r.hot.duration))
+    }
+
+    /// Every (method, path) series with its slot: request and response size metrics.
+    pub(crate) fn read_sizes(
+        &self,
+    ) -> impl Iterator<Item = (RouteRef, SizeView<'_>, SizeView<'_>)> {
+        self.routes
+            .iter_slots()
+            .map(|(slot, r)| (slot, r.hot.request_size.view(), r.hot.response_size.view()))
     }
 
     /// The finite latency bucket bounds, in seconds.

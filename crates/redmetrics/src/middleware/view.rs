@@ -3,7 +3,7 @@
 //! the layer; every value is one relaxed atomic load.
 
 use super::series::Shared;
-use crate::metrics::Histogram;
+use crate::metrics::{Histogram, Summary};
 
 /// Identifies one (method, path) series for the life of the process (its slot in the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,6 +40,27 @@ pub struct RequestCount {
     pub count: u64,
 }
 
+/// A body size series: a summary or a histogram, as the contract's size layout says.
+#[derive(Debug, Clone, Copy)]
+pub enum SizeView<'a> {
+    /// Sizes as a summary (the default layout).
+    Summary(&'a Summary),
+    /// Sizes as a histogram (`SizeMetrics::default_histogram()` and the like).
+    Histogram(&'a Histogram),
+}
+
+/// The body size series of one (method, path): what `<prefix>_http_request_size_bytes` and
+/// `<prefix>_http_response_size_bytes` render for it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSizes<'a> {
+    /// The route, as in [`RouteView::id`].
+    pub route: RouteId,
+    /// Request body bytes read.
+    pub request: SizeView<'a>,
+    /// Response body bytes sent.
+    pub response: SizeView<'a>,
+}
+
 impl<'a> SeriesView<'a> {
     pub(crate) fn new(shared: &'a Shared) -> Self {
         Self { shared }
@@ -54,6 +75,17 @@ impl<'a> SeriesView<'a> {
                 method,
                 path,
                 duration,
+            })
+    }
+
+    /// The body size series of every (method, path), in the order of [`routes`](Self::routes).
+    pub fn sizes(&self) -> impl Iterator<Item = RouteSizes<'a>> + 'a {
+        self.shared
+            .read_sizes()
+            .map(|(id, request, response)| RouteSizes {
+                route: RouteId(id),
+                request,
+                response,
             })
     }
 
