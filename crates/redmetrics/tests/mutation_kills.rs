@@ -183,3 +183,185 @@ fn every_standard_method_has_its_own_label_value() {
         ]
     );
 }
+
+/// A token of the secret's length with two bytes swapped is refused: the comparison looks at
+/// every byte, and differences at two places cannot cancel out.
+#[tokio::test]
+async fn a_same_length_token_with_swapped_bytes_is_refused() {
+    let m = metrics();
+    let app = axum::Router::new().route_service("/metrics", m.endpoint().bearer_token("s3cret"));
+    let addr = common::serve(app).await;
+    let client = common::client();
+    for token in ["Bearer 3scret", "Bearer s3cert", "Bearer S3cret"] {
+        let got = common::send(
+            &client,
+            addr,
+            "GET",
+            "/metrics",
+            &[("authorization", token)],
+            b"",
+        )
+        .await;
+        assert_eq!(got.status, 401, "{token}");
+    }
+    let got = common::send(
+        &client,
+        addr,
+        "GET",
+        "/metrics",
+        &[("authorization", "Bearer s3cret")],
+        b"",
+    )
+    .await;
+    assert_eq!(got.status, 200);
+}
+
+/// `*/*` counts as accepting text: a scraper that prefers anything over OpenMetrics gets
+/// text, one that accepts only OpenMetrics and JSON gets OpenMetrics.
+#[tokio::test]
+async fn a_wildcard_range_is_text_and_unrelated_types_are_not() {
+    let m = metrics();
+    let app = axum::Router::new().route_service("/metrics", m.endpoint());
+    let addr = common::serve(app).await;
+    let client = common::client();
+    for (accept, content_type) in [
+        (
+            "application/openmetrics-text;q=0.2, */*;q=0.5",
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+        (
+            "application/openmetrics-text;q=0.5, application/json",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
+    ] {
+        let got = common::send(&client, addr, "GET", "/metrics", &[("accept", accept)], b"").await;
+        assert_eq!(got.headers["content-type"], content_type, "{accept}");
+    }
+}
+
+/// `gzip(false)` turns compression off even for a scraper that asks for it, and the
+/// endpoint's `registry()` is the registry it serves: a family registered there is scraped.
+#[tokio::test]
+async fn gzip_can_be_turned_off_and_the_endpoint_serves_its_own_registry() {
+    let m = metrics();
+    let plain = m.endpoint().gzip(false);
+    let jobs = plain
+        .registry()
+        .family::<redmetrics::metrics::Counter, 1>("mk_jobs_total", "Jobs run.", ["queue"], ())
+        .unwrap();
+    jobs.with(["a"]).inc();
+    let app = axum::Router::new()
+        .route_service("/plain", plain)
+        .route_service("/zipped", m.endpoint());
+    let addr = common::serve(app).await;
+    let client = common::client();
+    let gzip = [("accept-encoding", "gzip")];
+    let zipped = common::send(&client, addr, "GET", "/zipped", &gzip, b"").await;
+    assert_eq!(zipped.headers["content-encoding"], "gzip");
+    let got = common::send(&client, addr, "GET", "/plain", &gzip, b"").await;
+    assert!(!got.headers.contains_key("content-encoding"));
+    let s = common::samples(&got.text());
+    assert_eq!(
+        common::value(&s, "mk_jobs_total", &[("queue", "a")]),
+        Some(1.0)
+    );
+}
+
+/// Every sample prometheus_client reads from `exposition`, as (name, labels, value).
+fn python_samples(exposition: &[u8]) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+    let families = common::python_parse("text", exposition);
+    families
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["samples"].as_array().unwrap().iter())
+        .map(|s| {
+            (
+                s[0].as_str().unwrap().to_owned(),
+                s[1].clone(),
+                s[2].clone(),
+            )
+        })
+        .collect()
+}
+
+fn python_value(
+    samples: &[(String, serde_json::Value, serde_json::Value)],
+    name: &str,
+    labels: serde_json::Value,
+) -> serde_json::Value {
+    samples
+        .iter()
+        .find(|(n, l, _)| n == name && *l == labels)
+        .map(|(_, _, v)| v.clone())
+        .unwrap_or_else(|| panic!("{name} {labels} not scraped"))
+}
+
+/// Application metrics hold exactly what they were given, read back in the process and
+/// from a scrape over HTTP that prometheus_client parses: a counter's `inc_by`, every gauge
+/// operation, float gauges, and an exponential histogram's bounds, buckets and sum.
+#[tokio::test]
+async fn application_metric_types_hold_exactly_what_they_were_given() {
+    use redmetrics::metrics::{Buckets, Counter, Gauge, GaugeF64, Histogram};
+    use serde_json::json;
+    let m = metrics();
+    let r = m.registry();
+    let jobs = r
+        .family::<Counter, 1>("mk_jobs_total", "Jobs.", ["q"], ())
+        .unwrap();
+    let depth = r
+        .family::<Gauge, 1>("mk_depth", "Depth.", ["q"], ())
+        .unwrap();
+    let temp = r
+        .family::<GaugeF64, 1>("mk_temp_celsius", "Temp.", ["q"], ())
+        .unwrap();
+    let buckets = Buckets::exponential(1.0, 2.0, 3).unwrap();
+    assert_eq!(buckets.bounds(), [1.0, 2.0, 4.0]);
+    let le: Vec<&str> = buckets.le().iter().map(|s| &**s).collect();
+    assert_eq!(le, ["1.0", "2.0", "4.0", "+Inf"]);
+    let sizes = r
+        .family::<Histogram, 1>("mk_size", "Size.", ["q"], Arc::new(buckets))
+        .unwrap();
+
+    let c = jobs.with(["a"]);
+    c.inc();
+    c.inc_by(5);
+    assert_eq!(c.get(), 6);
+    let g = depth.with(["a"]);
+    g.set(10);
+    g.inc();
+    g.dec();
+    g.dec();
+    g.add(-3);
+    assert_eq!(g.get(), 6);
+    let f = temp.with(["a"]);
+    f.set(1.5);
+    f.add(0.25);
+    assert_eq!(f.get(), 1.75);
+    let h = sizes.with(["a"]);
+    assert_eq!(h.buckets().bounds(), [1.0, 2.0, 4.0]);
+    for v in [0.5, 1.0, 3.0, 3.0, 10.0] {
+        h.observe(v);
+    }
+    let mut cumulative = Vec::new();
+    assert_eq!(h.read(&mut cumulative), 17.5);
+    assert_eq!(cumulative, [2, 2, 4, 5]);
+
+    let app = axum::Router::new().route_service("/metrics", m.endpoint());
+    let addr = common::serve(app).await;
+    let got = common::get(&common::client(), addr, "/metrics").await;
+    let s = python_samples(&got.body);
+    let a = || json!({"q": "a"});
+    assert_eq!(python_value(&s, "mk_jobs_total", a()), 6.0);
+    assert_eq!(python_value(&s, "mk_depth", a()), 6.0);
+    assert_eq!(python_value(&s, "mk_temp_celsius", a()), 1.75);
+    assert_eq!(python_value(&s, "mk_size_sum", a()), 17.5);
+    assert_eq!(python_value(&s, "mk_size_count", a()), 5.0);
+    for (le, n) in [("1.0", 2.0), ("2.0", 2.0), ("4.0", 4.0), ("+Inf", 5.0)] {
+        assert_eq!(
+            python_value(&s, "mk_size_bucket", json!({"q": "a", "le": le})),
+            n,
+            "le={le}"
+        );
+    }
+}
