@@ -365,3 +365,27 @@ async fn application_metric_types_hold_exactly_what_they_were_given() {
         );
     }
 }
+
+/// The response body the layer hands to the server reports the end of stream as the inner
+/// body does: hyper then sends an empty response without polling it (and HTTP/2 ends the
+/// stream on the headers frame), and a non-empty one is still polled.
+#[tokio::test]
+async fn the_response_body_reports_its_end_as_the_inner_body_does() {
+    use http_body::Body as _;
+    let m = metrics();
+    for (text, ends) in [("", true), ("x", false)] {
+        let inner = tower::service_fn(move |_req: Request<_>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(bytes::Bytes::from_static(
+                text.as_bytes(),
+            ))))
+        });
+        let res = m
+            .layer()
+            .layer(inner)
+            .oneshot(Request::new(Full::new(bytes::Bytes::new())))
+            .await
+            .unwrap();
+        assert_eq!(res.body().is_end_stream(), ends, "body {text:?}");
+        assert_eq!(res.body().size_hint().exact(), Some(text.len() as u64));
+    }
+}
