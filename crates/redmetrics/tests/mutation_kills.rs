@@ -389,3 +389,111 @@ async fn the_response_body_reports_its_end_as_the_inner_body_does() {
         assert_eq!(res.body().size_hint().exact(), Some(text.len() as u64));
     }
 }
+
+/// The HTTP families claim their names in the registry: an application family of the same
+/// name is refused instead of producing a second family under it in every scrape.
+#[test]
+fn an_application_family_cannot_take_an_http_familys_name() {
+    use redmetrics::metrics::{Counter, Gauge};
+    use redmetrics::registry::RegistryError;
+    let m = metrics();
+    let r = m.registry();
+    let counter = r.family::<Counter, 0>("mk_http_requests_total", "Clash.", [], ());
+    let gauge = r.family::<Gauge, 0>("mk_http_request_duration_seconds", "Clash.", [], ());
+    assert!(matches!(counter, Err(RegistryError::Duplicate { .. })));
+    assert!(matches!(gauge, Err(RegistryError::Duplicate { .. })));
+}
+
+/// A summary keeps its shape as given (objectives sorted by quantile, their labels, the
+/// window) and reports the sum and count of float and integer observations alike, with
+/// constant data at every quantile, in the process and in a scrape prometheus_client parses.
+#[tokio::test]
+async fn a_summary_reports_its_shape_sum_count_and_quantiles() {
+    use redmetrics::metrics::{Objective, Summary, SummaryShape};
+    use serde_json::json;
+    let objective = |quantile, error| Objective { quantile, error };
+    let shape = SummaryShape::new(
+        &[objective(0.9, 0.01), objective(0.5, 0.05)],
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    assert_eq!(
+        shape.objectives(),
+        [objective(0.5, 0.05), objective(0.9, 0.01)]
+    );
+    let labels: Vec<&str> = shape.quantile_labels().iter().map(|s| &**s).collect();
+    assert_eq!(labels, ["0.5", "0.9"]);
+    assert_eq!(shape.window(), std::time::Duration::from_secs(60));
+
+    let m = metrics();
+    let latency = m
+        .registry()
+        .family::<Summary, 1>("mk_latency_seconds", "Latency.", ["q"], Arc::new(shape))
+        .unwrap();
+    let s = latency.with(["a"]);
+    assert_eq!(s.shape().window(), std::time::Duration::from_secs(60));
+    s.observe(3.0);
+    s.observe(3.0);
+    s.observe_u64_at(3, std::time::Instant::now());
+    let mut quantiles = Vec::new();
+    assert_eq!(s.read(&mut quantiles), (9.0, 3));
+    assert_eq!(quantiles, [3.0, 3.0]);
+
+    let app = axum::Router::new().route_service("/metrics", m.endpoint());
+    let addr = common::serve(app).await;
+    let got = common::get(&common::client(), addr, "/metrics").await;
+    let samples = python_samples(&got.body);
+    assert_eq!(
+        python_value(&samples, "mk_latency_seconds_sum", json!({"q": "a"})),
+        9.0
+    );
+    assert_eq!(
+        python_value(&samples, "mk_latency_seconds_count", json!({"q": "a"})),
+        3.0
+    );
+    for q in ["0.5", "0.9"] {
+        let labels = json!({"q": "a", "quantile": q});
+        assert_eq!(
+            python_value(&samples, "mk_latency_seconds", labels),
+            3.0,
+            "{q}"
+        );
+    }
+}
+
+/// An exclusion matches the route template alone (`/v1/items/{id}` skips `/v1/items/7`) or
+/// the request path alone (an unrouted `/favicon.ico`); either is enough. Another unrouted
+/// path is measured, so the fallback does pass through the layer.
+#[tokio::test]
+async fn an_exclusion_matches_the_template_or_the_path_alone() {
+    let m = HttpMetrics::builder(Contract::new("mk").unwrap())
+        .exclude(["/v1/items/{id}", "/favicon.ico"])
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/v1/items/{id}", axum::routing::get(|| async { "item" }))
+        .route("/v1/other", axum::routing::get(|| async { "other" }))
+        .layer(m.layer());
+    let addr = common::serve(app).await;
+    let client = common::client();
+    for (path, status) in [
+        ("/v1/items/7", 200),
+        ("/favicon.ico", 404),
+        ("/v1/other", 200),
+        ("/nowhere", 404),
+    ] {
+        assert_eq!(
+            common::get(&client, addr, path).await.status,
+            status,
+            "{path}"
+        );
+    }
+    let text = redmetrics::encoding::encode(m.registry(), redmetrics::encoding::Format::Text);
+    let s = common::samples(&String::from_utf8(text).unwrap());
+    let paths: Vec<&str> = s
+        .iter()
+        .filter(|x| x.name == "mk_http_requests_total")
+        .map(|x| x.labels["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["/v1/other", redmetrics::contract::UNMATCHED]);
+}
