@@ -497,3 +497,54 @@ async fn an_exclusion_matches_the_template_or_the_path_alone() {
         .collect();
     assert_eq!(paths, ["/v1/other", redmetrics::contract::UNMATCHED]);
 }
+
+/// `*;q=0` refuses every coding not named, gzip included: the scrape comes back plain.
+#[tokio::test]
+async fn a_zero_quality_wildcard_encoding_refuses_gzip() {
+    let m = metrics();
+    let app = axum::Router::new().route_service("/metrics", m.endpoint());
+    let addr = common::serve(app).await;
+    let client = common::client();
+    for (accept, gzipped) in [("*;q=0", false), ("*", true), ("identity, *;q=0", false)] {
+        let headers = [("accept-encoding", accept)];
+        let got = common::send(&client, addr, "GET", "/metrics", &headers, b"").await;
+        assert_eq!(
+            got.headers.get("content-encoding").is_some(),
+            gzipped,
+            "{accept}"
+        );
+    }
+}
+
+/// Float counters and float gauges are written in OpenMetrics too: prometheus_client's
+/// OpenMetrics parser reads the process's CPU seconds and an application's float gauge.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn openmetrics_scrapes_carry_float_counters_and_gauges() {
+    let m = metrics();
+    let temp = m
+        .registry()
+        .family::<redmetrics::metrics::GaugeF64, 0>("mk_temp_celsius", "Temp.", [], ())
+        .unwrap();
+    temp.with([]).set(1.75);
+    let app = axum::Router::new().route_service("/metrics", m.endpoint());
+    let addr = common::serve(app).await;
+    let accept = [("accept", "application/openmetrics-text; version=1.0.0")];
+    let got = common::send(&common::client(), addr, "GET", "/metrics", &accept, b"").await;
+    let families = common::python_parse("openmetrics", &got.body);
+    let sample = |name: &str| {
+        families
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["samples"].as_array().unwrap().iter())
+            .find(|s| s[0] == name)
+            .and_then(|s| s[2].as_f64())
+    };
+    assert_eq!(sample("mk_temp_celsius"), Some(1.75));
+    assert!(
+        sample("process_cpu_seconds_total").is_some(),
+        "no process_cpu_seconds_total in\n{}",
+        got.text()
+    );
+}
