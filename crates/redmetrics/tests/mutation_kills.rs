@@ -548,3 +548,40 @@ async fn openmetrics_scrapes_carry_float_counters_and_gauges() {
         got.text()
     );
 }
+
+/// Past the bound, the series view shows the overflow route with what was folded into it,
+/// as the scrape does.
+#[test]
+fn the_series_view_shows_the_overflow_route_once_something_folded() {
+    let m = HttpMetrics::builder(Contract::new("mk").unwrap())
+        .max_label_sets(1)
+        .build()
+        .unwrap();
+    for route in ["/a", "/b", "/c"] {
+        m.record(&redmetrics::middleware::Completed {
+            method: &http::Method::GET,
+            route: Some(route),
+            status: 200,
+            took: std::time::Duration::from_millis(1),
+            request_bytes: 0,
+            response_bytes: 0,
+        });
+    }
+    let mut routes: Vec<(String, Option<u64>)> = m
+        .series()
+        .routes()
+        .map(|r| {
+            let mut cumulative = Vec::new();
+            r.duration.read(&mut cumulative);
+            (r.path.to_owned(), cumulative.last().copied())
+        })
+        .collect();
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            ("/a".to_owned(), Some(1)),
+            (redmetrics::metrics::OVERFLOW.to_owned(), Some(2))
+        ]
+    );
+}
