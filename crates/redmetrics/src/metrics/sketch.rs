@@ -327,4 +327,20 @@ mod tests {
         s.observe(&c, 9.0, t + Duration::from_secs(600));
         assert_eq!(estimate(&s, &c, t + Duration::from_secs(600), 0.5), 9.0);
     }
+
+    /// Values past the top octave (from 2^40) share the last bucket, which sorts above
+    /// every other: a p99 over nine small values and one huge one lands in it.
+    #[test]
+    fn values_past_the_top_octave_rank_above_all_others() {
+        let (c, t) = clock();
+        let s = Sketch::default();
+        for _ in 0..9 {
+            s.observe(&c, 1000.0, t);
+        }
+        s.observe(&c, 1e15, t);
+        let top = estimate(&s, &c, t, 0.99);
+        assert!((2f64.powi(39)..=1e15).contains(&top), "p99 {top}");
+        let median = estimate(&s, &c, t, 0.5);
+        assert!((median - 1000.0).abs() <= 1000.0 / 32.0, "p50 {median}");
+    }
 }
