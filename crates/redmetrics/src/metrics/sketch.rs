@@ -343,4 +343,30 @@ mod tests {
         let median = estimate(&s, &c, t, 0.5);
         assert!((median - 1000.0).abs() <= 1000.0 / 32.0, "p50 {median}");
     }
+
+    /// Each 2-minute slice keeps its own values for the whole window, and a slice reused
+    /// ten minutes later starts empty: values seen in slices 0, 1 and 2 all count, and once
+    /// slice 1 is reused, what it held before is gone.
+    #[test]
+    fn every_slice_keeps_its_values_until_it_is_reused() {
+        let (c, t) = clock();
+        let at = |secs| t + Duration::from_secs(secs);
+        let s = Sketch::default();
+        s.observe(&c, 1.0, at(0));
+        s.observe(&c, 2.5, at(130));
+        s.observe(&c, 3.0, at(250));
+        let median = estimate(&s, &c, at(250), 0.5);
+        assert!(
+            (2.5..=2.5 * (1.0 + 1.0 / 32.0)).contains(&median),
+            "p50 {median}"
+        );
+        // Slice 1 again (epoch 6): 2.5 leaves; slice 0 (epoch 0) has left the window.
+        s.observe(&c, 20.0, at(730));
+        s.observe(&c, 30.0, at(730));
+        let median = estimate(&s, &c, at(730), 0.5);
+        assert!(
+            (20.0..=20.0 * (1.0 + 1.0 / 32.0)).contains(&median),
+            "p50 {median}"
+        );
+    }
 }
