@@ -369,4 +369,32 @@ mod tests {
             "p50 {median}"
         );
     }
+
+    /// Inside the bucket holding the target rank the estimate interpolates by rank, and it
+    /// is clamped to the window's extremes, with zeros pulling the minimum to 0.
+    #[test]
+    fn estimates_interpolate_by_rank_and_respect_the_extremes() {
+        let (c, t) = clock();
+        let s = Sketch::default();
+        for v in [4.0, 8.0, 8.0, 8.0, 8.0, 16.0] {
+            s.observe(&c, v, t);
+        }
+        // Rank 3 is the second of four in [8, 8.25): halfway.
+        assert_eq!(estimate(&s, &c, t, 0.5), 8.125);
+
+        // The low end reads the exact minimum, not the bottom of its bucket [4, 4.125).
+        let s = Sketch::default();
+        for v in [4.1, 4.1, 4.1, 8.0] {
+            s.observe(&c, v, t);
+        }
+        assert_eq!(estimate(&s, &c, t, 0.01), 4.1);
+
+        // With zeros in the window the minimum is 0, whatever else was seen.
+        let s = Sketch::default();
+        for v in [0.0, 0.0, 0.0, 0.0, 4.0] {
+            s.observe(&c, v, t);
+        }
+        let low = estimate(&s, &c, t, 0.1);
+        assert!(low < 1e-6, "p10 {low}");
+    }
 }
