@@ -328,16 +328,23 @@ mod tests {
         assert_eq!(estimate(&s, &c, t + Duration::from_secs(600), 0.5), 9.0);
     }
 
+    /// A sketch holding `values`, all observed at `now`.
+    fn filled(clock: &Clock, now: Instant, values: &[f64]) -> Sketch {
+        let s = Sketch::default();
+        for &v in values {
+            s.observe(clock, v, now);
+        }
+        s
+    }
+
     /// Values past the top octave (from 2^40) share the last bucket, which sorts above
     /// every other: a p99 over nine small values and one huge one lands in it.
     #[test]
     fn values_past_the_top_octave_rank_above_all_others() {
         let (c, t) = clock();
-        let s = Sketch::default();
-        for _ in 0..9 {
-            s.observe(&c, 1000.0, t);
-        }
-        s.observe(&c, 1e15, t);
+        let mut values = vec![1000.0; 9];
+        values.push(1e15);
+        let s = filled(&c, t, &values);
         let top = estimate(&s, &c, t, 0.99);
         assert!((2f64.powi(39)..=1e15).contains(&top), "p99 {top}");
         let median = estimate(&s, &c, t, 0.5);
@@ -375,25 +382,16 @@ mod tests {
     #[test]
     fn estimates_interpolate_by_rank_and_respect_the_extremes() {
         let (c, t) = clock();
-        let s = Sketch::default();
-        for v in [4.0, 8.0, 8.0, 8.0, 8.0, 16.0] {
-            s.observe(&c, v, t);
-        }
+        let s = filled(&c, t, &[4.0, 8.0, 8.0, 8.0, 8.0, 16.0]);
         // Rank 3 is the second of four in [8, 8.25): halfway.
         assert_eq!(estimate(&s, &c, t, 0.5), 8.125);
 
         // The low end reads the exact minimum, not the bottom of its bucket [4, 4.125).
-        let s = Sketch::default();
-        for v in [4.1, 4.1, 4.1, 8.0] {
-            s.observe(&c, v, t);
-        }
+        let s = filled(&c, t, &[4.1, 4.1, 4.1, 8.0]);
         assert_eq!(estimate(&s, &c, t, 0.01), 4.1);
 
         // With zeros in the window the minimum is 0, whatever else was seen.
-        let s = Sketch::default();
-        for v in [0.0, 0.0, 0.0, 0.0, 4.0] {
-            s.observe(&c, v, t);
-        }
+        let s = filled(&c, t, &[0.0, 0.0, 0.0, 0.0, 4.0]);
         let low = estimate(&s, &c, t, 0.1);
         assert!(low < 1e-6, "p10 {low}");
     }
