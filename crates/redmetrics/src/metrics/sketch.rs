@@ -327,4 +327,72 @@ mod tests {
         s.observe(&c, 9.0, t + Duration::from_secs(600));
         assert_eq!(estimate(&s, &c, t + Duration::from_secs(600), 0.5), 9.0);
     }
+
+    /// A sketch holding `values`, all observed at `now`.
+    fn filled(clock: &Clock, now: Instant, values: &[f64]) -> Sketch {
+        let s = Sketch::default();
+        for &v in values {
+            s.observe(clock, v, now);
+        }
+        s
+    }
+
+    /// Values past the top octave (from 2^40) share the last bucket, which sorts above
+    /// every other: a p99 over nine small values and one huge one lands in it.
+    #[test]
+    fn values_past_the_top_octave_rank_above_all_others() {
+        let (c, t) = clock();
+        let mut values = vec![1000.0; 9];
+        values.push(1e15);
+        let s = filled(&c, t, &values);
+        let top = estimate(&s, &c, t, 0.99);
+        assert!((2f64.powi(39)..=1e15).contains(&top), "p99 {top}");
+        let median = estimate(&s, &c, t, 0.5);
+        assert!((median - 1000.0).abs() <= 1000.0 / 32.0, "p50 {median}");
+    }
+
+    /// Each 2-minute slice keeps its own values for the whole window, and a slice reused
+    /// ten minutes later starts empty: values seen in slices 0, 1 and 2 all count, and once
+    /// slice 1 is reused, what it held before is gone.
+    #[test]
+    fn every_slice_keeps_its_values_until_it_is_reused() {
+        let (c, t) = clock();
+        let at = |secs| t + Duration::from_secs(secs);
+        let s = Sketch::default();
+        s.observe(&c, 1.0, at(0));
+        s.observe(&c, 2.5, at(130));
+        s.observe(&c, 3.0, at(250));
+        let median = estimate(&s, &c, at(250), 0.5);
+        assert!(
+            (2.5..=2.5 * (1.0 + 1.0 / 32.0)).contains(&median),
+            "p50 {median}"
+        );
+        // Slice 1 again (epoch 6): 2.5 leaves; slice 0 (epoch 0) has left the window.
+        s.observe(&c, 20.0, at(730));
+        s.observe(&c, 30.0, at(730));
+        let median = estimate(&s, &c, at(730), 0.5);
+        assert!(
+            (20.0..=20.0 * (1.0 + 1.0 / 32.0)).contains(&median),
+            "p50 {median}"
+        );
+    }
+
+    /// Inside the bucket holding the target rank the estimate interpolates by rank, and it
+    /// is clamped to the window's extremes, with zeros pulling the minimum to 0.
+    #[test]
+    fn estimates_interpolate_by_rank_and_respect_the_extremes() {
+        let (c, t) = clock();
+        let s = filled(&c, t, &[4.0, 8.0, 8.0, 8.0, 8.0, 16.0]);
+        // Rank 3 is the second of four in [8, 8.25): halfway.
+        assert_eq!(estimate(&s, &c, t, 0.5), 8.125);
+
+        // The low end reads the exact minimum, not the bottom of its bucket [4, 4.125).
+        let s = filled(&c, t, &[4.1, 4.1, 4.1, 8.0]);
+        assert_eq!(estimate(&s, &c, t, 0.01), 4.1);
+
+        // With zeros in the window the minimum is 0, whatever else was seen.
+        let s = filled(&c, t, &[0.0, 0.0, 0.0, 0.0, 4.0]);
+        let low = estimate(&s, &c, t, 0.1);
+        assert!(low < 1e-6, "p10 {low}");
+    }
 }

@@ -220,4 +220,45 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), 64, "no key published twice");
     }
+
+    /// Threads racing to insert distinct keys of one hash lose compare-and-swaps to each
+    /// other on the same slot; the loser must probe on from there, so that every key ends up
+    /// in the run a lookup from that hash walks, exactly once. Each insert yields before it
+    /// claims its slot, and the whole is repeated, so that the race (the only way into the
+    /// retry path) surely happens.
+    #[test]
+    fn racing_inserts_of_colliding_keys_stay_findable() {
+        const THREADS: u64 = 8;
+        const PER_THREAD: u64 = 16;
+        for _ in 0..20 {
+            let t: Arc<SlotTable<u64>> = Arc::new(SlotTable::new(256));
+            let start = Arc::new(std::sync::Barrier::new(THREADS as usize));
+            let threads: Vec<_> = (0..THREADS)
+                .map(|th| {
+                    let t = Arc::clone(&t);
+                    let start = Arc::clone(&start);
+                    std::thread::spawn(move || {
+                        start.wait();
+                        for k in th * PER_THREAD..(th + 1) * PER_THREAD {
+                            // Yielding between finding the free slot and claiming it
+                            // lets the other threads find the same one.
+                            let make = || {
+                                std::thread::yield_now();
+                                Some(k)
+                            };
+                            t.get_or_insert(7, |e| *e == k, make).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for th in threads {
+                th.join().unwrap();
+            }
+            assert_eq!(t.len() as u64, THREADS * PER_THREAD);
+            for k in 0..THREADS * PER_THREAD {
+                let found = t.get_or_insert(7, |e| *e == k, || None).map(|(_, e)| *e);
+                assert_eq!(found, Some(k), "key {k} not where a lookup finds it");
+            }
+        }
+    }
 }
