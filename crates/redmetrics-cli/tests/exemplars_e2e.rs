@@ -65,6 +65,15 @@ const REFUSED: [&str; 4] = [
     "00-deadbeefdeadbeefdeadbeefdeadbeef-0000000000000000-01",
 ];
 
+/// Prometheus scraping the demo at `addr` every second, as job `demo`.
+fn scrape_config(addr: std::net::SocketAddr) -> String {
+    format!(
+        "global:\n  scrape_interval: 1s\n\
+         scrape_configs:\n  - job_name: demo\n    \
+         static_configs:\n      - targets: ['{addr}']\n"
+    )
+}
+
 fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -93,11 +102,7 @@ async fn stored(prom: &common::Prometheus, selector: &str) -> BTreeMap<String, V
 async fn prometheus_stores_the_trace_ids_sent_as_exemplars() {
     // No built-in traffic: every trace the demo sees is one this test sent.
     let (_demo, addr) = start_demo(&[]);
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n\
-         scrape_configs:\n  - job_name: demo\n    \
-         static_configs:\n      - targets: ['{addr}']\n"
-    );
+    let config = scrape_config(addr);
     let prom = start_prometheus_with(&config, &[], &["--enable-feature=exemplar-storage"]);
     prom.wait_for_targets("demo", 1, "up", Duration::from_secs(30))
         .await;
@@ -234,11 +239,7 @@ fn the_readme_exemplar_steps_run() {
 #[tokio::test]
 async fn protobuf_scrapes_carry_the_exemplars_to_native_histograms() {
     let (_demo, addr) = start_demo(&[]);
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n\
-         scrape_configs:\n  - job_name: demo\n    \
-         static_configs:\n      - targets: ['{addr}']\n"
-    );
+    let config = scrape_config(addr);
     let prom = start_prometheus_with(
         &config,
         &[],
