@@ -184,6 +184,27 @@ mod tests {
         assert_eq!(slot.read().unwrap().trace.span_id(), None);
     }
 
+    /// A slot caught mid-write (odd sequence number) is never read, and a writer that
+    /// finds it held drops its exemplar instead of waiting.
+    #[test]
+    fn a_slot_being_written_is_neither_read_nor_rewritten() {
+        let slot = ExemplarSlot::default();
+        let t = TraceContext::new([7; 16], Some([9; 8])).unwrap();
+        slot.record(&t, 0.25, 1);
+        let stable = slot.seq.load(Ordering::Relaxed);
+        slot.seq.store(stable + 1, Ordering::Relaxed);
+        assert_eq!(slot.read(), None, "fields may be half rewritten");
+        let other = TraceContext::new([8; 16], None).unwrap();
+        slot.record(&other, 0.5, 2);
+        assert_eq!(
+            slot.seq.load(Ordering::Relaxed),
+            stable + 1,
+            "the held slot was taken"
+        );
+        slot.seq.store(stable, Ordering::Relaxed);
+        assert_eq!(slot.read().map(|e| e.trace), Some(t));
+    }
+
     #[test]
     fn exemplars_land_in_the_bucket_of_their_value() {
         let b = BucketExemplars::default();

@@ -184,6 +184,11 @@ mod tests {
             " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
             "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            // ':' follows '9' in ASCII and is no digit
+            "00-4bf92f3577b34da6a3ce929d0e0e473:-00f067aa0ba902b7-01",
+            // bad digits in two parts at once: each part's verdict must survive the others
+            "00-4bf92f3577b34da6a3ce929d0e0e473X-00f067aa0ba902bX-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902bX-0X",
         ];
         for v in bad {
             assert!(parse_traceparent(v.as_bytes()).is_none(), "{v:?} accepted");
