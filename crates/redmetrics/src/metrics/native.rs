@@ -283,6 +283,25 @@ mod tests {
         assert_eq!(b.len(), 2, "{b:?}");
     }
 
+    /// Exactly as many populated buckets as the limit fit: the schema stays at its finest;
+    /// one more and it drops.
+    #[test]
+    fn the_limit_is_inclusive() {
+        let layout = NativeLayout::new(4).unwrap();
+        assert_eq!(layout.max_buckets(), 4);
+        assert_eq!(NativeLayout::new(160).unwrap().max_buckets(), 160);
+        let n = NativeBuckets::new(layout);
+        for v in [0.001, 0.01, 0.1, 1.0] {
+            n.observe(v);
+        }
+        let (mut raw, mut b) = (Vec::new(), Vec::new());
+        assert_eq!(n.read(&mut raw, &mut b).schema, FINE_SCHEMA, "{b:?}");
+        assert_eq!(b.len(), 4);
+        n.observe(10.0);
+        assert!(n.read(&mut raw, &mut b).schema < FINE_SCHEMA, "{b:?}");
+        assert!(b.len() <= 4, "{b:?}");
+    }
+
     #[test]
     fn reduction_is_ceil_division() {
         assert_eq!(reduce(-1, 1), 0);
