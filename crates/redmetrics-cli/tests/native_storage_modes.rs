@@ -1,12 +1,16 @@
 //! The generated queries answer whatever form of the latency histogram Prometheus stores.
 //!
-//! One demo, scraped by two real Prometheus 2.42 servers loaded with the same generated
-//! rules: one without native histograms (it keeps `_bucket`, `_count`, `_sum`) and one with
+//! One demo, scraped by real Prometheus 2.42 servers loaded with the same generated rules:
+//! one without native histograms (it keeps `_bucket`, `_count`, `_sum`), one with
 //! `--enable-feature=native-histograms` (it negotiates protobuf and keeps only the native
-//! series of the duration histogram). In each, every panel query of the generated dashboard
-//! draws finite values, the two p95s of the same traffic agree within a classic bucket's
-//! width, and injected slow responses fire `RedmetricsHighLatencyP95`. `check prometheus`
-//! passes on both, and warns on a third server that drops the buckets; `check manifests`
+//! series of the duration histogram), and one storing both, as 2.45+ does with
+//! `scrape_classic_histograms` (2.42 cannot: here a second scrape job reads the demo's text
+//! exposition through a relay and keeps only the histogram's classic series). In each, every
+//! panel query of the generated dashboard draws finite values, the p95s of the same traffic
+//! agree within a classic bucket's width (where both forms are stored, the query answers
+//! once, from the classic buckets), and injected slow responses fire
+//! `RedmetricsHighLatencyP95`. `check prometheus` passes on each, and warns on a fourth
+//! server that drops the buckets; `check manifests`
 //! warns on hand-written rules that read one form only. Durations are shortened in the
 //! test's `redmetrics.toml`, never by editing generated files; nothing asserts on timing.
 #![allow(clippy::unwrap_used)]
@@ -70,6 +74,52 @@ fn prometheus_config(demo: &str, metric_relabel: Option<Value>) -> String {
         "scrape_configs": [scrape],
     })
     .to_string()
+}
+
+/// A relay serving the demo's text exposition (0.0.4) whatever the scraper asks for, so that
+/// a Prometheus with native histograms also stores the classic series it would drop.
+async fn text_relay(demo: String) -> String {
+    async fn relay(
+        axum::extract::State(demo): axum::extract::State<String>,
+    ) -> ([(&'static str, &'static str); 1], Vec<u8>) {
+        let body = common::http_get_with(
+            &format!("http://{demo}/metrics"),
+            &[("accept", "text/plain;version=0.0.4")],
+        )
+        .await
+        .unwrap_or_default();
+        (
+            [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+            body.to_vec(),
+        )
+    }
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(relay))
+        .with_state(demo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr.to_string()
+}
+
+/// [`prometheus_config`] plus a second job on `relay` that keeps only the duration
+/// histogram's classic series, under the same `job`: with native histograms on, the server
+/// then stores both forms, as `scrape_classic_histograms` makes 2.45+ do.
+fn both_forms_config(demo: &str, relay: &str) -> String {
+    let mut config: Value = serde_json::from_str(&prometheus_config(demo, None)).unwrap();
+    let mut classic = config["scrape_configs"][0].clone();
+    classic["job_name"] = json!("classic-series-of-the-demo");
+    classic["static_configs"][0]["targets"] = json!([relay]);
+    classic["metric_relabel_configs"] = json!([{
+        "source_labels": ["__name__"],
+        "regex": "reviewmaps_http_request_duration_seconds_(bucket|count|sum)",
+        "action": "keep",
+    }]);
+    config["scrape_configs"]
+        .as_array_mut()
+        .unwrap()
+        .push(classic);
+    config.to_string()
 }
 
 /// Every target expression of the dashboard, with its panel title and legend, its Grafana
@@ -213,11 +263,19 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
         ),
         &files,
     );
-    let servers = [("classic", &classic), ("native", &native)];
+    let relay = text_relay(addr.clone()).await;
+    let both = start_prometheus_with(
+        &both_forms_config(&addr, &relay),
+        &files,
+        &["--enable-feature=native-histograms"],
+    );
+    let servers = [("classic", &classic), ("native", &native), ("both", &both)];
     for prom in [&classic, &native, &dropped] {
         prom.wait_for_targets(JOB, 1, "up", Duration::from_secs(30))
             .await;
     }
+    both.wait_for_targets(JOB, 2, "up", Duration::from_secs(30))
+        .await;
 
     // Warm-up: each route's series exists, scraped once, before the measured traffic, so
     // that the rate windows below count the measured requests only.
@@ -226,11 +284,11 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     for _ in 0..5 {
         get(&addr, "/v1/flaky").await;
     }
-    for prom in [&classic, &native, &dropped] {
+    for prom in [&classic, &native, &dropped, &both] {
         wait_scraped(prom, 7.0).await;
     }
     let total = 7.0 + measured_traffic(&addr).await;
-    for prom in [&classic, &native, &dropped] {
+    for prom in [&classic, &native, &dropped, &both] {
         wait_scraped(prom, total).await;
     }
 
@@ -248,6 +306,9 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
         raw[0]["histogram"].is_array(),
         "a native histogram sample: {raw:?}"
     );
+    assert!(!both.query(buckets).await.is_empty());
+    let raw = both.query("reviewmaps_http_request_duration_seconds").await;
+    assert!(raw[0]["histogram"].is_array(), "{raw:?}");
 
     // Two more scrape intervals, so that both servers' last samples hold every request, then
     // every panel query at one instant.
@@ -284,20 +345,39 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     // the width of the classic bucket holding the classic estimate (with the requests' usual
     // timings, (0.05, 0.1]). Timings are not asserted: a loaded machine may move both
     // estimates, but not apart.
-    let [c, n] = p95[..] else {
+    let [c, n, b] = p95[..] else {
         panic!("one p95 per server: {p95:?}")
     };
     let bounds = redmetrics::metrics::Buckets::DEFAULT_SECONDS;
     let hi = bounds.iter().position(|&b| c <= b).unwrap();
     let (lo, hi) = (if hi == 0 { 0.0 } else { bounds[hi - 1] }, bounds[hi]);
     eprintln!(
-        "p95 of the same {total} requests: classic {c}, native {n}, |diff| {}, classic bucket ({lo}, {hi}]",
+        "p95 of the same {total} requests: classic {c}, native {n}, both {b}; |native - classic| {}, classic bucket ({lo}, {hi}]",
         (n - c).abs()
     );
     assert!(
         (n - c).abs() <= hi - lo,
         "native p95 {n} vs classic {c} in ({lo}, {hi}]"
     );
+    assert!(
+        (b - c).abs() <= hi - lo,
+        "p95 {b} where both forms are stored vs classic {c} in ({lo}, {hi}]"
+    );
+    // Where both forms are stored, the query answers once, with the classic estimate.
+    let p95_query = &queries
+        .iter()
+        .find(|(title, legend, _)| title == "Latency P50 / P95 / P99" && legend == "p95")
+        .unwrap()
+        .2;
+    let answer = both.query_at(p95_query, at).await;
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    let from_buckets = both
+        .query_at(
+            "histogram_quantile(0.95, sum by (le) (rate(reviewmaps_http_request_duration_seconds_bucket{namespace=\"reviewmaps\",job=\"reviewmaps-server\"}[1m])))",
+            at,
+        )
+        .await;
+    assert_eq!(sample_value(&answer[0]), sample_value(&from_buckets[0]));
 
     // `check prometheus` finds the latency histogram in either form, and warns only where
     // neither is stored. With the exact contract (--config) on the native server too: the
@@ -307,6 +387,7 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     for (name, prom, stored) in [
         ("classic", &classic, "classic buckets"),
         ("native", &native, "native histogram"),
+        ("both", &both, "classic buckets and native histogram"),
     ] {
         for contract in [&["--prefix", "reviewmaps"][..], &exact[..]] {
             let (code, report) = check_prometheus(dir.path(), prom, contract);
