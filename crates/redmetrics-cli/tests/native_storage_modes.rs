@@ -516,3 +516,57 @@ fn check_manifests_warns_on_latency_queries_that_read_one_form() {
         .collect();
     assert!(flagged.is_empty(), "{report}");
 }
+
+/// The ServiceMonitor keeps the classic series (`scrapeClassicHistograms`, at `spec` level
+/// as the operator's CRD declares it) by default where native buckets are served, in the
+/// generated files and in the chart, and not when switched off; the CRD schema (unknown
+/// fields forbidden) accepts each.
+#[test]
+fn service_monitors_keep_classic_series_where_native_buckets_are_served() {
+    const CRD: &str = "monitoring.coreos.com_servicemonitors.yaml";
+    let base =
+        "[[apps]]\nname = \"shop\"\nnamespace = \"shop\"\nservice = \"shop\"\nport = \"http\"\n";
+    for (extra, want) in [
+        ("", Some(true)),
+        ("scrape_classic_histograms = false\n", None),
+        ("[apps.metrics]\nnative_histogram = false\n", None),
+        (
+            "scrape_classic_histograms = true\n[apps.metrics]\nnative_histogram = false\n",
+            Some(true),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("redmetrics.toml"), format!("{base}{extra}")).unwrap();
+        let out = redmetrics(dir.path(), &["generate"]);
+        assert!(out.status.success(), "{extra}: {out:?}");
+        let text =
+            std::fs::read_to_string(dir.path().join("deploy/shop/servicemonitor.yaml")).unwrap();
+        let sm: Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(
+            sm["spec"]["scrapeClassicHistograms"].as_bool(),
+            want,
+            "{extra}: {text}"
+        );
+        common::assert_valid_against_crd(CRD, &text, 1);
+    }
+
+    let chart = common::repo().join("deploy/helm/redmetrics-service");
+    for (set, want) in [
+        ("", Some(true)),
+        (",\"scrapeClassicHistograms\":false", None),
+    ] {
+        let values = format!("{{\"metrics\":{{\"serviceMonitor\":{{\"enabled\":true{set}}}}}}}");
+        let stream = common::helm_template(&chart, "shop", "shop", &values);
+        let sm = stream
+            .split("---\n")
+            .find(|doc| doc.contains("kind: ServiceMonitor"))
+            .unwrap_or_else(|| panic!("no ServiceMonitor rendered: {stream}"));
+        let parsed: Value = serde_saphyr::from_str(sm).unwrap();
+        assert_eq!(
+            parsed["spec"]["scrapeClassicHistograms"].as_bool(),
+            want,
+            "{values}: {sm}"
+        );
+        common::assert_valid_against_crd(CRD, sm, 1);
+    }
+}

@@ -189,8 +189,8 @@ metrics:
     relabelings: []
     metricRelabelings: []
     # Keep the latency histogram's classic series (_bucket, _count, _sum) when Prometheus
-    # ingests its native buckets (2.45+: 2.42 with native histograms on keeps only the
-    # native series). The chart's rules and dashboard read either form; other tools'
+    # ingests its native buckets, which otherwise keeps only the native series (needs
+    # Prometheus 2.45+). The chart's rules and dashboard read either form; other tools'
     # dashboards read the classic one. False saves those series if nothing else reads them.
     scrapeClassicHistograms: true
 
