@@ -208,16 +208,6 @@ fn check_prometheus(dir: &Path, prom: &Prometheus, contract: &[&str]) -> (Option
     (out.status.code(), report)
 }
 
-/// The `metrics` check of a `check prometheus` report.
-fn metrics_check(report: &Value) -> &Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "metrics")
-        .unwrap_or_else(|| panic!("no metrics check: {report}"))
-}
-
 /// The firing `RedmetricsHighLatencyP95` alerts of `prom`, waited for at most `limit`.
 async fn firing_latency_alert(prom: &Prometheus, limit: Duration) -> Vec<Value> {
     prom.wait_for(
@@ -313,10 +303,7 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     // Two more scrape intervals, so that both servers' last samples hold every request, then
     // every panel query at one instant.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
+    let at = common::unix_now();
     let queries = panel_queries(&dashboard);
     assert!(queries.len() >= 15, "{queries:?}");
     let mut p95 = Vec::new();
@@ -348,9 +335,7 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     let [c, n, b] = p95[..] else {
         panic!("one p95 per server: {p95:?}")
     };
-    let bounds = redmetrics::metrics::Buckets::DEFAULT_SECONDS;
-    let hi = bounds.iter().position(|&b| c <= b).unwrap();
-    let (lo, hi) = (if hi == 0 { 0.0 } else { bounds[hi - 1] }, bounds[hi]);
+    let (lo, hi) = common::classic_bucket(c);
     eprintln!(
         "p95 of the same {total} requests: classic {c}, native {n}, both {b}; |native - classic| {}, classic bucket ({lo}, {hi}]",
         (n - c).abs()
@@ -391,7 +376,7 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     ] {
         for contract in [&["--prefix", "reviewmaps"][..], &exact[..]] {
             let (code, report) = check_prometheus(dir.path(), prom, contract);
-            let metrics = metrics_check(&report);
+            let metrics = common::named_check(&report, "metrics");
             assert_eq!(code, Some(0), "{name}: {report}");
             assert_eq!(metrics["status"], "pass", "{name}: {report}");
             assert!(
@@ -404,7 +389,7 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
         }
     }
     let (code, report) = check_prometheus(dir.path(), &dropped, &["--prefix", "reviewmaps"]);
-    let metrics = metrics_check(&report);
+    let metrics = common::named_check(&report, "metrics");
     assert_eq!(code, Some(0), "a warning is not a failure: {report}");
     assert_eq!(metrics["status"], "warn", "{report}");
     assert_eq!(
@@ -464,12 +449,7 @@ fn check_manifests_warns_on_latency_queries_that_read_one_form() {
     );
     assert_eq!(out.status.code(), Some(0), "warnings only: {out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rules = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "rules")
-        .unwrap();
+    let rules = common::named_check(&report, "rules");
     assert_eq!(rules["status"], "warn", "{report}");
     let messages: Vec<&str> = rules["findings"]
         .as_array()
