@@ -199,5 +199,16 @@ mod tests {
             q.latency_quantile(0.95, "1m", ""),
             "(histogram_quantile(0.95, sum by (le) (rate(reviewmaps_http_request_duration_seconds_bucket{job=\"j\"}[1m]))) or histogram_quantile(0.95, sum (rate(reviewmaps_http_request_duration_seconds{job=\"j\"}[1m]))))"
         );
+        assert_eq!(
+            q.latency_count_rate("1m", "job"),
+            "(sum by (job) (rate(reviewmaps_http_request_duration_seconds_count{job=\"j\"}[1m])) or sum by (job) (histogram_count(rate(reviewmaps_http_request_duration_seconds{job=\"j\"}[1m]))))"
+        );
+        // Parenthesised: a comparison after it applies to both forms, not to the native one.
+        let alert = format!("{} > 1", q.latency_quantile(0.95, "1m", "job"));
+        let parsed = promql_parser::parser::parse(&alert).unwrap();
+        assert!(
+            matches!(&parsed, promql_parser::parser::Expr::Binary(b) if matches!(*b.lhs, promql_parser::parser::Expr::Paren(_))),
+            "{parsed:?}"
+        );
     }
 }
