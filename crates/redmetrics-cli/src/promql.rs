@@ -94,27 +94,36 @@ impl<'a> Queries<'a> {
         )
     }
 
-    /// The `q` latency quantile over all instances, per `by` (empty: overall).
+    /// The `q` latency quantile over all instances, per `by` (empty: overall), from whichever
+    /// form of the duration histogram Prometheus stores. A Prometheus that ingests native
+    /// histograms keeps only the native series unless told to keep the classic ones too, so
+    /// the classic estimate is joined by `or` with the native one: each side is empty where
+    /// its form is missing, and where both are stored, their label sets are the same and
+    /// `or` keeps the classic one. Parenthesised, so comparisons apply to the whole.
     pub(crate) fn latency_quantile(&self, q: f64, window: &str, by: &str) -> String {
-        let by = if by.is_empty() {
+        let classic_by = if by.is_empty() {
             "le".to_owned()
         } else {
             format!("le, {by}")
         };
+        let (n, sel) = (self.contract.duration().desc().name(), self.sel(None));
         format!(
-            "histogram_quantile({q}, sum by ({by}) (rate({}_bucket{}[{window}])))",
-            self.contract.duration().desc().name(),
-            self.sel(None)
+            "(histogram_quantile({q}, sum by ({classic_by}) (rate({n}_bucket{sel}[{window}]))) or histogram_quantile({q}, {} (rate({n}{sel}[{window}]))))",
+            Self::by(by)
         )
     }
 
-    /// Requests per second that the latency histogram saw, for traffic guards.
+    /// Requests per second that the latency histogram saw, for traffic guards: the classic
+    /// `_count` or, where only the native histogram is stored, its `histogram_count` (see
+    /// [`Self::latency_quantile`]). Parenthesised.
     pub(crate) fn latency_count_rate(&self, window: &str, by: &str) -> String {
-        format!(
-            "{} (rate({}_count{}[{window}]))",
-            Self::by(by),
+        let (n, sel, sum) = (
             self.contract.duration().desc().name(),
-            self.sel(None)
+            self.sel(None),
+            Self::by(by),
+        );
+        format!(
+            "({sum} (rate({n}_count{sel}[{window}])) or {sum} (histogram_count(rate({n}{sel}[{window}]))))"
         )
     }
 
@@ -188,7 +197,18 @@ mod tests {
         );
         assert_eq!(
             q.latency_quantile(0.95, "1m", ""),
-            "histogram_quantile(0.95, sum by (le) (rate(reviewmaps_http_request_duration_seconds_bucket{job=\"j\"}[1m])))"
+            "(histogram_quantile(0.95, sum by (le) (rate(reviewmaps_http_request_duration_seconds_bucket{job=\"j\"}[1m]))) or histogram_quantile(0.95, sum (rate(reviewmaps_http_request_duration_seconds{job=\"j\"}[1m]))))"
+        );
+        assert_eq!(
+            q.latency_count_rate("1m", "job"),
+            "(sum by (job) (rate(reviewmaps_http_request_duration_seconds_count{job=\"j\"}[1m])) or sum by (job) (histogram_count(rate(reviewmaps_http_request_duration_seconds{job=\"j\"}[1m]))))"
+        );
+        // Parenthesised: a comparison after it applies to both forms, not to the native one.
+        let alert = format!("{} > 1", q.latency_quantile(0.95, "1m", "job"));
+        let parsed = promql_parser::parser::parse(&alert).unwrap();
+        assert!(
+            matches!(&parsed, promql_parser::parser::Expr::Binary(b) if matches!(*b.lhs, promql_parser::parser::Expr::Paren(_))),
+            "{parsed:?}"
         );
     }
 }

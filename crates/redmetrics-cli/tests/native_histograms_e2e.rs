@@ -104,10 +104,7 @@ async fn prometheus_reads_native_buckets_that_agree_with_the_classic_ones() {
     // Both quantiles at one instant, over windows that hold the same observations: two
     // more scrape intervals, so that both servers' last sample before it has every request.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
+    let at = common::unix_now();
     let q_native = native
         .query_at(
             "histogram_quantile(0.95, sum(rate(reviewmaps_http_request_duration_seconds[1m])))",
@@ -125,16 +122,7 @@ async fn prometheus_reads_native_buckets_that_agree_with_the_classic_ones() {
     // Tolerance: the width of the classic bucket that holds the classic estimate (with the
     // requests' usual timings, (0.05, 0.1]: the 70 ms ones). Timings are not asserted: a
     // loaded machine may move both estimates, but not apart.
-    let bounds = redmetrics::metrics::Buckets::DEFAULT_SECONDS;
-    let hi_index = bounds.iter().position(|&b| c <= b).unwrap();
-    let (lo, hi) = (
-        if hi_index == 0 {
-            0.0
-        } else {
-            bounds[hi_index - 1]
-        },
-        bounds[hi_index],
-    );
+    let (lo, hi) = common::classic_bucket(c);
     assert!(
         (n - c).abs() <= hi - lo,
         "native p95 {n} vs classic {c} in ({lo}, {hi}]"

@@ -110,7 +110,7 @@ fn bad_configs_name_the_field_and_the_rule() {
         // An unknown key at the start of line 6 is reported on line 6, not 5.
         (
             format!("{base}port = \"http\"\nmetric_path = \"/metrics\"\n"),
-            "line 6: unknown field `metric_path`, expected one of `name`, `prefix`, `title`, `namespace`, `service`, `port`, `metrics_path`, `interval`, `scrape_timeout`, `service_labels`, `service_monitor_namespace`, `job_label`, `dashboard_folder`, `metrics`, `alerts`, `notify`",
+            "line 6: unknown field `metric_path`, expected one of `name`, `prefix`, `title`, `namespace`, `service`, `port`, `metrics_path`, `interval`, `scrape_timeout`, `scrape_classic_histograms`, `service_labels`, `service_monitor_namespace`, `job_label`, `dashboard_folder`, `metrics`, `alerts`, `notify`",
         ),
         // A port number written as a TOML integer gets the rule, not a type error.
         (

@@ -82,6 +82,35 @@ fn diagnose(error: &str, url: &str, expected: &Expected) -> (String, String) {
     }
 }
 
+/// Which forms of the duration histogram Prometheus stores for a job. The generated latency
+/// queries read either; a Prometheus that ingests native histograms keeps only the native
+/// series unless classic ones are kept too (`scrapeClassicHistograms`).
+#[derive(Debug, Clone, Copy)]
+struct LatencyForms {
+    /// `<name>_bucket` series, which classic quantiles need.
+    classic: bool,
+    /// The native histogram, stored under the family's own name.
+    native: bool,
+}
+
+impl LatencyForms {
+    fn stored(names: &BTreeSet<String>, duration: &str) -> Self {
+        Self {
+            classic: names.contains(&format!("{duration}_bucket")),
+            native: names.contains(duration),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match (self.classic, self.native) {
+            (true, true) => "classic buckets and native histogram",
+            (true, false) => "classic buckets",
+            (false, true) => "native histogram",
+            (false, false) => "neither form",
+        }
+    }
+}
+
 /// Runs the Prometheus checks; `Err` when the server cannot be asked.
 pub(crate) async fn check(
     base: &str,
@@ -169,17 +198,21 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
             return Ok(c.summary("invalid prefix"));
         }
     };
+    let duration = contract.duration().desc().name();
+    let latency = LatencyForms::stored(&names, duration);
     let mut missing = Vec::new();
     for f in contract.families() {
         let n = f.desc().name();
         // An exact contract says which series a family writes: all must arrive. A prefix
         // alone does not say whether sizes are summaries or histograms: one series will do.
+        // The duration histogram arrives as its classic series, its native one, or both.
         let expected = sample_names(f, exact);
-        let present = if exact {
-            expected.iter().all(|s| names.contains(s))
-        } else {
-            expected.iter().any(|s| names.contains(s))
-        };
+        let present = (n == duration && latency.native)
+            || if exact {
+                expected.iter().all(|s| names.contains(s))
+            } else {
+                expected.iter().any(|s| names.contains(s))
+            };
         if !present {
             missing.push(n.to_owned());
         }
@@ -206,6 +239,14 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
             },
             format!("{n} does not arrive"),
             Some("every family of the contract should be exported".to_owned()),
+        );
+    }
+    if !missing.iter().any(|n| n == duration) && !latency.native && !latency.classic {
+        c.warn(
+            format!(
+                "Prometheus stores neither {duration}_bucket nor the native {duration} for job {job}: the latency quantiles of the dashboard and RedmetricsHighLatencyP95 see nothing"
+            ),
+            "keep the _bucket series (a metricRelabelings or metric_relabel_configs rule dropping them?), or let Prometheus ingest the native histogram (2.42: --enable-feature=native-histograms; 3.9+: scrape_native_histograms: true)",
         );
     }
     let requests = contract.requests();
@@ -243,8 +284,9 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
         format!("prefix {prefix}: metrics missing or mislabelled")
     } else {
         format!(
-            "prefix {prefix}: the HTTP families arrive with method, path and status; {} series of requests",
-            series.len()
+            "prefix {prefix}: the HTTP families arrive with method, path and status; {} series of requests; latency stored as {}",
+            series.len(),
+            latency.describe()
         )
     };
     Ok(c.summary(summary))

@@ -128,6 +128,16 @@ impl Resolved {
         self.contract.prefix().as_str()
     }
 
+    /// Whether Prometheus should keep the duration histogram's classic series next to its
+    /// native ones. On by default when the app serves native buckets: the generated queries
+    /// read either form, but a Prometheus that ingests native histograms would otherwise
+    /// drop `_bucket`/`_count`/`_sum`, which other tools' dashboards and rules still read.
+    pub(crate) fn scrape_classic_histograms(&self) -> bool {
+        self.app
+            .scrape_classic_histograms
+            .unwrap_or(self.contract.native_histogram().is_some())
+    }
+
     /// Namespace the ServiceMonitor and PrometheusRule are created in.
     pub(crate) fn monitor_namespace(&self) -> &str {
         self.app

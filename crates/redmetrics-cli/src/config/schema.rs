@@ -191,6 +191,10 @@ pub(crate) struct App {
     /// Scrape timeout; at most `interval`.
     #[serde(default = "ten_seconds")]
     pub(crate) scrape_timeout: PromDuration,
+    /// Keep the duration histogram's classic series when Prometheus ingests its native
+    /// buckets (ServiceMonitor `scrapeClassicHistograms`). Default: on when the contract
+    /// serves native buckets (see [`super::Resolved::scrape_classic_histograms`]).
+    pub(crate) scrape_classic_histograms: Option<bool>,
     /// Labels the Service carries; the ServiceMonitor selects on them. Default:
     /// `app.kubernetes.io/name: <service>`.
     #[serde(default)]
@@ -225,6 +229,7 @@ impl App {
             metrics_path: default_metrics_path(),
             interval: thirty_seconds(),
             scrape_timeout: ten_seconds(),
+            scrape_classic_histograms: None,
             service_labels: BTreeMap::new(),
             service_monitor_namespace: None,
             job_label: None,

@@ -41,6 +41,48 @@ pub(crate) fn find(names: &[&str]) -> Option<PathBuf> {
     })
 }
 
+/// How long `--version` may take.
+const VERSION_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The `(major, minor)` version `binary --version` reports (`prometheus, version 2.42.0+ds
+/// (branch: …)`), or `None` when it cannot be run, says something else, or does not answer
+/// within [`VERSION_DEADLINE`].
+pub(crate) async fn version(binary: &Path) -> Option<(u32, u32)> {
+    let mut child = Command::new(binary)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + VERSION_DEADLINE;
+    while child.try_wait().ok()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = child.wait_with_output().ok()?;
+    // Older releases print the version on stderr, newer ones on stdout.
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_version(&text)
+}
+
+/// `(major, minor)` from the first `version X.Y…` in `text`.
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let rest = text.split("version ").nth(1)?;
+    let mut parts = rest.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
 /// The last lines of a log, indented, for an error message.
 fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -132,4 +174,25 @@ pub(crate) async fn first_answering(base: SocketAddr, paths: &[&str]) -> Option<
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_version;
+
+    #[test]
+    fn versions_as_prometheus_prints_them() {
+        assert_eq!(
+            parse_version(
+                "prometheus, version 2.42.0+ds (branch: debian/sid, revision: 2.42.0+ds-5)"
+            ),
+            Some((2, 42))
+        );
+        assert_eq!(
+            parse_version("prometheus, version 3.9.1 (branch: HEAD, revision: abc)"),
+            Some((3, 9))
+        );
+        assert_eq!(parse_version("prometheus, version unknown"), None);
+        assert_eq!(parse_version(""), None);
+    }
 }

@@ -41,6 +41,7 @@ pub(crate) async fn start(
         return Ok(None);
     };
     let local = local_app(served)?;
+    let classic_key = classic_histograms_key(local::version(&binary).await);
     let dir = tempfile::tempdir().context("temporary directory for Prometheus")?;
     std::fs::write(dir.path().join("rules.yaml"), generate::rules_yaml(&local)?)?;
     std::fs::write(
@@ -51,6 +52,7 @@ pub(crate) async fn start(
             LOCAL_INTERVAL,
             &["rules.yaml"],
             alertmanager,
+            classic_key,
         )?,
     )?;
     let args = [
@@ -118,13 +120,28 @@ pub(crate) fn local_app(served: &Resolved) -> Result<Resolved> {
     Resolved::new(app, &served.stack).context("the local scrape settings")
 }
 
-/// `prometheus.yml` scraping `targets` as replicas of `r`, loading `rule_files`.
+/// The scrape-config key that keeps a histogram's classic series next to its native ones:
+/// `scrape_classic_histograms` in 2.45 to 2.x, `always_scrape_classic_histograms` from 3.0.
+/// Older versions (Debian's 2.42) have none and refuse unknown keys, so nothing is written;
+/// nor when the version is unknown.
+fn classic_histograms_key(version: Option<(u32, u32)>) -> Option<&'static str> {
+    match version? {
+        (major, _) if major >= 3 => Some("always_scrape_classic_histograms"),
+        (2, minor) if minor >= 45 => Some("scrape_classic_histograms"),
+        _ => None,
+    }
+}
+
+/// `prometheus.yml` scraping `targets` as replicas of `r`, loading `rule_files`; with
+/// `classic_key` (see [`classic_histograms_key`]) set as the generated ServiceMonitor's
+/// `scrapeClassicHistograms` says.
 fn prometheus_config(
     r: &Resolved,
     targets: &[SocketAddr],
     evaluation_interval: PromDuration,
     rule_files: &[&str],
     alertmanager: Option<SocketAddr>,
+    classic_key: Option<&str>,
 ) -> anyhow::Result<String> {
     let static_configs: Vec<_> = targets
         .iter()
@@ -156,10 +173,48 @@ fn prometheus_config(
             "relabel_configs": [{ "target_label": "job", "replacement": r.job }],
         }],
     });
+    if let Some(key) = classic_key
+        && r.scrape_classic_histograms()
+    {
+        config["scrape_configs"][0][key] = json!(true);
+    }
     if let Some(am) = alertmanager {
         config["alerting"] = json!({
             "alertmanagers": [{ "static_configs": [{ "targets": [am.to_string()] }] }],
         });
     }
     Ok(serde_saphyr::to_string(&config)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_classic_histograms_key_follows_the_version() {
+        assert_eq!(classic_histograms_key(Some((2, 42))), None);
+        assert_eq!(classic_histograms_key(None), None);
+        assert_eq!(
+            classic_histograms_key(Some((2, 45))),
+            Some("scrape_classic_histograms")
+        );
+        assert_eq!(
+            classic_histograms_key(Some((3, 9))),
+            Some("always_scrape_classic_histograms")
+        );
+        let app = |native: bool| {
+            let mut a = crate::config::App::new("shop", "shop", "shop", "http");
+            a.metrics.native_histogram = Some(native);
+            Resolved::new(a, &crate::config::Stack::default()).unwrap()
+        };
+        let addr: SocketAddr = ([127, 0, 0, 1], 3000).into();
+        let config = |r: &Resolved, key| {
+            prometheus_config(r, &[addr], LOCAL_INTERVAL, &[], None, key).unwrap()
+        };
+        let key = Some("always_scrape_classic_histograms");
+        assert!(config(&app(true), key).contains("always_scrape_classic_histograms: true"));
+        // Nothing to keep when the app serves no native buckets, nothing 2.42 would refuse.
+        assert!(!config(&app(false), key).contains("classic"));
+        assert!(!config(&app(true), None).contains("classic"));
+    }
 }

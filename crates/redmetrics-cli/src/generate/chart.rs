@@ -188,6 +188,11 @@ metrics:
     honorLabels: false
     relabelings: []
     metricRelabelings: []
+    # Keep the latency histogram's classic series (_bucket, _count, _sum) when Prometheus
+    # ingests its native buckets, which otherwise keeps only the native series (needs
+    # Prometheus 2.45+). The chart's rules and dashboard read either form; other tools'
+    # dashboards read the classic one. False saves those series if nothing else reads them.
+    scrapeClassicHistograms: true
 
   prometheusRule:
     # RedmetricsHighErrorRate, RedmetricsHighLatencyP95 and RedmetricsTargetDown, with the
@@ -479,6 +484,9 @@ metadata:
 spec:
   {{- with $sm.jobLabel }}
   jobLabel: {{ . }}
+  {{- end }}
+  {{- if $sm.scrapeClassicHistograms }}
+  scrapeClassicHistograms: true
   {{- end }}
   selector:
     matchLabels:

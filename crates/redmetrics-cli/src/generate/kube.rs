@@ -42,6 +42,11 @@ pub(crate) fn service_monitor(r: &Resolved) -> Value {
     if let Some(job_label) = &r.app.job_label {
         spec["jobLabel"] = json!(job_label);
     }
+    // Needs Prometheus 2.45+ (the operator leaves it out for older ones); matters only where
+    // Prometheus ingests native histograms, which otherwise drops the classic series.
+    if r.scrape_classic_histograms() {
+        spec["scrapeClassicHistograms"] = json!(true);
+    }
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",

@@ -186,6 +186,7 @@ pub(crate) fn values_schema() -> String {
                     "honorLabels": boolean(),
                     "relabelings": free_list(),
                     "metricRelabelings": free_list(),
+                    "scrapeClassicHistograms": boolean(),
                 })),
                 "prometheusRule": rule_values(),
                 "alertmanagerConfig": alertmanager_config_values(),

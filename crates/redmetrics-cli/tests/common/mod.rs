@@ -528,6 +528,33 @@ pub fn dir_path(p: &Prometheus) -> &Path {
     p.dir.path()
 }
 
+/// The default classic latency bucket `(lo, hi]` holding `seconds`: the tolerance within
+/// which two estimates of one quantile, classic and native, agree.
+pub fn classic_bucket(seconds: f64) -> (f64, f64) {
+    let bounds = redmetrics::metrics::Buckets::DEFAULT_SECONDS;
+    let i = bounds
+        .iter()
+        .position(|&b| seconds <= b)
+        .unwrap_or_else(|| panic!("{seconds} s is above the last bound"));
+    (if i == 0 { 0.0 } else { bounds[i - 1] }, bounds[i])
+}
+
+/// The current Unix time in seconds, for instant queries at one moment.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// The check called `name` of a `redmetrics check … --format json` report.
+pub fn named_check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no check {name}: {report}"))
+}
+
 /// The numeric value of an instant-vector element.
 pub fn sample_value(v: &Value) -> f64 {
     v["value"][1].as_str().unwrap().parse().unwrap()

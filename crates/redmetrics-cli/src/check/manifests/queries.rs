@@ -19,6 +19,8 @@ use crate::config::default_contract;
 pub(super) struct Known {
     names: BTreeSet<String>,
     prefixes: Vec<String>,
+    /// Duration histograms that may be stored in either form: a query must read both.
+    latency: BTreeSet<String>,
 }
 
 /// Series names a contract's families export (see [`sample_names`]).
@@ -119,9 +121,21 @@ impl Known {
                 .into_iter()
                 .collect();
         }
+        let mut latency = BTreeSet::new();
+        // An app whose contract keeps native buckets off is only ever stored in classic form.
+        for app in &expect.apps {
+            let duration = app.contract.duration().desc().name();
+            names.insert(duration.to_owned());
+            if app.contract.native_histogram().is_some() {
+                latency.insert(duration.to_owned());
+            }
+        }
         for p in &prefixes {
             if let Ok(c) = default_contract(p) {
                 names.extend(contract_names(&c, false));
+                let duration = c.duration().desc().name().to_owned();
+                names.insert(duration.clone());
+                latency.insert(duration);
             }
         }
         prefixes.extend(expect.apps.iter().map(|a| a.prefix().to_owned()));
@@ -142,7 +156,40 @@ impl Known {
             ]
             .map(String::from),
         );
-        Self { names, prefixes }
+        Self {
+            names,
+            prefixes,
+            latency,
+        }
+    }
+
+    /// Warns when `names` (one query's) read a duration histogram in one form only: such a
+    /// query returns nothing on a Prometheus that stores the other form.
+    fn judge_forms(&self, c: &mut Check, at: &str, names: &[String]) {
+        for h in &self.latency {
+            let classic = ["_bucket", "_count", "_sum"]
+                .iter()
+                .any(|s| names.iter().any(|n| *n == format!("{h}{s}")));
+            let native = names.iter().any(|n| n == h);
+            let example = format!(
+                "histogram_quantile(0.95, sum by (le) (rate({h}_bucket[5m]))) or histogram_quantile(0.95, sum (rate({h}[5m])))"
+            );
+            match (classic, native) {
+                (true, false) => c.warn(
+                    format!("{at}: reads {h} only as classic series (_bucket/_count/_sum)"),
+                    format!(
+                        "a Prometheus that ingests native histograms (2.42 with --enable-feature=native-histograms, 3.9+ with scrape_native_histograms) keeps only the native series unless scrapeClassicHistograms is set, and this query returns nothing there: add the native form with `or`, e.g. `{example}` (what `redmetrics generate` writes)"
+                    ),
+                ),
+                (false, true) => c.warn(
+                    format!("{at}: reads {h} only as a native histogram"),
+                    format!(
+                        "a Prometheus that does not ingest native histograms stores only _bucket/_count/_sum, and this query returns nothing there: add the classic form with `or`, e.g. `{example}` (what `redmetrics generate` writes)"
+                    ),
+                ),
+                _ => {}
+            }
+        }
     }
 
     /// Checks one query: it parses and names only known metrics.
@@ -162,6 +209,7 @@ impl Known {
             Ok(parsed) => {
                 let mut names = Vec::new();
                 metric_names(&parsed, &mut names);
+                self.judge_forms(c, at, &names);
                 for n in names.into_iter().filter(|n| !self.names.contains(n)) {
                     let hint = if self.prefixes.is_empty() {
                         "no redmetrics prefix found: name it with --prefix".to_owned()
@@ -195,10 +243,16 @@ pub(super) fn rules_check(rules: &[&Object], known: &Known) -> Check {
             }
         }
     }
-    let summary = if c.status == Status::Pass {
-        format!("{count} rule expressions parse and reference only metrics the contract defines")
-    } else {
-        "rule expressions that cannot work".to_owned()
+    let summary = match c.status {
+        Status::Pass => {
+            format!(
+                "{count} rule expressions parse and reference only metrics the contract defines"
+            )
+        }
+        Status::Warn => format!(
+            "{count} rule expressions parse; some read the latency histogram in one form only"
+        ),
+        Status::Fail => "rule expressions that cannot work".to_owned(),
     };
     c.summary(summary)
 }
@@ -246,10 +300,14 @@ pub(super) fn dashboards_check(dashboards: &[(String, Value)], known: &Known) ->
             );
         }
     }
-    let summary = if c.status == Status::Pass {
-        format!("{count} panel queries parse and reference only metrics the contract defines")
-    } else {
-        "dashboard queries that cannot work".to_owned()
+    let summary = match c.status {
+        Status::Pass => {
+            format!("{count} panel queries parse and reference only metrics the contract defines")
+        }
+        Status::Warn => {
+            format!("{count} panel queries parse; some read the latency histogram in one form only")
+        }
+        Status::Fail => "dashboard queries that cannot work".to_owned(),
     };
     c.summary(summary)
 }
