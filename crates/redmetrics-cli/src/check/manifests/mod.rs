@@ -4,6 +4,7 @@
 mod clash;
 mod helm;
 mod input;
+mod jobs;
 mod queries;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,6 +142,7 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
         .collect();
     let known = Known::new(expect, &rules, &dashboards, defined);
     if !rules.is_empty() {
+        checks.push(jobs::job_check(&monitors, &services, &rules));
         checks.push(clash::clash_check(&rules));
         checks.push(rules_check(&rules, &known));
     }
