@@ -122,3 +122,66 @@ pub(super) fn job_check(monitors: &[&Object], services: &[&Object], rules: &[&Ob
     };
     c.summary(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn object(value: Value) -> Object {
+        Object {
+            value,
+            namespace: "shop".to_owned(),
+        }
+    }
+
+    fn service() -> Object {
+        object(
+            json!({"kind": "Service", "metadata": {"name": "shop-server", "labels": {"app": "shop", "empty": ""}}}),
+        )
+    }
+
+    fn monitor(spec: Value) -> Object {
+        object(json!({"kind": "ServiceMonitor", "metadata": {"name": "shop"}, "spec": spec}))
+    }
+
+    #[test]
+    fn the_job_is_the_service_name_unless_a_non_empty_job_label_names_it() {
+        let svc = service();
+        let job = |spec: Value| scrape_job(&monitor(spec), &svc);
+        assert_eq!(job(json!({})).as_deref(), Some("shop-server"));
+        assert_eq!(job(json!({"jobLabel": "app"})).as_deref(), Some("shop"));
+        assert_eq!(
+            job(json!({"jobLabel": "empty"})).as_deref(),
+            Some("shop-server")
+        );
+        assert_eq!(
+            job(json!({"jobLabel": "absent"})).as_deref(),
+            Some("shop-server")
+        );
+        let relabeled = json!({"jobLabel": "app", "endpoints": [{"relabelings": [{"targetLabel": "job", "replacement": "x"}]}]});
+        assert_eq!(job(relabeled), None);
+    }
+
+    #[test]
+    fn rules_asking_for_the_renamed_job_fail_and_others_pass() {
+        let svc = service();
+        let rule = |job: &str| {
+            object(
+                json!({"kind": "PrometheusRule", "metadata": {"name": "r"}, "spec": {"groups": [{"name": "g", "rules": [
+                    {"alert": "A", "expr": format!("absent(up{{job=\"{job}\"}}) or rate(x_total{{job=~\"{job}\"}}[1m]) > 0")}
+                ]}]}}),
+            )
+        };
+        let renamed =
+            monitor(json!({"jobLabel": "app", "selector": {"matchLabels": {"app": "shop"}}}));
+        let c = job_check(&[&renamed], &[&svc], &[&rule("shop-server")]);
+        assert_eq!(c.status, Status::Fail);
+        let c = job_check(&[&renamed], &[&svc], &[&rule("shop")]);
+        assert_eq!(c.status, Status::Pass);
+        let plain = monitor(json!({"selector": {"matchLabels": {"app": "shop"}}}));
+        let c = job_check(&[&plain], &[&svc], &[&rule("shop-server")]);
+        assert_eq!(c.status, Status::Pass);
+    }
+}
