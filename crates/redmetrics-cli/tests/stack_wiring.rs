@@ -54,6 +54,7 @@ fn flags<'a>(words: &'a [String], flag: &str) -> Vec<&'a str> {
 /// generated files applied, with each command's position.
 struct Steps {
     stack_values: Vec<PathBuf>,
+    stack_version: Option<String>,
     /// (position, release, namespace, `--set` expressions, whether among the cluster steps) of
     /// each app chart command.
     charts: Vec<(usize, String, String, Vec<String>, bool)>,
@@ -69,6 +70,7 @@ fn steps() -> Steps {
     let commands = readme_commands();
     let mut s = Steps {
         stack_values: Vec::new(),
+        stack_version: None,
         charts: Vec::new(),
         applies: Vec::new(),
         secrets: Vec::new(),
@@ -88,6 +90,7 @@ fn steps() -> Steps {
         if starts("helm upgrade --install kube-prometheus-stack ") {
             assert_eq!(flag(w, &["-n"]), Some("monitoring"), "{w:?}");
             s.stack_values = flags(w, "-f").iter().map(|f| repo().join(f)).collect();
+            s.stack_version = flag(w, &["--version"]).map(str::to_owned);
             s.stack_at = i;
         } else if (starts("helm upgrade --install ") || starts("helm template "))
             && w.iter().any(|x| x == APP_CHART)
@@ -251,6 +254,13 @@ fn kps() -> Option<&'static Value> {
             );
             return None;
         }
+        // The README pins the version the suite renders.
+        let chart_yaml = std::fs::read_to_string(kps_chart().join("Chart.yaml")).unwrap();
+        let version = chart_yaml
+            .lines()
+            .find_map(|l| l.strip_prefix("version: "))
+            .map(|v| v.trim().trim_matches('"').to_owned());
+        assert_eq!(steps.stack_version, version, "the README's --version");
         Some(found)
     })
     .as_ref()

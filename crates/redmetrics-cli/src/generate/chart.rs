@@ -680,7 +680,7 @@ spec:
 
 const NOTES: &str = r#"{{ include "redmetrics-service.fullname" . }} serves metrics at {{ .Values.metrics.path }} on Service port "{{ .Values.service.portName }}".
 {{- if not (and .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled) }}
-No ServiceMonitor was rendered: set metrics.serviceMonitor.enabled=true for Prometheus to scrape it.
+No ServiceMonitor was rendered: apply one selecting app.kubernetes.io/name: {{ include "redmetrics-service.name" . }} (the Service's label; redmetrics generate's deploy/<app>/servicemonitor.yaml selects the app's service_labels), or set metrics.serviceMonitor.enabled=true.
 {{- end }}
 Check the wiring: helm template ... | redmetrics check manifests - --namespace {{ .Release.Namespace }}
 "#;
