@@ -26,6 +26,7 @@ fn readme_commands() -> Vec<(usize, Vec<String>)> {
     for (b, block) in readme.split("```sh\n").skip(1).enumerate() {
         let block = &block[..block.find("```").unwrap()];
         for line in block.replace("\\\n", " ").lines() {
+            let line = line.split(" #").next().unwrap();
             let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
             if !words.is_empty() {
                 out.push((b, words));
@@ -512,6 +513,32 @@ fn every_secret_the_pods_and_alertmanagerconfigs_need_is_created_by_the_docs_in_
 
 #[test]
 fn the_readme_steps_come_in_an_order_that_works() {
+    // Every command of the steps' block is one this file renders, parses or orders.
+    let commands = readme_commands();
+    let block = commands
+        .iter()
+        .find(|(_, w)| {
+            w.join(" ")
+                .starts_with("helm upgrade --install kube-prometheus-stack ")
+        })
+        .unwrap()
+        .0;
+    for (_, w) in commands.iter().filter(|(b, _)| *b == block) {
+        let line = w.join(" ");
+        assert!(
+            [
+                "helm repo add prometheus-community https://prometheus-community.github.io/helm-charts",
+                "helm upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack ",
+                "kubectl create namespace ",
+                "kubectl create secret generic ",
+                "kubectl apply -n ",
+            ]
+            .iter()
+            .any(|p| line.starts_with(p))
+                || (line.starts_with("helm upgrade --install ") && line.contains(APP_CHART)),
+            "a README step no test covers: {line}"
+        );
+    }
     let s = steps();
     assert!(s.stack_at != usize::MAX, "no stack install in the README");
     assert_eq!(s.applies.len(), 2);
