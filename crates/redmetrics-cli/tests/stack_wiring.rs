@@ -564,7 +564,7 @@ fn the_readme_steps_come_in_an_order_that_works() {
 fn the_readme_chart_and_deploy_agree_and_check_manifests_fails_when_the_service_labels_change() {
     let steps = steps();
     let tmp = tempfile::tempdir().unwrap();
-    let mut unions = 0;
+    let (mut unions, mut alone) = (0, 0);
     for (_, release, ns, sets, step) in &steps.charts {
         let values: Value = serde_json::from_str(&set_values(sets)).unwrap();
         let mut rendered = render_app_chart(release, ns, &values).unwrap();
@@ -582,7 +582,54 @@ fn the_readme_chart_and_deploy_agree_and_check_manifests_fails_when_the_service_
         let out = redmetrics(&repo(), &args);
         assert_eq!(out.status.code(), Some(0), "{release}: {}", report(&out));
         if applied.is_empty() {
-            continue; // the chart alone, with its own ServiceMonitor
+            // The chart alone, with its own ServiceMonitor and rules: never next to
+            // deploy/<app>/'s, as the README says, and `check manifests` says why.
+            alone += 1;
+            let mut args = args.clone();
+            let deploy: Vec<String> = ["servicemonitor.yaml", "prometheusrule.yaml"]
+                .iter()
+                .map(|f| {
+                    repo()
+                        .join("deploy")
+                        .join(ns)
+                        .join(f)
+                        .to_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect();
+            args.splice(3..3, deploy.iter().map(String::as_str));
+            let out = redmetrics(&repo(), &args);
+            assert_eq!(out.status.code(), Some(1), "{release}: {}", report(&out));
+            let text = report(&out);
+            assert!(
+                text.contains(&format!(
+                    "ServiceMonitor {ns}/{ns}-server is defined twice, differently"
+                )),
+                "{text}"
+            );
+            // Named apart, both would scrape the Service: every series twice.
+            let sm = rendered
+                .iter_mut()
+                .find(|(k, _)| k.ends_with("templates/servicemonitor.yaml"))
+                .unwrap()
+                .1;
+            *sm = sm.replacen(
+                &format!("name: {ns}-server\n"),
+                &format!("name: {ns}-chart\n"),
+                1,
+            );
+            std::fs::write(&chart_file, stream(&rendered)).unwrap();
+            let out = redmetrics(&repo(), &args);
+            assert_eq!(out.status.code(), Some(1), "{release}: {}", report(&out));
+            assert!(
+                report(&out).contains(&format!(
+                    "is scraped by ServiceMonitor {ns}/{ns}-chart and ServiceMonitor {ns}/{ns}-server: every series twice"
+                )),
+                "{}",
+                report(&out)
+            );
+            continue;
         }
         unions += 1;
         // The Service labelled otherwise: deploy/<app>/servicemonitor.yaml finds no target.
@@ -612,6 +659,7 @@ fn the_readme_chart_and_deploy_agree_and_check_manifests_fails_when_the_service_
         unions, 2,
         "the README installs both apps' charts next to deploy/<app>/"
     );
+    assert_eq!(alone, 1, "the README shows the chart alone once");
 }
 
 // ---------------------------------------------------------------------------------------------
