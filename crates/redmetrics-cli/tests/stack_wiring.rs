@@ -10,7 +10,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::{judge, redmetrics, redmetrics_with_input, repo};
@@ -560,6 +560,18 @@ fn the_readme_steps_come_in_an_order_that_works() {
 // ---------------------------------------------------------------------------------------------
 // The project's chart as the README renders it, next to deploy/<app>/.
 
+/// `check manifests ARGS` with `rendered` written to `file` first: it must fail, saying `why`.
+fn check_fails(file: &Path, rendered: &BTreeMap<String, String>, args: &[&str], why: &str) {
+    std::fs::write(file, stream(rendered)).unwrap();
+    let out = redmetrics(&repo(), args);
+    assert_eq!(out.status.code(), Some(1), "{}", report(&out));
+    assert!(
+        report(&out).contains(why),
+        "want {why:?} in {}",
+        report(&out)
+    );
+}
+
 #[test]
 fn the_readme_chart_and_deploy_agree_and_check_manifests_fails_when_the_service_labels_change() {
     let steps = steps();
@@ -599,15 +611,8 @@ fn the_readme_chart_and_deploy_agree_and_check_manifests_fails_when_the_service_
                 })
                 .collect();
             args.splice(3..3, deploy.iter().map(String::as_str));
-            let out = redmetrics(&repo(), &args);
-            assert_eq!(out.status.code(), Some(1), "{release}: {}", report(&out));
-            let text = report(&out);
-            assert!(
-                text.contains(&format!(
-                    "ServiceMonitor {ns}/{ns}-server is defined twice, differently"
-                )),
-                "{text}"
-            );
+            let twice = format!("ServiceMonitor {ns}/{ns}-server is defined twice, differently");
+            check_fails(&chart_file, &rendered, &args, &twice);
             // Named apart, both would scrape the Service: every series twice.
             let sm = rendered
                 .iter_mut()
@@ -619,16 +624,10 @@ fn the_readme_chart_and_deploy_agree_and_check_manifests_fails_when_the_service_
                 &format!("name: {ns}-chart\n"),
                 1,
             );
-            std::fs::write(&chart_file, stream(&rendered)).unwrap();
-            let out = redmetrics(&repo(), &args);
-            assert_eq!(out.status.code(), Some(1), "{release}: {}", report(&out));
-            assert!(
-                report(&out).contains(&format!(
-                    "is scraped by ServiceMonitor {ns}/{ns}-chart and ServiceMonitor {ns}/{ns}-server: every series twice"
-                )),
-                "{}",
-                report(&out)
+            let why = format!(
+                "is scraped by ServiceMonitor {ns}/{ns}-chart and ServiceMonitor {ns}/{ns}-server: every series twice"
             );
+            check_fails(&chart_file, &rendered, &args, &why);
             continue;
         }
         unions += 1;
@@ -644,16 +643,8 @@ fn the_readme_chart_and_deploy_agree_and_check_manifests_fails_when_the_service_
         );
         assert!(service.contains(&name), "{service}");
         *service = service.replace(&name, "app.kubernetes.io/name: redmetrics-service");
-        std::fs::write(&chart_file, stream(&rendered)).unwrap();
-        let out = redmetrics(&repo(), &args);
-        assert_eq!(out.status.code(), Some(1), "{release}: {}", report(&out));
-        assert!(
-            report(&out).contains(&format!(
-                "ServiceMonitor {ns}/{ns}-server selects no Service"
-            )),
-            "{}",
-            report(&out)
-        );
+        let why = format!("ServiceMonitor {ns}/{ns}-server selects no Service");
+        check_fails(&chart_file, &rendered, &args, &why);
     }
     assert_eq!(
         unions, 2,
