@@ -10,8 +10,8 @@ Input (JSON on stdin):
    "values": {"label": [values file, ...], ...},   # [] renders the chart's defaults
    "objects": [manifest file, ...],                 # objects to judge besides the chart's own
    "docs": [markdown file, ...]}                    # where `kubectl create secret` commands are
-Output (JSON): {"missing": why} when the chart or one of its subcharts is absent, else
-  {"renders": {label: {"selection": {object id: [selector id, ...]},
+Output (JSON): {"missing": why} when the chart or a subchart that matters is absent, else
+  {"absent_subcharts": [...], "renders": {label: {"selection": {object id: [selector id, ...]},
                        "sidecar": {...}, "required_secrets": [[ns, name, who]],
                        "provided_secrets": [[ns, name]]}},
    "docs_secrets": [{"namespace", "name", "keys"}], "object_ids": [...]}
@@ -145,6 +145,37 @@ def secrets_provided(objs, default_ns):
     return out
 
 
+# Subcharts whose absence leaves the monitoring objects judged here unchanged, with the
+# parent's value that switches each off (grafana stays on: the sidecar is then read from its
+# values, see sidecar_from_values).
+SPARE_SUBCHARTS = {
+    "kube-state-metrics": "kubeStateMetrics",
+    "prometheus-node-exporter": "nodeExporter",
+    "prometheus-windows-exporter": "windowsMonitoring",
+    "grafana": None,
+}
+
+
+def sidecar_from_values(grafana, default_ns):
+    """The dashboard sidecar's settings as the grafana chart turns its values into the
+    container's environment (grafana-community/helm-charts charts/grafana, `_pod.tpl`: LABEL,
+    LABEL_VALUE, NAMESPACE from `searchNamespace` joined by commas, FOLDER_ANNOTATION) and into
+    its provider ConfigMap (`foldersFromFilesStructure`); used when that subchart is absent."""
+    dash = (grafana.get("sidecar") or {}).get("dashboards") or {}
+    if not grafana.get("enabled", True) or not dash.get("enabled"):
+        return None, False
+    env = {"LABEL": dash.get("label")}
+    if dash.get("labelValue") is not None:
+        env["LABEL_VALUE"] = str(dash["labelValue"])
+    search = dash.get("searchNamespace")
+    if search:
+        env["NAMESPACE"] = ",".join(search) if isinstance(search, list) else str(search)
+    if dash.get("folderAnnotation"):
+        env["FOLDER_ANNOTATION"] = dash["folderAnnotation"]
+    folders = bool((dash.get("provider") or {}).get("foldersFromFilesStructure"))
+    return {"namespace": default_ns, "env": env}, folders
+
+
 def sidecar(objs, default_ns):
     for o in objs:
         if o["kind"] != "Deployment":
@@ -165,7 +196,7 @@ def provider_folders(objs):
     return False
 
 
-def judge(rendered, extra, default_ns):
+def judge(rendered, extra, default_ns, grafana=None):
     objs = rendered + extra
     selection = {oid(o, default_ns): [] for o in objs if o["kind"] in ("ServiceMonitor", "PrometheusRule", "AlertmanagerConfig", "ConfigMap")}
     pairs = {
@@ -179,7 +210,10 @@ def judge(rendered, extra, default_ns):
             for o in objs:
                 if o["kind"] == kind and namespace_selected(spec.get(ns_sel), own, ns_of(o, default_ns)) and selects(spec.get(sel), labels_of(o)):
                     selection[oid(o, default_ns)].append(f"{oid(cr, default_ns)} {sel}")
-    sc = sidecar(rendered, default_ns)
+    if grafana is None:
+        sc, folders = sidecar(rendered, default_ns), provider_folders(rendered)
+    else:
+        sc, folders = sidecar_from_values(grafana, default_ns)
     if sc:
         env = sc["env"]
         namespaces = env.get("NAMESPACE")
@@ -199,7 +233,7 @@ def judge(rendered, extra, default_ns):
             "label_value": sc and sc["env"].get("LABEL_VALUE"),
             "namespaces": sc and sc["env"].get("NAMESPACE"),
             "folder_annotation": sc and sc["env"].get("FOLDER_ANNOTATION"),
-            "folders_from_files_structure": provider_folders(rendered),
+            "folders_from_files_structure": folders,
         },
         "required_secrets": sorted({r for o in rendered for r in secrets_needed(o, default_ns)}),
         "provided_secrets": sorted(secrets_provided(rendered, default_ns)),
@@ -239,9 +273,14 @@ def main():
         json.dump({"missing": f"no chart at {chart}"}, sys.stdout)
         return
     absent = missing_subcharts(chart)
-    if absent:
-        json.dump({"missing": f"{chart} lacks its subchart(s) {', '.join(absent)} in charts/"}, sys.stdout)
+    unknown = [a for a in absent if a not in SPARE_SUBCHARTS]
+    if unknown:
+        json.dump({"missing": f"{chart} lacks its subchart(s) {', '.join(unknown)} in charts/"}, sys.stdout)
         return
+    chart_values = {}
+    if os.path.isfile(os.path.join(chart, "values.yaml")):
+        with open(os.path.join(chart, "values.yaml")) as f:
+            chart_values = yaml.safe_load(f) or {}
     extra = []
     for p in req["objects"]:
         with open(p) as f:
@@ -253,10 +292,16 @@ def main():
         for path in files:
             with open(path) as f:
                 values = merge(values, yaml.safe_load(f) or {})
-        out = loaded.render(values, name=release, namespace=ns)
+        # A spare subchart that is absent is switched off, as a user without it would.
+        off = {SPARE_SUBCHARTS[a]: {"enabled": False} for a in absent if SPARE_SUBCHARTS[a]}
+        out = loaded.render(merge(values, off), name=release, namespace=ns)
         rendered = [d for k, t in sorted(out.items()) if k.endswith(".yaml") for d in docs_of(t)]
-        renders[label] = judge(rendered, extra, ns)
+        grafana = None
+        if "grafana" in absent:
+            grafana = merge(chart_values.get("grafana") or {}, values.get("grafana") or {})
+        renders[label] = judge(rendered, extra, ns, grafana)
     json.dump({
+        "absent_subcharts": absent,
         "renders": renders,
         "docs_secrets": docs_secrets(req["docs"]),
         "object_ids": [oid(o, ns) for o in extra],
