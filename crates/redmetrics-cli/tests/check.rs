@@ -358,10 +358,11 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
 PASS  service monitors: 1 ServiceMonitor(s): each selects a Service by its labels and a named port of it
 PASS  coverage: every configured Service has a ServiceMonitor, none gated on cluster capabilities
 PASS  stack selection: every ServiceMonitor and PrometheusRule carries release: kube-prometheus-stack
+PASS  jobs: no jobLabel renames a job the rules ask for (1 job(s) assigned)
 PASS  alert names: 4 alert(s), none named like a kube-prometheus-stack default
 PASS  rules: 4 rule expressions parse and reference only metrics the contract defines
 PASS  dashboards: 18 panel queries parse and reference only metrics the contract defines
-result: 0 failed, 0 warnings, 6 passed
+result: 0 failed, 0 warnings, 7 passed
 "
     );
 }

@@ -88,6 +88,12 @@ impl Config {
         if !file.stack.release.is_empty() {
             names::check_label_value("stack.release", &file.stack.release)?;
         }
+        if file.stack.narrow_alertmanager_selector && file.stack.release.is_empty() {
+            return Err(ConfigError::new(
+                "stack.narrow_alertmanager_selector",
+                "narrows the stack's Alertmanager to objects labelled `release: <stack.release>`, but stack.release is empty: set it (e.g. `kube-prometheus-stack`) or drop the option",
+            ));
+        }
         names::check_dns_label("stack.namespace", &file.stack.namespace)?;
         names::check_annotation_key("stack.folder_annotation", &file.stack.folder_annotation)?;
         let mut apps: Vec<Resolved> = Vec::new();
@@ -168,6 +174,26 @@ port = "http"
         assert_eq!(r.stack.release, "kube-prometheus-stack");
         assert_eq!(r.app.alerts.runbook_base, None);
         assert_eq!(r.contract, default_contract("reviewmaps").unwrap());
+    }
+
+    #[test]
+    fn narrowing_the_alertmanager_selector_needs_a_release() {
+        let e = field_error("[stack]\nrelease = \"\"\nnarrow_alertmanager_selector = true\n");
+        assert!(
+            e.to_string()
+                .contains("stack.narrow_alertmanager_selector: narrows the stack's Alertmanager"),
+            "{e}"
+        );
+        let narrowed = Config::parse(&format!(
+            "[stack]\nnarrow_alertmanager_selector = true\n{MINIMAL}"
+        ))
+        .unwrap();
+        assert!(narrowed.apps[0].stack.narrow_alertmanager_selector);
+        assert!(
+            !Config::parse(MINIMAL).unwrap().apps[0]
+                .stack
+                .narrow_alertmanager_selector
+        );
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub(crate) struct Stack {
     /// (`sidecar.dashboards.folderAnnotation`).
     #[serde(default = "default_folder_annotation")]
     pub(crate) folder_annotation: String,
+    /// Narrow the stack's Alertmanager to AlertmanagerConfigs labelled `release: <release>`.
+    /// Off by default: the stack then keeps loading every AlertmanagerConfig in the cluster,
+    /// other teams' unlabelled ones included.
+    #[serde(default)]
+    pub(crate) narrow_alertmanager_selector: bool,
 }
 
 fn default_folder_annotation() -> String {
@@ -43,6 +48,7 @@ impl Default for Stack {
             release: default_release(),
             namespace: default_stack_namespace(),
             folder_annotation: default_folder_annotation(),
+            narrow_alertmanager_selector: false,
         }
     }
 }

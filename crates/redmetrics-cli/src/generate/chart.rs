@@ -167,8 +167,9 @@ metrics:
   prefix: reviewmaps
   # Where the service serves its metrics (Ojeomneo: /ojeomneo/metrics).
   path: /metrics
-  # The `job` label of the service's series; empty means the Service name, which is what
-  # Prometheus uses unless serviceMonitor.jobLabel says otherwise.
+  # The `job` label the rules, dashboard and routing ask for. Empty: the job the ServiceMonitor
+  # makes Prometheus assign (the Service's name, or its serviceMonitor.jobLabel label's value).
+  # With the ServiceMonitor rendered, any other value is refused unless a relabeling sets `job`.
   job: ""
 
   serviceMonitor:
@@ -181,6 +182,8 @@ metrics:
     # `release: <stack release>`; without it the target silently never appears.
     labels:
       release: kube-prometheus-stack
+    # A label of the Service whose value becomes `job` instead of the Service's name; the
+    # rules, dashboard and routing follow it.
     jobLabel: ""
     interval: 30s
     # At most `interval`, or the Prometheus Operator rejects the object.
@@ -216,10 +219,10 @@ metrics:
 
   alertmanagerConfig:
     # An AlertmanagerConfig in the release namespace routing this service's alerts by
-    # severity (warning: Slack and e-mail; critical: also PagerDuty). kube-prometheus-stack's
-    # Alertmanager must select it: see deploy/kube-prometheus-stack-values.yaml.
+    # severity (warning: Slack and e-mail; critical: also PagerDuty). A default
+    # kube-prometheus-stack Alertmanager loads every AlertmanagerConfig in the cluster.
     enabled: false
-    # Selected by alertmanagerConfigSelector in deploy/kube-prometheus-stack-values.yaml.
+    # For a stack whose alertmanagerConfigSelector is narrowed to its release label.
     labels:
       release: kube-prometheus-stack
     groupWait: 30s
@@ -298,9 +301,39 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The job label of the service's series. */}}
+{{/* The job the Prometheus Operator gives the Service's targets: the Service's name, replaced
+by the value of the Service label serviceMonitor.jobLabel names when it has a non-empty one. */}}
+{{- define "redmetrics-service.scrapeJob" -}}
+{{- $name := include "redmetrics-service.fullname" . }}
+{{- with .Values.metrics.serviceMonitor.jobLabel }}
+{{- get (include "redmetrics-service.labels" $ | fromYaml) . | default $name }}
+{{- else }}
+{{- $name }}
+{{- end }}
+{{- end }}
+
+{{/* The job label of the service's series, which the rules, dashboard and routing ask for:
+the job the ServiceMonitor makes Prometheus assign. metrics.job may differ only when the chart
+renders no ServiceMonitor, or a relabeling of it sets `job` (then it must say which). */}}
 {{- define "redmetrics-service.job" -}}
-{{- .Values.metrics.job | default (include "redmetrics-service.fullname" .) }}
+{{- $sm := .Values.metrics.serviceMonitor }}
+{{- $scrape := include "redmetrics-service.scrapeJob" . }}
+{{- $job := .Values.metrics.job | default $scrape }}
+{{- $relabeled := false }}
+{{- range $sm.relabelings }}
+{{- if eq (toString .targetLabel) "job" }}{{ $relabeled = true }}{{ end }}
+{{- end }}
+{{- if and .Values.metrics.enabled $sm.enabled }}
+{{- if and $relabeled (not .Values.metrics.job) }}
+{{- fail "metrics.serviceMonitor.relabelings set the `job` label: set metrics.job to the job they assign, so that the rules, dashboard and routing ask for that job" }}
+{{- else if and (not $relabeled) (ne $job $scrape) }}
+{{- $how := "the Service's name" }}
+{{- if $sm.jobLabel }}{{ $how = printf "the Service's name; the Service has no label %s for serviceMonitor.jobLabel" $sm.jobLabel }}{{ end }}
+{{- if ne $scrape (include "redmetrics-service.fullname" .) }}{{ $how = printf "the Service's label %s, serviceMonitor.jobLabel" $sm.jobLabel }}{{ end }}
+{{- fail (printf "metrics.job is %q, but Prometheus will name the job %q (%s): the rules would ask for a job that never exists and none of their alerts could fire. Leave metrics.job empty to follow the ServiceMonitor, or set serviceMonitor.jobLabel to a Service label whose value is %q" $job $scrape $how $job) }}
+{{- end }}
+{{- end }}
+{{- $job }}
 {{- end }}
 
 {{/* A file generated from the contract, with its tokens replaced: (list $ "files/x"). */}}
@@ -655,7 +688,7 @@ spec:
 
 const NOTES: &str = r#"{{ include "redmetrics-service.fullname" . }} serves metrics at {{ .Values.metrics.path }} on Service port "{{ .Values.service.portName }}".
 {{- if not (and .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled) }}
-No ServiceMonitor was rendered: set metrics.serviceMonitor.enabled=true for Prometheus to scrape it.
+No ServiceMonitor was rendered: apply one selecting app.kubernetes.io/name: {{ include "redmetrics-service.name" . }} (the Service's label; redmetrics generate's deploy/<app>/servicemonitor.yaml selects the app's service_labels), or set metrics.serviceMonitor.enabled=true.
 {{- end }}
 Check the wiring: helm template ... | redmetrics check manifests - --namespace {{ .Release.Namespace }}
 "#;

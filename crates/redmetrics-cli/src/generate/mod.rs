@@ -55,8 +55,19 @@ pub(crate) fn alertmanager_yaml(r: &Resolved, endpoints: &Endpoints) -> Result<S
             r.app.name
         )
     })?;
-    yaml(&config)
+    Ok(yaml(&config)?.replacen(
+        YAML_HEADER,
+        &format!("{YAML_HEADER}{PLAIN_ALERTMANAGER_NOTE}"),
+        1,
+    ))
 }
+
+/// What the plain Alertmanager configuration is for, at the top of the file.
+const PLAIN_ALERTMANAGER_NOTE: &str = "\
+# For an Alertmanager outside kube-prometheus-stack (and for amtool): it reads the receivers'
+# secrets from files. In the stack, the app's AlertmanagerConfig (alertmanagerconfig.yaml)
+# routes the same alerts; load only one of the two, or every alert is notified twice.
+";
 
 /// Everything `generate` writes for these apps.
 pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
@@ -90,9 +101,10 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             );
         }
     }
-    if let Some(values) = routing::stack_values(apps) {
-        out.insert(PathBuf::from("kube-prometheus-stack-values.yaml"), values);
-    }
+    out.insert(
+        PathBuf::from("kube-prometheus-stack-values.yaml"),
+        kube::stack_values(apps),
+    );
     let chart_dir = PathBuf::from("helm").join(CHART);
     for (path, content) in chart::static_files() {
         out.insert(chart_dir.join(path), content);

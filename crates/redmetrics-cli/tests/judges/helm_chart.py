@@ -3,6 +3,7 @@
 Usage:
   helm_chart.py render CHART_DIR RELEASE NAMESPACE < values.json   -> {"template path": "manifest"}
   helm_chart.py lint CHART_DIR < values.json                       -> Helm's lint report
+  helm_chart.py sets 'a.b=c' ...                                   -> the values `--set` makes of them
 """
 
 import json
@@ -12,6 +13,12 @@ import helm_python as helm
 
 
 def main():
+    if sys.argv[1] == "sets":
+        values = {}
+        for expression in sys.argv[2:]:
+            values = merge(values, helm.parse_set_string(expression))
+        json.dump(values, sys.stdout)
+        return
     command, chart = sys.argv[1], sys.argv[2]
     values = json.loads(sys.stdin.read() or "{}")
     if command == "render":
@@ -22,6 +29,14 @@ def main():
         json.dump(helm.lint(chart, values, strict=True), sys.stdout)
     else:
         sys.exit(f"unknown command {command}")
+
+
+def merge(base, top):
+    """Later `--set`s win key by key, as in Helm."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 if __name__ == "__main__":

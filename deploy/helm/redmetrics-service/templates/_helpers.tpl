@@ -37,9 +37,39 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The job label of the service's series. */}}
+{{/* The job the Prometheus Operator gives the Service's targets: the Service's name, replaced
+by the value of the Service label serviceMonitor.jobLabel names when it has a non-empty one. */}}
+{{- define "redmetrics-service.scrapeJob" -}}
+{{- $name := include "redmetrics-service.fullname" . }}
+{{- with .Values.metrics.serviceMonitor.jobLabel }}
+{{- get (include "redmetrics-service.labels" $ | fromYaml) . | default $name }}
+{{- else }}
+{{- $name }}
+{{- end }}
+{{- end }}
+
+{{/* The job label of the service's series, which the rules, dashboard and routing ask for:
+the job the ServiceMonitor makes Prometheus assign. metrics.job may differ only when the chart
+renders no ServiceMonitor, or a relabeling of it sets `job` (then it must say which). */}}
 {{- define "redmetrics-service.job" -}}
-{{- .Values.metrics.job | default (include "redmetrics-service.fullname" .) }}
+{{- $sm := .Values.metrics.serviceMonitor }}
+{{- $scrape := include "redmetrics-service.scrapeJob" . }}
+{{- $job := .Values.metrics.job | default $scrape }}
+{{- $relabeled := false }}
+{{- range $sm.relabelings }}
+{{- if eq (toString .targetLabel) "job" }}{{ $relabeled = true }}{{ end }}
+{{- end }}
+{{- if and .Values.metrics.enabled $sm.enabled }}
+{{- if and $relabeled (not .Values.metrics.job) }}
+{{- fail "metrics.serviceMonitor.relabelings set the `job` label: set metrics.job to the job they assign, so that the rules, dashboard and routing ask for that job" }}
+{{- else if and (not $relabeled) (ne $job $scrape) }}
+{{- $how := "the Service's name" }}
+{{- if $sm.jobLabel }}{{ $how = printf "the Service's name; the Service has no label %s for serviceMonitor.jobLabel" $sm.jobLabel }}{{ end }}
+{{- if ne $scrape (include "redmetrics-service.fullname" .) }}{{ $how = printf "the Service's label %s, serviceMonitor.jobLabel" $sm.jobLabel }}{{ end }}
+{{- fail (printf "metrics.job is %q, but Prometheus will name the job %q (%s): the rules would ask for a job that never exists and none of their alerts could fire. Leave metrics.job empty to follow the ServiceMonitor, or set serviceMonitor.jobLabel to a Service label whose value is %q" $job $scrape $how $job) }}
+{{- end }}
+{{- end }}
+{{- $job }}
 {{- end }}
 
 {{/* A file generated from the contract, with its tokens replaced: (list $ "files/x"). */}}

@@ -4,6 +4,7 @@
 mod clash;
 mod helm;
 mod input;
+mod jobs;
 mod queries;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,6 +142,7 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
         .collect();
     let known = Known::new(expect, &rules, &dashboards, defined);
     if !rules.is_empty() {
+        checks.push(jobs::job_check(&monitors, &services, &rules));
         checks.push(clash::clash_check(&rules));
         checks.push(rules_check(&rules, &known));
     }
@@ -155,6 +157,16 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
 /// left unrendered is a warning: the rest of the folder was checked, the chart was not.
 fn input_check(inputs: &Inputs, dashboards: usize) -> Check {
     let mut c = Check::new("input");
+    let mut seen: BTreeMap<String, &Value> = BTreeMap::new();
+    for o in &inputs.objects {
+        match seen.insert(o.id(), &o.value) {
+            Some(before) if before != &o.value => c.fail(
+                format!("{} is defined twice, differently: whichever is applied last replaces the other", o.id()),
+                "keep one of them (e.g. the chart's monitoring objects or the generated deploy/<app>/ ones, not both)",
+            ),
+            _ => {}
+        }
+    }
     for chart in &inputs.unrendered {
         let message = format!(
             "{} is a Helm chart and `helm` is not on PATH: its templates were linted, its objects not checked",
@@ -178,7 +190,10 @@ fn input_check(inputs: &Inputs, dashboards: usize) -> Check {
             "{} object(s) and {dashboards} dashboard(s) read",
             inputs.objects.len()
         ),
-        _ if inputs.unrendered.is_empty() => "nothing to check".to_owned(),
+        _ if inputs.objects.is_empty() && inputs.unrendered.is_empty() => {
+            "nothing to check".to_owned()
+        }
+        _ if inputs.unrendered.is_empty() => "objects defined twice".to_owned(),
         _ => "a chart was not rendered".to_owned(),
     };
     c.summary(summary)
@@ -204,6 +219,8 @@ fn app_for<'a>(expect: &'a Expectations, selected: &[&Object]) -> Option<&'a Res
 
 fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectations) -> Check {
     let mut c = Check::new("service monitors");
+    // (Service, port, path) -> the ServiceMonitors scraping it.
+    let mut scrapes: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
     for sm in monitors {
         let id = sm.id();
         let spec = &sm.value["spec"];
@@ -277,6 +294,15 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
                 ),
             }
             let path = ep["path"].as_str().unwrap_or("/metrics");
+            if let Some(port) = ep["port"].as_str() {
+                for svc in &selected {
+                    let key = (svc.id(), port.to_owned(), path.to_owned());
+                    let by = scrapes.entry(key).or_default();
+                    if !by.contains(&id) {
+                        by.push(id.clone());
+                    }
+                }
+            }
             let expected = app
                 .map(|a| a.app.metrics_path.as_str())
                 .or(expect.metrics_path.as_deref());
@@ -304,6 +330,13 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
             }
         }
     }
+    let missed = c.status == Status::Fail;
+    for ((svc, port, path), by) in scrapes.iter().filter(|(_, by)| by.len() > 1) {
+        c.fail(
+            format!("{svc} port \"{port}\" path {path} is scraped by {}: every series twice, under the same job", by.join(" and ")),
+            "keep one ServiceMonitor per target: the chart's (metrics.serviceMonitor.enabled) or the generated deploy/<app>/servicemonitor.yaml, not both",
+        );
+    }
     let summary = match c.status {
         Status::Pass => format!(
             "{} ServiceMonitor(s): each selects a Service by its labels and a named port of it",
@@ -313,7 +346,8 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
             "{} ServiceMonitor(s), not all checked against a Service",
             monitors.len()
         ),
-        Status::Fail => "a ServiceMonitor will not find its target".to_owned(),
+        Status::Fail if missed => "a ServiceMonitor will not find its target".to_owned(),
+        Status::Fail => "a target is scraped twice".to_owned(),
     };
     c.summary(summary)
 }

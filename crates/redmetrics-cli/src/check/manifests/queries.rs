@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use promql_parser::label::MatchOp;
-use promql_parser::parser::Expr;
+use promql_parser::parser::{Expr, VectorSelector};
 use redmetrics::Contract;
 use serde_json::Value;
 
@@ -31,39 +31,46 @@ fn contract_names(contract: &Contract, exact: bool) -> Vec<String> {
         .collect()
 }
 
-/// Vector selector names in an expression.
-fn metric_names(expr: &Expr, out: &mut Vec<String>) {
+/// Every vector selector of an expression, those inside matrix selectors included.
+pub(super) fn vector_selectors<'a>(expr: &'a Expr, out: &mut Vec<&'a VectorSelector>) {
     match expr {
-        Expr::VectorSelector(vs) => {
-            if let Some(n) = &vs.name {
-                out.push(n.clone());
-            }
-            for m in &vs.matchers.matchers {
-                if m.name == "__name__" && matches!(m.op, MatchOp::Equal) {
-                    out.push(m.value.clone());
-                }
-            }
-        }
-        Expr::MatrixSelector(ms) => metric_names(&Expr::VectorSelector(ms.vs.clone()), out),
+        Expr::VectorSelector(vs) => out.push(vs),
+        Expr::MatrixSelector(ms) => out.push(&ms.vs),
         Expr::Aggregate(a) => {
-            metric_names(&a.expr, out);
+            vector_selectors(&a.expr, out);
             if let Some(p) = &a.param {
-                metric_names(p, out);
+                vector_selectors(p, out);
             }
         }
-        Expr::Unary(u) => metric_names(&u.expr, out),
+        Expr::Unary(u) => vector_selectors(&u.expr, out),
         Expr::Binary(b) => {
-            metric_names(&b.lhs, out);
-            metric_names(&b.rhs, out);
+            vector_selectors(&b.lhs, out);
+            vector_selectors(&b.rhs, out);
         }
-        Expr::Paren(p) => metric_names(&p.expr, out),
-        Expr::Subquery(s) => metric_names(&s.expr, out),
+        Expr::Paren(p) => vector_selectors(&p.expr, out),
+        Expr::Subquery(s) => vector_selectors(&s.expr, out),
         Expr::Call(call) => {
             for a in &call.args.args {
-                metric_names(a, out);
+                vector_selectors(a, out);
             }
         }
         _ => {}
+    }
+}
+
+/// Vector selector names in an expression.
+fn metric_names(expr: &Expr, out: &mut Vec<String>) {
+    let mut selectors = Vec::new();
+    vector_selectors(expr, &mut selectors);
+    for vs in selectors {
+        if let Some(n) = &vs.name {
+            out.push(n.clone());
+        }
+        for m in &vs.matchers.matchers {
+            if m.name == "__name__" && matches!(m.op, MatchOp::Equal) {
+                out.push(m.value.clone());
+            }
+        }
     }
 }
 
