@@ -72,10 +72,10 @@ async fn a_demo_killed_with_sigkill_takes_its_prometheus_and_alertmanager_along(
         "the demo starts Alertmanager too: {children:?}"
     );
     // Each runs in a temporary directory of the demo's: nothing else may run there.
+    let tmp = std::env::temp_dir().canonicalize().unwrap();
     assert!(
-        children
-            .iter()
-            .all(|c| c.cwd.starts_with(std::env::temp_dir()))
+        children.iter().all(|c| c.cwd.starts_with(&tmp)),
+        "{children:?}"
     );
 
     // SIGKILL: the demo runs no code of its own after this.
