@@ -194,7 +194,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     if _prometheus.is_some() {
         live = live.links(links::prometheus_links(&served, args.prometheus_listen));
     }
-    let app = app(&metrics, endpoint, live, args.fail_every).merge(sinks::routes(inbox));
+    let sinks = sinks::routes(inbox, endpoint.clone());
+    let app = app(&metrics, endpoint, live, args.fail_every).merge(sinks);
     // The library's bounded listener: stalled clients time out, connections are capped.
     tokio::select! {
         served = redmetrics::serve_service(listener, redmetrics::ServeConfig::default(), app) => {

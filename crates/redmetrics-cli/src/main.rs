@@ -13,6 +13,7 @@ mod output;
 mod promql;
 mod secret;
 mod shell;
+mod tether;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

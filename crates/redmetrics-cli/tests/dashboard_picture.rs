@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::SpawnTethered;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +29,7 @@ fn picture(args: &[&str]) -> Output {
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
+        .spawn_tethered()
         .expect("python3 runs scripts/dashboard-picture");
     common::output_within(child, Duration::from_secs(120), "scripts/dashboard-picture")
 }

@@ -1,5 +1,6 @@
 //! The `redmetrics` binary under hostile or careless use: stalled clients on the demo's
-//! listener, a closed stdout, and the shell integration files it generates.
+//! listener, its notification sinks behind the metrics token, a closed stdout, and the shell
+//! integration files it generates.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -12,6 +13,70 @@ use tokio::net::TcpStream;
 
 /// The demo uses the library's default 10 s header timeout; this bound is generous.
 const EVENTUALLY: Duration = Duration::from_secs(60);
+
+/// One request to the demo with a real HTTP client: the status.
+async fn status_of(method: &str, url: &str, token: Option<&str>, body: &'static str) -> u16 {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = req.body(Full::new(bytes::Bytes::from_static(body.as_bytes())));
+    let res = tokio::time::timeout(EVENTUALLY, client.request(req.unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    res.status().as_u16()
+}
+
+/// Issue 23: with a metrics token, the demo's notification sinks and `/notifications` want it
+/// too (nobody else reads what was notified, or posts a fake notification); without one they
+/// stay open, as the metrics do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notification_sinks_follow_the_metrics_token() {
+    let slack = r##"{"channel":"#ops","attachments":[{"title":"[FIRING:1] Test"}]}"##;
+    let pagerduty = r#"{"event_action":"trigger","payload":{"summary":"Test"}}"#;
+    let (_demo, addr) = start_demo(&["--metrics-token", "s3cret"]);
+    let base = format!("http://{addr}");
+    let sinks = [
+        ("GET", "/notifications", "", 200),
+        ("POST", "/sinks/slack", slack, 200),
+        ("POST", "/sinks/pagerduty/v2/enqueue", pagerduty, 202),
+    ];
+    for (method, path, body, ok) in sinks {
+        let url = format!("{base}{path}");
+        assert_eq!(status_of(method, &url, None, body).await, 401, "{path}");
+        assert_eq!(
+            status_of(method, &url, Some("wrong"), body).await,
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            status_of(method, &url, Some("s3cret"), body).await,
+            ok,
+            "{path}"
+        );
+    }
+    // Only the two notifications sent with the token arrived.
+    let listed = common::http_get_with(
+        &format!("{base}/notifications"),
+        &[("authorization", "Bearer s3cret")],
+    )
+    .await
+    .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+
+    let (_open, addr) = start_demo(&[]);
+    let url = format!("http://{addr}/notifications");
+    assert_eq!(status_of("GET", &url, None, "").await, 200);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_closes_half_sent_requests_and_keeps_serving() {

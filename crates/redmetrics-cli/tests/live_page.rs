@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::SpawnTethered;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -38,7 +40,7 @@ fn chromium(url: &str, extra: &[String]) -> String {
         .arg(url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .spawn()
+        .spawn_tethered()
         .expect("chromium (Debian: apt-get install chromium; scripts/test installs it)");
     let out = common::output_within(child, Duration::from_secs(120), "chromium");
     assert!(out.status.success(), "chromium failed: {:?}", out.status);

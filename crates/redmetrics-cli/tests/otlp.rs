@@ -69,7 +69,13 @@ async fn receive(
     if fail != 0 {
         inbox.refused.fetch_add(1, Ordering::SeqCst);
         let status = StatusCode::from_u16(fail).unwrap();
-        return (status, [("retry-after", "1")], "try later").into_response();
+        let location = "http://127.0.0.1:9/elsewhere/v1/metrics";
+        return (
+            status,
+            [("retry-after", "1"), ("location", location)],
+            "try later",
+        )
+            .into_response();
     }
     let raw = if headers.get("content-encoding").is_some_and(|v| v == "gzip") {
         let mut out = Vec::new();
@@ -393,6 +399,17 @@ fn push_histograms(
             )
         })
         .collect()
+}
+
+/// `redmetrics_otlp_dropped_exports_total{reason="<reason>"}` of a scrape.
+fn dropped_for(e: &Exposition, reason: &str) -> f64 {
+    e.family("redmetrics_otlp_dropped_exports_total")
+        .expect("the dropped-exports family")
+        .samples
+        .iter()
+        .find(|s| s.label("reason") == Some(reason))
+        .unwrap_or_else(|| panic!("no reason=\"{reason}\" sample"))
+        .value
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -747,11 +764,7 @@ async fn a_failing_receiver_never_delays_requests_and_counts_resume_without_a_ga
     .await;
     let e = scrape(&client, addr).await;
     let want = scrape_counts(&e, "shop");
-    let counted = e
-        .family("redmetrics_otlp_dropped_exports_total")
-        .unwrap()
-        .samples[0]
-        .value;
+    let counted = dropped_for(&e, "queue_full");
     assert!(counted >= (dropped + capacity as u64) as f64, "{counted}");
 
     // Back on the same port: the first push carries the whole count, from the same start.
@@ -914,11 +927,7 @@ async fn delta_export_tiles_the_counts_even_past_refused_exports() {
     }
     let e = scrape(&client, addr).await;
     let want = scrape_counts(&e, "shop");
-    let dropped = e
-        .family("redmetrics_otlp_dropped_exports_total")
-        .unwrap()
-        .samples[0]
-        .value;
+    let dropped = dropped_for(&e, "rejected");
     assert!(dropped >= 2.0, "refused exports are counted: {dropped}");
     assert!(exporter.stats().dropped >= 2);
     assert_eq!(exporter.stats().failed_attempts, 0, "a 400 is not retried");
@@ -1113,4 +1122,88 @@ async fn the_demo_pushes_to_otlp_endpoint_and_checks_its_flags() {
         assert!(!out.status.success(), "{all:?} should fail");
         assert!(stderr.contains(says), "{all:?}: {stderr}");
     }
+}
+
+/// Issue 23 item 9: a receiver that refuses every push for good (400, 401, 307) is logged
+/// by the demo, at most a line per reason a minute, and each refusal is counted under its
+/// reason, exactly as many as the receiver refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_exports_are_logged_once_a_minute_and_counted_by_reason() {
+    let started = std::time::Instant::now();
+    let inbox = Inbox::default();
+    let receiver = Receiver::start(&inbox, "127.0.0.1:0".parse().unwrap()).await;
+    let endpoint = format!("http://{}", receiver.addr);
+    let client = http_client();
+    let (_demo, addr, log) = common::start_demo_logged(
+        std::path::Path::new("."),
+        &["--otlp-endpoint", &endpoint, "--otlp-interval", "100ms"],
+    );
+    // Before any refusal: every reason is there, at 0.
+    let e = scrape(&client, addr).await;
+    for reason in [
+        "queue_full",
+        "redirect",
+        "unauthorized",
+        "rejected",
+        "server_error",
+    ] {
+        assert_eq!(dropped_for(&e, reason), 0.0, "{reason}");
+    }
+    let mut refused_by = BTreeMap::new();
+    for (status, reason) in [(400, "rejected"), (401, "unauthorized"), (307, "redirect")] {
+        let before = inbox.refused.load(Ordering::SeqCst);
+        inbox.fail_with.store(status, Ordering::SeqCst);
+        // Several refusals, so that the log's rate limit has something to hold back.
+        until(
+            || format!("three {status} answers"),
+            || inbox.refused.load(Ordering::SeqCst) >= before + 3,
+            pause,
+        )
+        .await;
+        // Accept again: once a push arrives, every refusal before it has been counted (the
+        // exporter sends one push at a time).
+        let received = inbox.pushes().len();
+        inbox.fail_with.store(0, Ordering::SeqCst);
+        inbox
+            .wait_for_from(received, "a push after the refusals", |_| true)
+            .await;
+        refused_by.insert(reason, inbox.refused.load(Ordering::SeqCst) - before);
+    }
+
+    let e = scrape(&client, addr).await;
+    for (reason, refused) in &refused_by {
+        assert!(*refused >= 3, "{reason}: {refused}");
+        assert_eq!(dropped_for(&e, reason), f64::from(*refused), "{reason}");
+    }
+    assert_eq!(dropped_for(&e, "queue_full"), 0.0);
+    assert_eq!(dropped_for(&e, "server_error"), 0.0);
+
+    // The log: each reason said, with what the receiver answered and what to do; at most one
+    // line per reason per started minute of the test.
+    let minutes = started.elapsed().as_secs() / 60 + 1;
+    let lines = log.lines();
+    for (reason, says) in [
+        ("rejected", "HTTP 400 Bad Request: try later"),
+        ("unauthorized", "check the credentials"),
+        ("redirect", "(to http://127.0.0.1:9/elsewhere/v1/metrics)"),
+    ] {
+        let logged: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains(&format!("OTLP export dropped ({reason})")))
+            .collect();
+        assert!(
+            !logged.is_empty(),
+            "{reason} not logged:\n{}",
+            lines.join("\n")
+        );
+        assert!(
+            logged.len() as u64 <= minutes,
+            "{reason}: {} lines in {minutes} minute(s) for {} refusals",
+            logged.len(),
+            refused_by[reason]
+        );
+        assert!(logged[0].contains(says), "{reason}: {}", logged[0]);
+        assert!(logged[0].contains("WARN"), "{}", logged[0]);
+    }
+    receiver.close().await;
 }

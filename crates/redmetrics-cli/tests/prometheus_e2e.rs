@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::SpawnTethered;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -290,7 +292,7 @@ fn demo_without_prometheus_explains_and_runs_alone() {
         .env_clear()
         .env("PATH", "/nonexistent")
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .spawn_tethered()
         .unwrap();
     let mut lines = Vec::new();
     for line in BufReader::new(child.stderr.take().unwrap())
@@ -335,7 +337,7 @@ fn demo_with_log_on(
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .spawn_tethered()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

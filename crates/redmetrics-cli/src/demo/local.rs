@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::check::fetch;
+use crate::tether::SpawnTethered;
 
 /// How long a server may take to bind and become ready.
 const START_DEADLINE: Duration = Duration::from_secs(60);
 /// How many trailing log lines a failure report shows.
 const LOG_TAIL: usize = 12;
 
-/// A running server; killed (and waited for) on drop.
+/// A running server; killed (and waited for) on drop, and by the kernel when the demo dies
+/// without dropping it.
 pub(crate) struct Local {
     pub(crate) addr: SocketAddr,
     pub(crate) log: PathBuf,
@@ -123,7 +125,8 @@ pub(crate) async fn start(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file)
-        .spawn()
+        // Dies with the demo even when the demo is killed (see `tether`).
+        .spawn_tethered()
         .with_context(|| format!("cannot start {}", binary.display()))?;
     let mut local = Local {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -11,10 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use redmetrics::MetricsEndpoint;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -69,13 +72,29 @@ impl Inbox {
 }
 
 /// The HTTP sinks and `/notifications`, to be merged into the demo's router (outside the
-/// metrics layer: they are the demo's plumbing, not its API).
-pub(crate) fn routes(inbox: Inbox) -> Router {
+/// metrics layer: they are the demo's plumbing, not its API). They follow `guard`'s access
+/// rules, the metrics endpoint's: with a metrics token, nobody without it reads what was
+/// notified or posts a notification.
+pub(crate) fn routes(inbox: Inbox, guard: MetricsEndpoint) -> Router {
     Router::new()
         .route(SLACK_PATH, post(slack))
         .route(PAGERDUTY_PATH, post(pagerduty))
         .route(NOTIFICATIONS_PATH, get(list))
         .with_state(inbox)
+        .route_layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let guard = guard.clone();
+                async move { guarded(&guard, req, next).await }
+            },
+        ))
+}
+
+/// Runs the request only when `guard` admits it; its 401 or 403 otherwise.
+async fn guarded(guard: &MetricsEndpoint, req: Request, next: Next) -> Response {
+    match guard.refuse(req.headers(), req.extensions()) {
+        Some(refused) => refused.into_response(),
+        None => next.run(req).await,
+    }
 }
 
 fn text(v: &Value) -> String {

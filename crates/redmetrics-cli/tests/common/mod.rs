@@ -15,7 +15,14 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-/// A child process killed on drop.
+// The CLI's own way to start a process that dies with its parent: what a test starts dies
+// with the test binary, even when that is killed before any `Drop` runs.
+#[path = "../../src/tether.rs"]
+mod tether;
+pub(crate) use tether::SpawnTethered;
+
+/// A child process killed on drop (and, started with [`SpawnTethered`], when the test
+/// binary dies without dropping it).
 pub struct Running {
     pub child: Child,
     pub name: &'static str,
@@ -61,7 +68,7 @@ pub fn redmetrics_with_env(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
+        .spawn_tethered()
         .unwrap();
     if let Some(text) = stdin {
         child
@@ -127,7 +134,7 @@ pub fn start_demo_logged_at(
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
-        .spawn()
+        .spawn_tethered()
         .expect("spawn redmetrics demo");
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
@@ -192,7 +199,7 @@ pub fn helm_template(chart: &Path, release: &str, namespace: &str, values: &str)
         .args(["render", chart.to_str().unwrap(), release, namespace])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .spawn()
+        .spawn_tethered()
         .unwrap();
     helm.stdin
         .take()
@@ -368,7 +375,7 @@ pub fn start_prometheus_with(config: &str, files: &[(&str, &str)], flags: &[&str
             .current_dir(here.path())
             .stdout(Stdio::null())
             .stderr(log)
-            .spawn()
+            .spawn_tethered()
             .expect("spawn prometheus");
         let mut prom = Prometheus {
             running: Running {
@@ -662,7 +669,7 @@ fn spawn_listening(
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(log)
-        .spawn()
+        .spawn_tethered()
         .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
     let addr = wait_listening(&mut child, &log_path, name);
     (Running { child, name }, addr)
@@ -737,7 +744,7 @@ pub fn judge(script: &str, args: &[&str], stdin: &str) -> (i32, String, String) 
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
+        .spawn_tethered()
         .unwrap();
     child
         .stdin

@@ -107,9 +107,9 @@ impl MetricsEndpoint {
     }
 
     /// The 401 or 403 answer when this endpoint's access rules (token, networks) refuse the
-    /// request; `None` when it may proceed. Other services of the same app (the live page)
-    /// reuse it so that one set of rules guards them all.
-    pub(crate) fn refuse(
+    /// request; `None` when it may proceed. Other services of the same app (the live page,
+    /// an application's own admin routes) reuse it so that one set of rules guards them all.
+    pub fn refuse(
         &self,
         headers: &HeaderMap,
         extensions: &Extensions,

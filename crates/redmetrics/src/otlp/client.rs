@@ -18,6 +18,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use prost::Message;
 
+use super::drops::DropReason;
+
 /// Most bytes of an answer read (an OTLP answer is a few bytes; an error page is not needed
 /// whole).
 const MAX_ANSWER: usize = 64 * 1024;
@@ -57,8 +59,10 @@ pub(crate) enum Outcome {
     },
     /// The receiver refused it for good (400, 401, 413, ...): retrying would not help.
     Rejected {
-        /// What the receiver said.
-        reason: String,
+        /// Why, as counted.
+        why: DropReason,
+        /// What the receiver said, control characters escaped, for the log.
+        detail: String,
     },
 }
 
@@ -121,9 +125,11 @@ impl Transport {
         }
         let req = match req.body(Full::new(body.bytes)) {
             Ok(r) => r,
+            // Not expected: the URL and the headers were checked when the exporter was built.
             Err(e) => {
                 return Outcome::Rejected {
-                    reason: format!("building the request: {e}"),
+                    why: DropReason::Rejected,
+                    detail: format!("building the request: {e}"),
                 };
             }
         };
@@ -143,12 +149,16 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let answer = Limited::new(res.into_body(), MAX_ANSWER)
             .collect()
             .await
             .map(|c| c.to_bytes())
             .unwrap_or_default();
-        classify(status, retry_after, &answer)
+        classify(status, retry_after, location.as_deref(), &answer)
     }
 }
 
@@ -183,8 +193,30 @@ pub(crate) fn body(request: &ExportMetricsServiceRequest, gzip: bool) -> Body {
     }
 }
 
+/// Most characters of the receiver's words (body, `Location`) kept for the log.
+const MAX_QUOTED: usize = 200;
+
+/// The first [`MAX_QUOTED`] characters of what a receiver said, control characters
+/// escaped: it lands in a log line.
+fn quoted(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.trim().chars().take(MAX_QUOTED) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The OTLP/HTTP answer rules.
-fn classify(status: StatusCode, retry_after: Option<Duration>, answer: &[u8]) -> Outcome {
+fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    location: Option<&str>,
+    answer: &[u8],
+) -> Outcome {
     if status.is_success() {
         let rejected = ExportMetricsServiceResponse::decode(answer)
             .ok()
@@ -192,16 +224,27 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, answer: &[u8]) ->
             .map_or(0, |p| u64::try_from(p.rejected_data_points).unwrap_or(0));
         return Outcome::Delivered { rejected };
     }
-    let reason = format!(
+    let mut reason = format!(
         "HTTP {status}: {}",
-        String::from_utf8_lossy(&answer[..answer.len().min(200)]).trim()
+        quoted(&String::from_utf8_lossy(
+            &answer[..answer.len().min(4 * MAX_QUOTED)]
+        ))
     );
     match status.as_u16() {
         429 | 502 | 503 | 504 => Outcome::Retry {
             after: retry_after,
             reason,
         },
-        _ => Outcome::Rejected { reason },
+        code => {
+            let why = DropReason::of_status(code);
+            if let (DropReason::Redirect, Some(to)) = (why, location) {
+                reason = format!("{reason} (to {})", quoted(to));
+            }
+            Outcome::Rejected {
+                why,
+                detail: reason,
+            }
+        }
     }
 }
 
@@ -211,23 +254,39 @@ mod tests {
 
     #[test]
     fn answers_are_classified_as_the_otlp_spec_says() {
-        let ok = classify(StatusCode::OK, None, b"");
+        let ok = classify(StatusCode::OK, None, None, b"");
         assert_eq!(ok, Outcome::Delivered { rejected: 0 });
         let busy = classify(
             StatusCode::SERVICE_UNAVAILABLE,
             Some(Duration::from_secs(2)),
+            None,
             b"",
         );
         assert!(
             matches!(busy, Outcome::Retry { after: Some(d), .. } if d == Duration::from_secs(2))
         );
         assert!(matches!(
-            classify(StatusCode::TOO_MANY_REQUESTS, None, b""),
+            classify(StatusCode::TOO_MANY_REQUESTS, None, None, b""),
             Outcome::Retry { after: None, .. }
         ));
         assert!(matches!(
-            classify(StatusCode::BAD_REQUEST, None, b"bad"),
-            Outcome::Rejected { reason } if reason.contains("bad")
+            classify(StatusCode::BAD_REQUEST, None, None, b"bad"),
+            Outcome::Rejected { why: DropReason::Rejected, detail } if detail.contains("bad")
         ));
+        assert!(matches!(
+            classify(StatusCode::TEMPORARY_REDIRECT, None, Some("http://elsewhere/"), b""),
+            Outcome::Rejected { why: DropReason::Redirect, detail }
+                if detail.contains("(to http://elsewhere/)")
+        ));
+        // What the receiver says reaches a log line: no raw control characters, bounded.
+        let hostile = format!("line\nforged\x1b[31m{}", "x".repeat(10_000));
+        let Outcome::Rejected { detail, .. } =
+            classify(StatusCode::UNAUTHORIZED, None, None, hostile.as_bytes())
+        else {
+            panic!("401 is not retried")
+        };
+        assert!(!detail.chars().any(char::is_control), "{detail}");
+        assert!(detail.contains("line\\nforged"), "{detail}");
+        assert!(detail.len() < 300, "{}", detail.len());
     }
 }

@@ -50,14 +50,19 @@
 //!
 //! Failures never reach the request path. A snapshot the receiver did not take waits in a
 //! bounded queue ([`queue_capacity`](OtlpExporterBuilder::queue_capacity), 8 by default)
-//! and is retried with exponential backoff (honouring `Retry-After` in seconds on 429, 502,
-//! 503 and 504, the answers OTLP calls retryable, like a network error or a timeout); past
-//! the bound the oldest is dropped and counted in `redmetrics_otlp_dropped_exports_total`
-//! on the metrics endpoint, as are snapshots the receiver refused for good (any other error
-//! status, such as 400 or 401: sending the same bytes again cannot help). A dropped snapshot loses time resolution, not counts: see [`OtlpStats`].
+//! and is retried with exponential backoff (honouring `Retry-After` in seconds, at most
+//! 300 s, on 429, 502, 503 and 504, the answers OTLP calls retryable, like a network error or
+//! a timeout); past the bound the oldest is dropped. So is a snapshot the receiver refused
+//! for good (any other status, such as 400 or 401: sending the same bytes again cannot help;
+//! redirects are not followed). Every drop is counted by [`DropReason`] in
+//! `redmetrics_otlp_dropped_exports_total{reason}` on the metrics endpoint (`queue_full`,
+//! `redirect`, `unauthorized`, `rejected`, `server_error`; each from 0) and logged as a
+//! `tracing` warning, at most one line per reason a minute, which says how many went unlogged
+//! meanwhile. A dropped snapshot loses time resolution, not counts: see [`OtlpStats`].
 
 mod client;
 mod convert;
+mod drops;
 mod queue;
 mod snapshot;
 #[cfg(feature = "otlp-https")]
@@ -71,15 +76,18 @@ use http::{HeaderName, HeaderValue, Uri};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::metrics::{Counter, LabeledFamily};
+use crate::metrics::Counter;
 use crate::middleware::{HttpMetrics, SeriesView};
 use crate::registry::RegistryError;
 use client::{Outcome, Transport};
 use convert::Convert;
+pub use drops::DropReason;
+use drops::Drops;
 use queue::{Backoff, Queue};
 use snapshot::{Snapshot, unix_nanos};
 
-/// Name of the counter of snapshots dropped (queue full, or refused by the receiver).
+/// Name of the counter of snapshots dropped (queue full, or refused by the receiver), by
+/// `reason` ([`DropReason`]).
 pub const DROPPED_EXPORTS: &str = "redmetrics_otlp_dropped_exports_total";
 
 /// Shortest export interval accepted.
@@ -306,10 +314,10 @@ impl OtlpExporterBuilder {
             .map_err(|reason| OtlpError::Tls { reason })?;
         #[cfg(not(feature = "otlp-https"))]
         let connector = http;
-        let dropped = self.registry.family::<Counter, 0>(
+        let dropped = self.registry.family::<Counter, 1>(
             DROPPED_EXPORTS,
-            "OTLP export snapshots dropped: the queue was full while the receiver was unreachable, or the receiver refused them",
-            [],
+            "OTLP export snapshots dropped, by reason: queue_full (the receiver was unreachable or busy too long), redirect, unauthorized, rejected (another 4xx), server_error (a 5xx not retried)",
+            ["reason"],
             (),
         )?;
         Ok(Task {
@@ -326,7 +334,7 @@ impl OtlpExporterBuilder {
             backoff: Backoff::new(self.initial_backoff, self.max_backoff),
             stats: Arc::default(),
             stop: Arc::default(),
-            dropped,
+            drops: Drops::new(dropped),
         })
     }
 }
@@ -423,7 +431,7 @@ struct Task {
     backoff: Backoff,
     stats: Arc<Counts>,
     stop: Arc<Notify>,
-    dropped: LabeledFamily<Counter, 0>,
+    drops: Drops,
 }
 
 impl Task {
@@ -459,13 +467,17 @@ impl Task {
 
     fn enqueue(&mut self) {
         if self.queue.push(Snapshot::read(&self.series)) {
-            self.drop_one();
+            let detail = format!(
+                "the oldest of {} snapshots waiting for the receiver",
+                self.queue.capacity()
+            );
+            self.drop_one(DropReason::QueueFull, &detail);
         }
     }
 
-    fn drop_one(&self) {
+    fn drop_one(&mut self, reason: DropReason, detail: &str) {
         self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-        self.dropped.with([]).inc();
+        self.drops.drop_one(reason, detail);
     }
 
     /// Sends queued snapshots oldest first until the queue is empty or one fails; returns
@@ -488,11 +500,11 @@ impl Task {
                     self.backoff.reset();
                     *delivered = self.queue.pop();
                 }
-                Outcome::Rejected { .. } => {
+                Outcome::Rejected { why, detail } => {
                     // Refused for good: retrying the same bytes cannot help. Its counts
                     // reach the receiver with the next snapshot delivered.
                     self.queue.pop();
-                    self.drop_one();
+                    self.drop_one(why, &detail);
                 }
                 Outcome::Retry { after, .. } => {
                     self.stats.failed_attempts.fetch_add(1, Ordering::Relaxed);

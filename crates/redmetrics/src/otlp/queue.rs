@@ -46,6 +46,11 @@ impl Queue {
         self.pending.pop_front()
     }
 
+    /// The most snapshots it holds.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Snapshots waiting.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::check::CheckError;
+use crate::tether::SpawnTethered;
 
 /// How long `helm template` may run.
 const HELM_TIMEOUT: Duration = Duration::from_secs(120);
@@ -44,7 +45,7 @@ pub(super) fn template(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
+        .spawn_tethered()
         .map_err(|e| failed(e.to_string()))?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(failed("no output pipes".to_owned()));
