@@ -14,7 +14,10 @@ pub(crate) const MAX_PROMQL_DEPTH: usize = 64;
 /// Findings one check lists; the rest are counted as "… and N more".
 pub(crate) const MAX_FINDINGS: usize = 50;
 
-/// Longest finding message, in bytes; a longer one is cut at a character boundary.
+/// Longest human report, in bytes, before its result line; the lines past it are counted.
+pub(crate) const MAX_REPORT_BYTES: usize = 256 << 10;
+
+/// Longest finding message or summary, in bytes; a longer one is cut at a character boundary.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// Why `expr` is refused before parsing, if it is: too long or nested too deep. Linear in
