@@ -34,7 +34,7 @@ mod suffix;
 mod text;
 
 pub use budget::DecodeBudget;
-pub use error::ParseError;
+pub use error::{ParseError, RefusedBy};
 pub use model::{Exemplar, Exposition, Family, Sample};
 pub use openmetrics::parse_openmetrics;
 pub use protobuf::{

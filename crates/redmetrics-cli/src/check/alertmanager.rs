@@ -19,7 +19,7 @@
 //! every printed name at [`MAX_NAME_CHARS`], and the whole run at `--timeout` seconds.
 
 use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 use super::CheckError;
 use super::fetch::get_capped;
-use super::matchers::{self, Op, Reading, Spec};
+use super::matchers::{self, Op, QuotedNames, Reading, Spec};
 use super::report::{Check, Report};
 use crate::config::Resolved;
 use crate::generate;
@@ -120,6 +120,8 @@ struct Budget {
     matchers: usize,
     regex_bytes: usize,
     regexes: HashMap<String, Arc<meta::Regex>>,
+    /// Receiver names, each held once: routes naming or inheriting one share it.
+    names: HashSet<Arc<str>>,
     /// Entries Alertmanager's parsers read differently, for the report.
     notes: Vec<String>,
 }
@@ -132,8 +134,19 @@ impl Budget {
             matchers: 0,
             regex_bytes: 0,
             regexes: HashMap::new(),
+            names: HashSet::new(),
             notes: Vec::new(),
         }
+    }
+
+    /// The one shared copy of receiver name `name`.
+    fn name(&mut self, name: String) -> Arc<str> {
+        if let Some(held) = self.names.get(name.as_str()) {
+            return Arc::clone(held);
+        }
+        let name: Arc<str> = Arc::from(name);
+        self.names.insert(Arc::clone(&name));
+        name
     }
 
     fn in_time(&self) -> Result<(), String> {
@@ -195,7 +208,7 @@ impl Budget {
     /// The matchers of one `matchers:` entry, as the Alertmanager that answered reads it.
     fn entry(&mut self, line: &str, path: &str) -> Result<Vec<Matcher>, String> {
         let specs = match self.syntax {
-            Syntax::Classic => matchers::classic(line)
+            Syntax::Classic => matchers::classic(line, QuotedNames::Refused)
                 .map_err(|e| format!("matcher {} at {path}: {e}", shown(line)))?,
             Syntax::Fallback => {
                 let reading = matchers::read(line).map_err(|e| format!("at {path}: {e}"))?;
@@ -292,9 +305,10 @@ impl Route {
             ));
         }
         budget.in_time()?;
-        let receiver = config
-            .receiver
-            .map_or_else(|| Arc::clone(inherited), Arc::from);
+        let receiver = match config.receiver {
+            Some(name) => budget.name(name),
+            None => Arc::clone(inherited),
+        };
         let mut matchers = Vec::new();
         for (label, value) in &config.equal {
             matchers.push(budget.matcher(&Spec {
@@ -479,6 +493,7 @@ pub(crate) async fn check(
     let mut config_check = Check::new("configuration");
     let routing = match Routing::parse(original, syntax, deadline) {
         Ok(routing) => routing,
+        Err(_) if Instant::now() > deadline => return Err(late()),
         Err(e) => {
             config_check.fail(
                 format!("cannot follow the routing tree: {e}"),
@@ -542,7 +557,7 @@ fn route_check(routing: &Routing, alert: &Alert, r: &Resolved) -> Check {
     routing.root.resolve(&alert.labels, &mut taken);
     let mut heard = Vec::new();
     let mut silent = Vec::new();
-    for route in &taken {
+    for &route in &taken {
         match routing.receivers.get(&*route.receiver) {
             Some(integrations) if !integrations.is_empty() => heard.push((route, integrations)),
             Some(_) => silent.push((route, "has no integrations")),
@@ -566,8 +581,8 @@ fn route_check(routing: &Routing, alert: &Alert, r: &Resolved) -> Check {
         .map(|(k, v)| format!("{k}={v:?}"))
         .collect::<Vec<_>>()
         .join(", ");
-    for (route, why) in &silent {
-        let default = std::ptr::eq(**route, &routing.root);
+    for (route, why, paths) in grouped(&silent) {
+        let default = std::ptr::eq(route, &routing.root);
         if default && &*route.receiver == "null" {
             c.fail(
                 format!(
@@ -589,7 +604,7 @@ fn route_check(routing: &Routing, alert: &Alert, r: &Resolved) -> Check {
                 format!(
                     "{{{labels}}} reaches only receiver {} via {}{}, which {why}",
                     shown(&route.receiver),
-                    route.path,
+                    listed(paths.iter().map(|p| p.path.clone())),
                     if default { " (the default route)" } else { "" }
                 ),
                 format!(
@@ -600,8 +615,38 @@ fn route_check(routing: &Routing, alert: &Alert, r: &Resolved) -> Check {
             );
         }
     }
-    let receivers = taken.iter().map(|r| shown(&r.receiver));
-    c.summary(format!("notifies nobody (reaches {})", listed(receivers)))
+    let receivers = grouped(&taken.iter().map(|t| (*t, "")).collect::<Vec<_>>())
+        .into_iter()
+        .map(|(route, _, paths)| match paths.len() {
+            1 => shown(&route.receiver),
+            n => format!("{} ({n} routes)", shown(&route.receiver)),
+        })
+        .collect::<Vec<_>>();
+    c.summary(format!(
+        "notifies nobody (reaches {})",
+        listed(receivers.into_iter())
+    ))
+}
+
+/// `routes` grouped by receiver and reason, in order of first appearance: one finding per
+/// receiver, however many routes reach it. Names are held once ([`Budget::name`]), so a
+/// receiver is known by its address, without hashing a hostile name once per route.
+fn grouped<'a>(
+    routes: &[(&'a Route, &'static str)],
+) -> Vec<(&'a Route, &'static str, Vec<&'a Route>)> {
+    let mut index: HashMap<(*const u8, &str), usize> = HashMap::new();
+    let mut out: Vec<(&Route, &str, Vec<&Route>)> = Vec::new();
+    for &(route, why) in routes {
+        let key = (route.receiver.as_ptr(), why);
+        match index.get(&key) {
+            Some(&i) => out[i].2.push(route),
+            None => {
+                index.insert(key, out.len());
+                out.push((route, why, vec![route]));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

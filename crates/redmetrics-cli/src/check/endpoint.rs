@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redmetrics::collect::MetricType;
 use redmetrics::contract::{Contract, Role, Shape};
-use redmetrics_parse::{Exposition, Sample, parse_openmetrics, parse_text};
+use redmetrics_parse::{Exposition, RefusedBy, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::Fetched;
 use super::http_client::Scraper;
@@ -203,7 +203,17 @@ fn openmetrics_check(f: &Fetched) -> Check {
         Err(e) => {
             c.fail(
                 format!("{e}"),
-                "Prometheus 2.42 prefers OpenMetrics and rejects the whole scrape on this error",
+                match e.refused_by {
+                    RefusedBy::Prometheus => {
+                        "Prometheus 2.42 prefers OpenMetrics and rejects the whole scrape on this error"
+                    }
+                    RefusedBy::Specification => {
+                        "Prometheus 2.42 scrapes it anyway (up stays 1) and stores the value as \
+                         written, but the OpenMetrics specification forbids it and strict parsers \
+                         (Python's prometheus_client) refuse the whole exposition: write a value \
+                         that counts (never NaN, never negative)"
+                    }
+                },
             );
             c.summary("does not parse")
         }

@@ -77,9 +77,18 @@ impl Reading {
     }
 }
 
-/// Reads `line` with both parsers; `Err` when neither reads it.
+/// Whether the classic parser takes a double-quoted label name: 0.27 added that to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QuotedNames {
+    /// Alertmanager 0.27 and newer.
+    Allowed,
+    /// Alertmanager 0.26 and older: a label name is `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    Refused,
+}
+
+/// Reads `line` with both parsers of Alertmanager 0.27+; `Err` when neither reads it.
 pub(crate) fn read(line: &str) -> Result<Reading, String> {
-    match (classic(line), utf8(line)) {
+    match (classic(line, QuotedNames::Allowed), utf8(line)) {
         (Ok(c), Ok(u)) if c == u => Ok(Reading::Agreed(c)),
         (Ok(classic), Ok(utf8)) => Ok(Reading::Disagreed { classic, utf8 }),
         (Ok(c), Err(e)) => Ok(Reading::ClassicOnly(c, e)),
@@ -91,7 +100,7 @@ pub(crate) fn read(line: &str) -> Result<Reading, String> {
 }
 
 /// The classic parser: `ParseMatchers`, then `ParseMatcher` on each comma-separated token.
-pub(crate) fn classic(line: &str) -> Result<Vec<Spec>, String> {
+pub(crate) fn classic(line: &str, quoted_names: QuotedNames) -> Result<Vec<Spec>, String> {
     let s = line.strip_prefix('{').unwrap_or(line);
     let s = s.strip_suffix('}').unwrap_or(s);
     let (mut tokens, mut token) = (Vec::new(), String::new());
@@ -112,12 +121,15 @@ pub(crate) fn classic(line: &str) -> Result<Vec<Spec>, String> {
     if !token.trim().is_empty() {
         tokens.push(token.trim().to_owned());
     }
-    tokens.iter().map(|t| classic_one(t)).collect()
+    tokens
+        .iter()
+        .map(|t| classic_one(t, quoted_names))
+        .collect()
 }
 
-fn classic_one(token: &str) -> Result<Spec, String> {
+fn classic_one(token: &str, quoted_names: QuotedNames) -> Result<Spec, String> {
     let t = token.trim_start();
-    let name_end = if t.starts_with('"') {
+    let name_end = if t.starts_with('"') && quoted_names == QuotedNames::Allowed {
         // `".+"` is greedy: the name ends at the last quote before an operator.
         (1..t.len())
             .rev()
@@ -378,11 +390,17 @@ mod tests {
 
     #[test]
     fn classic_escapes_only_quote_backslash_and_newline() {
+        let classic = |line| classic(line, QuotedNames::Allowed);
         assert_eq!(classic(r#"a="x\ty""#).unwrap()[0].value, r"x\ty");
         assert_eq!(utf8(r#"a="x\ty""#).unwrap()[0].value, "x\ty");
         assert_eq!(classic(r#"a="x\"y\\z\n""#).unwrap()[0].value, "x\"y\\z\n");
         assert!(classic(r#"a="x"y""#).is_err());
         assert!(classic("=x").is_err());
         assert!(utf8("=x").is_err());
+        assert!(
+            super::classic(r#""a"="x""#, QuotedNames::Refused).is_err(),
+            "0.26"
+        );
+        assert_eq!(classic(r#""a.b"="x""#).unwrap()[0].name, "a.b");
     }
 }

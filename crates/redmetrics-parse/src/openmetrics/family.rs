@@ -174,6 +174,7 @@ impl Families {
             return Err(err("no family to hold the sample".into()));
         };
         let family = &mut self.exposition.families[open.index];
+        values::counting(family.kind, part, &s).map_err(|m| ParseError::specification(line, m))?;
         values::check(family.kind, &family.name, part, &s).map_err(err)?;
         if s.exemplar.is_some() {
             exemplar::check_placement(family.kind, part, &s.name).map_err(err)?;
