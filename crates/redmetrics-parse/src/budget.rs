@@ -4,7 +4,9 @@
 //! bytes on the wire and hundreds in memory, an empty `Bucket` two against a hundred. So
 //! every `Metric` is walked first, field by field, with the schema of `metrics.proto`,
 //! tallying the labels, buckets, quantiles, exemplars and bytes its decoding would allocate;
-//! only a message that fits the running [`DecodeBudget`] is handed to `prost`.
+//! only a message that fits the running [`DecodeBudget`] is handed to `prost`. The text
+//! parsers charge the same budget for each sample line before keeping it ([`sample_tally`]):
+//! a four-byte line `a 1` builds a sample of a hundred and fifty.
 
 use std::mem::size_of;
 
@@ -93,7 +95,7 @@ impl Spending {
                 _ => {
                     return Err(format!(
                         "decodes into more than {limit} {what} (the checker's decoding budget; \
-                         {used} spent before this message): refused before building it"
+                         {used} spent before this): refused before building it"
                     ));
                 }
             }
@@ -229,6 +231,28 @@ fn tally(msg: &[u8], kind: Kind, t: &mut Tally) -> Result<(), String> {
             child => tally(payload, child, t),
         }
     })
+}
+
+/// What keeping one parsed text sample builds: the sample, its strings, its labels and
+/// exemplar labels, counted `copies` times over to cover vector slack and the keys a parser
+/// keeps beside it (series keys, name claims, interleaving records).
+pub(crate) fn sample_tally<'a>(
+    name: &str,
+    labels: impl Iterator<Item = &'a (String, String)>,
+    extra_bytes: usize,
+    copies: usize,
+) -> Tally {
+    let mut t = Tally {
+        metrics: 1,
+        ..Tally::default()
+    };
+    let mut bytes = size_of::<crate::model::Sample>() + name.len() + extra_bytes;
+    for (n, v) in labels {
+        t.labels += 1;
+        bytes += size_of::<(String, String)>() + n.len() + v.len();
+    }
+    t.bytes = bytes.saturating_mul(copies);
+    t
 }
 
 /// Bytes one `Metric` takes in its family's vector (reserved exactly).

@@ -22,6 +22,9 @@ pub enum RefusedBy {
     /// The OpenMetrics specification and strict parsers (Python's `prometheus_client`), not
     /// Prometheus: 2.42's parser does not judge sample values and stores them as written.
     Specification,
+    /// Nobody but this parser's [`DecodeBudget`](crate::DecodeBudget): the exposition would
+    /// build more than it allows, so it was not read to the end.
+    Budget,
 }
 
 impl ParseError {
@@ -30,6 +33,14 @@ impl ParseError {
             line,
             message: message.into(),
             refused_by: RefusedBy::Prometheus,
+        }
+    }
+
+    /// An exposition past the decoding budget.
+    pub(crate) fn budget(line: usize, message: impl Into<String>) -> Self {
+        Self {
+            refused_by: RefusedBy::Budget,
+            ..Self::new(line, message)
         }
     }
 

@@ -19,6 +19,11 @@ const TEXT_ACCEPT: &str = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
 /// What Prometheus 2.42 asks for with `--enable-feature=native-histograms`.
 const PROTOBUF_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
+/// The fix of an exposition past the checker's decoding budget.
+pub(crate) const BUDGET_FIX: &str = "an exposition this large is a cardinality problem \
+     (Prometheus would try to store every series of it): bound the series the target serves, \
+     and set sample_limit on its scrape";
+
 /// Above this many distinct `path` values, a family is suspect even if no value looks raw.
 const MANY_PATHS: usize = 100;
 
@@ -56,6 +61,10 @@ pub(crate) async fn check(
                 Some(what) => c.fail(
                     what,
                     "point the check at the path the app serves its metrics at (`/metrics` by default)",
+                ),
+                None if e.refused_by == RefusedBy::Budget => c.fail(
+                    format!("{e}"),
+                    BUDGET_FIX,
                 ),
                 None => c.fail(
                     format!("{e}"),
@@ -207,6 +216,7 @@ fn openmetrics_check(f: &Fetched) -> Check {
                     RefusedBy::Prometheus => {
                         "Prometheus 2.42 prefers OpenMetrics and rejects the whole scrape on this error"
                     }
+                    RefusedBy::Budget => BUDGET_FIX,
                     RefusedBy::Specification => {
                         "Prometheus 2.42 scrapes it anyway (up stays 1) and stores the value as \
                          written, but the OpenMetrics specification forbids it and strict parsers \

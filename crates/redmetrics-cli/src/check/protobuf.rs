@@ -34,12 +34,7 @@ pub(crate) fn protobuf_check(f: &Fetched, text: &Exposition) -> Check {
     let families = match parse_protobuf(&f.body) {
         Ok(families) => families,
         Err(e) if e.kind == ProtobufErrorKind::OverBudget => {
-            c.fail(
-                e.to_string(),
-                "an exposition this large is a cardinality problem (Prometheus would try to \
-                 store every series of it): bound the series the target serves, and set \
-                 sample_limit on its scrape",
-            );
+            c.fail(e.to_string(), super::endpoint::BUDGET_FIX);
             return c.summary("more than the checker decodes");
         }
         Err(e) => {
