@@ -482,8 +482,7 @@ pub(crate) async fn check(
         status: fetched.status,
         reason,
     };
-    let status: serde_json::Value =
-        serde_json::from_slice(&fetched.body).map_err(|e| not_am(e.to_string()))?;
+    let status = super::limits::parse_json(&fetched.body).map_err(|e| not_am(e.to_string()))?;
     let original = status["config"]["original"]
         .as_str()
         .ok_or_else(|| not_am("no config.original".to_owned()))?;
