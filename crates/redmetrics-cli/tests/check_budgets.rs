@@ -242,23 +242,31 @@ fn protobuf_decoding_is_bounded_by_what_it_builds() {
 #[test]
 fn text_parsing_is_bounded_by_what_it_builds() {
     let tiny = "a 1\n".repeat(15 << 20);
-    let addr = serve_scrape(tiny.clone().into_bytes(), None, Vec::new());
-    let r = run(&["check", "endpoint", &format!("http://{addr}/metrics")]);
-    r.failed_within_bounds("60 MiB of text samples");
-    assert!(
-        r.stdout.contains("FAIL  text exposition") && r.stdout.contains("decoding budget"),
-        "{}",
-        r.stdout
-    );
     let om = format!("{tiny}# EOF\n").into_bytes();
-    let addr = serve_scrape(TEXT.as_bytes().to_vec(), Some(om), Vec::new());
-    let r = run(&["check", "endpoint", &format!("http://{addr}/metrics")]);
-    r.failed_within_bounds("60 MiB of OpenMetrics samples");
-    assert!(
-        r.stdout.contains("FAIL  OpenMetrics exposition") && r.stdout.contains("decoding budget"),
-        "{}",
-        r.stdout
-    );
+    let cases = [
+        (
+            "60 MiB of text samples",
+            tiny.into_bytes(),
+            None,
+            "text exposition",
+        ),
+        (
+            "60 MiB of OpenMetrics samples",
+            TEXT.as_bytes().to_vec(),
+            Some(om),
+            "OpenMetrics exposition",
+        ),
+    ];
+    for (what, text, openmetrics, check) in cases {
+        let addr = serve_scrape(text, openmetrics, Vec::new());
+        let r = run(&["check", "endpoint", &format!("http://{addr}/metrics")]);
+        r.failed_within_bounds(what);
+        assert!(
+            r.stdout.contains(&format!("FAIL  {check}")) && r.stdout.contains("decoding budget"),
+            "{what}: {}",
+            r.stdout
+        );
+    }
     // As many samples as the budget holds: both text scrapes are parsed and held at once.
     let per_sample = 2 * (std::mem::size_of::<redmetrics_parse::Sample>() + 1);
     let fits = "a 1\n".repeat((128 << 20) / per_sample - 1);

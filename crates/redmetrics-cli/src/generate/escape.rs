@@ -11,24 +11,15 @@ use std::fmt::Write as _;
 /// characters escaped as Prometheus' lexer reads them (Go string syntax), so a label value
 /// can never end the matcher or change the query.
 pub(crate) fn promql_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                // Prometheus reads `\u` escapes as Go does.
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    quoted(s, |out, c| match c {
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() => {
+            // Prometheus reads `\u` escapes as Go does.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
         }
-    }
-    out.push('"');
-    out
+        c => out.push(c),
+    })
 }
 
 /// `s` as a double-quoted Alertmanager matcher value, quotes included, that both of
@@ -38,6 +29,12 @@ pub(crate) fn promql_string(s: &str) -> String {
 /// literally. `promql_string`'s `\t` or `\u0007` would stay two characters under the classic
 /// parser (prometheus/alertmanager `docs/configuration.md`, "Matchers").
 pub(crate) fn matcher_string(s: &str) -> String {
+    quoted(s, String::push)
+}
+
+/// `s` double-quoted with `\\`, `"` and a line feed escaped, every other character written
+/// by `rest`.
+fn quoted(s: &str, rest: impl Fn(&mut String, char)) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -45,7 +42,7 @@ pub(crate) fn matcher_string(s: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
-            c => out.push(c),
+            c => rest(&mut out, c),
         }
     }
     out.push('"');
