@@ -552,3 +552,32 @@ fn prometheus_answers_are_bounded_by_what_they_decode_into() {
         r.stderr
     );
 }
+
+// `check manifests` reads at most 64 MiB of input in all, and JSON by the values it holds.
+// Before (main at d9061ba): a 60 MiB dashboard of `[0,0,…]` took 2.2 GB and 24.6 s; a
+// 100 MiB YAML file was read whole (118 MB, refused by the YAML parser after 3.8 s). After:
+// 76 MB and 80 MB, refused with exit 2 saying which budget.
+#[test]
+fn manifest_inputs_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("dashboard.json");
+    let mut body = br#"{"panels":["#.to_vec();
+    body.extend_from_slice(&b"0,".repeat(30 << 20));
+    body.extend_from_slice(b"0]}");
+    std::fs::write(&json, body).unwrap();
+    let yaml = dir.path().join("big.yaml");
+    std::fs::write(&yaml, format!("a: \"{}\"\n", "x".repeat(100 << 20))).unwrap();
+    for (file, expected) in [
+        (
+            &json,
+            "more than 1000000 JSON values (the checker's budget)",
+        ),
+        (&yaml, "more than 64 MiB together (the checker's budget)"),
+    ] {
+        let r = run(&["check", "manifests", file.to_str().unwrap()]);
+        eprintln!("{}: max RSS {} kB", file.display(), r.max_rss_kb);
+        assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+        assert!(r.max_rss_kb < MAX_RSS_KB, "{} kB", r.max_rss_kb);
+        assert!(r.stderr.contains(expected), "{}", r.stderr);
+    }
+}
