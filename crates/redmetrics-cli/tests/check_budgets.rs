@@ -267,14 +267,28 @@ fn text_parsing_is_bounded_by_what_it_builds() {
             r.stdout
         );
     }
-    // As many samples as the budget holds: both text scrapes are parsed and held at once.
-    let per_sample = 2 * (std::mem::size_of::<redmetrics_parse::Sample>() + 1);
-    let fits = "a 1\n".repeat((128 << 20) / per_sample - 1);
-    let addr = serve_scrape(fits.into_bytes(), None, Vec::new());
+    // The worst that passes every budget: as many samples as each format's budget holds,
+    // in all three formats at once; both text scrapes are parsed and held together.
+    let sample = std::mem::size_of::<redmetrics_parse::Sample>() + 1;
+    let text = "a 1\n".repeat((128 << 20) / (2 * sample) - 1);
+    let om = format!("{}# EOF\n", "a 1\n".repeat((128 << 20) / (3 * sample) - 1));
+    let metrics = (128 << 20) / std::mem::size_of::<Metric>() - 1;
+    let protobuf = family(MetricType::Untyped, &empty_metrics(metrics));
+    let addr = serve_scrape(text.into_bytes(), Some(om.into_bytes()), protobuf);
     let r = run(&["check", "endpoint", &format!("http://{addr}/metrics")]);
-    r.failed_within_bounds("as many text samples as the budget holds");
-    assert!(r.stdout.contains("PASS  text exposition"), "{}", r.stdout);
-    assert!(r.stdout.contains("PASS  counters"), "{}", r.stdout);
+    r.failed_within_bounds("the largest exposition of each format the budgets hold");
+    for passed in ["text exposition", "OpenMetrics exposition", "counters"] {
+        assert!(
+            r.stdout.contains(&format!("PASS  {passed}")),
+            "{}",
+            r.stdout
+        );
+    }
+    assert!(
+        r.stdout.contains("metric 0: a untyped family"),
+        "{}",
+        r.stdout
+    );
 }
 
 /// Serves `/api/v2/status` of an Alertmanager `version` whose configuration is `config`.
