@@ -21,6 +21,7 @@
 //! assert!(parse_text(b"x 1e310\n").is_err(), "beyond f64, as Prometheus says");
 //! ```
 
+mod budget;
 mod error;
 mod escape;
 mod lex;
@@ -32,10 +33,14 @@ mod protobuf;
 mod suffix;
 mod text;
 
-pub use error::ParseError;
+pub use budget::DecodeBudget;
+pub use error::{ParseError, RefusedBy};
 pub use model::{Exemplar, Exposition, Family, Sample};
 pub use openmetrics::parse_openmetrics;
-pub use protobuf::{MAX_FAMILIES, ProtobufError, is_native, parse_protobuf};
+pub use protobuf::{
+    MAX_FAMILIES, ProtobufError, ProtobufErrorKind, is_native, parse_protobuf,
+    parse_protobuf_within,
+};
 /// The type vocabulary the parsers speak: redmetrics' own, re-exported.
 pub use redmetrics::collect::MetricType;
 /// The protobuf exposition's message types, shared with the encoder.

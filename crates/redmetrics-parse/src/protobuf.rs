@@ -9,6 +9,8 @@
 use prost::Message;
 use redmetrics::proto::{Histogram, Metric, MetricFamily, MetricType as ProtoType};
 
+use crate::budget::{DecodeBudget, Field, METRIC_BYTES, Spending, Tally, fields, tally_metric};
+
 /// The most messages one body may hold; a real exposition has dozens.
 pub const MAX_FAMILIES: usize = 100_000;
 
@@ -23,9 +25,21 @@ pub struct ProtobufError {
     pub name: Option<String>,
     /// What is wrong.
     pub message: String,
+    /// Whether the body is wrong, or too much for the decoding budget.
+    pub kind: ProtobufErrorKind,
 }
 
-/// Decodes and checks every `MetricFamily` of a delimited protobuf body.
+/// The two reasons a body is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtobufErrorKind {
+    /// It does not decode, or breaks a rule Prometheus reads it by.
+    Invalid,
+    /// It would decode into more than the [`DecodeBudget`] allows; nothing past it was built.
+    OverBudget,
+}
+
+/// Decodes and checks every `MetricFamily` of a delimited protobuf body, within
+/// [`DecodeBudget::DEFAULT`].
 ///
 /// ```
 /// use prost::Message;
@@ -42,24 +56,137 @@ pub struct ProtobufError {
 /// assert_eq!(parse_protobuf(&body).unwrap()[0].name(), "jobs_total");
 /// assert!(parse_protobuf(&body[..body.len() - 1]).is_err(), "cut short");
 /// ```
-pub fn parse_protobuf(mut body: &[u8]) -> Result<Vec<MetricFamily>, ProtobufError> {
+pub fn parse_protobuf(body: &[u8]) -> Result<Vec<MetricFamily>, ProtobufError> {
+    parse_protobuf_within(body, DecodeBudget::DEFAULT)
+}
+
+/// [`parse_protobuf`] within `budget`: each family is decoded on its own, and each `Metric`
+/// is tallied on the wire and charged to the budget before `prost` builds it, so a body of
+/// two-byte empty messages is refused at the limit instead of inflating a hundredfold.
+///
+/// ```
+/// use prost::Message;
+/// use redmetrics::proto::{Gauge, Metric, MetricFamily, MetricType};
+/// use redmetrics_parse::{DecodeBudget, ProtobufErrorKind, parse_protobuf_within};
+///
+/// let gauge = Metric { gauge: Some(Gauge { value: Some(1.0) }), ..Default::default() };
+/// let f = MetricFamily {
+///     name: Some("up".into()),
+///     r#type: Some(MetricType::Gauge as i32),
+///     metric: vec![gauge; 3],
+///     ..Default::default()
+/// };
+/// let body = f.encode_length_delimited_to_vec();
+/// let two = DecodeBudget { metrics: 2, ..DecodeBudget::DEFAULT };
+/// let e = parse_protobuf_within(&body, two).unwrap_err();
+/// assert_eq!(e.kind, ProtobufErrorKind::OverBudget);
+/// assert!(e.message.contains("more than 2 metrics"), "{e}");
+/// ```
+pub fn parse_protobuf_within(
+    mut body: &[u8],
+    budget: DecodeBudget,
+) -> Result<Vec<MetricFamily>, ProtobufError> {
+    let mut spending = Spending::new(budget);
     let mut families = Vec::new();
     while !body.is_empty() {
         let index = families.len();
-        let err = |name: Option<&str>, message: String| ProtobufError {
+        let err = |name: Option<&str>, kind, message: String| ProtobufError {
             index,
             name: name.map(str::to_owned),
             message,
+            kind,
         };
+        let invalid = |message: String| err(None, ProtobufErrorKind::Invalid, message);
         if index == MAX_FAMILIES {
-            return Err(err(None, format!("more than {MAX_FAMILIES} families")));
+            return Err(invalid(format!("more than {MAX_FAMILIES} families")));
         }
-        let family = MetricFamily::decode_length_delimited(&mut body)
-            .map_err(|e| err(None, format!("not a length-delimited MetricFamily: {e}")))?;
-        check_family(&family).map_err(|m| err(family.name.as_deref(), m))?;
+        let framing = |e: String| format!("not a length-delimited MetricFamily: {e}");
+        let len = prost::encoding::decode_varint(&mut body)
+            .map_err(|e| invalid(framing(e.to_string())))?;
+        let (message, rest) = usize::try_from(len)
+            .ok()
+            .and_then(|len| body.split_at_checked(len))
+            .ok_or_else(|| invalid(framing("buffer underflow".into())))?;
+        body = rest;
+        let family = decode_family(message, &mut spending).map_err(|e| {
+            let message = match e.kind {
+                ProtobufErrorKind::Invalid => framing(e.message),
+                ProtobufErrorKind::OverBudget => e.message,
+            };
+            err(e.name.as_deref(), e.kind, message)
+        })?;
+        check_family(&family)
+            .map_err(|m| err(family.name.as_deref(), ProtobufErrorKind::Invalid, m))?;
         families.push(family);
     }
     Ok(families)
+}
+
+/// A refusal while decoding one family: what, the family's name if read, and why.
+struct FamilyError {
+    message: String,
+    name: Option<String>,
+    kind: ProtobufErrorKind,
+}
+
+impl From<String> for FamilyError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            name: None,
+            kind: ProtobufErrorKind::Invalid,
+        }
+    }
+}
+
+/// Decodes one `MetricFamily` message, charging `spending` for each `Metric` before
+/// building it. Fields as `prost` reads them: the last `name`, `help` and `type` win.
+fn decode_family(msg: &[u8], spending: &mut Spending) -> Result<MetricFamily, FamilyError> {
+    let (mut count, mut strings) = (0usize, 0usize);
+    fields(msg, |tag, field| -> Result<(), FamilyError> {
+        match (tag, field) {
+            (4, Field::Bytes(_)) => count += 1,
+            (1 | 2, Field::Bytes(s)) => strings += s.len(),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let mut family = MetricFamily::default();
+    let over = |message: String, family: &MetricFamily| FamilyError {
+        message,
+        name: family.name.clone(),
+        kind: ProtobufErrorKind::OverBudget,
+    };
+    let whole = Tally {
+        metrics: count,
+        bytes: count.saturating_mul(METRIC_BYTES).saturating_add(strings),
+        ..Tally::default()
+    };
+    spending.spend(&whole).map_err(|e| over(e, &family))?;
+    family.metric.reserve_exact(count);
+    let string = |s: &[u8]| {
+        String::from_utf8(s.to_vec()).map_err(|_| "a string field is not valid UTF-8".to_owned())
+    };
+    fields(msg, |tag, field| -> Result<(), FamilyError> {
+        match (tag, field) {
+            (1, Field::Bytes(s)) => family.name = Some(string(s)?),
+            (2, Field::Bytes(s)) => family.help = Some(string(s)?),
+            // prost reads an int32 enum from the low 32 bits of the varint.
+            (3, Field::Varint(v)) => family.r#type = Some(v as i32),
+            (4, Field::Bytes(m)) => {
+                spending
+                    .spend(&tally_metric(m)?)
+                    .map_err(|e| over(e, &family))?;
+                let metric = Metric::decode(m)
+                    .map_err(|e| format!("metric {}: {e}", family.metric.len()))?;
+                family.metric.push(metric);
+            }
+            (1..=4, _) => return Err(format!("field {tag} has the wrong wire type").into()),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(family)
 }
 
 fn check_family(f: &MetricFamily) -> Result<(), String> {

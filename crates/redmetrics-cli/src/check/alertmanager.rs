@@ -8,29 +8,55 @@
 //! so the resolution is written here, after Alertmanager 0.25's `dispatch/route.go`: a route
 //! matches when all its matchers (`match`, `match_re`, `matchers`; regexes anchored) hold;
 //! children are tried in order, the first match wins unless it has `continue: true`; a route
-//! whose children all miss takes the alert itself; a missing `receiver` is inherited.
-//! Bounded: the answer is capped at [`MAX_BODY`] bytes and 10 s, the tree at [`MAX_DEPTH`]
-//! levels and [`MAX_ROUTES`] routes, each regex at [`MAX_REGEX`] bytes compiled.
+//! whose children all miss takes the alert itself; a missing `receiver` is inherited (shared,
+//! not copied). `matchers:` entries are read with both of Alertmanager's parsers
+//! ([`super::matchers`]), as the version that answered does.
+//!
+//! Bounded by what it builds, not only by what it reads: the answer at [`MAX_BODY`] bytes,
+//! the YAML at [`MAX_YAML_NODES`] nodes and [`MAX_YAML_SCALAR_BYTES`] of text, the tree at
+//! [`MAX_DEPTH`] levels, [`MAX_ROUTES`] routes and [`MAX_MATCHERS`] matchers, regexes at
+//! [`MAX_REGEXES`] distinct ones of [`MAX_REGEX`] bytes each and [`MAX_REGEX_BYTES`] in all,
+//! every printed name at [`MAX_NAME_CHARS`], and the whole run at `--timeout` seconds.
 
 use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use regex::Regex;
+use regex_automata::meta;
 use serde::Deserialize;
 
 use super::CheckError;
 use super::fetch::get_capped;
+use super::matchers::{self, Op, QuotedNames, Reading, Spec};
 use super::report::{Check, Report};
 use crate::config::Resolved;
 use crate::generate;
 
 /// Largest `/api/v2/status` answer read (the configuration is in it).
 pub(crate) const MAX_BODY: usize = 4 << 20;
+/// Most YAML nodes (scalars, sequences, mappings) read, aliases replayed included.
+pub(crate) const MAX_YAML_NODES: usize = 250_000;
+/// Most scalar text the YAML may decode into, aliases replayed included.
+pub(crate) const MAX_YAML_SCALAR_BYTES: usize = 16 << 20;
 /// Deepest routing tree followed.
 pub(crate) const MAX_DEPTH: usize = 16;
 /// Most routes in one tree.
 pub(crate) const MAX_ROUTES: usize = 10_000;
-/// Largest compiled regex of one matcher.
+/// Most matchers in one tree, of every kind.
+pub(crate) const MAX_MATCHERS: usize = 20_000;
+/// Most distinct regexes compiled (an identical pattern is compiled once and shared).
+pub(crate) const MAX_REGEXES: usize = 1_000;
+/// Largest compiled regex of one matcher (its NFA).
 pub(crate) const MAX_REGEX: usize = 1 << 20;
+/// Most heap all compiled regexes may take together, as they report it.
+pub(crate) const MAX_REGEX_BYTES: usize = 64 << 20;
+/// Largest lazy-DFA cache of one regex; matching labels needs little.
+const REGEX_CACHE: usize = 64 << 10;
+/// Longest name (receiver, route path) printed; longer ones are cut, saying how much.
+pub(crate) const MAX_NAME_CHARS: usize = 80;
+/// Most receivers listed in one summary line; the rest are counted.
+pub(crate) const MAX_LISTED: usize = 10;
 
 /// A route as the configuration writes it.
 #[derive(Debug, Default, Deserialize)]
@@ -56,104 +82,203 @@ struct AmConfig {
     receivers: Vec<BTreeMap<String, serde_json::Value>>,
 }
 
+/// Which of Alertmanager's matcher parsers reads `matchers:` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    /// 0.26 and older: the classic parser only.
+    Classic,
+    /// 0.27 and newer: UTF-8 first, the classic reading when it fails or disagrees.
+    Fallback,
+}
+
+impl Syntax {
+    /// The parser of the Alertmanager whose `versionInfo.version` is `version` (`0.27.0`,
+    /// `v0.28.1`); an unreadable version is taken as new.
+    pub(crate) fn of_version(version: &str) -> Self {
+        let mut parts = version.trim_start_matches('v').split('.');
+        let major: u32 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(u32::MAX);
+        let minor: u32 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(u32::MAX);
+        if (major, minor) < (0, 27) {
+            Self::Classic
+        } else {
+            Self::Fallback
+        }
+    }
+}
+
+/// What reading one configuration may spend: matchers, compiled regexes and time.
+#[derive(Debug)]
+struct Budget {
+    deadline: Instant,
+    syntax: Syntax,
+    matchers: usize,
+    regex_bytes: usize,
+    regexes: HashMap<String, Arc<meta::Regex>>,
+    /// Receiver names, each held once: routes naming or inheriting one share it.
+    names: HashSet<Arc<str>>,
+    /// Entries Alertmanager's parsers read differently, for the report.
+    notes: Vec<String>,
+}
+
+impl Budget {
+    fn new(deadline: Instant, syntax: Syntax) -> Self {
+        Self {
+            deadline,
+            syntax,
+            matchers: 0,
+            regex_bytes: 0,
+            regexes: HashMap::new(),
+            names: HashSet::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The one shared copy of receiver name `name`.
+    fn name(&mut self, name: String) -> Arc<str> {
+        if let Some(held) = self.names.get(name.as_str()) {
+            return Arc::clone(held);
+        }
+        let name: Arc<str> = Arc::from(name);
+        self.names.insert(Arc::clone(&name));
+        name
+    }
+
+    fn in_time(&self) -> Result<(), String> {
+        if Instant::now() > self.deadline {
+            return Err("the check ran out of time (--timeout) reading the routing tree".into());
+        }
+        Ok(())
+    }
+
+    /// `pattern` compiled anchored, as Alertmanager does, or the one compiled before.
+    fn regex(&mut self, pattern: &str) -> Result<Arc<meta::Regex>, String> {
+        if let Some(re) = self.regexes.get(pattern) {
+            return Ok(Arc::clone(re));
+        }
+        if self.regexes.len() == MAX_REGEXES {
+            return Err(format!(
+                "more than {MAX_REGEXES} distinct regex matchers (the checker's budget)"
+            ));
+        }
+        self.in_time()?;
+        let config = meta::Config::new()
+            .nfa_size_limit(Some(MAX_REGEX))
+            .hybrid_cache_capacity(REGEX_CACHE);
+        let re = meta::Regex::builder()
+            .configure(config)
+            .build(&format!("^(?:{pattern})$"))
+            .map_err(|e| format!("regex {}: {e}", shown(pattern)))?;
+        self.regex_bytes += re.memory_usage();
+        if self.regex_bytes > MAX_REGEX_BYTES {
+            return Err(format!(
+                "the regex matchers compile to more than {} MiB (the checker's budget)",
+                MAX_REGEX_BYTES >> 20
+            ));
+        }
+        let re = Arc::new(re);
+        self.regexes.insert(pattern.to_owned(), Arc::clone(&re));
+        Ok(re)
+    }
+
+    fn matcher(&mut self, spec: &Spec) -> Result<Matcher, String> {
+        self.matchers += 1;
+        if self.matchers > MAX_MATCHERS {
+            return Err(format!(
+                "the routing tree has more than {MAX_MATCHERS} matchers (the checker's budget)"
+            ));
+        }
+        let test = match spec.op {
+            Op::Equal => Test::Equal(spec.value.clone()),
+            Op::NotEqual => Test::NotEqual(spec.value.clone()),
+            Op::Regex => Test::Regex(self.regex(&spec.value)?),
+            Op::NotRegex => Test::NotRegex(self.regex(&spec.value)?),
+        };
+        Ok(Matcher {
+            label: spec.name.clone(),
+            test,
+        })
+    }
+
+    /// The matchers of one `matchers:` entry, as the Alertmanager that answered reads it.
+    fn entry(&mut self, line: &str, path: &str) -> Result<Vec<Matcher>, String> {
+        let specs = match self.syntax {
+            Syntax::Classic => matchers::classic(line, QuotedNames::Refused)
+                .map_err(|e| format!("matcher {} at {path}: {e}", shown(line)))?,
+            Syntax::Fallback => {
+                let reading = matchers::read(line).map_err(|e| format!("at {path}: {e}"))?;
+                let note = match &reading {
+                    Reading::Agreed(_) => None,
+                    Reading::ClassicOnly(..) => Some(
+                        "reads only under the classic parser: Alertmanager 0.27+ falls back to it, \
+                         and refuses it with --enable-feature=utf8-strict-mode",
+                    ),
+                    Reading::Disagreed { .. } => Some(
+                        "means one thing under the classic parser, which Alertmanager 0.27+ uses, \
+                         and another under the UTF-8 parser of utf8-strict-mode",
+                    ),
+                    Reading::Utf8Only(..) => Some(
+                        "reads only under the UTF-8 parser: Alertmanager 0.26 and older refuse it",
+                    ),
+                };
+                if let Some(note) = note {
+                    self.notes
+                        .push(format!("matcher {} at {path} {note}", shown(line)));
+                }
+                reading.fallback_mode().to_vec()
+            }
+        };
+        specs.iter().map(|s| self.matcher(s)).collect()
+    }
+}
+
 /// How one matcher compares a label value.
 #[derive(Debug)]
-enum Op {
+enum Test {
     Equal(String),
     NotEqual(String),
-    Regex(Regex),
-    NotRegex(Regex),
+    Regex(Arc<meta::Regex>),
+    NotRegex(Arc<meta::Regex>),
 }
 
 /// One label matcher (a missing label is the empty string, as in Alertmanager).
 #[derive(Debug)]
 struct Matcher {
     label: String,
-    op: Op,
+    test: Test,
 }
 
 impl Matcher {
-    fn new(label: &str, op: &str, value: &str) -> Result<Self, String> {
-        let regex = || {
-            regex::RegexBuilder::new(&format!("^(?:{value})$"))
-                .size_limit(MAX_REGEX)
-                .build()
-                .map_err(|e| format!("matcher {label}{op}{value:?}: {e}"))
-        };
-        let op_kind = match op {
-            "=" => Op::Equal(value.to_owned()),
-            "!=" => Op::NotEqual(value.to_owned()),
-            "=~" => Op::Regex(regex()?),
-            "!~" => Op::NotRegex(regex()?),
-            _ => return Err(format!("matcher {label}: unknown operator {op:?}")),
-        };
-        Ok(Self {
-            label: label.to_owned(),
-            op: op_kind,
-        })
-    }
-
-    /// Parses one `matchers:` entry: `name op value`, the value bare or double-quoted.
-    fn parse(s: &str) -> Result<Self, String> {
-        let s = s
-            .trim()
-            .trim_start_matches('{')
-            .trim_end_matches('}')
-            .trim();
-        let end = s
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(s.len());
-        let (label, rest) = s.split_at(end);
-        if label.is_empty() {
-            return Err(format!("matcher {s:?}: no label name"));
-        }
-        let rest = rest.trim_start();
-        let op = ["=~", "!~", "!=", "="]
-            .into_iter()
-            .find(|op| rest.starts_with(op))
-            .ok_or_else(|| format!("matcher {s:?}: no operator"))?;
-        let raw = rest[op.len()..].trim();
-        let value = match raw.strip_prefix('"') {
-            Some(quoted) => unquote(quoted).ok_or_else(|| format!("matcher {s:?}: bad quoting"))?,
-            None => raw.to_owned(),
-        };
-        Self::new(label, op, &value)
-    }
-
     fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         let v = labels.get(&self.label).map_or("", String::as_str);
-        match &self.op {
-            Op::Equal(want) => v == want,
-            Op::NotEqual(want) => v != want,
-            Op::Regex(re) => re.is_match(v),
-            Op::NotRegex(re) => !re.is_match(v),
+        match &self.test {
+            Test::Equal(want) => v == want,
+            Test::NotEqual(want) => v != want,
+            Test::Regex(re) => re.is_match(v),
+            Test::NotRegex(re) => !re.is_match(v),
         }
     }
 }
 
-/// The body of a double-quoted value after its opening quote, escapes resolved.
-fn unquote(s: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return chars.as_str().trim().is_empty().then_some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                other => out.push(other),
-            },
-            c => out.push(c),
-        }
+/// `s` Debug-quoted, cut at [`MAX_NAME_CHARS`] characters saying how much more there was:
+/// every user string a summary prints goes through it.
+pub(crate) fn shown(s: &str) -> String {
+    match s.char_indices().nth(MAX_NAME_CHARS) {
+        None => format!("{s:?}"),
+        Some((end, _)) => format!("{:?}… ({} more bytes)", &s[..end], s.len() - end),
     }
-    None
 }
 
 /// A route ready to match, with its receiver inherited and where it sits in the tree.
 #[derive(Debug)]
 struct Route {
     path: String,
-    receiver: String,
+    receiver: Arc<str>,
     matchers: Vec<Matcher>,
     continues: bool,
     routes: Vec<Route>,
@@ -163,9 +288,10 @@ impl Route {
     fn compile(
         config: RouteConfig,
         path: String,
-        inherited: &str,
+        inherited: &Arc<str>,
         depth: usize,
         count: &mut usize,
+        budget: &mut Budget,
     ) -> Result<Self, String> {
         *count += 1;
         if depth > MAX_DEPTH {
@@ -178,16 +304,28 @@ impl Route {
                 "the routing tree has more than {MAX_ROUTES} routes"
             ));
         }
-        let receiver = config.receiver.unwrap_or_else(|| inherited.to_owned());
+        budget.in_time()?;
+        let receiver = match config.receiver {
+            Some(name) => budget.name(name),
+            None => Arc::clone(inherited),
+        };
         let mut matchers = Vec::new();
         for (label, value) in &config.equal {
-            matchers.push(Matcher::new(label, "=", value)?);
+            matchers.push(budget.matcher(&Spec {
+                name: label.clone(),
+                op: Op::Equal,
+                value: value.clone(),
+            })?);
         }
         for (label, value) in &config.match_re {
-            matchers.push(Matcher::new(label, "=~", value)?);
+            matchers.push(budget.matcher(&Spec {
+                name: label.clone(),
+                op: Op::Regex,
+                value: value.clone(),
+            })?);
         }
         for m in &config.matchers {
-            matchers.push(Matcher::parse(m)?);
+            matchers.extend(budget.entry(m, &path)?);
         }
         let routes = config
             .routes
@@ -200,6 +338,7 @@ impl Route {
                     &receiver,
                     depth + 1,
                     count,
+                    budget,
                 )
             })
             .collect::<Result<_, _>>()?;
@@ -231,22 +370,38 @@ impl Route {
     }
 }
 
-/// A parsed configuration: the tree and each receiver's integrations (`slack_configs`, …).
+/// A parsed configuration: the tree, each receiver's integrations (`slack_configs`, …) and
+/// what Alertmanager's two matcher parsers read differently.
 #[derive(Debug)]
 struct Routing {
     root: Route,
     receivers: BTreeMap<String, Vec<String>>,
+    notes: Vec<String>,
 }
 
 impl Routing {
-    fn parse(yaml: &str) -> Result<Self, String> {
-        let config: AmConfig =
-            serde_saphyr::from_str(yaml).map_err(|e| format!("not an Alertmanager config: {e}"))?;
+    fn parse(yaml: &str, syntax: Syntax, deadline: Instant) -> Result<Self, String> {
+        let options = serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_nodes: MAX_YAML_NODES,
+                max_total_scalar_bytes: MAX_YAML_SCALAR_BYTES,
+            },
+        };
+        let config: AmConfig = serde_saphyr::from_str_with_options(yaml, options)
+            .map_err(|e| format!("not an Alertmanager config: {e}"))?;
         let route = config
             .route
             .ok_or_else(|| "the configuration has no `route`".to_owned())?;
         let mut count = 0;
-        let root = Route::compile(route, "route".to_owned(), "", 0, &mut count)?;
+        let mut budget = Budget::new(deadline, syntax);
+        let root = Route::compile(
+            route,
+            "route".to_owned(),
+            &Arc::from(""),
+            0,
+            &mut count,
+            &mut budget,
+        )?;
         let receivers = config
             .receivers
             .iter()
@@ -262,7 +417,11 @@ impl Routing {
                 Some((name, integrations))
             })
             .collect();
-        Ok(Self { root, receivers })
+        Ok(Self {
+            root,
+            receivers,
+            notes: budget.notes,
+        })
     }
 }
 
@@ -302,24 +461,38 @@ pub(crate) fn alerts(r: &Resolved) -> Vec<Alert> {
         .collect()
 }
 
-/// Runs the check against the Alertmanager at `base`; `Err` when it cannot be asked.
-pub(crate) async fn check(base: &str, r: &Resolved) -> Result<Report, CheckError> {
+/// Runs the check against the Alertmanager at `base` within `timeout`; `Err` when it cannot
+/// be asked in time.
+pub(crate) async fn check(
+    base: &str,
+    r: &Resolved,
+    timeout: Duration,
+) -> Result<Report, CheckError> {
+    let deadline = Instant::now() + timeout;
     let url = format!("{}/api/v2/status", base.trim_end_matches('/'));
-    let fetched = get_capped(&url, MAX_BODY).await?;
+    let late = || CheckError::Deadline {
+        url: url.clone(),
+        seconds: timeout.as_secs(),
+    };
+    let fetched = tokio::time::timeout(timeout, get_capped(&url, MAX_BODY))
+        .await
+        .map_err(|_| late())??;
     let not_am = |reason: String| CheckError::NotAlertmanager {
         url: url.clone(),
         status: fetched.status,
         reason,
     };
-    let status: serde_json::Value =
-        serde_json::from_slice(&fetched.body).map_err(|e| not_am(e.to_string()))?;
+    let status = super::limits::parse_json(&fetched.body).map_err(|e| not_am(e.to_string()))?;
     let original = status["config"]["original"]
         .as_str()
         .ok_or_else(|| not_am("no config.original".to_owned()))?;
+    let version = status["versionInfo"]["version"].as_str().unwrap_or("");
+    let syntax = Syntax::of_version(version);
     let target = format!("{base} app {}", r.app.name);
     let mut config_check = Check::new("configuration");
-    let routing = match Routing::parse(original) {
+    let routing = match Routing::parse(original, syntax, deadline) {
         Ok(routing) => routing,
+        Err(_) if Instant::now() > deadline => return Err(late()),
         Err(e) => {
             config_check.fail(
                 format!("cannot follow the routing tree: {e}"),
@@ -331,11 +504,22 @@ pub(crate) async fn check(base: &str, r: &Resolved) -> Result<Report, CheckError
             ));
         }
     };
+    for note in &routing.notes {
+        config_check.warn(
+            note.clone(),
+            r#"double-quote every value and escape in it only `\\`, `\"` and `\n`: both parsers then read the same matcher"#,
+        );
+    }
     let notifying = routing.receivers.values().filter(|i| !i.is_empty()).count();
     let mut checks = vec![config_check.summary(format!(
-        "{} receiver(s), {notifying} with integrations; default receiver {:?}",
+        "{} receiver(s), {notifying} with integrations; default receiver {}; matchers read as \
+         Alertmanager {} does",
         routing.receivers.len(),
-        routing.root.receiver
+        shown(&routing.root.receiver),
+        match syntax {
+            Syntax::Classic => "0.26 and older (classic parser)",
+            Syntax::Fallback => "0.27 and newer (UTF-8 parser, classic fallback)",
+        }
     ))];
     let alerts = alerts(r);
     if alerts.is_empty() {
@@ -347,9 +531,22 @@ pub(crate) async fn check(base: &str, r: &Resolved) -> Result<Report, CheckError
         checks.push(c.summary("no alert to check"));
     }
     for alert in &alerts {
+        if Instant::now() > deadline {
+            return Err(late());
+        }
         checks.push(route_check(&routing, alert, r));
     }
     Ok(Report::new(target, checks))
+}
+
+/// `items` joined by `; `, at most [`MAX_LISTED`] of them, the rest counted.
+fn listed(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let mut out: Vec<String> = items.take(MAX_LISTED).collect();
+    if total > MAX_LISTED {
+        out.push(format!("… and {} more", total - MAX_LISTED));
+    }
+    out.join("; ")
 }
 
 /// Where one alert goes, and whether anyone hears of it.
@@ -359,20 +556,23 @@ fn route_check(routing: &Routing, alert: &Alert, r: &Resolved) -> Check {
     routing.root.resolve(&alert.labels, &mut taken);
     let mut heard = Vec::new();
     let mut silent = Vec::new();
-    for route in &taken {
-        match routing.receivers.get(&route.receiver) {
-            Some(integrations) if !integrations.is_empty() => heard.push(format!(
-                "{:?} ({}) via {}",
-                route.receiver,
-                integrations.join(", "),
-                route.path
-            )),
+    for &route in &taken {
+        match routing.receivers.get(&*route.receiver) {
+            Some(integrations) if !integrations.is_empty() => heard.push((route, integrations)),
             Some(_) => silent.push((route, "has no integrations")),
             None => silent.push((route, "is not defined")),
         }
     }
     if !heard.is_empty() {
-        return c.summary(format!("reaches {}", heard.join("; ")));
+        let reached = heard.iter().map(|(route, integrations)| {
+            format!(
+                "{} ({}) via {}",
+                shown(&route.receiver),
+                integrations.join(", "),
+                route.path
+            )
+        });
+        return c.summary(format!("reaches {}", listed(reached)));
     }
     let labels = alert
         .labels
@@ -380,9 +580,9 @@ fn route_check(routing: &Routing, alert: &Alert, r: &Resolved) -> Check {
         .map(|(k, v)| format!("{k}={v:?}"))
         .collect::<Vec<_>>()
         .join(", ");
-    for (route, why) in &silent {
-        let default = std::ptr::eq(**route, &routing.root);
-        if default && route.receiver == "null" {
+    for (route, why, paths) in grouped(&silent) {
+        let default = std::ptr::eq(route, &routing.root);
+        if default && &*route.receiver == "null" {
             c.fail(
                 format!(
                     "the \"null\" trap: no route matches {{{labels}}}, so the default route \
@@ -401,24 +601,51 @@ fn route_check(routing: &Routing, alert: &Alert, r: &Resolved) -> Check {
         } else {
             c.fail(
                 format!(
-                    "{{{labels}}} reaches only receiver {:?} via {}{}, which {why}",
-                    route.receiver,
-                    route.path,
+                    "{{{labels}}} reaches only receiver {} via {}{}, which {why}",
+                    shown(&route.receiver),
+                    listed(paths.iter().map(|p| p.path.clone())),
                     if default { " (the default route)" } else { "" }
                 ),
                 format!(
-                    "give receiver {:?} an integration (slack_configs, email_configs, \
+                    "give receiver {} an integration (slack_configs, email_configs, \
                      pagerduty_configs, webhook_configs) or route the alert to one that has",
-                    route.receiver
+                    shown(&route.receiver)
                 ),
             );
         }
     }
-    let receivers: Vec<String> = taken.iter().map(|r| format!("{:?}", r.receiver)).collect();
+    let receivers = grouped(&taken.iter().map(|t| (*t, "")).collect::<Vec<_>>())
+        .into_iter()
+        .map(|(route, _, paths)| match paths.len() {
+            1 => shown(&route.receiver),
+            n => format!("{} ({n} routes)", shown(&route.receiver)),
+        })
+        .collect::<Vec<_>>();
     c.summary(format!(
         "notifies nobody (reaches {})",
-        receivers.join(", ")
+        listed(receivers.into_iter())
     ))
+}
+
+/// `routes` grouped by receiver and reason, in order of first appearance: one finding per
+/// receiver, however many routes reach it. Names are held once ([`Budget::name`]), so a
+/// receiver is known by its address, without hashing a hostile name once per route.
+fn grouped<'a>(
+    routes: &[(&'a Route, &'static str)],
+) -> Vec<(&'a Route, &'static str, Vec<&'a Route>)> {
+    let mut index: HashMap<(*const u8, &str), usize> = HashMap::new();
+    let mut out: Vec<(&Route, &str, Vec<&Route>)> = Vec::new();
+    for &(route, why) in routes {
+        let key = (route.receiver.as_ptr(), why);
+        match index.get(&key) {
+            Some(&i) => out[i].2.push(route),
+            None => {
+                index.insert(key, out.len());
+                out.push((route, why, vec![route]));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -435,29 +662,79 @@ mod tests {
     fn receivers(routing: &Routing, pairs: &[(&str, &str)]) -> Vec<String> {
         let mut out = Vec::new();
         routing.root.resolve(&labels(pairs), &mut out);
-        out.iter().map(|r| r.receiver.clone()).collect()
+        out.iter().map(|r| r.receiver.to_string()).collect()
+    }
+
+    fn parse(yaml: &str) -> Result<Routing, String> {
+        Routing::parse(
+            yaml,
+            Syntax::Fallback,
+            Instant::now() + Duration::from_secs(60),
+        )
+    }
+
+    /// One `matchers:` entry compiled as Alertmanager 0.27+ reads it.
+    fn entry(line: &str) -> Result<Vec<Matcher>, String> {
+        Budget::new(Instant::now() + Duration::from_secs(60), Syntax::Fallback).entry(line, "t")
     }
 
     #[test]
     fn matchers_parse_as_alertmanager_writes_them() {
-        let m = Matcher::parse(r#"severity=~"warning|critical""#).expect("parses");
+        let m = &entry(r#"severity=~"warning|critical""#).expect("parses")[0];
         assert!(m.matches(&labels(&[("severity", "critical")])));
         assert!(
             !m.matches(&labels(&[("severity", "criticality")])),
             "anchored"
         );
-        let m = Matcher::parse("team != ops").expect("parses");
+        let m = &entry("team != ops").expect("parses")[0];
         assert!(m.matches(&labels(&[])), "a missing label is empty");
-        let m = Matcher::parse(r#"a="x\"y""#).expect("parses");
+        let m = &entry(r#"a="x\"y""#).expect("parses")[0];
         assert!(m.matches(&labels(&[("a", "x\"y")])));
-        assert!(Matcher::parse("=x").is_err());
-        assert!(Matcher::parse("a~x").is_err());
-        assert!(Matcher::parse(r#"a=~"(""#).is_err());
+        let two = entry(r#"{a="1", b=~"2|3"}"#).expect("a list in one entry");
+        assert_eq!(two.len(), 2);
+        assert!(entry("=x").is_err());
+        assert!(entry("a~x").is_err());
+        assert!(entry(r#"a=~"(""#).is_err());
+    }
+
+    #[test]
+    fn versions_pick_the_parser() {
+        assert_eq!(Syntax::of_version("0.25.0"), Syntax::Classic);
+        assert_eq!(Syntax::of_version("v0.26.1"), Syntax::Classic);
+        assert_eq!(Syntax::of_version("0.27.0"), Syntax::Fallback);
+        assert_eq!(Syntax::of_version("1.0.0"), Syntax::Fallback);
+        assert_eq!(Syntax::of_version(""), Syntax::Fallback);
+    }
+
+    #[test]
+    fn regexes_are_budgeted_and_shared() {
+        let mut b = Budget::new(Instant::now() + Duration::from_secs(60), Syntax::Classic);
+        let one = b.regex("a|b").unwrap();
+        let again = b.regex("a|b").unwrap();
+        assert!(
+            Arc::ptr_eq(&one, &again),
+            "an identical pattern is compiled once"
+        );
+        for i in 1..MAX_REGEXES {
+            b.regex(&format!("x{i}")).unwrap();
+        }
+        let e = b.regex("y").unwrap_err();
+        assert!(e.contains("distinct regex matchers"), "{e}");
+        let late = Budget::new(Instant::now() - Duration::from_secs(1), Syntax::Classic).regex("z");
+        assert!(late.unwrap_err().contains("out of time"));
+    }
+
+    #[test]
+    fn printed_names_are_cut() {
+        let long = "r".repeat(100_000);
+        let s = shown(&long);
+        assert!(s.len() < 200 && s.ends_with("(99920 more bytes)"), "{s}");
+        assert_eq!(shown("x"), "\"x\"");
     }
 
     #[test]
     fn first_match_wins_unless_continue() {
-        let routing = Routing::parse(
+        let routing = parse(
             r#"
 route:
   receiver: root
@@ -501,7 +778,7 @@ receivers: [{name: root}, {name: chat}, {name: pager}, {name: never}]
             indent.push_str("  ");
         }
         yaml.push_str("receivers: [{name: r}]\n");
-        let err = Routing::parse(&yaml).expect_err("too deep");
+        let err = parse(&yaml).expect_err("too deep");
         assert!(err.contains("deeper than"), "{err}");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redmetrics::collect::MetricType;
 use redmetrics::contract::{Contract, Role, Shape};
-use redmetrics_parse::{Exposition, Sample, parse_openmetrics, parse_text};
+use redmetrics_parse::{Exposition, RefusedBy, Sample, parse_openmetrics, parse_text};
 
 use super::fetch::Fetched;
 use super::http_client::Scraper;
@@ -18,6 +18,11 @@ const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,appl
 const TEXT_ACCEPT: &str = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
 /// What Prometheus 2.42 asks for with `--enable-feature=native-histograms`.
 const PROTOBUF_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// The fix of an exposition past the checker's decoding budget.
+pub(crate) const BUDGET_FIX: &str = "an exposition this large is a cardinality problem \
+     (Prometheus would try to store every series of it): bound the series the target serves, \
+     and set sample_limit on its scrape";
 
 /// Above this many distinct `path` values, a family is suspect even if no value looks raw.
 const MANY_PATHS: usize = 100;
@@ -56,6 +61,10 @@ pub(crate) async fn check(
                 Some(what) => c.fail(
                     what,
                     "point the check at the path the app serves its metrics at (`/metrics` by default)",
+                ),
+                None if e.refused_by == RefusedBy::Budget => c.fail(
+                    format!("{e}"),
+                    BUDGET_FIX,
                 ),
                 None => c.fail(
                     format!("{e}"),
@@ -203,7 +212,18 @@ fn openmetrics_check(f: &Fetched) -> Check {
         Err(e) => {
             c.fail(
                 format!("{e}"),
-                "Prometheus 2.42 prefers OpenMetrics and rejects the whole scrape on this error",
+                match e.refused_by {
+                    RefusedBy::Prometheus => {
+                        "Prometheus 2.42 prefers OpenMetrics and rejects the whole scrape on this error"
+                    }
+                    RefusedBy::Budget => BUDGET_FIX,
+                    RefusedBy::Specification => {
+                        "Prometheus 2.42 scrapes it anyway (up stays 1) and stores the value as \
+                         written, but the OpenMetrics specification forbids it and strict parsers \
+                         (Python's prometheus_client) refuse the whole exposition: write a value \
+                         that counts (never NaN, never negative)"
+                    }
+                },
             );
             c.summary("does not parse")
         }

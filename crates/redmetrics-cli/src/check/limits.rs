@@ -1,7 +1,7 @@
 //! Bounds on what a check reads and reports, so hostile input cannot exhaust the stack,
 //! the CPU or the terminal: PromQL length and nesting (checked by a linear pre-scan before
-//! promql-parser, whose parse is quadratic in nesting and whose drop recurses), and the
-//! number and length of findings one check prints.
+//! promql-parser, whose parse is quadratic in nesting and whose drop recurses), JSON answers
+//! by the values they decode into, and the number and length of findings one check prints.
 
 use promql_parser::parser::{self, Expr};
 
@@ -14,8 +14,61 @@ pub(crate) const MAX_PROMQL_DEPTH: usize = 64;
 /// Findings one check lists; the rest are counted as "… and N more".
 pub(crate) const MAX_FINDINGS: usize = 50;
 
-/// Longest finding message, in bytes; a longer one is cut at a character boundary.
+/// Longest human report, in bytes, before its result line; the lines past it are counted.
+pub(crate) const MAX_REPORT_BYTES: usize = 256 << 10;
+
+/// Longest finding message or summary, in bytes; a longer one is cut at a character boundary.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// Most JSON values (objects, arrays, scalars) one API answer may decode into: a real answer
+/// about one app's targets and series has thousands; a value costs 32 to 100 bytes built.
+pub(crate) const MAX_JSON_VALUES: usize = 1_000_000;
+
+/// Parses `bytes` as JSON once a linear scan has counted at most [`MAX_JSON_VALUES`] values
+/// in it (an upper bound: commas, openings and the first value, outside strings), so a body
+/// of `[0,0,0,…]` is refused before it decodes into thirty times its size.
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, JsonRefusal> {
+    let (mut values, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' | b',' => values += 1,
+            _ => {}
+        }
+    }
+    if values > MAX_JSON_VALUES {
+        return Err(JsonRefusal::OverBudget(format!(
+            "the answer holds more than {MAX_JSON_VALUES} JSON values (the checker's budget)"
+        )));
+    }
+    serde_json::from_slice(bytes).map_err(|e| JsonRefusal::Invalid(e.to_string()))
+}
+
+/// Why [`parse_json`] refused a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum JsonRefusal {
+    /// More values than [`MAX_JSON_VALUES`]: not decoded.
+    OverBudget(String),
+    /// Not JSON.
+    Invalid(String),
+}
+
+impl std::fmt::Display for JsonRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OverBudget(m) | Self::Invalid(m) => f.write_str(m),
+        }
+    }
+}
 
 /// Why `expr` is refused before parsing, if it is: too long or nested too deep. Linear in
 /// the length; brackets inside string literals do not count.
@@ -109,6 +162,21 @@ mod tests {
         let deep = format!("{}x{}", "(".repeat(65), ")".repeat(65));
         assert!(promql_refusal(&deep).is_some());
         assert!(promql_refusal(&"x".repeat(MAX_PROMQL_BYTES + 1)).is_some());
+    }
+
+    #[test]
+    fn json_is_counted_before_it_is_built() {
+        assert_eq!(parse_json(br#"{"a":[1,"x,[{"]}"#).unwrap()["a"][1], "x,[{");
+        let many = format!("[{}0]", "0,".repeat(MAX_JSON_VALUES));
+        assert!(matches!(
+            parse_json(many.as_bytes()),
+            Err(JsonRefusal::OverBudget(_))
+        ));
+        let strings = format!("[\"{}\"]", ",".repeat(MAX_JSON_VALUES));
+        assert!(
+            parse_json(strings.as_bytes()).is_ok(),
+            "commas in strings do not count"
+        );
     }
 
     #[test]

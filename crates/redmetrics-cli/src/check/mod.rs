@@ -13,6 +13,7 @@ pub(crate) mod fetch;
 mod http_client;
 mod limits;
 mod manifests;
+mod matchers;
 mod prometheus;
 mod protobuf;
 mod report;
@@ -147,6 +148,9 @@ pub(crate) struct PrometheusArgs {
 pub(crate) struct AlertmanagerArgs {
     /// The Alertmanager, e.g. http://127.0.0.1:9093.
     pub(crate) url: String,
+    /// Seconds the whole check may take (reading the configuration and following every alert).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) timeout: u64,
     #[command(flatten)]
     pub(crate) contract: ContractArgs,
     #[command(flatten)]
@@ -285,7 +289,11 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
                 ),
             };
             let report = runtime()?
-                .block_on(alertmanager::check(&a.url, &app))
+                .block_on(alertmanager::check(
+                    &a.url,
+                    &app,
+                    std::time::Duration::from_secs(a.timeout),
+                ))
                 .map_err(|e| anyhow::anyhow!("cannot ask Alertmanager: {e}"))?;
             (report, a.output)
         }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::fetch::get;
+use super::limits::{JsonRefusal, parse_json};
 use super::report::{Check, Report, Status};
 use super::{CheckError, Expected, sample_names};
 
@@ -25,10 +26,18 @@ fn encode(q: &str) -> String {
 async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
     let f = get(&url, &[]).await?;
-    let v: Value = serde_json::from_slice(&f.body).map_err(|_| CheckError::NotPrometheusApi {
-        url: url.clone(),
-        status: f.status,
-    })?;
+    let v: Value = match parse_json(&f.body) {
+        Ok(v) => v,
+        Err(JsonRefusal::OverBudget(message)) => {
+            return Err(CheckError::PrometheusApi { url, message });
+        }
+        Err(JsonRefusal::Invalid(_)) => {
+            return Err(CheckError::NotPrometheusApi {
+                url,
+                status: f.status,
+            });
+        }
+    };
     if v["status"] != "success" {
         return Err(CheckError::PrometheusApi {
             message: v["error"].as_str().unwrap_or("request failed").to_owned(),

@@ -1,11 +1,12 @@
 //! The protobuf part of `check endpoint`: scrape as Prometheus 2.42 with native histograms
 //! does, decode the delimited `MetricFamily` messages and judge them (native histograms'
 //! schema, zero bucket, spans and deltas against their count), then hold them against the
-//! text scrape: every family that had series there must be here.
+//! text scrape: every family that had series there must be here. Decoding is bounded by
+//! what it builds (`DecodeBudget::DEFAULT`), not only by the body's size.
 
 use std::collections::BTreeSet;
 
-use redmetrics_parse::{Exposition, is_native, parse_protobuf};
+use redmetrics_parse::{Exposition, ProtobufErrorKind, is_native, parse_protobuf};
 
 use super::fetch::Fetched;
 use super::report::Check;
@@ -32,6 +33,10 @@ pub(crate) fn protobuf_check(f: &Fetched, text: &Exposition) -> Check {
     }
     let families = match parse_protobuf(&f.body) {
         Ok(families) => families,
+        Err(e) if e.kind == ProtobufErrorKind::OverBudget => {
+            c.fail(e.to_string(), super::endpoint::BUDGET_FIX);
+            return c.summary("more than the checker decodes");
+        }
         Err(e) => {
             c.fail(
                 e.to_string(),

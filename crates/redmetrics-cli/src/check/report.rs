@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::limits::{MAX_FINDINGS, clip};
+use super::limits::{MAX_FINDINGS, MAX_REPORT_BYTES, clip};
 
 /// Outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -56,9 +56,9 @@ impl Check {
         }
     }
 
-    /// Sets the one-line summary.
+    /// Sets the one-line summary, cut like a finding's message.
     pub(crate) fn summary(mut self, s: impl Into<String>) -> Self {
-        self.summary = s.into();
+        self.summary = clip(s.into());
         self
     }
 
@@ -109,17 +109,41 @@ impl Report {
         }
     }
 
-    /// Human-readable text, one line per check, findings indented with their fix.
+    /// Human-readable text, one line per check, findings indented with their fix; at most
+    /// [`MAX_REPORT_BYTES`] before the result line, saying how many lines were cut.
     pub(crate) fn human(&self) -> String {
-        let mut out = format!("redmetrics check: {}\n", self.target);
+        let mut out = clip(format!("redmetrics check: {}", self.target));
+        out.push('\n');
+        let mut cut = 0usize;
+        let mut line = |out: &mut String, text: String| {
+            if cut > 0 || out.len() + text.len() > MAX_REPORT_BYTES {
+                cut += 1;
+            } else {
+                out.push_str(&text);
+            }
+        };
         for c in &self.checks {
-            out.push_str(&format!("{}  {}: {}\n", c.status.word(), c.name, c.summary));
+            line(
+                &mut out,
+                format!(
+                    "{}  {}: {}\n",
+                    c.status.word(),
+                    clip(c.name.clone()),
+                    c.summary
+                ),
+            );
             for f in &c.findings {
-                out.push_str(&format!("      - {}\n", f.message));
+                line(&mut out, format!("      - {}\n", f.message));
                 if let Some(fix) = &f.fix {
-                    out.push_str(&format!("        fix: {fix}\n"));
+                    line(&mut out, format!("        fix: {fix}\n"));
                 }
             }
+        }
+        if cut > 0 {
+            out.push_str(&format!(
+                "… {cut} more lines not shown: the report passed {} KiB (--format json has every check)\n",
+                MAX_REPORT_BYTES >> 10
+            ));
         }
         let count = |s| self.checks.iter().filter(|c| c.status == s).count();
         out.push_str(&format!(

@@ -1,6 +1,6 @@
 //! Escaping for every place a user string lands in a generated artifact.
 //!
-//! Label matchers in PromQL get [`promql_string`]; text in alert annotations, which Prometheus
+//! Label matchers in PromQL get [`promql_string`], Alertmanager matchers [`matcher_string`]; text in alert annotations, which Prometheus
 //! expands as a Go template, gets [`go_template_text`]. YAML and JSON are always written
 //! through serializers (`serde-saphyr`, `serde_json`), never by formatting, so they need no
 //! helper here. Other generators (and the notification routing) reuse these functions.
@@ -11,6 +11,30 @@ use std::fmt::Write as _;
 /// characters escaped as Prometheus' lexer reads them (Go string syntax), so a label value
 /// can never end the matcher or change the query.
 pub(crate) fn promql_string(s: &str) -> String {
+    quoted(s, |out, c| match c {
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() => {
+            // Prometheus reads `\u` escapes as Go does.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        }
+        c => out.push(c),
+    })
+}
+
+/// `s` as a double-quoted Alertmanager matcher value, quotes included, that both of
+/// Alertmanager's parsers read back as `s`: only `\\`, `\"` and a line feed are escaped, the
+/// three escapes the classic parser knows and Go's string literals (the UTF-8 parser's rules)
+/// share; every other character, controls included, is written as is, which both read
+/// literally. `promql_string`'s `\t` or `\u0007` would stay two characters under the classic
+/// parser (prometheus/alertmanager `docs/configuration.md`, "Matchers").
+pub(crate) fn matcher_string(s: &str) -> String {
+    quoted(s, String::push)
+}
+
+/// `s` double-quoted with `\\`, `"` and a line feed escaped, every other character written
+/// by `rest`.
+fn quoted(s: &str, rest: impl Fn(&mut String, char)) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -18,13 +42,7 @@ pub(crate) fn promql_string(s: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                // Prometheus reads `\u` escapes as Go does.
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+            c => rest(&mut out, c),
         }
     }
     out.push('"');

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use super::escape::{go_template_text, promql_string};
+use super::escape::{go_template_text, matcher_string};
 use super::messages::Messages;
 use super::rules::{ERROR_BUDGET_BURN, HIGH_ERROR_RATE, HIGH_LATENCY, TARGET_DOWN};
 use crate::config::{Integration, Notify, Resolved, Secret};
@@ -82,12 +82,13 @@ const EQUAL: [&str; 2] = ["namespace", "job"];
 /// Alerts are grouped per alert name and job.
 const GROUP_BY: [&str; 3] = ["alertname", "job", "namespace"];
 
-/// Matchers in Alertmanager's string syntax; values quoted as PromQL strings (the same
-/// escapes), so a label value can never end the matcher.
+/// Matchers in Alertmanager's string syntax: legacy label names, values double-quoted with
+/// [`matcher_string`], so a label value can never end the matcher and the classic and UTF-8
+/// parsers read the same matcher.
 fn plain_matchers(m: &[Matcher]) -> Value {
     json!(
         m.iter()
-            .map(|(n, op, v)| format!("{n}{op}{}", promql_string(v)))
+            .map(|(n, op, v)| format!("{n}{op}{}", matcher_string(v)))
             .collect::<Vec<_>>()
     )
 }
@@ -412,5 +413,178 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
+    }
+}
+
+/// Issue 18 part 5: every generated matcher means the same under Alertmanager's classic
+/// parser (amtool 0.25, the real one) and under the UTF-8 parser, the default since 0.27.
+#[cfg(test)]
+mod matcher_table {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::config::Config;
+
+    /// The UTF-8 parser's reading of one `name op "value"` matcher, written out from
+    /// prometheus/alertmanager `docs/configuration.md`, "UTF-8 matchers": the name is an
+    /// unquoted literal (no whitespace, none of `{}!=~,\"'` and backquote); the value a
+    /// double-quoted string following Go's string-literal rules, of which a generated value
+    /// may use only `\\`, `\"` and `\n` (the escapes the classic parser shares, "Classic
+    /// matchers"). Anything else panics: the matcher would not be portable.
+    fn utf8_reading(m: &str) -> (String, &'static str, String) {
+        let reserved = |c: char| c.is_whitespace() || "{}!=~,\\\"'`".contains(c);
+        let end = m.find(reserved).expect("an operator follows the name");
+        let (name, rest) = m.split_at(end);
+        assert!(!name.is_empty(), "{m}: no unquoted name");
+        let op = ["=~", "!~", "!=", "="]
+            .into_iter()
+            .find(|op| rest.starts_with(op))
+            .unwrap_or_else(|| panic!("{m}: no operator"));
+        let quoted = &rest[op.len()..];
+        let body = quoted
+            .strip_prefix('"')
+            .and_then(|b| b.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{m}: the value is not double-quoted"));
+        let (mut value, mut chars) = (String::new(), body.chars());
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('\\') => value.push('\\'),
+                    Some('"') => value.push('"'),
+                    Some('n') => value.push('\n'),
+                    other => {
+                        panic!("{m}: escape \\{other:?} means different things to the two parsers")
+                    }
+                },
+                '"' => panic!("{m}: an unescaped quote inside the value"),
+                '\n' => panic!("{m}: a raw line feed, which Go's string literals refuse"),
+                c => value.push(c),
+            }
+        }
+        (name.to_owned(), op, value)
+    }
+
+    /// Every string under a `matchers`, `source_matchers` or `target_matchers` key.
+    fn collect(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if k.ends_with("matchers") {
+                        out.extend(
+                            v.as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|m| m.as_str().map(str::to_owned)),
+                        );
+                    } else {
+                        collect(v, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
+            _ => {}
+        }
+    }
+
+    fn amtool(args: &[&str]) -> String {
+        let out = Command::new("amtool")
+            .args(args)
+            .output()
+            .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
+        assert!(
+            out.status.success(),
+            "amtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A configuration routing what `matcher` matches to receiver `hit`, the rest to `miss`.
+    fn config_with(dir: &Path, matcher: &str) -> String {
+        let config = json!({
+            "route": {
+                "receiver": "miss",
+                "routes": [{ "receiver": "hit", "matchers": [matcher] }],
+            },
+            "receivers": [{ "name": "miss" }, { "name": "hit" }],
+        });
+        let file = dir.join("am.yaml");
+        std::fs::write(&file, serde_saphyr::to_string(&config).unwrap()).unwrap();
+        file.to_str().unwrap().to_owned()
+    }
+
+    /// Checks one matcher against both readings; `value` is what it must mean, when known.
+    fn same_under_both(
+        dir: &Path,
+        matcher: &str,
+        value: Option<&str>,
+    ) -> (String, &'static str, String) {
+        let (name, op, utf8_value) = utf8_reading(matcher);
+        if let Some(v) = value {
+            assert_eq!(utf8_value, v, "{matcher}: the UTF-8 reading");
+        }
+        let file = config_with(dir, matcher);
+        amtool(&["check-config", &file]);
+        // amtool prints each parsed matcher re-escaped with the same three escapes: the
+        // classic reading equals the UTF-8 one exactly when it prints the matcher unchanged.
+        let shown = amtool(&["config", "routes", "show", "--config.file", &file]);
+        assert!(
+            shown.contains(&format!("{{{matcher}}}  receiver: hit")),
+            "{matcher}: amtool reads it as\n{shown}"
+        );
+        (name, op, utf8_value)
+    }
+
+    #[test]
+    fn every_generated_matcher_means_the_same_under_both_parsers() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = include_str!("../../../../redmetrics.toml");
+        let mut table = Vec::new();
+        for r in Config::parse(text).unwrap().apps {
+            collect(
+                &plain_config(&r, &Endpoints::default()).unwrap(),
+                &mut table,
+            );
+        }
+        table.sort();
+        table.dedup();
+        // Two apps: namespace and job each, two severities, three alert-name matchers.
+        assert_eq!(table.len(), 9, "the matchers found: {table:?}");
+        for matcher in &table {
+            let (name, op, value) = same_under_both(dir.path(), matcher, None);
+            let file = config_with(dir.path(), matcher);
+            // And amtool routes the values the matcher means to `hit`.
+            let hits: Vec<&str> = match op {
+                "=" => vec![value.as_str()],
+                "=~" => value.split('|').collect(),
+                other => panic!("{matcher}: generated matchers use = and =~ only, not {other}"),
+            };
+            for v in hits {
+                let label = format!("{name}={v}");
+                let got = amtool(&["config", "routes", "test", "--config.file", &file, &label]);
+                assert_eq!(got.trim(), "hit", "{matcher} with {label}");
+            }
+            let miss = format!("{name}={value}-other");
+            let got = amtool(&["config", "routes", "test", "--config.file", &file, &miss]);
+            assert_eq!(got.trim(), "miss", "{matcher} with {miss}");
+        }
+        // Values no configuration holds today, through the same writer.
+        for hostile in [
+            "a\"b",
+            "back\\slash",
+            "trailing\\",
+            "new\nline",
+            "tab\there",
+            "bell\u{7}",
+            "comma,and}brace{",
+            "ünïcödé 🙂",
+            r"\xf0\x9f\x99\x82",
+        ] {
+            let m = plain_matchers(&[("job", "=", hostile.to_owned())]);
+            let m = m[0].as_str().unwrap();
+            same_under_both(dir.path(), m, Some(hostile));
+        }
     }
 }

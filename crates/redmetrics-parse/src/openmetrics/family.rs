@@ -9,6 +9,7 @@ use super::histogram::{Points, Reading};
 use super::metadata::{self, Keyword, Metadata};
 use super::sample::Lexed;
 use super::{exemplar, values};
+use crate::budget::{DecodeBudget, Spending, sample_tally};
 use crate::error::ParseError;
 use crate::escape::{Dialect, help_text};
 use crate::model::{Exposition, Family, Sample};
@@ -23,13 +24,24 @@ struct Open {
     points: Option<Points>,
 }
 
-/// The families read so far.
-#[derive(Default)]
+/// The families read so far, each sample charged to the decoding budget.
 pub(super) struct Families {
+    spending: Spending,
     exposition: Exposition,
     /// Every name a family has taken (its own and its samples'), with the family and line.
     claims: HashMap<String, (usize, usize)>,
     open: Option<Open>,
+}
+
+impl Default for Families {
+    fn default() -> Self {
+        Self {
+            spending: Spending::new(DecodeBudget::DEFAULT),
+            exposition: Exposition::default(),
+            claims: HashMap::new(),
+            open: None,
+        }
+    }
 }
 
 impl Families {
@@ -144,6 +156,19 @@ impl Families {
 
     /// A sample line: joins the open family or starts an untyped one.
     pub(super) fn sample(&mut self, line: usize, s: Lexed) -> Result<(), ParseError> {
+        let exemplar = s.exemplar.as_ref().map_or(0, |e| {
+            size_of::<crate::model::Exemplar>()
+                + e.labels
+                    .iter()
+                    .map(|(n, v)| 48 + n.len() + v.len())
+                    .sum::<usize>()
+        });
+        let timestamp = s.timestamp.as_ref().map_or(0, |t| t.0.len());
+        // Three copies: the sample, its series key, and vector slack.
+        let cost = sample_tally(&s.name, s.labels.iter(), exemplar + timestamp, 3);
+        self.spending
+            .spend(&cost)
+            .map_err(|m| ParseError::budget(line, m))?;
         let err = |msg: String| ParseError::new(line, msg);
         let fits = self
             .open_family()
@@ -174,6 +199,7 @@ impl Families {
             return Err(err("no family to hold the sample".into()));
         };
         let family = &mut self.exposition.families[open.index];
+        values::counting(family.kind, part, &s).map_err(|m| ParseError::specification(line, m))?;
         values::check(family.kind, &family.name, part, &s).map_err(err)?;
         if s.exemplar.is_some() {
             exemplar::check_placement(family.kind, part, &s.name).map_err(err)?;

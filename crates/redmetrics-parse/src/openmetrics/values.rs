@@ -9,8 +9,9 @@ use super::sample::Lexed;
 use crate::number::parse_number;
 use crate::suffix::Part;
 
-/// Checks sample `s`, playing `part` in family `family` of type `kind`.
-pub(super) fn check(kind: MetricType, family: &str, part: Part, s: &Lexed) -> Result<(), String> {
+/// Checks that a counting sample (total, sum, count, bucket) is neither NaN nor negative: a
+/// rule of the specification that Prometheus' parser does not apply (it stores the value).
+pub(super) fn counting(kind: MetricType, part: Part, s: &Lexed) -> Result<(), String> {
     use Part::{Bucket, Count, GaugeCount, GaugeSum, Sum, Total};
     let v = s.value;
     if matches!(part, Total | Sum | Count | Bucket | GaugeCount | GaugeSum) {
@@ -29,6 +30,13 @@ pub(super) fn check(kind: MetricType, family: &str, part: Part, s: &Lexed) -> Re
             ));
         }
     }
+    Ok(())
+}
+
+/// Checks sample `s`, playing `part` in family `family` of type `kind`.
+pub(super) fn check(kind: MetricType, family: &str, part: Part, s: &Lexed) -> Result<(), String> {
+    use Part::{Bucket, Count, GaugeCount};
+    let v = s.value;
     if matches!(part, Bucket | Count | GaugeCount) && v.fract() != 0.0 {
         return Err(format!(
             "`{}` is a count: {v} is not a whole number",

@@ -6,6 +6,7 @@ mod sample;
 
 use std::collections::HashMap;
 
+use crate::budget::{DecodeBudget, Spending, sample_tally};
 use crate::error::ParseError;
 use crate::escape::{Dialect, help_text};
 use crate::lex::Cursor;
@@ -14,9 +15,9 @@ use crate::model::{Exposition, Family, Sample};
 use crate::suffix::{self, Part};
 use redmetrics::collect::MetricType;
 
-/// Collects families as lines arrive.
-#[derive(Default)]
+/// Collects families as lines arrive, charging each sample to the decoding budget.
 struct Builder {
+    spending: Spending,
     exposition: Exposition,
     index: HashMap<String, usize>,
     /// Families whose type is fixed: by a TYPE line, or implicitly by a first sample.
@@ -59,7 +60,16 @@ impl Builder {
         i
     }
 
-    fn push(&mut self, family: usize, sample: Sample) {
+    fn push(&mut self, family: usize, sample: Sample) -> Result<(), ParseError> {
+        let cost = sample_tally(
+            &sample.name,
+            sample.labels.iter(),
+            sample.timestamp.as_ref().map_or(0, String::len),
+            2,
+        );
+        self.spending
+            .spend(&cost)
+            .map_err(|m| ParseError::budget(sample.line, m))?;
         let f = &mut self.exposition.families[family];
         if self.last_sampled != Some(family) && !f.samples.is_empty() {
             self.exposition
@@ -70,6 +80,7 @@ impl Builder {
         // A sample fixes the type: a later TYPE line is an error.
         self.typed[family] = true;
         self.last_sampled = Some(family);
+        Ok(())
     }
 
     /// A `# HELP` or `# TYPE` line's text for family `i`.
@@ -133,7 +144,13 @@ impl Builder {
 /// # Ok::<(), redmetrics_parse::ParseError>(())
 /// ```
 pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
-    let mut b = Builder::default();
+    let mut b = Builder {
+        spending: Spending::new(DecodeBudget::DEFAULT),
+        exposition: Exposition::default(),
+        index: HashMap::new(),
+        typed: Vec::new(),
+        last_sampled: None,
+    };
     for line in lines(input) {
         let n = line.number;
         let mut c = Cursor::new(line.bytes);
@@ -166,7 +183,7 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
                         exemplar: None,
                         line: n,
                     },
-                );
+                )?;
             }
         }
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::check::CheckError;
+use crate::check::limits::parse_json;
 
 /// A Kubernetes object and where it came from.
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub(super) struct Inputs {
     pub(super) templates: Vec<(String, String)>,
     /// Charts that could not be rendered (no `helm` on PATH).
     pub(super) unrendered: Vec<Unrendered>,
+    /// Bytes of input read so far, against [`MAX_INPUT_BYTES`].
+    bytes_read: u64,
 }
 
 /// A chart folder left unrendered, and the command that would render it.
@@ -74,13 +77,7 @@ pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, C
     let mut inputs = Inputs::default();
     for p in paths {
         if p == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|reason| CheckError::Read {
-                    what: "standard input".to_owned(),
-                    reason,
-                })?;
+            let text = read_capped(std::io::stdin(), "standard input", &mut inputs)?;
             add_yaml(&mut inputs, "<stdin>", &text, default_ns)?;
             continue;
         }
@@ -106,11 +103,41 @@ pub(super) fn read_paths(paths: &[String], default_ns: &str) -> Result<Inputs, C
     Ok(inputs)
 }
 
-fn read(path: &Path) -> Result<String, CheckError> {
-    std::fs::read_to_string(path).map_err(|reason| CheckError::Read {
-        what: path.display().to_string(),
+/// Most bytes all inputs of one run may hold together; each is refused past it before it is
+/// read whole (a rendered chart of every manifest of a cluster stays far below).
+pub(crate) const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// `source` read as UTF-8 text, charged to the run's [`MAX_INPUT_BYTES`].
+fn read_capped(source: impl Read, what: &str, inputs: &mut Inputs) -> Result<String, CheckError> {
+    let left = MAX_INPUT_BYTES - inputs.bytes_read;
+    let mut text = String::new();
+    source
+        .take(left + 1)
+        .read_to_string(&mut text)
+        .map_err(|reason| CheckError::Read {
+            what: what.to_owned(),
+            reason,
+        })?;
+    if text.len() as u64 > left {
+        return Err(CheckError::Read {
+            what: what.to_owned(),
+            reason: std::io::Error::other(format!(
+                "the inputs hold more than {} MiB together (the checker's budget)",
+                MAX_INPUT_BYTES >> 20
+            )),
+        });
+    }
+    inputs.bytes_read += text.len() as u64;
+    Ok(text)
+}
+
+fn read(path: &Path, inputs: &mut Inputs) -> Result<String, CheckError> {
+    let what = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|reason| CheckError::Read {
+        what: what.clone(),
         reason,
-    })
+    })?;
+    read_capped(file, &what, inputs)
 }
 
 fn is_chart(dir: &Path) -> bool {
@@ -127,7 +154,7 @@ fn add_chart(
     named: bool,
 ) -> Result<(), CheckError> {
     for file in walk(&dir.join("templates"), &mut Vec::new())? {
-        let text = read(&file)?;
+        let text = read(&file, inputs)?;
         inputs.templates.push((file.display().to_string(), text));
     }
     let release = dir.file_name().map_or_else(
@@ -137,6 +164,8 @@ fn add_chart(
     match super::helm::find() {
         Some(helm) => {
             let rendered = super::helm::template(&helm, &release, dir, namespace)?;
+            let what = format!("the output of helm template {release}");
+            let rendered = read_capped(rendered.as_bytes(), &what, inputs)?;
             add_yaml(
                 inputs,
                 &format!("helm template {release} {}", dir.display()),
@@ -182,10 +211,10 @@ fn walk(dir: &Path, charts: &mut Vec<PathBuf>) -> Result<Vec<PathBuf>, CheckErro
 }
 
 fn add_file(inputs: &mut Inputs, path: &Path, default_ns: &str) -> Result<(), CheckError> {
-    let text = read(path)?;
+    let text = read(path, inputs)?;
     let source = path.display().to_string();
     if path.extension().is_some_and(|x| x == "json") {
-        let v: Value = serde_json::from_str(&text).map_err(|e| CheckError::Json {
+        let v: Value = parse_json(text.as_bytes()).map_err(|e| CheckError::Json {
             origin: source.clone(),
             reason: e.to_string(),
         })?;
