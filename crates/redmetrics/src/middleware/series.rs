@@ -441,25 +441,29 @@ impl Collect for HttpCollector {
         let c = &s.contract;
         let mut scratch = Scratch::default();
         sink.family(c.requests().desc());
-        for r in s.requests.iter() {
+        for (_, created, r) in s.requests.iter_stamped() {
             let exemplar = r.exemplar.read();
             sink.counter_with_exemplar(&r.labels, r.count.get(), exemplar.as_ref());
+            sink.created(&r.labels, created);
         }
         sink.family(c.duration().desc());
-        for r in s.routes.iter() {
+        for (_, created, r) in s.routes.iter_stamped() {
             r.hot
                 .duration
                 .encode_with(&r.labels, Some(&r.hot.exemplars), sink, &mut scratch);
+            sink.created(&r.labels, created);
         }
         sink.family(c.in_flight().desc());
         sink.gauge_i64(LabelSet::empty(), s.in_flight.get());
         sink.family(c.request_size().desc());
-        for r in s.routes.iter() {
+        for (_, created, r) in s.routes.iter_stamped() {
             r.hot.request_size.encode(&r.labels, sink, &mut scratch);
+            sink.created(&r.labels, created);
         }
         sink.family(c.response_size().desc());
-        for r in s.routes.iter() {
+        for (_, created, r) in s.routes.iter_stamped() {
             r.hot.response_size.encode(&r.labels, sink, &mut scratch);
+            sink.created(&r.labels, created);
         }
         sink.family(c.build_info().desc());
         sink.gauge_i64(&s.build_labels, 1);
