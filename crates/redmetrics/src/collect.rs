@@ -301,9 +301,10 @@ impl Desc {
         }
     }
 
-    /// The series names Prometheus stores for this family, which PromQL selects: the
+    /// The series names PromQL selects for this family: the
     /// [`sample_suffixes`](MetricType::sample_suffixes) on the family name, without
-    /// `_created` (Prometheus 2.x does not ingest it by default).
+    /// `_created` (Prometheus 2.x stores a series' start as a `<family>_created` series of its
+    /// own, which no query of redmetrics reads).
     ///
     /// ```
     /// use redmetrics::collect::{Desc, MetricType};
