@@ -15,8 +15,8 @@
 use std::time::Duration;
 
 use redmetrics::Contract;
-use redmetrics::contract::DurationByStatus;
 use redmetrics::HttpMetrics;
+use redmetrics::contract::DurationByStatus;
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
