@@ -85,8 +85,8 @@ fn classic_text_and_openmetrics_are_unchanged() {
     assert_eq!(om, include_str!("golden/classic.om"));
     assert_eq!(
         starts.len(),
-        4 * 4,
-        "one start per counter, histogram and summary series"
+        4 * 4 + 4,
+        "one start per counter, histogram and summary series, and per overflow counter"
     );
     let nanos = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_nanos();
     for (line, at) in starts {

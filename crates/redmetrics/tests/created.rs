@@ -43,6 +43,7 @@ struct Expected {
 
 #[tokio::test]
 async fn starts_are_when_each_label_set_was_first_seen() {
+    let built = now();
     let m = HttpMetrics::builder(Contract::new("starts").unwrap())
         .process_metrics(false)
         .build()
@@ -173,6 +174,18 @@ async fn starts_are_when_each_label_set_was_first_seen() {
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     let (_, starts) = created_placeholders(&om.text());
+    // Each family's overflow counter starts when its family was registered: the HTTP and
+    // application families before the first request, the facade's at its first use.
+    let (overflow, starts): (Vec<_>, Vec<_>) = starts
+        .into_iter()
+        .partition(|(line, _)| line.starts_with("redmetrics_cardinality_overflow_created{"));
+    assert_eq!(overflow.len(), 4 + 3 + 1, "{}", om.text());
+    for (line, at) in &overflow {
+        assert!(
+            built <= *at && *at <= app1,
+            "{line}: {at} outside [{built}, {app1}]"
+        );
+    }
     assert_eq!(
         starts.len(),
         expected.len(),

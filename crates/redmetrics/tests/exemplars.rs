@@ -195,8 +195,8 @@ fn without_exemplars_the_scrapes_are_what_they_were() {
             .partition(|l| l.split(['{', ' ']).next().unwrap().ends_with("_created"));
         assert_eq!(
             starts.len(),
-            4 * 2,
-            "a start per counter, histogram, summary: {om}"
+            4 * 2 + 4,
+            "a start per counter, histogram, summary, overflow counter: {om}"
         );
         rest.join("\n")
     };

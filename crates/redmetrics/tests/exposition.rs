@@ -128,9 +128,13 @@ app_payload_bytes_created{kind="busy"} <created>
 # TYPE redmetrics_cardinality_overflow counter
 # HELP redmetrics_cardinality_overflow Observations recorded in a family's overflow series because the family reached its bound on label sets
 redmetrics_cardinality_overflow_total{family="app_jobs_total"} 0
+redmetrics_cardinality_overflow_created{family="app_jobs_total"} <created>
 redmetrics_cardinality_overflow_total{family="app_queue_depth"} 0
+redmetrics_cardinality_overflow_created{family="app_queue_depth"} <created>
 redmetrics_cardinality_overflow_total{family="app_job_duration_seconds"} 0
+redmetrics_cardinality_overflow_created{family="app_job_duration_seconds"} <created>
 redmetrics_cardinality_overflow_total{family="app_payload_bytes"} 0
+redmetrics_cardinality_overflow_created{family="app_payload_bytes"} <created>
 # EOF
 "#;
 
@@ -151,7 +155,11 @@ fn openmetrics_matches_the_golden_output() {
     let om = String::from_utf8(encode(&r, Format::OpenMetrics)).unwrap();
     let (om, starts) = common::created_placeholders(&om);
     assert_eq!(om, GOLDEN_OPENMETRICS);
-    assert_eq!(starts.len(), 5);
+    assert_eq!(
+        starts.len(),
+        5 + 4,
+        "the families' series, then each overflow counter"
+    );
     for (line, at) in starts {
         assert!(
             before <= at && at <= after,
@@ -198,7 +206,12 @@ fn judges_accept_the_fixed_registry() {
     assert_promtool_accepts_openmetrics(
         &om,
         &["app_jobs", "redmetrics_cardinality_overflow"],
-        &["app_jobs", "app_job_duration_seconds", "app_payload_bytes"],
+        &[
+            "app_jobs",
+            "app_job_duration_seconds",
+            "app_payload_bytes",
+            "redmetrics_cardinality_overflow",
+        ],
     );
 }
 
@@ -333,12 +346,13 @@ const COUNTERS: [&str; 3] = [
 ];
 
 /// The families whose series carry a start (`_created`) in the service's OpenMetrics.
-const STARTED: [&str; 5] = [
+const STARTED: [&str; 6] = [
     "reviewmaps_http_requests",
     "reviewmaps_http_request_duration_seconds",
     "reviewmaps_http_request_size_bytes",
     "reviewmaps_http_response_size_bytes",
     "process_cpu_seconds",
+    "redmetrics_cardinality_overflow",
 ];
 
 #[tokio::test]
