@@ -13,7 +13,7 @@ count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "
 per_op() { local a b; a=$(count "$1" "$2"); b=$(count "$1" "$3"); echo $(( (b - a) / ($3 - $2) )); }
 printf '%-30s %s\n' mode instructions/op
 for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetrics \
-  tower-redmetrics-no-exemplars tower-bare-headers tower-redmetrics-headers \
+  tower-redmetrics-no-exemplars tower-redmetrics-by-status-off tower-bare-headers tower-redmetrics-headers \
   tower-bare-traceparent tower-redmetrics-traceparent; do
   printf '%-30s %s\n' "$mode" "$(per_op "$mode" 2000 12000)"
 done

@@ -158,7 +158,34 @@ pub fn tower_layered_with(
     Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
     Error = Infallible,
 > {
-    let metrics = HttpMetrics::builder(Contract::new("plain").expect("valid prefix"))
+    tower_layered_contract(exemplars, Contract::new("plain").expect("valid prefix"))
+}
+
+/// [`tower_layered`] with latency per status as `by_status` says (the default keeps it for
+/// OTLP; `Off` is the layer as it was before issue 18).
+pub fn tower_layered_by_status(
+    by_status: redmetrics::contract::DurationByStatus,
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
+    Error = Infallible,
+> {
+    let contract = Contract::builder("plain")
+        .duration_by_status(by_status)
+        .build()
+        .expect("valid prefix");
+    tower_layered_contract(true, contract)
+}
+
+fn tower_layered_contract(
+    exemplars: bool,
+    contract: Contract,
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = http::Response<redmetrics::middleware::ResponseBody<Full<Bytes>>>,
+    Error = Infallible,
+> {
+    let metrics = HttpMetrics::builder(contract)
         .exemplars(exemplars)
         .classifier(
             |req: redmetrics::middleware::RequestParts<'_>| -> Option<&'static str> {

@@ -2,7 +2,8 @@
 //! `generate` (dashboards query its size buckets, promtool accepts its rules), `demo --config
 //! --app` (its exposition, scraped over loopback, has those buckets and not the default ones)
 //! and `check endpoint --config --app` (its own demo passes, a demo of another contract
-//! fails). Expected values are written by hand from the config below.
+//! fails). Expected values are written by hand from the config below. `shop` also keeps
+//! latency per status everywhere, so its duration histogram carries the `status` label.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -26,6 +27,7 @@ metrics_path = "/shop/metrics"
 sizes = "histogram"
 duration_buckets = [0.05, 0.2, 1, 3]
 size_buckets = [128, 2048, 65536]
+duration_by_status = "everywhere"
 
 [[apps]]
 name = "shop-default"
@@ -151,8 +153,9 @@ async fn demo_and_check_endpoint_follow_the_apps_contract() {
     );
     for line in [
         "# TYPE shop_http_request_duration_seconds histogram",
-        "shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"0.05\"}",
-        "shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"3.0\"}",
+        "shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/v1/campaigns\",status=\"200\",le=\"0.05\"}",
+        "shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/v1/campaigns\",status=\"200\",le=\"3.0\"}",
+        "shop_http_request_duration_seconds_count{method=\"GET\",path=\"/v1/campaigns\",status=\"200\"} 1",
         "# TYPE shop_http_request_size_bytes histogram",
         "shop_http_response_size_bytes_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"2048.0\"}",
         "shop_http_response_size_bytes_bucket{method=\"GET\",path=\"/v1/campaigns\",le=\"65536.0\"}",
@@ -204,6 +207,7 @@ async fn demo_and_check_endpoint_follow_the_apps_contract() {
         findings,
         [
             "shop_http_request_duration_seconds has buckets (le) [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, +Inf], the contract says [0.05, 0.2, 1, 3, +Inf]",
+            "shop_http_request_duration_seconds_bucket (line 6) has labels [\"method\", \"path\", \"le\"], the contract says {\"method\", \"path\", \"status\"}",
             "shop_http_request_size_bytes is a summary (TYPE), the contract says histogram",
             "shop_http_response_size_bytes is a summary (TYPE), the contract says histogram",
         ]

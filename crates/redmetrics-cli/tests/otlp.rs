@@ -30,7 +30,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, Metric, metric::Data, number_data_point::Value as Num,
 };
 use prost::Message;
-use redmetrics::contract::SizeMetrics;
+use redmetrics::contract::{DurationByStatus, SizeMetrics};
 use redmetrics::metrics::Buckets;
 use redmetrics::otlp::{OtlpExporter, Temporality};
 use redmetrics::{Contract, HttpMetrics};
@@ -334,10 +334,21 @@ struct Dist {
 }
 
 fn scrape_dists(e: &Exposition, family: &str) -> BTreeMap<Key, Dist> {
+    scrape_dists_by(e, family, false)
+}
+
+/// [`scrape_dists`], per (method, route, status) when `by_status` (the `status` label).
+fn scrape_dists_by(e: &Exposition, family: &str, by_status: bool) -> BTreeMap<Key, Dist> {
     let f = e.family(family).expect(family);
     let mut out: BTreeMap<Key, Dist> = BTreeMap::new();
     for s in &f.samples {
-        let k = otel_key(s.label("method").unwrap(), s.label("path").unwrap(), "");
+        let status = if by_status {
+            s.label("status").unwrap()
+        } else {
+            assert_eq!(s.label("status"), None, "{family}: no status label");
+            ""
+        };
+        let k = otel_key(s.label("method").unwrap(), s.label("path").unwrap(), status);
         let d = out.entry(k).or_default();
         if s.name.ends_with("_bucket") {
             let le = s.label("le").unwrap();
@@ -356,11 +367,24 @@ fn scrape_dists(e: &Exposition, family: &str) -> BTreeMap<Key, Dist> {
     out
 }
 
-/// A histogram metric of a push as the same `Dist`s (bucket counts made cumulative).
+/// A histogram metric of a push as the same `Dist`s (bucket counts made cumulative), per
+/// (method, route) with no status attribute.
 fn push_histograms(
     m: &Metric,
     unit: &str,
     temporality: AggregationTemporality,
+) -> BTreeMap<Key, Dist> {
+    push_histograms_by(m, unit, temporality, false)
+}
+
+/// [`push_histograms`]; with `by_status`, every point must carry
+/// `http.response.status_code` (and `error.type`, the same code, exactly on 5xx) and is
+/// keyed by it.
+fn push_histograms_by(
+    m: &Metric,
+    unit: &str,
+    temporality: AggregationTemporality,
+    by_status: bool,
 ) -> BTreeMap<Key, Dist> {
     assert_eq!(m.unit, unit, "{}", m.name);
     let Some(Data::Histogram(h)) = &m.data else {
@@ -370,11 +394,17 @@ fn push_histograms(
     h.data_points
         .iter()
         .map(|d| {
-            assert_eq!(
-                attr(&d.attributes, "http.response.status_code"),
-                None,
-                "no status on per-route histograms"
-            );
+            let status = attr(&d.attributes, "http.response.status_code");
+            if by_status {
+                let status = status.clone().expect("a status on every latency point");
+                assert_eq!(
+                    attr(&d.attributes, "error.type"),
+                    status.starts_with('5').then(|| status.clone()),
+                    "error.type on 5xx only"
+                );
+            } else {
+                assert_eq!(status, None, "no status on per-route histograms");
+            }
             assert_eq!(d.bucket_counts.len(), d.explicit_bounds.len() + 1);
             let mut acc = 0;
             let buckets = d
@@ -390,7 +420,7 @@ fn push_histograms(
                 .collect();
             assert_eq!(acc, d.count);
             (
-                key(&d.attributes, false),
+                key(&d.attributes, by_status),
                 Dist {
                     buckets,
                     sum: d.sum.unwrap(),
@@ -410,6 +440,25 @@ fn dropped_for(e: &Exposition, reason: &str) -> f64 {
         .find(|s| s.label("reason") == Some(reason))
         .unwrap_or_else(|| panic!("no reason=\"{reason}\" sample"))
         .value
+}
+
+/// Per-status distributions summed per (method, route): what a per-route histogram holds.
+fn merge_statuses(by_status: &BTreeMap<Key, Dist>) -> BTreeMap<Key, Dist> {
+    let mut out: BTreeMap<Key, Dist> = BTreeMap::new();
+    for ((method, route, _), d) in by_status {
+        let m = out
+            .entry((method.clone(), route.clone(), String::new()))
+            .or_insert_with(|| Dist {
+                buckets: d.buckets.iter().map(|(le, _)| (*le, 0)).collect(),
+                ..Dist::default()
+            });
+        for (acc, (_, n)) in m.buckets.iter_mut().zip(&d.buckets) {
+            acc.1 += n;
+        }
+        m.sum += d.sum;
+        m.count += d.count;
+    }
+    out
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -593,9 +642,11 @@ async fn cumulative_export_matches_the_scrape_name_by_name() {
     assert_eq!(resource(&p, "service.name").as_deref(), Some("shop"));
     assert_eq!(resource(&p, "service.version").as_deref(), Some("1.2.3"));
 
-    // Latency: the contract's buckets, per (method, route), counts and sums as scraped.
+    // Latency: the contract's buckets, per (method, route, status) by default
+    // (DurationByStatus::Otlp): each status' count is exactly the scraped request counter,
+    // and summed over statuses they are the scraped per-route histogram, bucket by bucket.
     let duration = metric(&p, "http.server.request.duration").unwrap();
-    let got = push_histograms(duration, "s", cumulative);
+    let got = push_histograms_by(duration, "s", cumulative, true);
     let Some(Data::Histogram(h)) = &duration.data else {
         unreachable!()
     };
@@ -604,19 +655,23 @@ async fn cumulative_export_matches_the_scrape_name_by_name() {
             .iter()
             .all(|d| d.explicit_bounds == Buckets::DEFAULT_SECONDS)
     );
+    let counts: BTreeMap<Key, u64> = got.iter().map(|(k, d)| (k.clone(), d.count)).collect();
+    assert_eq!(counts, want, "latency counts per status = requests_total");
     assert_dists_match(
         "duration",
-        &got,
+        &merge_statuses(&got),
         &scrape_dists(&e, "shop_http_request_duration_seconds"),
     );
-    // The per-status counts reconcile with the per-route histogram.
-    for (k, d) in &got {
-        let by_status: u64 = want
-            .iter()
-            .filter(|(w, _)| (&w.0, &w.1) == (&k.0, &k.1))
-            .map(|(_, n)| n)
-            .sum();
-        assert_eq!(by_status, d.count, "{k:?}");
+    // HTTP/1.1 in origin form: the version is known on every route, the scheme is not.
+    for d in &h.data_points {
+        if attr(&d.attributes, "otel.metric.overflow").is_some() {
+            continue;
+        }
+        assert_eq!(
+            attr(&d.attributes, "network.protocol.version").as_deref(),
+            Some("1.1")
+        );
+        assert_eq!(attr(&d.attributes, "url.scheme"), None);
     }
 
     // In flight: a non-monotonic cumulative sum; nothing is in flight now.
@@ -699,6 +754,128 @@ async fn cumulative_export_matches_the_scrape_name_by_name() {
         starts.windows(2).all(|w| w[0] == w[1]),
         "one start: {starts:?}"
     );
+    exporter.shutdown().await;
+    receiver.close().await;
+}
+
+/// With `DurationByStatus::Everywhere` the scrape's duration histogram has the `status`
+/// label and matches the OTLP points status by status; with `Off` neither output has one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_by_status_everywhere_and_off_agree_with_the_scrape() {
+    for by in [DurationByStatus::Everywhere, DurationByStatus::Off] {
+        let inbox = Inbox::default();
+        let receiver = Receiver::start(&inbox, "127.0.0.1:0".parse().unwrap()).await;
+        let contract = Contract::builder("shop")
+            .duration_by_status(by)
+            .build()
+            .unwrap();
+        let metrics = HttpMetrics::builder(contract).build().unwrap();
+        let exporter = OtlpExporter::builder(&metrics, format!("http://{}", receiver.addr))
+            .interval(Duration::from_millis(200))
+            .spawn()
+            .unwrap();
+        let addr = serve(app(&metrics)).await;
+        let client = http_client();
+        traffic(&client, addr, 2).await;
+        let e = scrape(&client, addr).await;
+        let want = scrape_counts(&e, "shop");
+        let cumulative = AggregationTemporality::Cumulative;
+        let (_, p) = inbox
+            .wait_for("the scrape's request counts", |p| {
+                request_counts(p, cumulative) == want
+            })
+            .await;
+        let everywhere = by == DurationByStatus::Everywhere;
+        let duration = metric(&p, "http.server.request.duration").unwrap();
+        let got = push_histograms_by(duration, "s", cumulative, everywhere);
+        let scraped = scrape_dists_by(&e, "shop_http_request_duration_seconds", everywhere);
+        assert_dists_match(&format!("duration {by:?}"), &got, &scraped);
+        if everywhere {
+            let counts: BTreeMap<Key, u64> =
+                scraped.iter().map(|(k, d)| (k.clone(), d.count)).collect();
+            assert_eq!(counts, want, "scraped _count per status = requests_total");
+        }
+        exporter.shutdown().await;
+        receiver.close().await;
+    }
+}
+
+/// Sends `request` as raw bytes (to choose its form and version) and reads the reply.
+async fn raw(addr: SocketAddr, request: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.unwrap();
+        String::from_utf8_lossy(&reply).into_owned()
+    };
+    tokio::time::timeout(REQUEST_DEADLINE, exchange)
+        .await
+        .expect("a raw request answered in time")
+}
+
+/// `url.scheme` and `network.protocol.version` come from the requests: a route reached only
+/// in absolute form over HTTP/1.1 gets both; one reached over HTTP/1.0 and HTTP/1.1 in origin
+/// form (no scheme in the URI) gets neither, rather than a guess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_scheme_and_protocol_version_come_from_the_requests() {
+    let inbox = Inbox::default();
+    let receiver = Receiver::start(&inbox, "127.0.0.1:0".parse().unwrap()).await;
+    let metrics = HttpMetrics::builder(Contract::new("shop").unwrap())
+        .build()
+        .unwrap();
+    let exporter = OtlpExporter::builder(&metrics, format!("http://{}", receiver.addr))
+        .interval(Duration::from_millis(200))
+        .spawn()
+        .unwrap();
+    let addr = serve(app(&metrics)).await;
+    for _ in 0..2 {
+        let reply = raw(
+            addr,
+            format!(
+                "GET http://{addr}/v1/fail HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
+    }
+    let reply = raw(
+        addr,
+        format!("GET /v1/items/3 HTTP/1.0\r\nHost: {addr}\r\n\r\n"),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    call(&http_client(), addr, "GET", "/v1/items/4", "").await;
+
+    let cumulative = AggregationTemporality::Cumulative;
+    let (_, p) = inbox
+        .wait_for("both routes counted", |p| {
+            let c = request_counts(p, cumulative);
+            c.get(&otel_key("GET", "/v1/fail", "500")) == Some(&2)
+                && c.get(&otel_key("GET", "/v1/items/{id}", "200")) == Some(&2)
+        })
+        .await;
+    let duration = metric(&p, "http.server.request.duration").unwrap();
+    let Some(Data::Histogram(h)) = &duration.data else {
+        panic!("duration is not a histogram")
+    };
+    let point = |route: &str| {
+        h.data_points
+            .iter()
+            .find(|d| attr(&d.attributes, "http.route").as_deref() == Some(route))
+            .unwrap_or_else(|| panic!("no point for {route}: {h:?}"))
+    };
+    let absolute = &point("/v1/fail").attributes;
+    assert_eq!(attr(absolute, "url.scheme").as_deref(), Some("http"));
+    assert_eq!(
+        attr(absolute, "network.protocol.version").as_deref(),
+        Some("1.1")
+    );
+    assert_eq!(attr(absolute, "error.type").as_deref(), Some("500"));
+    let mixed = &point("/v1/items/{id}").attributes;
+    assert_eq!(attr(mixed, "url.scheme"), None);
+    assert_eq!(attr(mixed, "network.protocol.version"), None);
     exporter.shutdown().await;
     receiver.close().await;
 }

@@ -85,6 +85,12 @@ impl MetricType {
         )
     }
 
+    /// Whether a series of this type has a start ([`Sink::created`]): counters, histograms
+    /// and summaries, the types OpenMetrics gives a `_created` sample.
+    pub fn has_created(self) -> bool {
+        self.sample_suffixes().contains(&suffix::CREATED)
+    }
+
     /// The suffixes this type's sample names add to the OpenMetrics family name (`""` for
     /// the bare name), per the OpenMetrics 1.0 specification. In text 0.0.4 a counter's
     /// family name already ends in `_total`.
@@ -295,9 +301,10 @@ impl Desc {
         }
     }
 
-    /// The series names Prometheus stores for this family, which PromQL selects: the
+    /// The series names PromQL selects for this family: the
     /// [`sample_suffixes`](MetricType::sample_suffixes) on the family name, without
-    /// `_created` (Prometheus 2.x does not ingest it by default).
+    /// `_created` (Prometheus 2.x stores a series' start as a `<family>_created` series of its
+    /// own, which no query of redmetrics reads).
     ///
     /// ```
     /// use redmetrics::collect::{Desc, MetricType};
@@ -450,6 +457,13 @@ pub trait Sink {
     fn histogram(&mut self, labels: &LabelSet, sample: HistogramSample<'_>);
     /// A summary's quantiles, sum and count.
     fn summary(&mut self, labels: &LabelSet, sample: SummarySample<'_>);
+    /// The start of the series just written (a counter, histogram or summary under the same
+    /// `labels`): when its label set was first seen. OpenMetrics writes it as `_created`
+    /// after the series' samples, protobuf as `created_timestamp`; text 0.0.4 has no place
+    /// for it, so by default it is dropped. Gauges have no start.
+    fn created(&mut self, labels: &LabelSet, at: std::time::SystemTime) {
+        let _ = (labels, at);
+    }
     /// Whether this format writes [`HistogramSample::native`]; when not (the default),
     /// collectors skip reading the native buckets, so text scrapes do not pay for them.
     fn wants_native(&self) -> bool {

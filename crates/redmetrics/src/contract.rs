@@ -207,6 +207,56 @@ impl SizeMetrics {
     }
 }
 
+/// Where request latency is also kept per response status: a closed set, chosen with
+/// [`ContractBuilder::duration_by_status`].
+///
+/// Each (method, path, status) with its own histogram costs one more histogram per request
+/// counter (BENCHMARKS.md, "Latency per status": bytes per label set and instructions per
+/// request). The default, [`Otlp`](Self::Otlp), is what a user of OpenTelemetry expects:
+/// the stable HTTP conventions make `http.response.status_code` (and `error.type` for server
+/// errors) attributes of `http.server.request.duration`, and the Prometheus exposition stays
+/// what it was.
+///
+/// ```
+/// use redmetrics::{Contract, contract::DurationByStatus};
+///
+/// let c = Contract::builder("shop").duration_by_status(DurationByStatus::Everywhere).build().unwrap();
+/// let labels: Vec<&str> = c.duration().labels().iter().map(|l| l.as_str()).collect();
+/// assert_eq!(labels, ["method", "path", "status"]);
+/// assert_eq!(Contract::new("shop").unwrap().duration_by_status(), DurationByStatus::Otlp);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum DurationByStatus {
+    /// One latency histogram per (method, path) only: least memory; OTLP latency points
+    /// carry no status.
+    Off,
+    /// Also one per (method, path, status), exported over OTLP with
+    /// `http.response.status_code`; the Prometheus histogram stays per (method, path).
+    #[default]
+    Otlp,
+    /// Per (method, path, status) over OTLP and on the Prometheus histogram too, which then
+    /// carries the `status` label (queries that `sum by (le, …)` are unaffected).
+    Everywhere,
+}
+
+impl DurationByStatus {
+    /// Whether a histogram is kept per (method, path, status).
+    pub fn records(self) -> bool {
+        self != Self::Off
+    }
+
+    /// The words the CLI's `[apps.metrics] duration_by_status` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Otlp => "otlp",
+            Self::Everywhere => "everywhere",
+        }
+    }
+}
+
 /// The validated shapes the live series are created with, so that nothing re-validates or
 /// falls back later.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,6 +265,8 @@ pub(crate) struct Layout {
     pub(crate) sizes: SizeLayout,
     /// Native buckets on the duration histogram, when on.
     pub(crate) native: Option<NativeLayout>,
+    /// Where latency is kept per status too.
+    pub(crate) by_status: DurationByStatus,
 }
 
 /// How the live size series record: one variant per [`SizeMetrics`].
@@ -298,6 +350,7 @@ impl Contract {
             window: Duration::from_secs(600),
             native: true,
             native_max_buckets: NativeLayout::DEFAULT_MAX_BUCKETS,
+            by_status: DurationByStatus::default(),
         }
     }
 
@@ -339,6 +392,11 @@ impl Contract {
     /// `<p>_build_info{version}`: always 1.
     pub fn build_info(&self) -> &FamilySpec {
         &self.build_info
+    }
+
+    /// Where request latency is also kept per response status (see [`DurationByStatus`]).
+    pub fn duration_by_status(&self) -> DurationByStatus {
+        self.layout.by_status
     }
 
     /// The duration histogram's native buckets (protobuf exposition only), `None` when
@@ -399,9 +457,17 @@ pub struct ContractBuilder {
     window: Duration,
     native: bool,
     native_max_buckets: u32,
+    by_status: DurationByStatus,
 }
 
 impl ContractBuilder {
+    /// Where request latency is also kept per response status (default
+    /// [`DurationByStatus::Otlp`]; see there for the cost and the choice).
+    pub fn duration_by_status(mut self, by_status: DurationByStatus) -> Self {
+        self.by_status = by_status;
+        self
+    }
+
     /// Whether the duration histogram also keeps native (exponential) buckets, exposed in
     /// the protobuf format next to the classic ones (default: on). Text and OpenMetrics
     /// output is the same either way; off saves about 1.8 KiB per (method, path).
@@ -473,6 +539,11 @@ impl ContractBuilder {
             duration: Arc::new(self.duration_buckets),
             sizes,
             native: self.native.then_some(native),
+            by_status: self.by_status,
+        };
+        let duration_labels = match self.by_status {
+            DurationByStatus::Everywhere => request_labels.clone(),
+            DurationByStatus::Off | DurationByStatus::Otlp => route_labels.clone(),
         };
 
         let desc =
@@ -502,7 +573,7 @@ impl ContractBuilder {
                     MetricType::Histogram,
                 )?
                 .with_unit(Unit::Seconds)?,
-                route_labels.clone(),
+                duration_labels,
                 Shape::Histogram(Arc::clone(&layout.duration)),
             ),
             in_flight: spec(

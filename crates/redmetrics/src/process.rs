@@ -119,7 +119,15 @@ impl Collect for ProcessCollector {
             if let Some(v) = value(&stats) {
                 sink.family(&desc);
                 match desc.kind() {
-                    MetricType::Counter => sink.counter_f64(LabelSet::empty(), v),
+                    MetricType::Counter => {
+                        sink.counter_f64(LabelSet::empty(), v);
+                        // The CPU counter started with the process.
+                        if let Some(start) = stats.start_time_seconds.filter(|s| *s >= 0.0) {
+                            let at = std::time::UNIX_EPOCH
+                                + std::time::Duration::try_from_secs_f64(start).unwrap_or_default();
+                            sink.created(LabelSet::empty(), at);
+                        }
+                    }
                     _ => sink.gauge(LabelSet::empty(), v),
                 }
             }

@@ -84,6 +84,8 @@ pub struct Counter {
     pub value: Option<f64>,
     #[prost(message, optional, tag = "2")]
     pub exemplar: Option<Exemplar>,
+    #[prost(message, optional, tag = "3")]
+    pub created_timestamp: Option<Timestamp>,
 }
 
 /// An untyped value.
@@ -111,6 +113,8 @@ pub struct Summary {
     pub sample_sum: Option<f64>,
     #[prost(message, repeated, tag = "3")]
     pub quantile: Vec<Quantile>,
+    #[prost(message, optional, tag = "4")]
+    pub created_timestamp: Option<Timestamp>,
 }
 
 /// A histogram: count and sum shared by its classic buckets (`bucket`, cumulative, `+Inf`
@@ -125,6 +129,8 @@ pub struct Histogram {
     pub sample_sum: Option<f64>,
     #[prost(message, repeated, tag = "3")]
     pub bucket: Vec<Bucket>,
+    #[prost(message, optional, tag = "15")]
+    pub created_timestamp: Option<Timestamp>,
     #[prost(sint32, optional, tag = "5")]
     pub schema: Option<i32>,
     #[prost(double, optional, tag = "6")]

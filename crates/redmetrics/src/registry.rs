@@ -24,6 +24,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::SystemTime;
 
 use crate::collect::{Collect, Desc, DescError, MetricType, Sink};
 use crate::labels;
@@ -83,7 +84,8 @@ pub enum RegistryError {
 
 #[derive(Default)]
 struct Inner {
-    collectors: RwLock<Vec<Arc<dyn Collect>>>,
+    /// Each collector with the time it was registered: the start of its overflow counters.
+    collectors: RwLock<Vec<(Arc<dyn Collect>, SystemTime)>>,
     names: Mutex<BTreeSet<String>>,
 }
 
@@ -197,7 +199,7 @@ impl Registry {
             .collectors
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(collector);
+            .push((collector, SystemTime::now()));
         Ok(())
     }
 
@@ -254,12 +256,12 @@ impl Registry {
             .collectors
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        for c in collectors.iter() {
+        for (c, _) in collectors.iter() {
             c.collect(sink);
         }
-        let mut folded: Vec<(String, u64)> = Vec::new();
-        for c in collectors.iter() {
-            c.overflow(&mut |family, n| folded.push((family.to_owned(), n)));
+        let mut folded: Vec<(String, u64, SystemTime)> = Vec::new();
+        for (c, registered) in collectors.iter() {
+            c.overflow(&mut |family, n| folded.push((family.to_owned(), n, *registered)));
         }
         if !folded.is_empty()
             && let Ok(desc) = Desc::new(
@@ -269,8 +271,11 @@ impl Registry {
             )
         {
             sink.family(&desc);
-            for (family, n) in folded {
-                sink.counter(&labels::render([("family", family.as_str())]), n);
+            for (family, n, registered) in folded {
+                let labels = labels::render([("family", family.as_str())]);
+                sink.counter(&labels, n);
+                // The count starts at 0 when the family is registered.
+                sink.created(&labels, registered);
             }
         }
     }

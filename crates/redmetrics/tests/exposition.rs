@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::get;
@@ -94,7 +94,9 @@ redmetrics_cardinality_overflow_total{family="app_payload_bytes"} 0
 const GOLDEN_OPENMETRICS: &str = r#"# TYPE app_jobs counter
 # HELP app_jobs Jobs done.\nPer \\queue\\.
 app_jobs_total{queue="plain"} 3
+app_jobs_created{queue="plain"} <created>
 app_jobs_total{queue="back\\slash \"quoted\"\nnewline"} 1
+app_jobs_created{queue="back\\slash \"quoted\"\nnewline"} <created>
 # TYPE app_queue_depth gauge
 # HELP app_queue_depth Jobs waiting.
 app_queue_depth -2
@@ -107,6 +109,7 @@ app_job_duration_seconds_bucket{le="2.5"} 2
 app_job_duration_seconds_bucket{le="+Inf"} 3
 app_job_duration_seconds_count 3
 app_job_duration_seconds_sum 3.501
+app_job_duration_seconds_created <created>
 # TYPE app_payload_bytes summary
 # UNIT app_payload_bytes bytes
 # HELP app_payload_bytes Payload sizes.
@@ -115,17 +118,23 @@ app_payload_bytes{kind="idle",quantile="0.9"} NaN
 app_payload_bytes{kind="idle",quantile="0.99"} NaN
 app_payload_bytes_count{kind="idle"} 0
 app_payload_bytes_sum{kind="idle"} 0
+app_payload_bytes_created{kind="idle"} <created>
 app_payload_bytes{kind="busy",quantile="0.5"} 100
 app_payload_bytes{kind="busy",quantile="0.9"} 100
 app_payload_bytes{kind="busy",quantile="0.99"} 100
 app_payload_bytes_count{kind="busy"} 4
 app_payload_bytes_sum{kind="busy"} 400
+app_payload_bytes_created{kind="busy"} <created>
 # TYPE redmetrics_cardinality_overflow counter
 # HELP redmetrics_cardinality_overflow Observations recorded in a family's overflow series because the family reached its bound on label sets
 redmetrics_cardinality_overflow_total{family="app_jobs_total"} 0
+redmetrics_cardinality_overflow_created{family="app_jobs_total"} <created>
 redmetrics_cardinality_overflow_total{family="app_queue_depth"} 0
+redmetrics_cardinality_overflow_created{family="app_queue_depth"} <created>
 redmetrics_cardinality_overflow_total{family="app_job_duration_seconds"} 0
+redmetrics_cardinality_overflow_created{family="app_job_duration_seconds"} <created>
 redmetrics_cardinality_overflow_total{family="app_payload_bytes"} 0
+redmetrics_cardinality_overflow_created{family="app_payload_bytes"} <created>
 # EOF
 "#;
 
@@ -135,10 +144,28 @@ fn text_matches_the_golden_output() {
     assert_eq!(text, GOLDEN_TEXT);
 }
 
+/// The starts (`_created`) are wall-clock times: each must fall between the clock read
+/// before the registry was filled and the one after; the golden holds `<created>` there.
 #[test]
 fn openmetrics_matches_the_golden_output() {
-    let om = String::from_utf8(encode(&fixed_registry(), Format::OpenMetrics)).unwrap();
+    let nanos = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let before = nanos(SystemTime::now());
+    let r = fixed_registry();
+    let after = nanos(SystemTime::now());
+    let om = String::from_utf8(encode(&r, Format::OpenMetrics)).unwrap();
+    let (om, starts) = common::created_placeholders(&om);
     assert_eq!(om, GOLDEN_OPENMETRICS);
+    assert_eq!(
+        starts.len(),
+        5 + 4,
+        "the families' series, then each overflow counter"
+    );
+    for (line, at) in starts {
+        assert!(
+            before <= at && at <= after,
+            "{line}: not in [{before}, {after}]"
+        );
+    }
 }
 
 /// What Python's parsers must read back from the fixed registry, whatever the format.
@@ -147,9 +174,13 @@ fn assert_python_reads_the_fixed_values(families: &Value) {
     let jobs = family("app_jobs");
     assert_eq!(jobs["type"], "counter");
     assert_eq!(jobs["help"], "Jobs done.\nPer \\queue\\.");
-    assert_eq!(
-        jobs["samples"][1],
-        json!(["app_jobs_total", {"queue": "back\\slash \"quoted\"\nnewline"}, 1.0])
+    let quoted = json!({"queue": "back\\slash \"quoted\"\nnewline"});
+    assert!(
+        jobs["samples"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["app_jobs_total", quoted, 1.0])),
+        "{jobs}"
     );
     assert_eq!(family("app_queue_depth")["samples"][0][2], json!(-2.0));
     let h = family("app_job_duration_seconds");
@@ -172,13 +203,23 @@ fn judges_accept_the_fixed_registry() {
     assert_python_reads_the_fixed_values(&python_parse("text", &text));
     let om = encode(&r, Format::OpenMetrics);
     assert_python_reads_the_fixed_values(&python_parse("openmetrics", &om));
-    assert_promtool_accepts_openmetrics(&om, &["app_jobs", "redmetrics_cardinality_overflow"]);
+    assert_promtool_accepts_openmetrics(
+        &om,
+        &["app_jobs", "redmetrics_cardinality_overflow"],
+        &[
+            "app_jobs",
+            "app_job_duration_seconds",
+            "app_payload_bytes",
+            "redmetrics_cardinality_overflow",
+        ],
+    );
 }
 
 /// promtool 2.42 reads only text 0.0.4. Given OpenMetrics it parses every line (no exit 1);
-/// its lint then reports only the OpenMetrics rule that a counter's HELP names the family
-/// without `_total`. Anything else is a real problem.
-fn assert_promtool_accepts_openmetrics(om: &[u8], counter_families: &[&str]) {
+/// its lint then reports only the OpenMetrics rules that a counter's HELP names the family
+/// without `_total`, and that a start (`_created`) is a sample of the family before it, not
+/// a family with HELP of its own. Anything else is a real problem.
+fn assert_promtool_accepts_openmetrics(om: &[u8], counter_families: &[&str], started: &[&str]) {
     let (code, out) = promtool_check(om);
     assert_ne!(
         code, 1,
@@ -187,7 +228,10 @@ fn assert_promtool_accepts_openmetrics(om: &[u8], counter_families: &[&str]) {
     for line in out.lines() {
         let known = counter_families
             .iter()
-            .any(|f| line == format!("{f}_total no help text"));
+            .any(|f| line == format!("{f}_total no help text"))
+            || started
+                .iter()
+                .any(|f| line == format!("{f}_created no help text"));
         assert!(known, "unexpected promtool finding on OpenMetrics: {line}");
     }
 }
@@ -301,6 +345,16 @@ const COUNTERS: [&str; 3] = [
     "redmetrics_cardinality_overflow",
 ];
 
+/// The families whose series carry a start (`_created`) in the service's OpenMetrics.
+const STARTED: [&str; 6] = [
+    "reviewmaps_http_requests",
+    "reviewmaps_http_request_duration_seconds",
+    "reviewmaps_http_request_size_bytes",
+    "reviewmaps_http_response_size_bytes",
+    "process_cpu_seconds",
+    "redmetrics_cardinality_overflow",
+];
+
 #[tokio::test]
 async fn every_served_variant_passes_both_judges() {
     let (addr, c) = scraped_service().await;
@@ -328,7 +382,7 @@ async fn every_served_variant_passes_both_judges() {
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     assert!(om.body.ends_with(b"# EOF\n"));
-    assert_promtool_accepts_openmetrics(&om.body, &COUNTERS);
+    assert_promtool_accepts_openmetrics(&om.body, &COUNTERS, &STARTED);
     assert_python_reads_the_service(&python_parse("openmetrics", &om.body));
 
     for (accept, format) in [("text/plain", "text"), (PROMETHEUS_ACCEPT, "openmetrics")] {
@@ -350,7 +404,7 @@ async fn every_served_variant_passes_both_judges() {
                 "promtool on gzip text"
             );
         } else {
-            assert_promtool_accepts_openmetrics(&body, &COUNTERS);
+            assert_promtool_accepts_openmetrics(&body, &COUNTERS, &STARTED);
         }
         assert_python_reads_the_service(&python_parse(format, &body));
     }

@@ -23,7 +23,7 @@ use redmetrics::otlp::OtlpExporter;
 use redmetrics::{Contract, HttpMetrics};
 use redmetrics_bench::{
     HEADERS, PATHS, TRACED_HEADERS, Variant, call, call_tower_with, router, tower_bare,
-    tower_layered, tower_layered_with,
+    tower_layered, tower_layered_by_status, tower_layered_with,
 };
 
 /// 1,000 (method, path, status) label sets, as the `render` benchmark fills them.
@@ -85,6 +85,11 @@ fn main() -> Result<(), String> {
         "tower-bare" => drive(tower_bare(), n, &[]),
         "tower-redmetrics" => drive(tower_layered(), n, &[]),
         "tower-redmetrics-no-exemplars" => drive(tower_layered_with(false), n, &[]),
+        "tower-redmetrics-by-status-off" => drive(
+            tower_layered_by_status(redmetrics::contract::DurationByStatus::Off),
+            n,
+            &[],
+        ),
         // A client's usual headers, no trace: the `traceparent` lookup misses.
         "tower-bare-headers" => drive(tower_bare(), n, &HEADERS),
         "tower-redmetrics-headers" => drive(tower_layered(), n, &HEADERS),

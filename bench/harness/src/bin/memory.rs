@@ -5,14 +5,18 @@
 //! The second argument says what exemplars cost: `untraced` (the default: exemplars on, no
 //! request traced, so no exemplar storage is made), `traced` (every request carries a trace:
 //! a slot per latency bucket and per request counter) or `off` (`.exemplars(false)`).
-//! `--no-native` anywhere leaves out the duration histogram's native buckets.
+//! `--no-native` anywhere leaves out the duration histogram's native buckets;
+//! `--by-status=off|otlp|everywhere` sets the contract's `DurationByStatus` (default `otlp`):
+//! every request here has status 200, so each label set is one (method, path, status) and the
+//! difference between `off` and the others is one per-status latency histogram.
 //!
-//! Run: `cargo run --release -p redmetrics-bench --bin memory -- 20000 [untraced|traced|off] [--no-native]`
+//! Run: `cargo run --release -p redmetrics-bench --bin memory -- 20000 [untraced|traced|off] [--no-native] [--by-status=off]`
 
 use std::time::Duration;
 
 use redmetrics::Contract;
 use redmetrics::HttpMetrics;
+use redmetrics::contract::DurationByStatus;
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -30,15 +34,25 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let native = !std::env::args().any(|a| a == "--no-native");
+    let by_status = match std::env::args()
+        .find_map(|a| a.strip_prefix("--by-status=").map(str::to_owned))
+        .as_deref()
+    {
+        None | Some("otlp") => DurationByStatus::Otlp,
+        Some("off") => DurationByStatus::Off,
+        Some("everywhere") => DurationByStatus::Everywhere,
+        Some(other) => panic!("--by-status={other}: use off, otlp or everywhere"),
+    };
     let mode = std::env::args()
         .skip(2)
-        .find(|a| a != "--no-native")
+        .find(|a| !a.starts_with("--"))
         .unwrap_or_else(|| "untraced".to_owned());
     let trace = redmetrics::collect::TraceContext::new([0xab; 16], Some([0xcd; 8]));
     let trace = (mode == "traced").then_some(trace).flatten();
     let routes: Vec<String> = (0..n).map(|i| format!("/v1/resource{i}/{{id}}")).collect();
     let contract = Contract::builder("reviewmaps")
         .native_histogram(native)
+        .duration_by_status(by_status)
         .build()
         .expect("valid prefix");
     let metrics = HttpMetrics::builder(contract)
@@ -71,12 +85,13 @@ fn main() {
     let after = resident_bytes();
     let per = (after - before) as f64 / n as f64;
     println!(
-        "{n} (method, path) label sets, each with its request counter, latency histogram ({}) and two summaries, exemplars {mode}: {:.0} bytes resident per label set ({:.1} MiB in all)",
+        "{n} (method, path) label sets, each with its request counter, latency histogram ({}) and two summaries, latency per status {}, exemplars {mode}: {:.0} bytes resident per label set ({:.1} MiB in all)",
         if native {
             "classic and native buckets"
         } else {
             "classic buckets only"
         },
+        by_status.as_str(),
         per,
         (after - before) as f64 / 1_048_576.0
     );

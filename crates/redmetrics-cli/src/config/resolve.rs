@@ -164,6 +164,7 @@ fn contract(prefix: &str, m: &Metrics) -> Result<Contract, ConfigError> {
         )?);
     }
     b = native(b, m)?;
+    b = b.duration_by_status(m.duration_by_status.contract());
     match m.sizes {
         Sizes::Summary => {
             let refuse = |field: &str| {
@@ -364,6 +365,35 @@ mod tests {
         assert_eq!(
             r.contract.native_histogram().map(NativeLayout::max_buckets),
             Some(160)
+        );
+    }
+
+    #[test]
+    fn duration_by_status_reaches_the_contract() {
+        use redmetrics::contract::DurationByStatus as C;
+        let resolve = |toml_value: &str| {
+            let m: Metrics = toml::from_str(&format!("duration_by_status = {toml_value}"))
+                .map_err(|e| e.to_string())?;
+            let mut app = App::new("shop", "shop", "shop", "http");
+            app.metrics = m;
+            Resolved::new(app, &Stack::default()).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            resolve("\"off\"").unwrap().contract.duration_by_status(),
+            C::Off
+        );
+        let everywhere = resolve("\"everywhere\"").unwrap().contract;
+        assert_eq!(everywhere.duration_by_status(), C::Everywhere);
+        assert_eq!(everywhere.duration().labels().len(), 3);
+        let e = resolve("\"per-status\"").unwrap_err();
+        assert!(e.contains("off") && e.contains("everywhere"), "{e}");
+        let app = App::new("shop", "shop", "shop", "http");
+        assert_eq!(
+            Resolved::new(app, &Stack::default())
+                .unwrap()
+                .contract
+                .duration_by_status(),
+            C::Otlp
         );
     }
 

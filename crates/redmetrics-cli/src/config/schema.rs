@@ -134,6 +134,32 @@ pub(crate) enum Sizes {
     Histogram,
 }
 
+/// Where latency is also kept per response status: the words of
+/// [`redmetrics::contract::DurationByStatus`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DurationByStatus {
+    /// Per method and path only.
+    Off,
+    /// Also per status, for OTLP's `http.server.request.duration` (the default).
+    #[default]
+    Otlp,
+    /// Per status on OTLP and on the Prometheus histogram (a `status` label).
+    Everywhere,
+}
+
+impl DurationByStatus {
+    /// The contract's value.
+    pub(crate) fn contract(self) -> redmetrics::contract::DurationByStatus {
+        use redmetrics::contract::DurationByStatus as C;
+        match self {
+            Self::Off => C::Off,
+            Self::Otlp => C::Otlp,
+            Self::Everywhere => C::Everywhere,
+        }
+    }
+}
+
 /// One summary quantile and its tolerated rank error (client_golang's `Objectives`).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,6 +194,10 @@ pub(crate) struct Metrics {
     pub(crate) native_histogram: Option<bool>,
     /// The most native buckets a scrape exposes per series, 4 to 224 (default 160).
     pub(crate) native_max_buckets: Option<u32>,
+    /// Where latency is also kept per response status: `"off"`, `"otlp"` (default) or
+    /// `"everywhere"` (the Prometheus histogram gains the `status` label).
+    #[serde(default)]
+    pub(crate) duration_by_status: DurationByStatus,
 }
 
 /// One instrumented application and how it is deployed.

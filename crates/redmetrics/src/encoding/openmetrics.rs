@@ -1,5 +1,7 @@
 //! OpenMetrics 1.0 text.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use super::series;
 use crate::collect::{
     Desc, Exemplar, HistogramSample, LabelSet, MetricType, Sink, SummarySample, suffix,
@@ -13,6 +15,8 @@ pub(crate) struct OpenMetricsSink<'a> {
     out: &'a mut Vec<u8>,
     /// The family name; a counter's samples add `_total`.
     name: String,
+    /// The family's type: only counters, histograms and summaries get `_created`.
+    kind: MetricType,
 }
 
 impl<'a> OpenMetricsSink<'a> {
@@ -20,6 +24,7 @@ impl<'a> OpenMetricsSink<'a> {
         Self {
             out,
             name: String::new(),
+            kind: MetricType::Unknown,
         }
     }
 
@@ -45,6 +50,7 @@ impl Sink for OpenMetricsSink<'_> {
     fn family(&mut self, desc: &Desc) {
         self.name.clear();
         self.name.push_str(desc.family_name());
+        self.kind = desc.kind();
         self.meta(b"# TYPE ", desc.kind().as_str().as_bytes());
         if let Some(unit) = desc.unit() {
             self.meta(b"# UNIT ", unit.as_str().as_bytes());
@@ -97,5 +103,50 @@ impl Sink for OpenMetricsSink<'_> {
 
     fn summary(&mut self, labels: &LabelSet, s: SummarySample<'_>) {
         super::summary(self.out, &self.name, labels.as_str(), s, true);
+    }
+
+    fn created(&mut self, labels: &LabelSet, at: SystemTime) {
+        if !self.kind.has_created() {
+            debug_assert!(false, "a start for a {} series", self.kind.as_str());
+            return;
+        }
+        series(self.out, &self.name, suffix::CREATED, labels.as_str(), None);
+        write_timestamp(self.out, at);
+        self.line_end();
+    }
+}
+
+/// A timestamp in seconds with all nine decimals (`1700000000.045000000`): the specification
+/// asks for no exponent where nanoseconds matter, and a float would round them. A time before
+/// the Unix epoch is written as 0.
+fn write_timestamp(out: &mut Vec<u8>, at: SystemTime) {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    write_u64(out, since.as_secs());
+    let mut nanos = since.subsec_nanos();
+    let mut digits = [b'0'; 10];
+    digits[0] = b'.';
+    for d in digits[1..].iter_mut().rev() {
+        *d = b'0' + (nanos % 10) as u8;
+        nanos /= 10;
+    }
+    out.extend_from_slice(&digits);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_keep_every_nanosecond() {
+        let mut out = Vec::new();
+        write_timestamp(
+            &mut out,
+            UNIX_EPOCH + Duration::new(1_700_000_000, 45_000_007),
+        );
+        assert_eq!(out, b"1700000000.045000007");
+        out.clear();
+        write_timestamp(&mut out, UNIX_EPOCH - Duration::from_secs(1));
+        assert_eq!(out, b"0.000000000");
     }
 }

@@ -12,6 +12,8 @@
 //! ([`proto::Bucket::exemplar`], [`proto::Counter::exemplar`]), with the labels, value and
 //! time OpenMetrics writes; 2.42 reads them from exactly those two places.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use prost::Message;
 
 use crate::collect::{Desc, Exemplar, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
@@ -98,6 +100,7 @@ impl Sink for ProtobufSink<'_> {
             m.counter = Some(proto::Counter {
                 value: Some(value as f64),
                 exemplar: exemplar.map(message),
+                created_timestamp: None,
             });
         });
     }
@@ -107,6 +110,7 @@ impl Sink for ProtobufSink<'_> {
             m.counter = Some(proto::Counter {
                 value: Some(value),
                 exemplar: None,
+                created_timestamp: None,
             });
         });
     }
@@ -129,6 +133,22 @@ impl Sink for ProtobufSink<'_> {
         true
     }
 
+    fn created(&mut self, labels: &LabelSet, at: SystemTime) {
+        let Some(m) = self.family.as_mut().and_then(|f| f.metric.last_mut()) else {
+            debug_assert!(false, "a start before its series");
+            return;
+        };
+        debug_assert!(m.label.len() == parse_rendered(labels.as_str()).count());
+        let at = Some(timestamp(at));
+        if let Some(c) = m.counter.as_mut() {
+            c.created_timestamp = at;
+        } else if let Some(h) = m.histogram.as_mut() {
+            h.created_timestamp = at;
+        } else if let Some(s) = m.summary.as_mut() {
+            s.created_timestamp = at;
+        }
+    }
+
     fn summary(&mut self, labels: &LabelSet, s: SummarySample<'_>) {
         self.push(labels, |m| {
             m.summary = Some(proto::Summary {
@@ -143,6 +163,7 @@ impl Sink for ProtobufSink<'_> {
                         value: Some(v),
                     })
                     .collect(),
+                created_timestamp: None,
             });
         });
     }
@@ -170,6 +191,15 @@ fn message(e: &Exemplar) -> proto::Exemplar {
             seconds: (e.timestamp_ms / 1000) as i64,
             nanos: (e.timestamp_ms % 1000) as i32 * 1_000_000,
         }),
+    }
+}
+
+/// A wall-clock time as `google.protobuf.Timestamp` (the epoch for a time before it).
+fn timestamp(at: SystemTime) -> proto::Timestamp {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    proto::Timestamp {
+        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        nanos: since.subsec_nanos() as i32,
     }
 }
 

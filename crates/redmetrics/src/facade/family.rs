@@ -214,8 +214,12 @@ impl<C: Cell> Collect for Family<C> {
         let described = self.descriptions.desc(&self.desc, &self.raw);
         sink.family(described.as_ref().unwrap_or(&self.desc));
         let mut scratch = Scratch::default();
-        for s in self.series.iter() {
+        let started = self.desc.kind().has_created();
+        for (_, created, s) in self.series.iter_stamped() {
             s.cell.encode(&s.labels, sink, &mut scratch);
+            if started {
+                sink.created(&s.labels, created);
+            }
         }
     }
 

@@ -5,8 +5,14 @@
 //! bound, the overflow series and the `redmetrics_cardinality_overflow_total` count behave
 //! the same everywhere. Lookups of existing series are the slot table's: lock-free and
 //! allocation-free.
+//!
+//! Each series also keeps its start, the wall-clock time its key was first seen: read once,
+//! when the key is inserted (the overflow series: when the first key is folded into it), and
+//! written by the encoders as OpenMetrics `_created` and protobuf `created_timestamp`.
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Counter;
 use super::slots::SlotTable;
@@ -20,12 +26,35 @@ pub(crate) type SlotRef = u32;
 /// The [`SlotRef`] of the overflow series.
 pub(crate) const OVERFLOW_SLOT: SlotRef = u32::MAX;
 
+/// Nanoseconds since the Unix epoch now; 1 for a clock set before the epoch, so that 0 can
+/// mean "not yet".
+fn now_unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .max(1)
+}
+
+/// The start a series was stamped with, as a wall-clock time.
+fn start(nanos: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(nanos)
+}
+
+/// A series and the time its key was first seen (nanoseconds since the Unix epoch).
+#[derive(Debug)]
+struct Stamped<E> {
+    created: u64,
+    series: E,
+}
+
 /// At most `bound` series `E`, plus one overflow series that takes every new key once the
 /// table is full.
 #[derive(Debug)]
 pub(crate) struct BoundedSeries<E> {
-    table: SlotTable<E>,
+    table: SlotTable<Stamped<E>>,
     overflow: E,
+    /// When the first key was folded into `overflow`; 0 until then.
+    overflow_created: AtomicU64,
     folded: Counter,
 }
 
@@ -35,6 +64,7 @@ impl<E> BoundedSeries<E> {
         Self {
             table: SlotTable::new(bound),
             overflow,
+            overflow_created: AtomicU64::new(0),
             folded: Counter::default(),
         }
     }
@@ -47,7 +77,8 @@ impl<E> BoundedSeries<E> {
 
     /// The series for which `is_key` holds, inserting what `make()` returns when it is new;
     /// a new key gets the overflow series and counts as folded when the table is full or
-    /// `make()` refuses it (`None`, e.g. a label value over the length cap).
+    /// `make()` refuses it (`None`, e.g. a label value over the length cap). A new series is
+    /// stamped with the time (one clock read, only then).
     #[inline]
     pub(crate) fn get_or_insert(
         &self,
@@ -55,14 +86,33 @@ impl<E> BoundedSeries<E> {
         is_key: impl Fn(&E) -> bool,
         make: impl FnOnce() -> Option<E>,
     ) -> (SlotRef, &E) {
-        match self.table.get_or_insert(hash, is_key, make) {
-            Some(found) => found,
+        let found = self.table.get_or_insert(
+            hash,
+            |s| is_key(&s.series),
+            || {
+                make().map(|series| Stamped {
+                    created: now_unix_nanos(),
+                    series,
+                })
+            },
+        );
+        match found {
+            Some((slot, s)) => (slot, &s.series),
             None => self.fold(),
         }
     }
 
     #[cold]
     fn fold(&self) -> (SlotRef, &E) {
+        if self.overflow_created.load(Ordering::Relaxed) == 0 {
+            // Only the first fold reads the clock; a racing one that loses keeps the winner's.
+            let _ = self.overflow_created.compare_exchange(
+                0,
+                now_unix_nanos(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
         self.folded.inc();
         (OVERFLOW_SLOT, &self.overflow)
     }
@@ -70,27 +120,35 @@ impl<E> BoundedSeries<E> {
     /// The series at `slot`, the overflow series for [`OVERFLOW_SLOT`].
     #[inline]
     pub(crate) fn get(&self, slot: SlotRef) -> &E {
-        self.table.get(slot).unwrap_or(&self.overflow)
+        self.get_slot(slot).unwrap_or(&self.overflow)
     }
 
     /// The series at `slot` in the table, if any (never the overflow series).
     #[inline]
     pub(crate) fn get_slot(&self, slot: SlotRef) -> Option<&E> {
-        self.table.get(slot)
+        self.table.get(slot).map(|s| &s.series)
     }
 
     /// Series in insertion order, then the overflow series if anything was folded into it.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &E> {
-        let folded = self.folded() > 0;
-        self.table.iter().chain(folded.then_some(&self.overflow))
+        self.iter_slots().map(|(_, e)| e)
     }
 
     /// Like [`iter`](Self::iter), with each series' slot ([`OVERFLOW_SLOT`] for overflow).
     pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (SlotRef, &E)> {
-        let folded = self.folded() > 0;
+        self.iter_stamped().map(|(slot, _, e)| (slot, e))
+    }
+
+    /// Like [`iter_slots`](Self::iter_slots), with each series' start: when its key was
+    /// first seen (for the overflow series, the first fold).
+    pub(crate) fn iter_stamped(&self) -> impl Iterator<Item = (SlotRef, SystemTime, &E)> {
+        // Stamped before the fold is counted, so this is set whenever `folded() > 0` is.
+        let created = self.overflow_created.load(Ordering::Relaxed);
+        let overflow = (created != 0).then(|| (OVERFLOW_SLOT, start(created), &self.overflow));
         self.table
             .iter_slots()
-            .chain(folded.then_some((OVERFLOW_SLOT, &self.overflow)))
+            .map(|(slot, s)| (slot, start(s.created), &s.series))
+            .chain(overflow)
     }
 
     /// How many times a new key was folded into the overflow series.

@@ -288,8 +288,11 @@ impl<M: FamilyMetric, const N: usize> Collect for LabeledFamily<M, N> {
         let inner = &*self.inner;
         let mut scratch = Scratch::default();
         sink.family(&inner.desc);
-        for s in inner.series.iter() {
+        for (_, created, s) in inner.series.iter_stamped() {
             s.metric.encode(&s.labels, sink, &mut scratch);
+            if M::TYPE.has_created() {
+                sink.created(&s.labels, created);
+            }
         }
     }
 

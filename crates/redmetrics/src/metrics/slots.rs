@@ -131,6 +131,7 @@ impl<E> SlotTable<E> {
     }
 
     /// Published entries in insertion order.
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &E> {
         self.iter_slots().map(|(_, e)| e)
     }

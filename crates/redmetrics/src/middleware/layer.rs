@@ -74,6 +74,8 @@ where
         };
         let trace = self.shared.trace(parts);
         let route = self.shared.route(MethodLabel::of(req.method()), template);
+        self.shared
+            .protocol(route, req.version(), req.uri().scheme());
         let recorder = Recorder::start(self.shared, route, start, trace);
         // A request without a body (most GETs) has its size now; no meter to carry along.
         let meter = if req.body().is_end_stream() {

@@ -62,6 +62,7 @@ mod future;
 mod layer;
 mod method;
 mod metrics;
+mod protocol;
 mod record;
 mod route;
 mod series;
@@ -73,6 +74,9 @@ pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
+pub use protocol::Protocol;
 pub use route::{Classify, MatchedPathRoute, RequestParts};
 pub use trace::{TraceSource, W3cTraceparent, parse_traceparent};
-pub use view::{RequestCount, RouteId, RouteSizes, RouteView, SeriesView, SizeView};
+pub use view::{
+    RequestCount, RouteId, RouteSizes, RouteView, SeriesView, SizeView, StatusDuration,
+};

@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
+use super::protocol::{Protocol, ProtocolSeen};
 use super::route::{Classify, RequestParts};
 use super::trace::TraceSource;
 use super::view::SizeView;
 use crate::collect::{Collect, Desc, LabelSet, Sink, TraceContext};
-use crate::contract::{Contract, SizeLayout, UNMATCHED};
+use crate::contract::{Contract, DurationByStatus, SizeLayout, UNMATCHED};
 use crate::labels;
 use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT, SlotRef};
 use crate::metrics::{
@@ -66,6 +67,15 @@ fn duration_histogram(buckets: &Arc<Buckets>, native: Option<NativeLayout>) -> H
     }
 }
 
+/// A (route, status)'s latency histogram when the contract keeps latency per status.
+fn by_status(contract: &Contract, buckets: &Arc<Buckets>) -> Option<Histogram> {
+    let layout = contract.layout();
+    layout
+        .by_status
+        .records()
+        .then(|| duration_histogram(buckets, layout.native))
+}
+
 /// Series of one (method, path): latency and both sizes.
 #[derive(Debug)]
 pub(crate) struct RouteSeries {
@@ -75,6 +85,8 @@ pub(crate) struct RouteSeries {
     /// The last status counted on this route and its slot in the request table
     /// (`status << 32 | slot + 1`): most requests of a route repeat the status before.
     last_status: AtomicU64,
+    /// The protocol versions and URI schemes its requests had (OTLP attributes).
+    protocol: ProtocolSeen,
     /// Written by every request of the route, so kept off the cache line every lookup reads
     /// the key from (false sharing cost more than the padding under two threads).
     hot: LinePadded<RouteMetrics>,
@@ -103,7 +115,8 @@ struct RouteMetrics {
     exemplars: BucketExemplars,
 }
 
-/// The request counter of one (route, status).
+/// The request counter of one (route, status), and its latency when the contract keeps
+/// latency per status.
 #[derive(Debug)]
 struct StatusSeries {
     route: RouteRef,
@@ -112,6 +125,11 @@ struct StatusSeries {
     count: Counter,
     /// The latest traced request counted here, when counter exemplars are on.
     exemplar: CounterExemplar,
+    /// Latency of this (route, status), unless the contract says
+    /// [`DurationByStatus::Off`](crate::contract::DurationByStatus::Off).
+    duration: Option<Histogram>,
+    /// The latest traced observation of each bucket of `duration`.
+    duration_exemplars: BucketExemplars,
 }
 
 impl StatusSeries {
@@ -195,6 +213,7 @@ impl Shared {
                     path: OVERFLOW.into(),
                     labels: names(contract.duration()),
                     last_status: AtomicU64::new(0),
+                    protocol: ProtocolSeen::default(),
                     hot: LinePadded(RouteMetrics {
                         duration: duration_histogram(&duration_buckets, layout.native),
                         request_size: SizeMetric::new(&sizes),
@@ -211,6 +230,8 @@ impl Shared {
                     labels: names(contract.requests()),
                     count: Counter::default(),
                     exemplar: CounterExemplar::default(),
+                    duration: by_status(&contract, &duration_buckets),
+                    duration_exemplars: BucketExemplars::default(),
                 },
             ),
             in_flight: StripedGauge::default(),
@@ -239,6 +260,7 @@ impl Shared {
                 (self.contract.labels().path.as_str(), path),
             ]),
             last_status: AtomicU64::new(0),
+            protocol: ProtocolSeen::default(),
             hot: LinePadded(RouteMetrics {
                 duration: duration_histogram(&self.duration_buckets, self.contract.layout().native),
                 request_size: SizeMetric::new(&self.sizes),
@@ -278,6 +300,22 @@ impl Shared {
             || (path.len() <= self.max_value_len).then(|| self.route_series(method.as_str(), path)),
         );
         route
+    }
+
+    /// Notes the protocol version and URI scheme of a request on `route`.
+    #[inline]
+    pub(crate) fn protocol(
+        &self,
+        route: RouteRef,
+        version: http::Version,
+        scheme: Option<&http::uri::Scheme>,
+    ) {
+        self.series(route).protocol.note(version, scheme);
+    }
+
+    /// What the requests of `route` agreed on about their protocol.
+    pub(crate) fn read_protocol(&self, route: RouteRef) -> Protocol {
+        self.series(route).protocol.read()
     }
 
     #[inline]
@@ -334,14 +372,23 @@ impl Shared {
         series.hot.duration.observe_nanos(nanos);
         series.hot.response_size.observe(response_bytes, end);
         let traced = trace.map(|t| (t, unix_millis()));
+        let seconds = nanos as f64 * 1e-9;
         if let Some((t, at)) = traced {
-            let seconds = nanos as f64 * 1e-9;
             series
                 .hot
                 .exemplars
                 .record(self.duration_buckets.bounds(), seconds, t, at);
         }
-        self.count(route, status, traced.filter(|_| self.exemplars.counter));
+        let s = self.status_series(route, status);
+        if let Some(h) = &s.duration {
+            h.observe_nanos(nanos);
+            if let Some((t, at)) = traced {
+                s.duration_exemplars
+                    .record(self.duration_buckets.bounds(), seconds, t, at);
+            }
+        }
+        s.count.inc();
+        s.exemplar(traced.filter(|_| self.exemplars.counter));
     }
 
     /// A request body ended or was dropped after `bytes` bytes.
@@ -350,8 +397,10 @@ impl Shared {
         self.series(route).hot.request_size.observe(bytes, at);
     }
 
+    /// The (route, status) series, created on first use; most requests of a route repeat
+    /// the status before, which the route remembers.
     #[inline]
-    fn count(&self, route: RouteRef, status: u16, traced: Option<(&TraceContext, u64)>) {
+    fn status_series(&self, route: RouteRef, status: u16) -> &StatusSeries {
         let series = self.series(route);
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
@@ -359,9 +408,7 @@ impl Shared {
             && s.route == route
             && s.status == status
         {
-            s.count.inc();
-            s.exemplar(traced);
-            return;
+            return s;
         }
         let hash = self.requests.hash(&(route, status));
         let (slot, s) = self.requests.get_or_insert(
@@ -380,17 +427,18 @@ impl Shared {
                     ]),
                     count: Counter::default(),
                     exemplar: CounterExemplar::default(),
+                    duration: by_status(&self.contract, &self.duration_buckets),
+                    duration_exemplars: BucketExemplars::default(),
                 })
             },
         );
-        s.count.inc();
-        s.exemplar(traced);
         if slot != OVERFLOW_SLOT {
             series.last_status.store(
                 u64::from(status) << 32 | u64::from(slot + 1),
                 Ordering::Relaxed,
             );
         }
+        s
     }
 }
 
@@ -414,6 +462,15 @@ impl Shared {
     /// The finite latency bucket bounds, in seconds.
     pub(crate) fn duration_bounds(&self) -> &[f64] {
         self.duration_buckets.bounds()
+    }
+
+    /// Every (route, status) latency histogram, when the contract keeps latency per status.
+    pub(crate) fn read_status_durations(
+        &self,
+    ) -> impl Iterator<Item = (RouteRef, u16, &Histogram)> {
+        self.requests
+            .iter()
+            .filter_map(|r| Some((r.route, r.status, r.duration.as_ref()?)))
     }
 
     /// Every request counter: its route's slot, status and count.
@@ -441,25 +498,38 @@ impl Collect for HttpCollector {
         let c = &s.contract;
         let mut scratch = Scratch::default();
         sink.family(c.requests().desc());
-        for r in s.requests.iter() {
+        for (_, created, r) in s.requests.iter_stamped() {
             let exemplar = r.exemplar.read();
             sink.counter_with_exemplar(&r.labels, r.count.get(), exemplar.as_ref());
+            sink.created(&r.labels, created);
         }
         sink.family(c.duration().desc());
-        for r in s.routes.iter() {
-            r.hot
-                .duration
-                .encode_with(&r.labels, Some(&r.hot.exemplars), sink, &mut scratch);
+        if c.duration_by_status() == DurationByStatus::Everywhere {
+            for (_, created, r) in s.requests.iter_stamped() {
+                if let Some(h) = &r.duration {
+                    h.encode_with(&r.labels, Some(&r.duration_exemplars), sink, &mut scratch);
+                    sink.created(&r.labels, created);
+                }
+            }
+        } else {
+            for (_, created, r) in s.routes.iter_stamped() {
+                r.hot
+                    .duration
+                    .encode_with(&r.labels, Some(&r.hot.exemplars), sink, &mut scratch);
+                sink.created(&r.labels, created);
+            }
         }
         sink.family(c.in_flight().desc());
         sink.gauge_i64(LabelSet::empty(), s.in_flight.get());
         sink.family(c.request_size().desc());
-        for r in s.routes.iter() {
+        for (_, created, r) in s.routes.iter_stamped() {
             r.hot.request_size.encode(&r.labels, sink, &mut scratch);
+            sink.created(&r.labels, created);
         }
         sink.family(c.response_size().desc());
-        for r in s.routes.iter() {
+        for (_, created, r) in s.routes.iter_stamped() {
             r.hot.response_size.encode(&r.labels, sink, &mut scratch);
+            sink.created(&r.labels, created);
         }
         sink.family(c.build_info().desc());
         sink.gauge_i64(&s.build_labels, 1);
@@ -469,7 +539,12 @@ impl Collect for HttpCollector {
         let s = self.0;
         let c = &s.contract;
         report(c.requests().desc().name(), s.requests.folded());
-        for f in [c.duration(), c.request_size(), c.response_size()] {
+        let duration = match c.duration_by_status() {
+            DurationByStatus::Everywhere => s.requests.folded(),
+            DurationByStatus::Off | DurationByStatus::Otlp => s.routes.folded(),
+        };
+        report(c.duration().desc().name(), duration);
+        for f in [c.request_size(), c.response_size()] {
             report(f.desc().name(), s.routes.folded());
         }
     }

@@ -40,6 +40,18 @@ pub struct RequestCount {
     pub count: u64,
 }
 
+/// The latency of one (method, path, status), kept when the contract's
+/// [`DurationByStatus`](crate::contract::DurationByStatus) is not `Off`.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusDuration<'a> {
+    /// The route it belongs to.
+    pub route: RouteId,
+    /// The response status.
+    pub status: u16,
+    /// The latency histogram of this route and status.
+    pub duration: &'a Histogram,
+}
+
 /// A body size series: a summary or a histogram, as the contract's size layout says.
 #[derive(Debug, Clone, Copy)]
 pub enum SizeView<'a> {
@@ -98,6 +110,24 @@ impl<'a> SeriesView<'a> {
                 status,
                 count,
             })
+    }
+
+    /// Every (method, path, status) latency histogram; none when the contract keeps latency
+    /// per route only.
+    pub fn status_durations(&self) -> impl Iterator<Item = StatusDuration<'a>> + 'a {
+        self.shared
+            .read_status_durations()
+            .map(|(route, status, duration)| StatusDuration {
+                route: RouteId(route),
+                status,
+                duration,
+            })
+    }
+
+    /// The protocol version and URI scheme all requests of a route had, where they agreed
+    /// (nothing for a route recorded only through [`HttpMetrics::record`](super::HttpMetrics::record)).
+    pub fn protocol(&self, route: RouteId) -> super::Protocol {
+        self.shared.read_protocol(route.0)
     }
 
     /// `<prefix>_http_active_connections`: requests in flight right now.

@@ -20,7 +20,8 @@ use crate::middleware::RouteId;
 
 /// Metric names: the semantic conventions', plus one of ours for the per-status count.
 pub(crate) mod names {
-    /// Latency histogram per (method, route); no status attribute (see the module docs).
+    /// Latency histogram per (method, route, status), or per (method, route) when the
+    /// contract keeps no latency per status (see the module docs).
     pub(crate) const DURATION: &str = "http.server.request.duration";
     /// Requests per (method, route, status): `<prefix>_http_requests_total`.
     pub(crate) const REQUESTS: &str = "redmetrics.http.server.requests";
@@ -87,14 +88,31 @@ impl Convert {
             time: now.time_unix_nano,
         };
 
-        let mut duration = Vec::with_capacity(now.routes.len());
+        // Latency per (route, status) when the contract keeps it, else per route.
+        let by_status = now.requests.iter().any(|c| c.duration.is_some());
+        let mut duration = Vec::with_capacity(now.requests.len());
+        for c in now.requests.iter().filter(|_| by_status) {
+            let (Some(route), Some(d)) = (now.route(c.route), &c.duration) else {
+                continue;
+            };
+            let before = base
+                .and_then(|b| b.requests(c.route, c.status))
+                .and_then(|b| b.duration.as_ref());
+            let d = diff(d, before);
+            if !(delta && d.count() == 0) {
+                let mut attrs = route_attributes(route);
+                attrs.extend(status_attributes(c.status));
+                duration.push(histogram_point(&d, attrs, at));
+            }
+        }
         let mut request_size = Vec::with_capacity(now.routes.len());
         let mut response_size = Vec::with_capacity(now.routes.len());
         for r in &now.routes {
             let before = base.and_then(|b| b.route(r.id));
             let attrs = route_attributes(r);
             let d = diff(&r.duration, before.map(|b| &b.duration));
-            if !(delta && d.count() == 0) {
+            let unchanged = delta && d.count() == 0;
+            if !by_status && !unchanged {
                 duration.push(histogram_point(&d, attrs.clone(), at));
             }
             for (size, prev, out) in [
@@ -126,12 +144,7 @@ impl Convert {
                 continue;
             }
             let mut attrs = route_attributes(route);
-            if c.status != 0 {
-                attrs.push(int("http.response.status_code", i64::from(c.status)));
-                if c.status >= 500 {
-                    attrs.push(string("error.type", itoa::Buffer::new().format(c.status)));
-                }
-            }
+            attrs.extend(status_attributes(c.status));
             requests.push(number_point(attrs, at, saturating_i64(n)));
         }
 
@@ -330,7 +343,22 @@ fn metric(name: &str, description: &str, unit: &str, data: metric::Data) -> Metr
     }
 }
 
-/// `http.request.method` and `http.route` of a route: `OTHER` becomes the conventions'
+/// `http.response.status_code` of a status the client received (none for the overflow
+/// series' 0), and `error.type` for a server error: the status code as a string, as the
+/// stable HTTP conventions ask when a response status signals an error (5xx on a server).
+fn status_attributes(status: u16) -> Vec<KeyValue> {
+    let mut attrs = Vec::with_capacity(2);
+    if status != 0 {
+        attrs.push(int("http.response.status_code", i64::from(status)));
+        if status >= 500 {
+            attrs.push(string("error.type", itoa::Buffer::new().format(status)));
+        }
+    }
+    attrs
+}
+
+/// `http.request.method` and `http.route` of a route, and `url.scheme` and
+/// `network.protocol.version` where all its requests agreed on them: `OTHER` becomes the conventions'
 /// `_OTHER`, an unmatched request has no `http.route`, and the overflow series (label sets
 /// past the bound) is marked `otel.metric.overflow = true`, as the OpenTelemetry SDK marks
 /// its own cardinality overflow.
@@ -352,6 +380,12 @@ fn route_attributes(r: &Route) -> Vec<KeyValue> {
     let mut attrs = vec![string("http.request.method", method)];
     if r.path != UNMATCHED {
         attrs.push(string("http.route", r.path));
+    }
+    if let Some(scheme) = r.protocol.scheme {
+        attrs.push(string("url.scheme", scheme));
+    }
+    if let Some(version) = r.protocol.version {
+        attrs.push(string("network.protocol.version", version));
     }
     attrs
 }

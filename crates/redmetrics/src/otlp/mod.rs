@@ -24,22 +24,26 @@
 //!
 //! | OTLP metric | type, unit | attributes | from |
 //! |---|---|---|---|
-//! | `http.server.request.duration` | histogram, `s` | `http.request.method`, `http.route` | `<p>_http_request_duration_seconds` (same buckets) |
+//! | `http.server.request.duration` | histogram, `s` | `http.request.method`, `http.route`, `http.response.status_code` (and `error.type` for 5xx) | the per-status latency histograms (same buckets as `<p>_http_request_duration_seconds`) |
 //! | `redmetrics.http.server.requests` | monotonic sum, `{request}` | the same plus `http.response.status_code` (and `error.type` for 5xx) | `<p>_http_requests_total` |
 //! | `http.server.active_requests` | non-monotonic sum, `{request}` | – | `<p>_http_active_connections` |
 //! | `http.server.request.body.size`, `http.server.response.body.size` | histogram (or summary), `By` | method, route | the size histograms (or summaries) |
 //!
-//! The recording keeps one latency histogram per (method, route), not per status, so
-//! `http.server.request.duration` carries no `http.response.status_code`: splitting it by
-//! status would invent data. The per-status split is the exact request count
-//! `redmetrics.http.server.requests`; summed over status it equals the histogram's count
-//! for the same (method, route), as `requests_total` and `_count` do on the scrape. With the
+//! Latency is kept per (method, route, status) as well as per (method, route) by default
+//! ([`DurationByStatus::Otlp`](crate::contract::DurationByStatus)), so
+//! `http.server.request.duration` carries `http.response.status_code`, and `error.type` (the
+//! status code as a string) for server errors, as the stable conventions ask; its counts per
+//! status equal `redmetrics.http.server.requests`. With `DurationByStatus::Off` the points
+//! are per (method, route) without a status, rather than inventing one. With the
 //! contract's default summary sizes the size metrics are OTLP summaries (count, sum and the
 //! quantiles of the window; OTLP summaries are always cumulative). `OTHER` methods are the
 //! conventions' `_OTHER`; an unmatched request has no `http.route`; the `__overflow__`
-//! series is marked `otel.metric.overflow = true`. Attributes the layer does not record
-//! (`url.scheme`, `network.protocol.version`, `server.address`) are left out rather than
-//! guessed.
+//! series is marked `otel.metric.overflow = true`. `network.protocol.version` and
+//! `url.scheme` come from the requests (the version always; the scheme when the request URI
+//! carries one, as HTTP/2's `:scheme` and absolute-form HTTP/1.1 requests do) and are set on
+//! a route's points when all its requests agreed; a route seen over two versions, or with
+//! and without a scheme, gets neither rather than a guess. `server.address` (opt-in) is not
+//! recorded.
 //!
 //! Temporality is cumulative by default: every point starts at the process start (the
 //! first moment any series can have counted), so a point sent after an outage carries the

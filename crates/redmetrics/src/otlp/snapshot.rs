@@ -5,7 +5,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::metrics::{Histogram, Summary};
-use crate::middleware::{RouteId, SeriesView, SizeView};
+use crate::middleware::{Protocol, RouteId, SeriesView, SizeView};
 
 /// A histogram's per-bucket counts (not cumulative; `+Inf` last) and its sum.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -88,14 +88,18 @@ pub(crate) struct Route {
     pub(crate) duration: Buckets,
     pub(crate) request_size: Size,
     pub(crate) response_size: Size,
+    /// What its requests agreed on: `network.protocol.version`, `url.scheme`.
+    pub(crate) protocol: Protocol,
 }
 
-/// One (method, path, status) request counter.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One (method, path, status) request counter, and its latency when the contract keeps
+/// latency per status.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Requests {
     pub(crate) route: RouteId,
     pub(crate) status: u16,
     pub(crate) count: u64,
+    pub(crate) duration: Option<Buckets>,
 }
 
 /// Every HTTP series at one instant; routes sorted by id, requests by (route, status).
@@ -138,16 +142,31 @@ impl Snapshot {
                     duration: Buckets::read(r.duration, &mut scratch.cumulative),
                     request_size: Size::read(s.request, now, &mut scratch),
                     response_size: Size::read(s.response, now, &mut scratch),
+                    protocol: view.protocol(r.id),
                 })
             })
             .collect();
         routes.sort_unstable_by_key(|r| r.id);
+        let mut durations: Vec<_> = view
+            .status_durations()
+            .map(|d| {
+                (
+                    (d.route, d.status),
+                    Buckets::read(d.duration, &mut scratch.cumulative),
+                )
+            })
+            .collect();
+        durations.sort_unstable_by_key(|(key, _)| *key);
         let mut requests: Vec<Requests> = view
             .requests()
             .map(|r| Requests {
                 route: r.route,
                 status: r.status,
                 count: r.count,
+                duration: durations
+                    .binary_search_by_key(&(r.route, r.status), |(key, _)| *key)
+                    .ok()
+                    .map(|i| durations[i].1.clone()),
             })
             .collect();
         requests.sort_unstable_by_key(|r| (r.route, r.status));

@@ -293,3 +293,27 @@ pub fn gunzip(data: &[u8]) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// Replaces the value of every `_created` sample with `<created>`, returning the text and,
+/// per such line, the line and its value in nanoseconds since the Unix epoch, read exactly
+/// (`seconds.nanoseconds`, nine decimals).
+pub fn created_placeholders(om: &str) -> (String, Vec<(String, u128)>) {
+    let mut out = String::with_capacity(om.len());
+    let mut starts = Vec::new();
+    for line in om.lines() {
+        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+        if !line.starts_with('#') && line[..name_end].ends_with("_created") {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let (secs, frac) = value.split_once('.').unwrap();
+            assert_eq!(frac.len(), 9, "{line}: nanoseconds written in full");
+            let at = secs.parse::<u128>().unwrap() * 1_000_000_000 + frac.parse::<u128>().unwrap();
+            starts.push((line.to_owned(), at));
+            out.push_str(series);
+            out.push_str(" <created>\n");
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    (out, starts)
+}

@@ -31,7 +31,14 @@ MESSAGES = [
             ("timestamp", 3, F.TYPE_MESSAGE, OPT, "Timestamp"),
         ],
     ),
-    ("Counter", [("value", 1, F.TYPE_DOUBLE, OPT, None), ("exemplar", 2, F.TYPE_MESSAGE, OPT, "Exemplar")]),
+    (
+        "Counter",
+        [
+            ("value", 1, F.TYPE_DOUBLE, OPT, None),
+            ("exemplar", 2, F.TYPE_MESSAGE, OPT, "Exemplar"),
+            ("created_timestamp", 3, F.TYPE_MESSAGE, OPT, "Timestamp"),
+        ],
+    ),
     ("Untyped", [("value", 1, F.TYPE_DOUBLE, OPT, None)]),
     ("Quantile", [("quantile", 1, F.TYPE_DOUBLE, OPT, None), ("value", 2, F.TYPE_DOUBLE, OPT, None)]),
     (
@@ -40,6 +47,7 @@ MESSAGES = [
             ("sample_count", 1, F.TYPE_UINT64, OPT, None),
             ("sample_sum", 2, F.TYPE_DOUBLE, OPT, None),
             ("quantile", 3, F.TYPE_MESSAGE, REP, "Quantile"),
+            ("created_timestamp", 4, F.TYPE_MESSAGE, OPT, "Timestamp"),
         ],
     ),
     (
@@ -57,6 +65,7 @@ MESSAGES = [
             ("sample_count", 1, F.TYPE_UINT64, OPT, None),
             ("sample_sum", 2, F.TYPE_DOUBLE, OPT, None),
             ("bucket", 3, F.TYPE_MESSAGE, REP, "Bucket"),
+            ("created_timestamp", 15, F.TYPE_MESSAGE, OPT, "Timestamp"),
             ("schema", 5, F.TYPE_SINT32, OPT, None),
             ("zero_threshold", 6, F.TYPE_DOUBLE, OPT, None),
             ("zero_count", 7, F.TYPE_UINT64, OPT, None),
@@ -162,8 +171,21 @@ def histogram(h):
     return out
 
 
+def created(value):
+    """A series' start as [seconds, nanos] (exact), or None when absent."""
+    if not value.HasField("created_timestamp"):
+        return None
+    t = value.created_timestamp
+    if not 0 <= t.nanos <= 999_999_999:
+        raise ValueError(f"created_timestamp nanos {t.nanos} outside 0..999999999")
+    return [t.seconds, t.nanos]
+
+
 def metric(m):
     out = {"labels": {l.name: l.value for l in m.label}}
+    for kind in ("counter", "summary", "histogram"):
+        if m.HasField(kind):
+            out["created"] = created(getattr(m, kind))
     if m.HasField("counter"):
         out["counter"] = number(m.counter.value)
         if m.counter.HasField("exemplar"):
