@@ -103,7 +103,16 @@ async fn macros_land_on_the_endpoint_and_the_judges_accept_it() {
         "configured buckets:\n{text}"
     );
     assert!(text.contains("# HELP library_fetch_seconds Time to fetch one item.\n"));
-    assert!(!text.contains("broken_total"));
+    assert_eq!(value(&s, "broken_total", &[]), None, "refused:\n{text}");
+    assert_eq!(
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", "broken_total")]
+        ),
+        Some(1.0),
+        "the refused recording is counted"
+    );
 
     let (code, out) = promtool_check(text.as_bytes());
     assert_eq!(
