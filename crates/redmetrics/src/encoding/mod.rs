@@ -215,13 +215,21 @@ impl FamilyName {
 
     /// Sets the name for the next family.
     pub(crate) fn set(&mut self, name: &str) {
+        self.set_with_suffix(name, "");
+    }
+
+    /// Sets the name for the next family to `base` escaped, then `suffix` (legacy
+    /// characters, left as they are: a counter's `_total` reads the same in text and
+    /// OpenMetrics, which appends it to the family name).
+    pub(crate) fn set_with_suffix(&mut self, base: &str, suffix: &str) {
         self.text.clear();
-        self.quoted = self.escaping == Escaping::AllowUtf8 && !is_legacy(name);
+        self.quoted = self.escaping == Escaping::AllowUtf8 && !is_legacy(base);
         if self.quoted {
-            escape_label_value(&mut self.text, name);
+            escape_label_value(&mut self.text, base);
         } else {
-            self.escaping.escape_into(&mut self.text, name);
+            self.escaping.escape_into(&mut self.text, base);
         }
+        self.text.push_str(suffix);
     }
 
     /// Whether the written name ends in `_<unit>`.

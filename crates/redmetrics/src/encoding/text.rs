@@ -1,7 +1,7 @@
 //! Prometheus text format 0.0.4.
 
 use super::{Escaping, FamilyName, series};
-use crate::collect::{Desc, HistogramSample, LabelSet, Sink, SummarySample};
+use crate::collect::{Desc, HistogramSample, LabelSet, MetricType, Sink, SummarySample, suffix};
 use crate::labels::escape_help;
 use crate::number::{write_f64, write_i64, write_u64};
 
@@ -32,7 +32,10 @@ impl<'a> TextSink<'a> {
 
 impl Sink for TextSink<'_> {
     fn family(&mut self, desc: &Desc) {
-        self.name.set(desc.name());
+        match desc.kind() {
+            MetricType::Counter => self.name.set_with_suffix(desc.family_name(), suffix::TOTAL),
+            _ => self.name.set(desc.name()),
+        }
         let out = &mut *self.out;
         out.extend_from_slice(b"# HELP ");
         self.name.write_meta(out);
