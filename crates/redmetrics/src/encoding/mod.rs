@@ -309,7 +309,9 @@ fn summary(
 
 /// `count_first` is OpenMetrics' order, and OpenMetrics forbids a NaN or negative sum (1.0:
 /// "Sum ... MUST NOT be NaN or negative"; with negative observations "the Histogram
-/// MetricPoint MUST NOT contain a sum"): there such a `_sum` line is left out. Text keeps it.
+/// MetricPoint MUST NOT contain a sum"), while its parsers want `_count` and `_sum` together:
+/// there such a series is written without both (a histogram's `+Inf` bucket still counts).
+/// Text keeps both.
 fn sum_and_count(
     out: &mut Vec<u8>,
     name: &FamilyName,
@@ -319,15 +321,15 @@ fn sum_and_count(
     count_first: bool,
 ) {
     let write_sum = |out: &mut Vec<u8>| {
-        #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        if count_first && !(sum >= 0.0) {
-            return;
-        }
         series(out, name, suffix::SUM, labels, None);
         write_f64(out, sum);
         out.push(b'\n');
     };
-    if !count_first {
+    if count_first {
+        if sum.is_nan() || sum < 0.0 {
+            return;
+        }
+    } else {
         write_sum(out);
     }
     series(out, name, suffix::COUNT, labels, None);

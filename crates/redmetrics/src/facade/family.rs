@@ -54,7 +54,8 @@ pub(super) enum FacadeHistogram {
 
 /// NaN is counted (`+Inf` bucket and `_count`, like client_golang) but not summed, so the
 /// sum stays a number; a negative value is recorded as it is, and OpenMetrics, which forbids
-/// a negative sum, leaves `_sum` out while the sum is below zero (text and protobuf keep it).
+/// a negative sum, leaves `_sum` and `_count` out while the sum is below zero (text and
+/// protobuf keep them).
 impl HistogramFn for FacadeHistogram {
     fn record(&self, value: f64) {
         match self {

@@ -36,7 +36,8 @@
 //!   one with two names that are one once escaped, and one with a name over the cap: a
 //!   scraper never sees two series with one name and label set, and nothing is lost.
 //! - **NaN and negative observations** in a histogram or summary:
-//!   NaN is counted but not summed; OpenMetrics leaves out a negative `_sum`.
+//!   NaN is counted but not summed; OpenMetrics leaves out a negative `_sum` (and its
+//!   `_count`: parsers want both or neither), text and protobuf keep it.
 //! - **Histograms** take buckets configured for their name or a prefix of it (longest wins,
 //!   matched on the name as recorded), or a summary; otherwise
 //!   [`Buckets::DEFAULT_BYTES`] for names ending in `bytes`, else
