@@ -197,6 +197,7 @@ impl Histogram {
 
     /// Counts a NaN observation in `+Inf` and `_count` without adding it to the sum, which
     /// would stay NaN for good (the facade's rule; OpenMetrics forbids a NaN sum).
+    #[cfg(feature = "facade")]
     pub(crate) fn observe_nan(&self) {
         if let Some(n) = &self.native {
             n.observe(f64::NAN);

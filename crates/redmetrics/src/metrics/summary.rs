@@ -191,6 +191,7 @@ impl Summary {
 
     /// Counts an observation that has no value (NaN): in `_count`, not in the sum or the
     /// quantiles (the facade's rule; OpenMetrics forbids a NaN sum).
+    #[cfg(feature = "facade")]
     pub(crate) fn count_only(&self) {
         self.count.fetch_add(1, Ordering::Relaxed);
     }
