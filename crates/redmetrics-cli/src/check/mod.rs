@@ -14,6 +14,7 @@ mod http_client;
 mod limits;
 mod manifests;
 mod prometheus;
+mod prometheus3;
 mod protobuf;
 mod report;
 
