@@ -393,16 +393,20 @@ impl LabelSet {
     /// that is not legacy-valid is quoted (`"http.method"="GET"`), as scrapers that allow
     /// UTF-8 read it; encoders escape it for the others.
     pub fn as_str(&self) -> &str {
-        let s = self.0.as_deref().unwrap_or("");
-        s.strip_prefix(crate::labels::QUOTED_TAG).unwrap_or(s)
+        self.parts().0
     }
 
-    /// Whether a name in the set is not legacy-valid, so a scraper without UTF-8 needs it
-    /// escaped.
-    pub(crate) fn has_quoted_name(&self) -> bool {
-        self.0
-            .as_deref()
-            .is_some_and(|s| s.starts_with(crate::labels::QUOTED_TAG))
+    /// The rendered pairs, and whether a name among them is not legacy-valid (so a scraper
+    /// without UTF-8 needs it escaped): one look at the first byte.
+    #[inline]
+    pub(crate) fn parts(&self) -> (&str, bool) {
+        match self.0.as_deref() {
+            None => ("", false),
+            Some(s) => match s.strip_prefix(crate::labels::QUOTED_TAG) {
+                Some(rest) => (rest, true),
+                None => (s, false),
+            },
+        }
     }
 }
 

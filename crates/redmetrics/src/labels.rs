@@ -181,13 +181,51 @@ fn unescape_into(out: &mut String, written: &str) {
 /// Reads back a rendered label set (`name="value",…`, see [`render`]) as pairs with their
 /// values unescaped: for formats that carry labels as fields rather than text (protobuf).
 #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
-pub(crate) fn parse_rendered(rendered: &str) -> impl Iterator<Item = (String, String)> {
-    pairs(rendered).map(|(n, v)| {
-        let (mut name, mut value) = (String::new(), String::new());
-        unescape_into(&mut name, n);
-        unescape_into(&mut value, v);
-        (name, value)
+pub(crate) fn parse_rendered(
+    rendered: &str,
+) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, String)> {
+    use std::borrow::Cow;
+    let mut rest = rendered;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (name, after) = match rest.strip_prefix('"') {
+            Some(quoted) => {
+                let (name, used) = read_quoted(quoted);
+                (Cow::Owned(name), quoted[used..].strip_prefix('=')?)
+            }
+            None => {
+                let (name, after) = rest.split_once('=')?;
+                (Cow::Borrowed(name), after)
+            }
+        };
+        let after = after.strip_prefix('"')?;
+        let (value, used) = read_quoted(after);
+        let next = &after[used..];
+        rest = next.strip_prefix(',').unwrap_or(next);
+        Some((name, value))
     })
+}
+
+/// The inside of an escaped string starting after its opening `"`, unescaped, and how many
+/// bytes it took with its closing quote.
+#[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+fn read_quoted(s: &str) -> (String, usize) {
+    let mut out = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return (out, i + 1),
+            '\\' => match chars.next() {
+                Some((_, 'n')) => out.push('\n'),
+                Some((_, c)) => out.push(c),
+                None => {}
+            },
+            c => out.push(c),
+        }
+    }
+    (out, s.len())
 }
 
 #[cfg(test)]
@@ -198,7 +236,7 @@ mod tests {
     fn escapes_backslash_quote_and_newline() {
         let s = render_string([("path", "a\\b\"c\nd"), ("method", "GET")]);
         assert_eq!(s, r#"path="a\\b\"c\nd",method="GET""#);
-        let back: Vec<(String, String)> = parse_rendered(&s).collect();
+        let back: Vec<(String, String)> = parse_rendered(&s).map(|(n, v)| (n.into(), v)).collect();
         assert_eq!(
             back,
             [
@@ -208,7 +246,7 @@ mod tests {
         );
         assert_eq!(parse_rendered("").count(), 0);
         let s = render_string([("a", "x,y=\"z\""), ("b", "")]);
-        let back: Vec<(String, String)> = parse_rendered(&s).collect();
+        let back: Vec<(String, String)> = parse_rendered(&s).map(|(n, v)| (n.into(), v)).collect();
         assert_eq!(
             back,
             [
@@ -249,7 +287,8 @@ mod tests {
             write(Escaping::Dots),
             "a_dot_b=\"x\\\"y\",ok=\"1\",q__n=\"\""
         );
-        let back: Vec<(String, String)> = parse_rendered(body).collect();
+        let back: Vec<(String, String)> =
+            parse_rendered(body).map(|(n, v)| (n.into(), v)).collect();
         assert_eq!(back[0], ("a.b".to_owned(), "x\"y".to_owned()));
         assert_eq!(back[2], ("q\"n".to_owned(), String::new()));
     }

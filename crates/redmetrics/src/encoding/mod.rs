@@ -226,6 +226,8 @@ impl FamilyName {
         self.quoted = self.escaping == Escaping::AllowUtf8 && !is_legacy(base);
         if self.quoted {
             escape_label_value(&mut self.text, base);
+        } else if is_legacy(base) && self.escaping != Escaping::Dots {
+            self.text.push_str(base);
         } else {
             self.escaping.escape_into(&mut self.text, base);
         }
@@ -251,17 +253,19 @@ impl FamilyName {
     }
 }
 
-/// Appends a label set's pairs with names as `escaping` writes them.
-fn write_labels(out: &mut Vec<u8>, labels: &LabelSet, escaping: Escaping) {
+/// Appends a label set's rendered pairs (`text`, `quoted` when a name is not legacy-valid)
+/// with names as `escaping` writes them.
+#[inline]
+fn write_labels(out: &mut Vec<u8>, text: &str, quoted: bool, escaping: Escaping) {
     let plain = match escaping {
         Escaping::AllowUtf8 => true,
-        Escaping::Underscores | Escaping::Values => !labels.has_quoted_name(),
+        Escaping::Underscores | Escaping::Values => !quoted,
         Escaping::Dots => false,
     };
     if plain {
-        out.extend_from_slice(labels.as_str().as_bytes());
+        out.extend_from_slice(text.as_bytes());
     } else {
-        crate::labels::write_escaped(out, labels.as_str(), escaping);
+        crate::labels::write_escaped(out, text, escaping);
     }
 }
 
@@ -349,7 +353,8 @@ fn series(
     labels: &LabelSet,
     extra: Option<(&str, &str)>,
 ) {
-    let empty = labels.as_str().is_empty();
+    let (text, quoted) = labels.parts();
+    let empty = text.is_empty();
     if name.quoted {
         out.extend_from_slice(b"{\"");
         out.extend_from_slice(name.text.as_bytes());
@@ -368,7 +373,7 @@ fn series(
             if !name.quoted {
                 out.push(b'{');
             }
-            write_labels(out, labels, name.escaping);
+            write_labels(out, text, quoted, name.escaping);
             if let Some((k, v)) = extra {
                 if !empty {
                     out.push(b',');
