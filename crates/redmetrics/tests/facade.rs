@@ -281,3 +281,47 @@ fn nan_and_negative_observations_write_valid_openmetrics() {
     assert!(text.contains("neg_seconds_sum -5\n"), "{text}");
     python_parse("text", text.as_bytes());
 }
+
+/// Issue 23 item 4, metric names: `demo.entries` and `demo_entries` are two names in UTF-8
+/// but one once escaped for a scraper without UTF-8, so the second is refused (listed and its
+/// recordings counted) and no scrape ever shows the name twice.
+#[test]
+fn metric_names_that_collide_once_escaped_are_refused_and_counted() {
+    let registry = redmetrics::Registry::new();
+    let recorder = FacadeRecorder::builder(registry.clone()).build();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::gauge!("demo.entries").set(3.0);
+        for _ in 0..4 {
+            metrics::gauge!("demo_entries").set(9.0);
+        }
+    });
+    let refused = recorder.refused();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].name, "demo_entries");
+    assert!(
+        refused[0].reason.contains("already exported"),
+        "{refused:?}"
+    );
+    let text = String::from_utf8(redmetrics::encoding::encode(
+        &registry,
+        redmetrics::encoding::Format::Text,
+    ))
+    .unwrap();
+    let s = samples(&text);
+    assert_eq!(
+        s.iter().filter(|x| x.name == "demo_entries").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(value(&s, "demo_entries", &[]), Some(3.0));
+    assert_eq!(
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", "demo_entries")]
+        ),
+        Some(4.0),
+        "every refused recording counted:\n{text}"
+    );
+    python_parse("text", text.as_bytes());
+}
