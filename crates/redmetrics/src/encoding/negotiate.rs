@@ -158,6 +158,48 @@ mod tests {
         );
     }
 
+    #[test]
+    fn escaping_comes_from_the_chosen_range() {
+        let e = |accept: &str| {
+            let x = negotiate_exposition(Some(accept));
+            (x.format, x.escaping, x.content_type())
+        };
+        assert_eq!(
+            e("text/plain;version=1.0.0;escaping=dots"),
+            (
+                Format::TextV1_0_0,
+                Escaping::Dots,
+                "text/plain; version=1.0.0; charset=utf-8; escaping=dots".to_owned()
+            )
+        );
+        // An unknown scheme is ignored (client_golang does the same): legacy names.
+        assert_eq!(
+            e("application/openmetrics-text;version=1.0.0;escaping=utf8").1,
+            Escaping::Underscores
+        );
+        // The scheme of a range that lost on quality does not apply.
+        assert_eq!(
+            e(
+                "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.2,application/openmetrics-text;version=0.0.1;q=0.5"
+            ),
+            (
+                Format::OpenMetricsV0_0_1,
+                Escaping::Underscores,
+                "application/openmetrics-text; version=0.0.1; charset=utf-8".to_owned()
+            )
+        );
+        // Text 0.0.4 names a scheme only when the scraper asked for one.
+        assert_eq!(
+            e("text/plain;version=0.0.4").2,
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        assert_eq!(
+            e("text/plain;version=0.0.4;escaping=allow-utf-8").2,
+            "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8"
+        );
+        assert_eq!(e("text/plain;version=1.0.0;q=0,*/*;q=0.1").0, Format::Text);
+    }
+
     #[cfg(feature = "protobuf")]
     #[test]
     fn protobuf_when_preferred() {
