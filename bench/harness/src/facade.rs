@@ -54,3 +54,17 @@ pub fn record(i: u64) {
 pub fn record_dynamic(i: u64) {
     metrics::counter!("cache_lookups_total", "result" => RESULTS[i as usize % 2]).increment(1);
 }
+
+/// Creates 1,024 gauges (redmetrics' `facade::MAX_FAMILIES`), so that later names are
+/// refused by redmetrics; the exporter has no limit and keeps them.
+pub fn fill_families() {
+    for i in 0..1024 {
+        metrics::gauge!(format!("filler_{i}")).set(1.0);
+    }
+}
+
+/// One recording through a name created after [`fill_families`]: past redmetrics' limit.
+#[inline]
+pub fn record_refused(_: u64) {
+    metrics::counter!("past_the_limit_total").increment(1);
+}

@@ -76,6 +76,7 @@ fn a_live_demo_passes_every_check() {
         "text exposition",
         "OpenMetrics exposition",
         "protobuf exposition",
+        "Prometheus 3",
         "structure",
         "contract",
         "cardinality",
@@ -96,12 +97,95 @@ fn a_live_demo_passes_every_check() {
         "{}",
         lines[4]
     );
-    assert!(lines[6].starts_with(
+    // The demo's dotted facade name: quoted for Prometheus 3, escaped when it asks.
+    assert!(
+        lines[5].starts_with("PASS  Prometheus 3: Content-Type `application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8`")
+            && lines[5].contains("UTF-8 names served quoted (`reviewmaps_demo.cache.entries`)"),
+        "{}",
+        lines[5]
+    );
+    assert!(lines[7].starts_with(
         "PASS  contract: prefix reviewmaps (inferred): the five HTTP families and build info"
     ));
     assert_eq!(
         *lines.last().unwrap(),
-        "result: 0 failed, 0 warnings, 8 passed"
+        "result: 0 failed, 0 warnings, 9 passed"
+    );
+}
+
+/// Serves `body` to every request with the raw response head lines `head` (the
+/// Content-Type, or none), over real HTTP on loopback.
+fn serve_with_head(head: &'static str, body: &'static str) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming().take(64) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\n{head}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+const VALID: &str =
+    "# HELP app_jobs_total Jobs.\n# TYPE app_jobs_total counter\napp_jobs_total 1\n";
+
+/// Prometheus 3 fails a scrape whose Content-Type is blank, unparsable or not an
+/// exposition format (model/textparse `extractMediaType`) unless the scrape config sets
+/// `fallback_scrape_protocol`; 2.42 parsed such bodies as text, so the text checks pass.
+#[test]
+fn a_content_type_prometheus_3_cannot_read_fails_its_check() {
+    for (head, why) in [
+        ("", "blank Content-Type"),
+        ("content-type: text/plain; version\r\n", "does not parse"),
+        ("content-type: application/json\r\n", "no exposition format"),
+    ] {
+        let addr = serve_with_head(head, VALID);
+        let (out, report) = failing_endpoint_report(addr);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let found = findings(&report, "Prometheus 3");
+        assert!(
+            found
+                .iter()
+                .any(|f| f.contains(why) && f.contains("Prometheus 3 fails the scrape")),
+            "{head}: {found:?}"
+        );
+        let status: Vec<(String, String)> = statuses(&report);
+        assert!(status.contains(&("text exposition".to_owned(), "pass".to_owned())));
+    }
+}
+
+/// An endpoint that writes quoted UTF-8 names whatever the scraper asked fails for the
+/// scrapers that cannot read them: Prometheus 3 with legacy validation and Prometheus 2.x.
+#[test]
+fn quoted_names_for_a_scraper_that_did_not_allow_them_fail() {
+    let addr = serve_with_head(
+        "content-type: text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8\r\n",
+        "# HELP \"app.jobs_total\" Jobs.\n# TYPE \"app.jobs_total\" counter\n{\"app.jobs_total\",\"queue.name\"=\"mail\"} 1\n",
+    );
+    let (out, report) = failing_endpoint_report(addr);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let found = findings(&report, "Prometheus 3");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("asked for escaping=underscores")
+                && f.contains("`app.jobs_total`")
+                && f.contains("`queue.name`")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("Prometheus 2.x cannot parse them")),
+        "{found:?}"
     );
 }
 

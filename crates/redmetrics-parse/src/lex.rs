@@ -110,12 +110,57 @@ impl<'a> Cursor<'a> {
         r
     }
 
-    /// A metric name, or an empty string when the next byte cannot start one.
+    /// A metric name, or an empty string when the next byte cannot start one. A quoted name
+    /// (`"http.server.duration"`, Prometheus 3's UTF-8 form) is read unescaped; an invalid
+    /// quoted one also gives an empty string.
     pub(crate) fn metric_name(&mut self) -> String {
+        if self.peek() == Some(b'"') {
+            self.pos += 1;
+            return match self.label_value(Dialect::Text) {
+                Ok(name) if !name.is_empty() => name,
+                _ => String::new(),
+            };
+        }
         if !self.peek().is_some_and(is_name_start) {
             return String::new();
         }
         String::from_utf8_lossy(self.take_while(is_name_char)).into_owned()
+    }
+
+    /// A sample whose quoted name opens its braces (`{"a.b",x="1"} 1`), the cursor on the
+    /// `{`: the name, then its labels. Text allows blanks around the name, as elsewhere.
+    pub(crate) fn braced_sample(
+        &mut self,
+        dialect: Dialect,
+        special: impl FnOnce(&str) -> Option<&'static str>,
+    ) -> Result<(String, Labels), String> {
+        let text = dialect == Dialect::Text;
+        self.pos += 1; // '{'
+        if text {
+            self.skip_blanks();
+        }
+        if !self.eat(b'"') {
+            return Err("invalid metric name".into());
+        }
+        let name = self.label_value(dialect)?;
+        if name.is_empty() {
+            return Err("invalid metric name: empty".into());
+        }
+        if text {
+            self.skip_blanks();
+        }
+        match self.peek() {
+            // The comma stands where `labels` expects the opening brace.
+            Some(b',') => {
+                let labels = self.labels(dialect, &name, special(&name))?;
+                Ok((name, labels))
+            }
+            Some(b'}') => {
+                self.pos += 1;
+                Ok((name, Labels::new()))
+            }
+            _ => Err(format!("expected ',' or '}}' after metric name {name:?}")),
+        }
     }
 
     /// `{name="value",...}`, the cursor on the opening brace. `special` is the label a text
@@ -175,10 +220,17 @@ impl<'a> Cursor<'a> {
         family: &str,
         special: Option<&str>,
     ) -> Result<(String, String), String> {
-        if !self.peek().is_some_and(is_label_start) {
+        let name = if self.eat(b'"') {
+            let name = self.label_value(dialect)?;
+            if name.is_empty() {
+                return Err(format!("empty label name for metric {family:?}"));
+            }
+            name
+        } else if self.peek().is_some_and(is_label_start) {
+            String::from_utf8_lossy(self.take_while(is_label_char)).into_owned()
+        } else {
             return Err(format!("invalid label name for metric {family:?}"));
-        }
-        let name = String::from_utf8_lossy(self.take_while(is_label_char)).into_owned();
+        };
         self.expect(dialect, b'=', "after label name")?;
         if name == "__name__" {
             return Err("label name \"__name__\" is reserved".into());
@@ -275,6 +327,34 @@ mod tests {
             r"\z"
         );
         assert!(labels(Dialect::Text, r#"{a="\z"}"#).is_err());
+    }
+
+    #[test]
+    fn quoted_utf8_names() {
+        for d in [Dialect::Text, Dialect::OpenMetrics] {
+            let mut c = Cursor::new(br#"{"a.b","c d"="1",e="2"} 1"#);
+            let (name, labels) = c.braced_sample(d, |_| None).unwrap();
+            assert_eq!(name, "a.b");
+            assert_eq!(
+                labels,
+                [("c d".into(), "1".into()), ("e".into(), "2".into())]
+            );
+            let (name, labels) = Cursor::new(br#"{"a\"b"}"#)
+                .braced_sample(d, |_| None)
+                .unwrap();
+            assert_eq!((name.as_str(), labels.len()), ("a\"b", 0));
+            assert!(
+                Cursor::new(br#"{"",x="1"}"#)
+                    .braced_sample(d, |_| None)
+                    .is_err()
+            );
+            assert!(
+                Cursor::new(br#"{"a" x}"#)
+                    .braced_sample(d, |_| None)
+                    .is_err()
+            );
+        }
+        assert_eq!(Cursor::new(br#""x.y" help"#).metric_name(), "x.y");
     }
 
     #[test]

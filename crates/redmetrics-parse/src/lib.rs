@@ -3,6 +3,8 @@
 //!
 //! The text parser accepts and rejects what Prometheus' own parser (`expfmt`, used by
 //! `promtool check metrics`) does, so a checker's verdict on a scrape matches the server's.
+//! Both parsers also read Prometheus 3's quoted UTF-8 names (`{"a.b","c.d"="1"} 1`,
+//! `# TYPE "a.b" gauge`), which Prometheus 2.x refuses: a checker tells them apart by name.
 //! The OpenMetrics parser is as strict as the specification and agrees with every case of its
 //! official parser test suite: besides the grammar it checks each type's rules (counters never
 //! negative, cumulative histograms ending in `+Inf`, exemplars only where allowed, contiguous
@@ -53,6 +55,18 @@ mod tests {
     use proptest::prelude::*;
 
     const VALID: &str = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n# TYPE h histogram\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n";
+
+    #[test]
+    fn quoted_utf8_names_in_both_formats() {
+        let text = b"# HELP \"a.b\" A.\n# TYPE \"a.b\" gauge\n{\"a.b\",\"c.d\"=\"1\"} 3\n";
+        let e = parse_text(text).unwrap();
+        assert_eq!(e.families[0].name, "a.b");
+        assert_eq!(e.families[0].samples[0].label("c.d"), Some("1"));
+        let om = b"# TYPE \"a.b\" counter\n{\"a.b_total\",x=\"1\"} 3\n# EOF\n";
+        let e = parse_openmetrics(om).unwrap();
+        assert_eq!(e.families[0].name, "a.b");
+        assert_eq!(e.families[0].samples[0].name, "a.b_total");
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]

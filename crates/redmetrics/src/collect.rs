@@ -221,8 +221,10 @@ impl Desc {
         help: impl Into<String>,
         kind: MetricType,
     ) -> Result<Self, DescError> {
-        let name = MetricName::new(name)?;
-        let help = help.into();
+        Self::checked(MetricName::new(name)?, help.into(), kind)
+    }
+
+    fn checked(name: MetricName, help: String, kind: MetricType) -> Result<Self, DescError> {
         let n = name.as_str();
         if help.trim().is_empty() {
             return Err(DescError::NoHelp(n.to_owned()));
@@ -255,6 +257,25 @@ impl Desc {
         })
     }
 
+    /// Like [`new`](Self::new) for a name outside the legacy character set
+    /// (`http.server.duration`, see [`MetricName::utf8`]): scrapers that allow UTF-8 get it
+    /// quoted, the others escaped as they ask. The counter and unit rules are the same.
+    ///
+    /// ```
+    /// use redmetrics::collect::{Desc, MetricType};
+    ///
+    /// let d = Desc::utf8("demo.cache.entries", "Entries.", MetricType::Gauge).unwrap();
+    /// assert_eq!(d.name(), "demo.cache.entries");
+    /// assert!(Desc::utf8("jobs.done", "Jobs.", MetricType::Counter).is_err(), "needs _total");
+    /// ```
+    pub fn utf8(
+        name: impl Into<String>,
+        help: impl Into<String>,
+        kind: MetricType,
+    ) -> Result<Self, DescError> {
+        Self::checked(MetricName::utf8(name)?, help.into(), kind)
+    }
+
     /// Declares the unit; the name (before `_total` for counters) must end in `_<unit>`.
     pub fn with_unit(mut self, unit: Unit) -> Result<Self, DescError> {
         let base = self.family_name();
@@ -269,10 +290,11 @@ impl Desc {
     }
 
     /// Declares the unit the name ends in (`_seconds`, `_bytes`, before a counter's
-    /// `_total`), if any: OpenMetrics then writes a `# UNIT` line.
+    /// `_total`), if any: OpenMetrics then writes a `# UNIT` line. A UTF-8 name is judged
+    /// as a scraper without UTF-8 gets it (`x.seconds` as `x_seconds`).
     #[must_use]
     pub fn with_inferred_unit(self) -> Self {
-        let base = self.family_name();
+        let base = crate::name::Escaping::Underscores.escape(self.family_name());
         let unit = [Unit::Seconds, Unit::Bytes]
             .into_iter()
             .find(|u| base.ends_with(&format!("_{}", u.as_str())));
@@ -374,9 +396,24 @@ impl LabelSet {
         Self((!text.is_empty()).then_some(text))
     }
 
-    /// The rendered pairs, without braces (`method="GET",path="/x"`); empty for none.
+    /// The rendered pairs, without braces (`method="GET",path="/x"`); empty for none. A name
+    /// that is not legacy-valid is quoted (`"http.method"="GET"`), as scrapers that allow
+    /// UTF-8 read it; encoders escape it for the others.
     pub fn as_str(&self) -> &str {
-        self.0.as_deref().unwrap_or("")
+        self.parts().0
+    }
+
+    /// The rendered pairs, and whether a name among them is not legacy-valid (so a scraper
+    /// without UTF-8 needs it escaped): one look at the first byte.
+    #[inline]
+    pub(crate) fn parts(&self) -> (&str, bool) {
+        match self.0.as_deref() {
+            None => ("", false),
+            Some(s) => match s.strip_prefix(crate::labels::QUOTED_TAG) {
+                Some(rest) => (rest, true),
+                None => (s, false),
+            },
+        }
     }
 }
 

@@ -65,6 +65,16 @@ pub enum NameError {
         /// The refused name.
         name: String,
     },
+    /// The name is longer than [`MAX_NAME_LEN`] bytes.
+    #[error("{what} of {len} bytes is longer than {max} bytes: shorten it")]
+    TooLong {
+        /// What was being named.
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The cap.
+        max: usize,
+    },
     /// The name starts with `__`, which Prometheus reserves for internal use.
     #[error(
         "{what} `{name}` starts with `__`: that prefix is reserved for Prometheus' internal use"
@@ -76,6 +86,11 @@ pub enum NameError {
         name: String,
     },
 }
+
+/// The longest UTF-8 metric or label name accepted ([`MetricName::utf8`], [`LabelName::utf8`]
+/// and the `metrics` facade), in bytes: a name is part of every sample line, so an unbounded
+/// one is an unbounded scrape.
+pub const MAX_NAME_LEN: usize = 256;
 
 const METRIC_PATTERN: &str = "[a-zA-Z_][a-zA-Z0-9_]*";
 const LABEL_PATTERN: &str = "[a-zA-Z_][a-zA-Z0-9_]*";
@@ -118,6 +133,175 @@ fn check(what: &'static str, pattern: &'static str, name: &str) -> Result<(), Na
     Ok(())
 }
 
+/// The rules every UTF-8 name keeps: not empty, at most [`MAX_NAME_LEN`] bytes, no `__`.
+fn check_utf8(what: &'static str, name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty {
+            what,
+            pattern: "any UTF-8 text",
+        });
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong {
+            what,
+            len: name.len(),
+            max: MAX_NAME_LEN,
+        });
+    }
+    if name.starts_with("__") {
+        return Err(NameError::Reserved {
+            what,
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `name` is written as it is by every scheme: `[a-zA-Z_][a-zA-Z0-9_]*` (redmetrics
+/// keeps colons for recording rules, so they count as needing escaping).
+pub(crate) fn is_legacy(name: &str) -> bool {
+    let b = name.as_bytes();
+    match b.first() {
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {}
+        _ => return false,
+    }
+    b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// How names outside the legacy character set reach a scraper: the `escaping=` parameter of
+/// Prometheus' `Accept` header (prometheus.io `instrumenting/escaping_schemes`).
+///
+/// ```
+/// use redmetrics::name::Escaping;
+///
+/// assert_eq!(Escaping::Underscores.escape("demo.cache.entries"), "demo_cache_entries");
+/// assert_eq!(Escaping::Dots.escape("demo.cache_entries"), "demo_dot_cache__entries");
+/// assert_eq!(Escaping::Values.escape("demo.cache"), "U__demo_2e_cache");
+/// assert_eq!(Escaping::AllowUtf8.escape("demo.cache"), "demo.cache");
+/// assert_eq!("allow-utf-8".parse::<Escaping>(), Ok(Escaping::AllowUtf8));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Escaping {
+    /// `allow-utf-8`: names as they are, quoted where not legacy-valid
+    /// (`{"demo.cache.entries",label="v"} 1`).
+    AllowUtf8,
+    /// `underscores`: what a scraper without UTF-8 gets. redmetrics' rule, stricter than
+    /// Prometheus' own: every character outside `[a-zA-Z0-9_]` (colons too) becomes `_`, a
+    /// leading digit gets a `_` in front (Prometheus replaces it), and a leading `__` is cut
+    /// to `_`. Legacy-valid names are unchanged, so Prometheus 2.x sees what it always saw.
+    #[default]
+    Underscores,
+    /// `dots`: `.` becomes `_dot_`, `_` becomes `__`, anything else outside the legacy set
+    /// `__`; applied to every name, as prometheus/common does.
+    Dots,
+    /// `values`: legacy-valid names unchanged; others get `U__`, `_` doubled and every
+    /// other character outside the set written as `_<hex code point>_`.
+    Values,
+}
+
+/// The `escaping=` value was not one of the four schemes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown escaping scheme `{0}`: allow-utf-8, underscores, dots or values")]
+pub struct UnknownEscaping(pub String);
+
+impl std::str::FromStr for Escaping {
+    type Err = UnknownEscaping;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "allow-utf-8" => Ok(Self::AllowUtf8),
+            "underscores" => Ok(Self::Underscores),
+            "dots" => Ok(Self::Dots),
+            "values" => Ok(Self::Values),
+            other => Err(UnknownEscaping(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Escaping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Escaping {
+    /// Every scheme, in the order of the specification.
+    pub const ALL: [Self; 4] = [Self::AllowUtf8, Self::Underscores, Self::Dots, Self::Values];
+
+    /// The parameter value (`escaping=<this>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllowUtf8 => "allow-utf-8",
+            Self::Underscores => "underscores",
+            Self::Dots => "dots",
+            Self::Values => "values",
+        }
+    }
+
+    /// `name` as this scheme writes it (without the quotes `allow-utf-8` adds).
+    pub fn escape(self, name: &str) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match self {
+            Self::AllowUtf8 => Cow::Borrowed(name),
+            Self::Underscores | Self::Values if is_legacy(name) => Cow::Borrowed(name),
+            _ => {
+                let mut out = String::with_capacity(name.len() + 4);
+                self.escape_into(&mut out, name);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Appends `name` as this scheme writes it.
+    pub(crate) fn escape_into(self, out: &mut String, name: &str) {
+        use std::fmt::Write;
+        let legacy = |c: char, first: bool| {
+            c.is_ascii_alphabetic() || c == '_' || (!first && c.is_ascii_digit())
+        };
+        match self {
+            Self::AllowUtf8 => out.push_str(name),
+            Self::Underscores => {
+                let start = out.len();
+                if name.starts_with(|c: char| c.is_ascii_digit()) {
+                    out.push('_');
+                }
+                out.extend(name.chars().map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                }));
+                while out[start..].starts_with("__") {
+                    out.remove(start);
+                }
+            }
+            Self::Dots => {
+                for (i, c) in name.chars().enumerate() {
+                    match c {
+                        '_' => out.push_str("__"),
+                        '.' => out.push_str("_dot_"),
+                        c if legacy(c, i == 0) => out.push(c),
+                        _ => out.push_str("__"),
+                    }
+                }
+            }
+            Self::Values if is_legacy(name) => out.push_str(name),
+            Self::Values => {
+                out.push_str("U__");
+                for (i, c) in name.chars().enumerate() {
+                    match c {
+                        '_' => out.push_str("__"),
+                        c if legacy(c, i == 0) => out.push(c),
+                        c => {
+                            let _ = write!(out, "_{:x}_", u32::from(c));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A metric family name that Prometheus 2.x accepts and that is not reserved.
 /// Example: [`name`](crate::name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -131,6 +315,27 @@ impl MetricName {
         let name = name.into();
         check("metric name", METRIC_PATTERN, &name)?;
         Ok(Self(name))
+    }
+
+    /// Accepts any UTF-8 name (`http.server.duration`) up to [`MAX_NAME_LEN`] bytes, except
+    /// an empty one or one starting with `__`. Scrapers that allow UTF-8 get it quoted; the
+    /// others get it escaped as they ask ([`Escaping`]).
+    ///
+    /// ```
+    /// use redmetrics::name::MetricName;
+    ///
+    /// assert!(!MetricName::utf8("demo.cache.entries").unwrap().is_legacy());
+    /// assert!(MetricName::utf8("").is_err());
+    /// ```
+    pub fn utf8(name: impl Into<String>) -> Result<Self, NameError> {
+        let name = name.into();
+        check_utf8("metric name", &name)?;
+        Ok(Self(name))
+    }
+
+    /// Whether Prometheus 2.x accepts the name as it is (`[a-zA-Z_][a-zA-Z0-9_]*`).
+    pub fn is_legacy(&self) -> bool {
+        is_legacy(&self.0)
     }
 
     /// The name as written in the exposition and in PromQL.
@@ -164,6 +369,14 @@ impl LabelName {
     pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
         let name = name.into();
         check("label name", LABEL_PATTERN, &name)?;
+        Ok(Self(name))
+    }
+
+    /// Accepts any UTF-8 label name up to [`MAX_NAME_LEN`] bytes, except an empty one or one
+    /// starting with `__`; see [`MetricName::utf8`].
+    pub fn utf8(name: impl Into<String>) -> Result<Self, NameError> {
+        let name = name.into();
+        check_utf8("label name", &name)?;
         Ok(Self(name))
     }
 

@@ -29,7 +29,7 @@ use std::time::SystemTime;
 use crate::collect::{Collect, Desc, DescError, MetricType, Sink};
 use crate::labels;
 use crate::metrics::{FamilyMetric, LabeledFamily};
-use crate::name::{LabelName, NameError};
+use crate::name::{Escaping, LabelName, NameError};
 
 /// Default bound on label sets per family.
 /// Example: [`registry`](crate::registry).
@@ -115,7 +115,10 @@ impl Default for Registry {
     }
 }
 
-/// The series names a family writes, plus its OpenMetrics family name.
+/// The series names a family writes, plus its OpenMetrics family name, as they are and as
+/// a scraper without UTF-8 gets them ([`Escaping::Underscores`]): two families that differ
+/// only in characters that scheme replaces (`a.b`, `a_b`) would reach it as one, so they
+/// clash here.
 fn series_names(desc: &Desc) -> Vec<String> {
     let family = desc.family_name();
     let mut names = vec![desc.name().to_owned(), family.to_owned()];
@@ -125,6 +128,13 @@ fn series_names(desc: &Desc) -> Vec<String> {
             .iter()
             .map(|s| format!("{family}{s}")),
     );
+    let escaped: Vec<String> = names
+        .iter()
+        .map(|n| Escaping::Underscores.escape(n))
+        .filter(|e| !names.contains(&e.to_string()))
+        .map(|e| e.into_owned())
+        .collect();
+    names.extend(escaped);
     names
 }
 
@@ -259,9 +269,27 @@ impl Registry {
         for (c, _) in collectors.iter() {
             c.collect(sink);
         }
+        // The `family` label is capped at the default label-value cap (a family name is the
+        // application's, not a request's, so a lowered cap does not apply); families whose
+        // capped names agree are summed into one series rather than written twice, starting
+        // when the first of them was registered.
+        let cap = DEFAULT_MAX_LABEL_VALUE_LEN;
         let mut folded: Vec<(String, u64, SystemTime)> = Vec::new();
+        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for (c, registered) in collectors.iter() {
-            c.overflow(&mut |family, n| folded.push((family.to_owned(), n, *registered)));
+            c.overflow(&mut |family, n| {
+                let family = labels::cap(family, cap);
+                match at.get(family.as_ref()) {
+                    Some(&i) => {
+                        folded[i].1 += n;
+                        folded[i].2 = folded[i].2.min(*registered);
+                    }
+                    None => {
+                        at.insert(family.to_string(), folded.len());
+                        folded.push((family.into_owned(), n, *registered));
+                    }
+                }
+            });
         }
         if !folded.is_empty()
             && let Ok(desc) = Desc::new(

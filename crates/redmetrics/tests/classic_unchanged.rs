@@ -96,3 +96,30 @@ fn classic_text_and_openmetrics_are_unchanged() {
         );
     }
 }
+
+/// What the endpoint answers Prometheus 2.42 (scrape/scrape.go v2.42.0 `scrapeAcceptHeader`)
+/// and a client without `Accept` is still the pre-native-histogram build's bytes, now that it
+/// negotiates Prometheus 3's escaping.
+#[tokio::test]
+async fn the_endpoint_answers_prometheus_2_42_with_the_old_bytes() {
+    use http_body_util::BodyExt;
+    let m = scripted();
+    let endpoint = m.endpoint().gzip(false);
+    let p2_42 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    for (accept, golden) in [
+        (Some(p2_42), include_str!("golden/classic.om")),
+        (None, include_str!("golden/classic.txt")),
+    ] {
+        let mut headers = http::HeaderMap::new();
+        if let Some(a) = accept {
+            headers.insert(http::header::ACCEPT, a.parse().unwrap());
+        }
+        let res = endpoint.respond(&http::Method::GET, &headers, &http::Extensions::new());
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            String::from_utf8(body.to_vec()).unwrap(),
+            golden,
+            "{accept:?}"
+        );
+    }
+}

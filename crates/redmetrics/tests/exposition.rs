@@ -377,9 +377,12 @@ async fn every_served_variant_passes_both_judges() {
         b"",
     )
     .await;
+    // prometheus.io `instrumenting/content_negotiation`: a 1.0.0 text format names its
+    // escaping scheme; 2.42 named none, so it gets legacy names (`underscores`). 2.42's
+    // `textparse.New` reads only the media type, so the parameter changes nothing for it.
     assert_eq!(
         om.headers["content-type"],
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
     );
     assert!(om.body.ends_with(b"# EOF\n"));
     assert_promtool_accepts_openmetrics(&om.body, &COUNTERS, &STARTED);

@@ -103,7 +103,16 @@ async fn macros_land_on_the_endpoint_and_the_judges_accept_it() {
         "configured buckets:\n{text}"
     );
     assert!(text.contains("# HELP library_fetch_seconds Time to fetch one item.\n"));
-    assert!(!text.contains("broken_total"));
+    assert_eq!(value(&s, "broken_total", &[]), None, "refused:\n{text}");
+    assert_eq!(
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", "broken_total")]
+        ),
+        Some(1.0),
+        "the refused recording is counted"
+    );
 
     let (code, out) = promtool_check(text.as_bytes());
     assert_eq!(
@@ -227,4 +236,92 @@ fn a_name_two_types_share_is_refused_the_same_way_every_call() {
     ))
     .unwrap();
     assert!(text.contains("app_jobs_total 3\n"), "{text}");
+}
+
+/// Issue 23 item 6: a histogram or summary that observed NaN or a negative value still
+/// writes OpenMetrics that Python's parser accepts (it refuses a NaN or negative `_sum`):
+/// NaN is counted and not summed; a negative sum is left out with its `_count` (the parsers
+/// want both or neither; `+Inf` still counts); text keeps the real sum.
+#[test]
+fn nan_and_negative_observations_write_valid_openmetrics() {
+    use redmetrics::metrics::{Objective, SummaryShape};
+    let registry = redmetrics::Registry::new();
+    let shape =
+        SummaryShape::new(&Objective::DEFAULTS, std::time::Duration::from_secs(60)).unwrap();
+    let recorder = FacadeRecorder::builder(registry.clone())
+        .summary("sum_", shape)
+        .build();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::histogram!("neg_seconds").record(-5.0);
+        metrics::histogram!("nan_seconds").record(f64::NAN);
+        metrics::histogram!("nan_seconds").record(0.5);
+        metrics::histogram!("sum_neg").record(-1.0);
+        metrics::histogram!("sum_nan").record(f64::NAN);
+    });
+    let om = redmetrics::encoding::encode(&registry, redmetrics::encoding::Format::OpenMetrics);
+    let parsed = python_parse("openmetrics", &om).to_string();
+    let om = String::from_utf8(om).unwrap();
+    assert!(!om.contains("_sum NaN") && !om.contains("_sum -"), "{om}");
+    assert!(
+        om.contains("nan_seconds_count 2\n") && om.contains("nan_seconds_sum 0.5\n"),
+        "{om}"
+    );
+    assert!(
+        !om.contains("neg_seconds_sum") && !om.contains("neg_seconds_count"),
+        "{om}"
+    );
+    assert!(om.contains("neg_seconds_bucket{le=\"+Inf\"} 1\n"), "{om}");
+    assert!(
+        om.contains("sum_nan_count 1\n") && om.contains("sum_nan_sum 0\n"),
+        "{om}"
+    );
+    assert!(parsed.contains("neg_seconds_bucket"), "{parsed}");
+    let text = redmetrics::encoding::encode(&registry, redmetrics::encoding::Format::Text);
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("neg_seconds_sum -5\n"), "{text}");
+    python_parse("text", text.as_bytes());
+}
+
+/// Issue 23 item 4, metric names: `demo.entries` and `demo_entries` are two names in UTF-8
+/// but one once escaped for a scraper without UTF-8, so the second is refused (listed and its
+/// recordings counted) and no scrape ever shows the name twice.
+#[test]
+fn metric_names_that_collide_once_escaped_are_refused_and_counted() {
+    let registry = redmetrics::Registry::new();
+    let recorder = FacadeRecorder::builder(registry.clone()).build();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::gauge!("demo.entries").set(3.0);
+        for _ in 0..4 {
+            metrics::gauge!("demo_entries").set(9.0);
+        }
+    });
+    let refused = recorder.refused();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].name, "demo_entries");
+    assert!(
+        refused[0].reason.contains("already exported"),
+        "{refused:?}"
+    );
+    let text = String::from_utf8(redmetrics::encoding::encode(
+        &registry,
+        redmetrics::encoding::Format::Text,
+    ))
+    .unwrap();
+    let s = samples(&text);
+    assert_eq!(
+        s.iter().filter(|x| x.name == "demo_entries").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(value(&s, "demo_entries", &[]), Some(3.0));
+    assert_eq!(
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", "demo_entries")]
+        ),
+        Some(4.0),
+        "every refused recording counted:\n{text}"
+    );
+    python_parse("text", text.as_bytes());
 }

@@ -205,7 +205,7 @@ async fn a_wildcard_range_is_text_and_unrelated_types_are_not() {
         ),
         (
             "application/openmetrics-text;q=0.5, application/json",
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
         ),
     ] {
         let got = common::send(&client, addr, "GET", "/metrics", &[("accept", accept)], b"").await;

@@ -7,11 +7,11 @@
 
 use std::hint::black_box;
 
-use redmetrics_bench::facade::{Facade, record, record_dynamic};
+use redmetrics_bench::facade::{Facade, fill_families, record, record_dynamic, record_refused};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: facade-ops redmetrics|metrics-exporter-prometheus static|dynamic N";
+    let usage = "usage: facade-ops redmetrics|metrics-exporter-prometheus static|dynamic|refused N";
     let (Some(which), Some(mode), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -24,13 +24,16 @@ fn main() {
         eprintln!("{usage}");
         std::process::exit(2);
     };
-    let op: fn(u64) = if mode == "dynamic" {
-        record_dynamic
-    } else {
-        record
+    let op: fn(u64) = match mode.as_str() {
+        "dynamic" => record_dynamic,
+        "refused" => record_refused,
+        _ => record,
     };
     let recorder = facade.recorder();
     metrics::with_local_recorder(&*recorder, || {
+        if mode == "refused" {
+            fill_families();
+        }
         for i in 0..n {
             op(black_box(i));
         }

@@ -89,6 +89,13 @@ pub(crate) async fn check(
             return Ok(Report::new(url, checks));
         }
     }
+    match prometheus3_scrapes(&get).await {
+        Ok((utf8, legacy)) => checks.push(super::prometheus3::check(&utf8, &legacy, &text)),
+        Err(found) => {
+            checks.push(found?);
+            return Ok(Report::new(url, checks));
+        }
+    }
     checks.push(structure_check(&text));
     let contract = contract_check(&text, expected);
     let prefix = contract.1;
@@ -104,6 +111,16 @@ pub(crate) async fn check(
     };
     checks.push(monotonic_check(&text, &second, prefix.as_ref()));
     Ok(Report::new(url, checks))
+}
+
+/// The two scrapes Prometheus 3 makes: its default Accept header, and the one with legacy
+/// name validation.
+async fn prometheus3_scrapes<E>(
+    get: &impl AsyncFn(&str) -> Result<Fetched, E>,
+) -> Result<(Fetched, Fetched), E> {
+    let utf8 = get(super::prometheus3::ACCEPT).await?;
+    let legacy = get(super::prometheus3::LEGACY_ACCEPT).await?;
+    Ok((utf8, legacy))
 }
 
 /// The failed scrape of a body over the cap.

@@ -15,6 +15,7 @@ mod limits;
 mod manifests;
 mod matchers;
 mod prometheus;
+mod prometheus3;
 mod protobuf;
 mod report;
 

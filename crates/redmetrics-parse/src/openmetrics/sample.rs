@@ -55,14 +55,19 @@ pub(super) fn lex(raw: &[u8]) -> Result<Lexed, String> {
     if c.peek().is_some_and(is_blank) {
         return Err("leading whitespace: OpenMetrics allows none".into());
     }
-    let name = c.metric_name();
-    if name.is_empty() {
-        return Err("invalid metric name".into());
-    }
-    let labels = if c.peek() == Some(b'{') {
-        c.labels(Dialect::OpenMetrics, &name, None)?
+    let (name, labels) = if c.peek() == Some(b'{') {
+        c.braced_sample(Dialect::OpenMetrics, |_| None)?
     } else {
-        Labels::new()
+        let name = c.metric_name();
+        if name.is_empty() {
+            return Err("invalid metric name".into());
+        }
+        let labels = if c.peek() == Some(b'{') {
+            c.labels(Dialect::OpenMetrics, &name, None)?
+        } else {
+            Labels::new()
+        };
+        (name, labels)
     };
     if !c.eat(b' ') {
         return Err(format!(

@@ -163,7 +163,6 @@ pub fn parse_text(input: &[u8]) -> Result<Exposition, ParseError> {
         }
         match c.peek() {
             Some(b'#') => comment(&mut b, n, line.bytes)?,
-            Some(b'{') => return Err(ParseError::new(n, "invalid metric name")),
             _ => {
                 let special =
                     |name: &str| match b.family_of(name).map(|i| b.exposition.families[i].kind) {

@@ -21,17 +21,24 @@ pub(super) fn lex(
     special: impl FnOnce(&str) -> Option<&'static str>,
 ) -> Result<Lexed, String> {
     c.skip_blanks();
-    let name = c.metric_name();
-    if name.is_empty() {
-        return Err("invalid metric name".into());
-    }
-    c.skip_blanks();
-    let labels = if c.peek() == Some(b'{') {
-        let l = c.labels(Dialect::Text, &name, special(&name))?;
+    let (name, labels) = if c.peek() == Some(b'{') {
+        let named = c.braced_sample(Dialect::Text, special)?;
         c.skip_blanks();
-        l
+        named
     } else {
-        Labels::new()
+        let name = c.metric_name();
+        if name.is_empty() {
+            return Err("invalid metric name".into());
+        }
+        c.skip_blanks();
+        let labels = if c.peek() == Some(b'{') {
+            let l = c.labels(Dialect::Text, &name, special(&name))?;
+            c.skip_blanks();
+            l
+        } else {
+            Labels::new()
+        };
+        (name, labels)
     };
     let token = c.token();
     let value = parse_number(token).ok_or_else(|| {

@@ -1,17 +1,14 @@
-//! Choosing a format from an `Accept` header.
+//! Choosing a format and an escaping scheme from an `Accept` header.
 
-use super::Format;
+use super::{Escaping, Exposition, Format};
 
 /// The protobuf media type and the parameters that select the delimited `MetricFamily`
 /// stream (client_golang's `expfmt` requires the same two).
 #[cfg(feature = "protobuf")]
 const PROTOBUF: &str = "application/vnd.google.protobuf";
 
-/// The format a scraper prefers: the highest quality among the ranges redmetrics can serve.
-/// Protobuf (feature `protobuf`) needs `proto=io.prometheus.client.MetricFamily` and
-/// `encoding=delimited`; OpenMetrics a version of 1.0.0, 0.0.1 or none; text is
-/// `text/plain`, `text/*` or `*/*`. Ties go to protobuf, then OpenMetrics; a missing or
-/// unparsable header gets text, as client_golang does.
+/// The format a scraper prefers; see [`negotiate_exposition`], which also picks the
+/// escaping scheme.
 ///
 /// ```
 /// use redmetrics::encoding::{Format, negotiate};
@@ -22,18 +19,44 @@ const PROTOBUF: &str = "application/vnd.google.protobuf";
 /// assert_eq!(negotiate(None), Format::Text);
 /// ```
 pub fn negotiate(accept: Option<&str>) -> Format {
+    negotiate_exposition(accept).format
+}
+
+/// What a scraper prefers: the highest quality among the ranges redmetrics can serve, and
+/// the `escaping=` scheme that range names (prometheus.io `instrumenting/content_negotiation`).
+///
+/// Protobuf (feature `protobuf`) needs `proto=io.prometheus.client.MetricFamily` and
+/// `encoding=delimited`; OpenMetrics is version 1.0.0 (or none) or 0.0.1; `text/plain` is
+/// version 1.0.0 or, for any other version or none, 0.0.4, as are `text/*` and `*/*`. Ties go
+/// to protobuf, then OpenMetrics 1.0.0, 0.0.1, text 1.0.0, text 0.0.4. A range without a
+/// known `escaping=` gets legacy names ([`Escaping::Underscores`]) and a `Content-Type`
+/// that names a scheme only where the format defines one. A missing or unparsable header
+/// gets text 0.0.4, as client_golang does.
+///
+/// ```
+/// use redmetrics::encoding::{Escaping, Format, negotiate_exposition};
+///
+/// // Prometheus 3.4+ by default (scrape/scrape.go `acceptHeader`).
+/// let prometheus_3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+/// let e = negotiate_exposition(Some(prometheus_3));
+/// assert_eq!((e.format, e.escaping), (Format::OpenMetrics, Escaping::AllowUtf8));
+/// assert_eq!(
+///     e.content_type(),
+///     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+/// );
+/// ```
+pub fn negotiate_exposition(accept: Option<&str>) -> Exposition {
     let Some(accept) = accept else {
-        return Format::Text;
+        return Format::Text.into();
     };
-    let mut om = 0.0f32;
-    let mut text = 0.0f32;
-    #[cfg(feature = "protobuf")]
-    let mut pb = 0.0f32;
+    // (quality, rank: lower wins ties, format, escaping named by the range)
+    let mut best: Option<(f32, u8, Format, Option<Escaping>)> = None;
     for range in accept.split(',') {
         let mut params = range.split(';').map(str::trim);
         let media = params.next().unwrap_or_default();
         let mut q = 1.0f32;
         let mut version = None;
+        let mut escaping = None;
         let (mut proto, mut encoding) = (None, None);
         for p in params {
             let Some((k, v)) = p.split_once('=') else {
@@ -44,41 +67,64 @@ pub fn negotiate(accept: Option<&str>) -> Format {
                 q = v.parse().unwrap_or(0.0);
             } else if k.eq_ignore_ascii_case("version") {
                 version = Some(v);
+            } else if k.eq_ignore_ascii_case("escaping") {
+                escaping = v.parse::<Escaping>().ok();
             } else if k.eq_ignore_ascii_case("proto") {
                 proto = Some(v);
             } else if k.eq_ignore_ascii_case("encoding") {
                 encoding = Some(v);
             }
         }
-        if media.eq_ignore_ascii_case("application/openmetrics-text") {
-            if matches!(version, None | Some("1.0.0") | Some("0.0.1")) {
-                om = om.max(q);
+        let found = if media.eq_ignore_ascii_case("application/openmetrics-text") {
+            match version {
+                None | Some("1.0.0") => Some((1, Format::OpenMetrics)),
+                Some("0.0.1") => Some((2, Format::OpenMetricsV0_0_1)),
+                Some(_) => None,
             }
-        } else if media.eq_ignore_ascii_case("text/plain")
-            || media == "*/*"
-            || media.eq_ignore_ascii_case("text/*")
-        {
-            text = text.max(q);
+        } else if media.eq_ignore_ascii_case("text/plain") {
+            match version {
+                Some("1.0.0") => Some((3, Format::TextV1_0_0)),
+                _ => Some((4, Format::Text)),
+            }
+        } else if media == "*/*" || media.eq_ignore_ascii_case("text/*") {
+            Some((4, Format::Text))
         } else {
-            #[cfg(feature = "protobuf")]
-            if media.eq_ignore_ascii_case(PROTOBUF)
-                && proto == Some("io.prometheus.client.MetricFamily")
-                && encoding == Some("delimited")
-            {
-                pb = pb.max(q);
-            }
-            let _ = (proto, encoding);
+            protobuf_range(media, proto, encoding)
+        };
+        let Some((rank, format)) = found else {
+            continue;
+        };
+        let better = match best {
+            _ if q.is_nan() || q <= 0.0 => false,
+            None => true,
+            Some((bq, brank, ..)) => q > bq || (q == bq && rank < brank),
+        };
+        if better {
+            best = Some((q, rank, format, escaping));
         }
     }
+    match best {
+        Some((_, _, format, Some(escaping))) => Exposition::new(format, escaping),
+        Some((_, _, format, None)) => format.into(),
+        None => Format::Text.into(),
+    }
+}
+
+/// The protobuf range redmetrics serves, when the feature is on.
+fn protobuf_range(
+    media: &str,
+    proto: Option<&str>,
+    encoding: Option<&str>,
+) -> Option<(u8, Format)> {
     #[cfg(feature = "protobuf")]
-    if pb > 0.0 && pb >= om && pb >= text {
-        return Format::Protobuf;
+    if media.eq_ignore_ascii_case(PROTOBUF)
+        && proto == Some("io.prometheus.client.MetricFamily")
+        && encoding == Some("delimited")
+    {
+        return Some((0, Format::Protobuf));
     }
-    if om > 0.0 && om >= text {
-        Format::OpenMetrics
-    } else {
-        Format::Text
-    }
+    let _ = (media, proto, encoding);
+    None
 }
 
 #[cfg(test)]
@@ -110,6 +156,48 @@ mod tests {
             )),
             Format::OpenMetrics
         );
+    }
+
+    #[test]
+    fn escaping_comes_from_the_chosen_range() {
+        let e = |accept: &str| {
+            let x = negotiate_exposition(Some(accept));
+            (x.format, x.escaping, x.content_type())
+        };
+        assert_eq!(
+            e("text/plain;version=1.0.0;escaping=dots"),
+            (
+                Format::TextV1_0_0,
+                Escaping::Dots,
+                "text/plain; version=1.0.0; charset=utf-8; escaping=dots".to_owned()
+            )
+        );
+        // An unknown scheme is ignored (client_golang does the same): legacy names.
+        assert_eq!(
+            e("application/openmetrics-text;version=1.0.0;escaping=utf8").1,
+            Escaping::Underscores
+        );
+        // The scheme of a range that lost on quality does not apply.
+        assert_eq!(
+            e(
+                "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.2,application/openmetrics-text;version=0.0.1;q=0.5"
+            ),
+            (
+                Format::OpenMetricsV0_0_1,
+                Escaping::Underscores,
+                "application/openmetrics-text; version=0.0.1; charset=utf-8".to_owned()
+            )
+        );
+        // Text 0.0.4 names a scheme only when the scraper asked for one.
+        assert_eq!(
+            e("text/plain;version=0.0.4").2,
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        assert_eq!(
+            e("text/plain;version=0.0.4;escaping=allow-utf-8").2,
+            "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8"
+        );
+        assert_eq!(e("text/plain;version=1.0.0;q=0,*/*;q=0.1").0, Format::Text);
     }
 
     #[cfg(feature = "protobuf")]

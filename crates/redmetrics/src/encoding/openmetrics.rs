@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::series;
+use super::{Escaping, FamilyName, series};
 use crate::collect::{
     Desc, Exemplar, HistogramSample, LabelSet, MetricType, Sink, SummarySample, suffix,
 };
@@ -14,7 +14,7 @@ use crate::number::{write_f64, write_i64, write_u64};
 pub(crate) struct OpenMetricsSink<'a> {
     out: &'a mut Vec<u8>,
     /// The family name; a counter's samples add `_total`.
-    name: String,
+    name: FamilyName,
     /// The family's type: only counters, histograms and summaries get `_created`.
     kind: MetricType,
 }
@@ -23,9 +23,15 @@ impl<'a> OpenMetricsSink<'a> {
     pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
         Self {
             out,
-            name: String::new(),
+            name: FamilyName::new(Escaping::Underscores),
             kind: MetricType::Unknown,
         }
+    }
+
+    /// Writes names as `escaping` asks.
+    pub(crate) fn escaping(mut self, escaping: Escaping) -> Self {
+        self.name = FamilyName::new(escaping);
+        self
     }
 
     /// Ends the exposition.
@@ -39,7 +45,7 @@ impl<'a> OpenMetricsSink<'a> {
 
     fn meta(&mut self, keyword: &[u8], value: &[u8]) {
         self.out.extend_from_slice(keyword);
-        self.out.extend_from_slice(self.name.as_bytes());
+        self.name.write_meta(self.out);
         self.out.push(b' ');
         self.out.extend_from_slice(value);
         self.out.push(b'\n');
@@ -48,11 +54,12 @@ impl<'a> OpenMetricsSink<'a> {
 
 impl Sink for OpenMetricsSink<'_> {
     fn family(&mut self, desc: &Desc) {
-        self.name.clear();
-        self.name.push_str(desc.family_name());
+        self.name.set(desc.family_name());
         self.kind = desc.kind();
         self.meta(b"# TYPE ", desc.kind().as_str().as_bytes());
-        if let Some(unit) = desc.unit() {
+        // OpenMetrics: "the unit MUST be a suffix of the MetricFamily name"; a quoted UTF-8
+        // name (`"x.seconds"`) has none, so it goes without `# UNIT`.
+        if let Some(unit) = desc.unit().filter(|u| self.name.ends_with_unit(u.as_str())) {
             self.meta(b"# UNIT ", unit.as_str().as_bytes());
         }
         let mut help = Vec::with_capacity(desc.help().len());
@@ -71,7 +78,7 @@ impl Sink for OpenMetricsSink<'_> {
         value: u64,
         exemplar: Option<&Exemplar>,
     ) {
-        series(self.out, &self.name, suffix::TOTAL, labels.as_str(), None);
+        series(self.out, &self.name, suffix::TOTAL, labels, None);
         write_u64(self.out, value);
         if let Some(e) = exemplar {
             super::exemplar::write(self.out, e);
@@ -80,29 +87,29 @@ impl Sink for OpenMetricsSink<'_> {
     }
 
     fn counter_f64(&mut self, labels: &LabelSet, value: f64) {
-        series(self.out, &self.name, suffix::TOTAL, labels.as_str(), None);
+        series(self.out, &self.name, suffix::TOTAL, labels, None);
         write_f64(self.out, value);
         self.line_end();
     }
 
     fn gauge(&mut self, labels: &LabelSet, value: f64) {
-        series(self.out, &self.name, "", labels.as_str(), None);
+        series(self.out, &self.name, "", labels, None);
         write_f64(self.out, value);
         self.line_end();
     }
 
     fn gauge_i64(&mut self, labels: &LabelSet, value: i64) {
-        series(self.out, &self.name, "", labels.as_str(), None);
+        series(self.out, &self.name, "", labels, None);
         write_i64(self.out, value);
         self.line_end();
     }
 
     fn histogram(&mut self, labels: &LabelSet, h: HistogramSample<'_>) {
-        super::histogram(self.out, &self.name, labels.as_str(), h, true);
+        super::histogram(self.out, &self.name, labels, h, true);
     }
 
     fn summary(&mut self, labels: &LabelSet, s: SummarySample<'_>) {
-        super::summary(self.out, &self.name, labels.as_str(), s, true);
+        super::summary(self.out, &self.name, labels, s, true);
     }
 
     fn created(&mut self, labels: &LabelSet, at: SystemTime) {
@@ -110,7 +117,7 @@ impl Sink for OpenMetricsSink<'_> {
             debug_assert!(false, "a start for a {} series", self.kind.as_str());
             return;
         }
-        series(self.out, &self.name, suffix::CREATED, labels.as_str(), None);
+        series(self.out, &self.name, suffix::CREATED, labels, None);
         write_timestamp(self.out, at);
         self.line_end();
     }

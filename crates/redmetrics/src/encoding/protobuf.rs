@@ -18,17 +18,30 @@ use prost::Message;
 
 use crate::collect::{Desc, Exemplar, HistogramSample, LabelSet, MetricType, Sink, SummarySample};
 use crate::labels::parse_rendered;
+use crate::name::Escaping;
 use crate::proto;
 
 /// Collects each family's metrics and writes the family when the next one starts.
 pub(crate) struct ProtobufSink<'a> {
     out: &'a mut Vec<u8>,
     family: Option<proto::MetricFamily>,
+    /// How names are written: protobuf carries them as strings, so only escaping applies.
+    escaping: Escaping,
 }
 
 impl<'a> ProtobufSink<'a> {
     pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
-        Self { out, family: None }
+        Self {
+            out,
+            family: None,
+            escaping: Escaping::Underscores,
+        }
+    }
+
+    /// Writes names as `escaping` asks.
+    pub(crate) fn escaping(mut self, escaping: Escaping) -> Self {
+        self.escaping = escaping;
+        self
     }
 
     /// Writes the last family.
@@ -50,10 +63,11 @@ impl<'a> ProtobufSink<'a> {
             debug_assert!(false, "a sample before its family");
             return;
         };
+        let escaping = self.escaping;
         let mut metric = proto::Metric {
             label: parse_rendered(labels.as_str())
                 .map(|(name, value)| proto::LabelPair {
-                    name: Some(name.to_owned()),
+                    name: Some(escaping.escape(&name).into_owned()),
                     value: Some(value),
                 })
                 .collect(),
@@ -79,7 +93,7 @@ impl Sink for ProtobufSink<'_> {
     fn family(&mut self, desc: &Desc) {
         self.flush();
         self.family = Some(proto::MetricFamily {
-            name: Some(desc.name().to_owned()),
+            name: Some(self.escaping.escape(desc.name()).into_owned()),
             help: Some(desc.help().to_owned()),
             r#type: Some(kind(desc.kind()) as i32),
             metric: Vec::new(),

@@ -35,7 +35,7 @@ use ipnet::IpNet;
 use tower_service::Service;
 
 use self::access::{Access, Denial};
-use crate::encoding::{self, negotiate};
+use crate::encoding::{self, negotiate_exposition};
 use crate::registry::Registry;
 
 /// The connection's peer address, for network rules; `serve` (feature `server`) inserts it.
@@ -150,8 +150,8 @@ impl MetricsEndpoint {
         if let Some(refused) = self.refuse(headers, extensions) {
             return refused;
         }
-        let format = negotiate(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
-        let mut body = encoding::encode(&self.config.registry, format);
+        let exposition = negotiate_exposition(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
+        let mut body = encoding::encode_as(&self.config.registry, exposition);
         let mut gzipped = false;
         if self.config.gzip
             && compress::accepts_gzip(headers)
@@ -168,10 +168,9 @@ impl MetricsEndpoint {
         };
         let mut res = Response::new(Full::new(body));
         let h = res.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
-        );
+        if let Ok(v) = HeaderValue::from_str(&exposition.content_type()) {
+            h.insert(CONTENT_TYPE, v);
+        }
         h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
         h.insert(CONTENT_LENGTH, HeaderValue::from(len));
         if gzipped {

@@ -1,8 +1,9 @@
 //! One facade family: series keyed by the `metrics` crate's label pairs, bounded like every
 //! family of the registry, written through the same [`Sink`] as every other collector.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use metrics::{CounterFn, GaugeFn, HistogramFn, Key};
 
@@ -11,6 +12,7 @@ use crate::collect::{Collect, Desc, LabelSet, MetricType, Sink};
 use crate::labels;
 use crate::metrics::bounded::{BoundedSeries, OVERFLOW};
 use crate::metrics::{FamilyMetric, GaugeF64, Histogram, Scratch, Summary};
+use crate::name::Escaping;
 
 /// A facade counter: `increment` adds, `absolute` raises to the given value.
 #[derive(Debug, Default)]
@@ -50,10 +52,16 @@ pub(super) enum FacadeHistogram {
     Summary(Summary),
 }
 
+/// NaN is counted (`+Inf` bucket and `_count`, like client_golang) but not summed, so the
+/// sum stays a number; a negative value is recorded as it is, and OpenMetrics, which forbids
+/// a negative sum, leaves `_sum` and `_count` out while the sum is below zero (text and
+/// protobuf keep them).
 impl HistogramFn for FacadeHistogram {
     fn record(&self, value: f64) {
         match self {
+            Self::Buckets(h) if value.is_nan() => h.observe_nan(),
             Self::Buckets(h) => h.observe(value),
+            Self::Summary(s) if value.is_nan() => s.count_only(),
             Self::Summary(s) => s.observe(value),
         }
     }
@@ -107,7 +115,7 @@ impl Cell for FacadeHistogram {
 
 /// One series: the label pairs as recorded (to find it again), rendered once for the sinks.
 struct Series<C> {
-    raw: Box<[(Box<str>, Box<str>)]>,
+    raw: RawPairs,
     labels: LabelSet,
     cell: Arc<C>,
 }
@@ -122,6 +130,10 @@ pub(super) struct Family<C: Cell> {
     series: BoundedSeries<Series<C>>,
     /// Label values longer than this fold into the overflow series, as in every family.
     max_value_len: usize,
+    /// Each series' label set as a scraper without UTF-8 sees it, with the raw key that owns
+    /// it: a new key that would read the same there is folded into the overflow series and
+    /// counted, never written as a second series. Touched only when a series is created.
+    legacy: Mutex<HashMap<String, RawPairs>>,
 }
 
 /// The hash of a key's labels, independent of their order.
@@ -131,15 +143,52 @@ fn labels_hash<C>(series: &BoundedSeries<C>, key: &Key) -> u64 {
     })
 }
 
-/// The label pairs of `key` with sanitised names, sorted by name, first of each name kept.
-fn sanitised(key: &Key, kind: MetricType) -> Vec<(String, &str)> {
-    let mut pairs: Vec<(String, &str)> = key
-        .labels()
-        .map(|l| (super::names::label_name(l.key(), kind), l.value()))
-        .collect();
+/// The label pairs of `key` with kept names (see `names`), sorted by name; `None` when the
+/// key cannot be a series of its own: a name over the cap, or two names that are one once
+/// kept, or once escaped for a scraper without UTF-8 (`a.b` and `a_b` in one key).
+fn kept(key: &Key, kind: MetricType) -> Option<Vec<(String, &str)>> {
+    let mut pairs = Vec::with_capacity(key.labels().len());
+    for l in key.labels() {
+        pairs.push((super::names::label_name(l.key(), kind)?, l.value()));
+    }
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    pairs.dedup_by(|later, first| later.0 == first.0);
-    pairs
+    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    let mut legacy: Vec<_> = pairs
+        .iter()
+        .map(|(n, _)| Escaping::Underscores.escape(n))
+        .collect();
+    legacy.sort();
+    if legacy.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    Some(pairs)
+}
+
+/// The label set a scraper without UTF-8 sees for `pairs`: what two series must not share.
+fn legacy_key(pairs: &[(String, &str)]) -> String {
+    let mut escaped: Vec<(String, &str)> = pairs
+        .iter()
+        .map(|(n, v)| (Escaping::Underscores.escape(n).into_owned(), *v))
+        .collect();
+    escaped.sort();
+    labels::render(escaped.iter().map(|(n, v)| (n.as_str(), *v)))
+        .as_str()
+        .to_owned()
+}
+
+/// A key's label pairs as recorded.
+type RawPairs = Box<[(Box<str>, Box<str>)]>;
+
+/// A key's raw pairs in a fixed order, to tell two keys apart.
+fn raw_sorted(key: &Key) -> RawPairs {
+    let mut raw: Vec<(Box<str>, Box<str>)> = key
+        .labels()
+        .map(|l| (l.key().into(), l.value().into()))
+        .collect();
+    raw.sort();
+    raw.into()
 }
 
 impl<C: Cell> Family<C> {
@@ -153,16 +202,29 @@ impl<C: Cell> Family<C> {
         first: &Key,
         descriptions: Arc<Descriptions>,
     ) -> Self {
-        let names = sanitised(first, desc.kind());
+        let mut names: Vec<String> = Vec::new();
+        for l in first.labels() {
+            let Some(n) = super::names::label_name(l.key(), desc.kind()) else {
+                continue;
+            };
+            let clash = names.iter().any(|m| {
+                *m == n || Escaping::Underscores.escape(m) == Escaping::Underscores.escape(&n)
+            });
+            if !clash {
+                names.push(n);
+            }
+        }
+        names.sort();
         let overflow = Series {
             raw: Box::new([]),
-            labels: labels::render(names.iter().map(|(n, _)| (n.as_str(), OVERFLOW))),
+            labels: labels::render(names.iter().map(|n| (n.as_str(), OVERFLOW))),
             cell: Arc::new(C::create(&shape)),
         };
         Self {
             raw: raw.into(),
             series: BoundedSeries::new(bound, overflow),
             max_value_len,
+            legacy: Mutex::default(),
             desc,
             shape,
             descriptions,
@@ -187,16 +249,20 @@ impl<C: Cell> Family<C> {
                 if key.labels().any(|l| l.value().len() > self.max_value_len) {
                     return None;
                 }
+                let pairs = kept(key, self.desc.kind())?;
+                let raw = raw_sorted(key);
+                let mut legacy = self.legacy.lock().unwrap_or_else(PoisonError::into_inner);
+                match legacy.get(&legacy_key(&pairs)) {
+                    Some(owner) if *owner != raw => return None,
+                    Some(_) => {}
+                    None => {
+                        legacy.insert(legacy_key(&pairs), raw.clone());
+                    }
+                }
+                drop(legacy);
                 Some(Series {
-                    raw: key
-                        .labels()
-                        .map(|l| (l.key().into(), l.value().into()))
-                        .collect(),
-                    labels: labels::render(
-                        sanitised(key, self.desc.kind())
-                            .iter()
-                            .map(|(n, v)| (n.as_str(), *v)),
-                    ),
+                    raw,
+                    labels: labels::render(pairs.iter().map(|(n, v)| (n.as_str(), *v))),
                     cell: Arc::new(C::create(&self.shape)),
                 })
             },

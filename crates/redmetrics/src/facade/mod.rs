@@ -18,15 +18,26 @@
 //!
 //! - **Installing**: [`FacadeRecorder::install`] sets it as the global recorder; or scope it
 //!   with `metrics::with_local_recorder`. Clones share everything.
-//! - **Names** are sanitised by one rule: characters Prometheus
-//!   refuses become `_`, counters get `_total`, the prefix is joined with `_`. What cannot be
-//!   sanitised (an empty name, a gauge or histogram ending in `_total`, a name another family
-//!   of the registry already writes, one name recorded as two types) is refused once and for
-//!   good: its handle does nothing and [`FacadeRecorder::refused`] lists it.
+//! - **Names** are kept as recorded (UTF-8: `demo.cache.entries`), counters get `_total`,
+//!   the prefix is joined with `_`. A scraper that allows UTF-8 (Prometheus 3) gets them
+//!   quoted; the others get them escaped as they ask, by default with every character
+//!   outside `[A-Za-z0-9_]` made `_`, which is what Prometheus 2.x always saw (see
+//!   [`Escaping`](crate::name::Escaping)). What cannot be kept (an empty name, one over
+//!   [`MAX_NAME_LEN`](crate::name::MAX_NAME_LEN) bytes, a gauge or histogram ending in
+//!   `_total`, a name another family of the registry already writes, also once escaped, one
+//!   name recorded as two types, names past [`MAX_FAMILIES`]) is refused once and for good:
+//!   [`FacadeRecorder::refused`] lists it and every recording through it is counted in
+//!   `redmetrics_cardinality_overflow_total{family="<name as recorded>"}`.
 //! - **Labels** are sorted by name; the same labels in another order are the same series.
 //!   Each family holds at most the registry's
 //!   [`max_label_sets`](Registry::max_label_sets); new label sets past it fold into one
-//!   series labelled `__overflow__`, counted in `redmetrics_cardinality_overflow_total`.
+//!   series labelled `__overflow__`, counted in `redmetrics_cardinality_overflow_total`. So
+//!   does a label set that would read as another once escaped (`a.b="1"` after `a_b="1"`),
+//!   one with two names that are one once escaped, and one with a name over the cap: a
+//!   scraper never sees two series with one name and label set, and nothing is lost.
+//! - **NaN and negative observations** in a histogram or summary:
+//!   NaN is counted but not summed; OpenMetrics leaves out a negative `_sum` (and its
+//!   `_count`: parsers want both or neither), text and protobuf keep it.
 //! - **Histograms** take buckets configured for their name or a prefix of it (longest wins,
 //!   matched on the name as recorded), or a summary; otherwise
 //!   [`Buckets::DEFAULT_BYTES`] for names ending in `bytes`, else
@@ -40,13 +51,17 @@ mod describe;
 mod family;
 mod names;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use metrics::{
+    CounterFn, GaugeFn, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+};
 
 use crate::Registry;
-use crate::collect::{Desc, MetricType};
-use crate::metrics::bounded::BoundedSeries;
+use crate::collect::{Collect, Desc, MetricType, Sink};
+use crate::labels::cap;
+use crate::metrics::bounded::{BoundedSeries, OVERFLOW_SLOT};
 use crate::metrics::{Buckets, SummaryShape};
 use describe::Descriptions;
 use family::{Cell, FacadeCounter, FacadeGauge, FacadeHistogram, Family};
@@ -56,6 +71,12 @@ pub const DEFAULT_HELP: &str = "Recorded through the metrics facade.";
 
 /// The most facade families one recorder creates; names past it are refused.
 pub const MAX_FAMILIES: usize = 1024;
+
+pub use describe::MAX_HELP_LEN;
+
+/// The `family` label of recordings refused because the recorder already holds
+/// [`MAX_FAMILIES`] families.
+pub const PAST_FAMILY_LIMIT: &str = "metrics facade: families past the limit";
 
 /// How a facade histogram is kept: buckets, or a summary.
 /// Example: [`FacadeBuilder::summary`].
@@ -129,15 +150,20 @@ impl FacadeBuilder {
             raw: "".into(),
             typed: Typed::Refused,
             registered: OnceLock::new(),
+            refusals: Arc::default(),
         };
+        let families = Arc::new(BoundedSeries::new(MAX_FAMILIES, refused_family));
+        // Has no family of its own, so registering cannot clash.
+        let _ = self.registry.register(Refusals(Arc::clone(&families)));
         FacadeRecorder {
             inner: Arc::new(Inner {
                 registry: self.registry,
                 prefix: self.prefix,
                 shapes: self.shapes,
                 descriptions: Arc::default(),
-                families: BoundedSeries::new(MAX_FAMILIES, refused_family),
+                families,
                 refused: Mutex::default(),
+                past_limit_noted: AtomicBool::new(false),
             }),
         }
     }
@@ -158,6 +184,71 @@ struct Entry {
     typed: Typed,
     /// Whether the registry took the family; decided once.
     registered: OnceLock<bool>,
+    /// Recordings through this name while it is refused.
+    refusals: Arc<Refused>,
+}
+
+/// The handle of a refused name: counts every recording, keeps no value.
+#[derive(Debug, Default)]
+struct Refused(AtomicU64);
+
+impl Refused {
+    fn count(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl CounterFn for Refused {
+    fn increment(&self, _: u64) {
+        self.count();
+    }
+    fn absolute(&self, _: u64) {
+        self.count();
+    }
+}
+
+impl GaugeFn for Refused {
+    fn increment(&self, _: f64) {
+        self.count();
+    }
+    fn decrement(&self, _: f64) {
+        self.count();
+    }
+    fn set(&self, _: f64) {
+        self.count();
+    }
+}
+
+impl HistogramFn for Refused {
+    fn record(&self, _: f64) {
+        self.count();
+    }
+}
+
+/// Reports the recordings of refused names into `redmetrics_cardinality_overflow_total`,
+/// labelled with the name as recorded (capped like every label value).
+struct Refusals(Arc<BoundedSeries<Entry>>);
+
+impl Collect for Refusals {
+    fn descs(&self) -> Vec<Desc> {
+        Vec::new()
+    }
+
+    fn collect(&self, _: &mut dyn Sink) {}
+
+    fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
+        for (slot, e) in self.0.iter_slots() {
+            let n = e.refusals.0.load(Ordering::Relaxed);
+            if n > 0 {
+                let family = if slot == OVERFLOW_SLOT {
+                    PAST_FAMILY_LIMIT
+                } else {
+                    &e.raw
+                };
+                report(family, n);
+            }
+        }
+    }
 }
 
 struct Inner {
@@ -165,8 +256,10 @@ struct Inner {
     prefix: String,
     shapes: Vec<(String, HistogramShape)>,
     descriptions: Arc<Descriptions>,
-    families: BoundedSeries<Entry>,
+    families: Arc<BoundedSeries<Entry>>,
     refused: Mutex<Vec<Refusal>>,
+    /// Whether the first name past [`MAX_FAMILIES`] was listed: later ones only count.
+    past_limit_noted: AtomicBool,
 }
 
 /// The `metrics` facade recorder writing into a [`Registry`]. Cheap to clone (shared).
@@ -214,22 +307,32 @@ impl FacadeRecorder {
             .clone()
     }
 
-    /// The entry for `key`'s name and `kind`, its family registered if the registry took it.
-    fn entry(&self, key: &Key, kind: MetricType) -> Option<&Typed> {
+    /// The family for `key`'s name and `kind`, registered if the registry took it; else the
+    /// counter of its refused recordings. A name past the limit costs what an accepted one
+    /// does: a hash, a probe and a clone; only the first such name takes the refusal lock.
+    fn entry(&self, key: &Key, kind: MetricType) -> Result<&Typed, &Arc<Refused>> {
         let inner = &*self.inner;
         let raw = key.name();
         let hash = inner.families.hash(&(describe::slot(kind), raw));
-        let (_, entry) = inner.families.get_or_insert(
+        let (slot, entry) = inner.families.get_or_insert(
             hash,
             |e| e.kind == kind && *e.raw == *raw,
             || Some(self.make_entry(key, kind)),
         );
-        if entry.raw.is_empty() && !raw.is_empty() {
-            self.refuse(raw, format!("more than {MAX_FAMILIES} facade families"));
-            return None;
+        if slot == OVERFLOW_SLOT {
+            if !inner.past_limit_noted.swap(true, Ordering::Relaxed) {
+                self.refuse(
+                    raw,
+                    format!("more than {MAX_FAMILIES} facade families: this name and later ones"),
+                );
+            }
+            return Err(&entry.refusals);
         }
-        let registered = entry.registered.get_or_init(|| self.register(entry));
-        registered.then_some(&entry.typed)
+        if *entry.registered.get_or_init(|| self.register(entry)) {
+            Ok(&entry.typed)
+        } else {
+            Err(&entry.refusals)
+        }
     }
 
     fn make_entry(&self, key: &Key, kind: MetricType) -> Entry {
@@ -241,7 +344,7 @@ impl FacadeRecorder {
             _ => kind,
         };
         let desc = names::metric_name(&inner.prefix, raw, kind).and_then(|name| {
-            Desc::new(name, DEFAULT_HELP, exposed)
+            Desc::utf8(name, DEFAULT_HELP, exposed)
                 .map(Desc::with_inferred_unit)
                 .map_err(|e| e.to_string())
         });
@@ -268,6 +371,7 @@ impl FacadeRecorder {
             raw: raw.into(),
             typed,
             registered: OnceLock::new(),
+            refusals: Arc::default(),
         }
     }
 
@@ -303,9 +407,10 @@ impl FacadeRecorder {
             .refused
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if !refused.iter().any(|r| r.name == raw) && refused.len() < MAX_FAMILIES {
+        let name = cap(raw, names::SHOWN);
+        if !refused.iter().any(|r| *r.name == *name) && refused.len() < MAX_FAMILIES {
             refused.push(Refusal {
-                name: raw.to_owned(),
+                name: name.into_owned(),
                 reason,
             });
         }
@@ -351,22 +456,25 @@ impl Recorder for FacadeRecorder {
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
         match self.entry(key, MetricType::Counter) {
-            Some(Typed::Counter(f)) => metrics::Counter::from_arc(f.cell(key)),
-            _ => metrics::Counter::noop(),
+            Ok(Typed::Counter(f)) => metrics::Counter::from_arc(f.cell(key)),
+            Ok(_) => metrics::Counter::noop(),
+            Err(refused) => metrics::Counter::from_arc(Arc::clone(refused)),
         }
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
         match self.entry(key, MetricType::Gauge) {
-            Some(Typed::Gauge(f)) => metrics::Gauge::from_arc(f.cell(key)),
-            _ => metrics::Gauge::noop(),
+            Ok(Typed::Gauge(f)) => metrics::Gauge::from_arc(f.cell(key)),
+            Ok(_) => metrics::Gauge::noop(),
+            Err(refused) => metrics::Gauge::from_arc(Arc::clone(refused)),
         }
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
         match self.entry(key, MetricType::Histogram) {
-            Some(Typed::Histogram(f)) => metrics::Histogram::from_arc(f.cell(key)),
-            _ => metrics::Histogram::noop(),
+            Ok(Typed::Histogram(f)) => metrics::Histogram::from_arc(f.cell(key)),
+            Ok(_) => metrics::Histogram::noop(),
+            Err(refused) => metrics::Histogram::from_arc(Arc::clone(refused)),
         }
     }
 }

@@ -1,48 +1,55 @@
 //! How facade names become Prometheus names: one deterministic function of the name as
 //! recorded, so the same call always lands on the same series.
 //!
-//! Metric names: every character outside `[A-Za-z0-9_]` becomes `_` (colons too: they
-//! belong to recording rules), a leading digit gets a `_` in front, a leading `__`
-//! (reserved) is cut to `_`, the recorder's prefix is joined with `_`, and a counter gets
-//! `_total` when it lacks it. Label names: the same character rules, and `le`/`quantile` on
-//! histograms become `le_` and `quantile_`. What cannot be fixed this way (an empty name, a
-//! gauge or histogram named `*_total`) is refused.
+//! Names are kept as recorded (UTF-8, `demo.cache.entries`) and escaped when a scrape is
+//! written: a scraper that allows UTF-8 gets them quoted, one that does not gets them as
+//! its scheme asks, by default [`Escaping::Underscores`], which is the rule this module
+//! applied before names were kept (every character outside `[A-Za-z0-9_]` becomes `_`, a
+//! leading digit gets a `_` in front), so Prometheus 2.x sees the names it always saw.
+//!
+//! Kept metric names: the recorder's prefix joined with `_`, a leading `__` (reserved) cut
+//! to `_`, and `_total` added to a counter that lacks it. Kept label names: empty becomes
+//! `_`, a leading `__` is cut to `_`, and `le`/`quantile` on histograms become `le_` and
+//! `quantile_`. Refused: an empty name, a gauge or histogram whose escaped name ends in
+//! `_total`, a name longer than [`MAX_NAME_LEN`] bytes.
 
 use crate::collect::MetricType;
+use crate::labels::cap;
+use crate::name::{Escaping, MAX_NAME_LEN};
 
-/// Replaces what Prometheus refuses in a name.
-fn replace(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len() + 1);
-    if raw.starts_with(|c: char| c.is_ascii_digit()) {
-        out.push('_');
+/// How much of a refused name a message or the refusal list repeats.
+pub(super) const SHOWN: usize = 128;
+
+/// Cuts a leading `__` (reserved for Prometheus) to `_`.
+fn unreserve(mut name: String) -> String {
+    while name.starts_with("__") {
+        name.remove(0);
     }
-    out.extend(raw.chars().map(|c| {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            c
-        } else {
-            '_'
-        }
-    }));
-    out
+    name
 }
 
-/// The Prometheus name for a facade metric named `raw`, or why it is refused.
+/// The kept (UTF-8) name for a facade metric named `raw`, or why it is refused.
 pub(super) fn metric_name(prefix: &str, raw: &str, kind: MetricType) -> Result<String, String> {
     if raw.is_empty() {
         return Err("an empty metric name".to_owned());
     }
-    let mut name = if prefix.is_empty() {
-        replace(raw)
-    } else {
-        format!("{prefix}_{}", replace(raw))
-    };
-    while name.starts_with("__") {
-        name.remove(0);
+    if raw.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "a metric name of {} bytes (`{}`): the cap is {MAX_NAME_LEN} bytes",
+            raw.len(),
+            cap(raw, SHOWN)
+        ));
     }
+    let mut name = unreserve(if prefix.is_empty() {
+        raw.to_owned()
+    } else {
+        format!("{prefix}_{raw}")
+    });
+    let legacy_total = Escaping::Underscores.escape(&name).ends_with("_total");
     match kind {
         MetricType::Counter if !name.ends_with("_total") => name.push_str("_total"),
         MetricType::Counter => {}
-        _ if name.ends_with("_total") => {
+        _ if legacy_total => {
             return Err(format!(
                 "{} `{raw}` ends in `_total`, a counter's suffix: rename it",
                 kind.as_str()
@@ -53,21 +60,23 @@ pub(super) fn metric_name(prefix: &str, raw: &str, kind: MetricType) -> Result<S
     Ok(name)
 }
 
-/// The Prometheus label name for a facade label named `raw` on a family of `kind`.
-pub(super) fn label_name(raw: &str, kind: MetricType) -> String {
-    let mut name = replace(raw);
-    if name.is_empty() {
-        name.push('_');
+/// The kept (UTF-8) label name for a facade label named `raw` on a family of `kind`, or
+/// `None` when it is longer than [`MAX_NAME_LEN`] bytes.
+pub(super) fn label_name(raw: &str, kind: MetricType) -> Option<String> {
+    if raw.len() > MAX_NAME_LEN {
+        return None;
     }
-    while name.starts_with("__") {
-        name.remove(0);
-    }
+    let mut name = unreserve(if raw.is_empty() {
+        "_".to_owned()
+    } else {
+        raw.to_owned()
+    });
     let reserved = matches!(kind, MetricType::Histogram | MetricType::Summary)
         && (name == "le" || name == "quantile");
     if reserved {
         name.push('_');
     }
-    name
+    Some(name)
 }
 
 #[cfg(test)]
@@ -75,33 +84,46 @@ mod tests {
     use super::*;
     use crate::name::{LabelName, MetricName};
 
+    fn legacy(name: &str) -> String {
+        Escaping::Underscores.escape(name).into_owned()
+    }
+
     #[test]
-    fn names_are_sanitised_the_same_way_every_time() {
+    fn names_are_kept_and_escape_as_they_were_sanitised() {
         let c = MetricType::Counter;
+        let kept = metric_name("", "http.requests", c).unwrap();
+        assert_eq!(kept, "http.requests_total");
+        assert_eq!(legacy(&kept), "http_requests_total");
         assert_eq!(
-            metric_name("", "http.requests", c).unwrap(),
-            "http_requests_total"
-        );
-        assert_eq!(
-            metric_name("app", "db-calls_total", c).unwrap(),
+            legacy(&metric_name("app", "db-calls_total", c).unwrap()),
             "app_db_calls_total"
         );
         assert_eq!(
-            metric_name("", "9lives", MetricType::Gauge).unwrap(),
+            legacy(&metric_name("", "9lives", MetricType::Gauge).unwrap()),
             "_9lives"
         );
         assert_eq!(metric_name("", "__x", MetricType::Gauge).unwrap(), "_x");
         assert!(metric_name("", "", c).is_err());
         assert!(metric_name("", "x_total", MetricType::Gauge).is_err());
+        assert!(metric_name("", "x.total", MetricType::Gauge).is_err());
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        let e = metric_name("", &long, c).unwrap_err();
+        assert!(e.len() < 300, "{e}");
         let h = MetricType::Histogram;
-        assert_eq!(label_name("le", h), "le_");
-        assert_eq!(label_name("le", MetricType::Gauge), "le");
-        assert_eq!(label_name("__name__", c), "_name__");
-        assert_eq!(label_name("http.method", c), "http_method");
-        assert_eq!(label_name("", c), "_");
-        for raw in ["a.b", "0x", "__", "é", ":", "___z"] {
-            MetricName::new(metric_name("", raw, MetricType::Gauge).unwrap()).unwrap();
-            LabelName::new(label_name(raw, h)).unwrap();
+        assert_eq!(label_name("le", h).unwrap(), "le_");
+        assert_eq!(label_name("le", MetricType::Gauge).unwrap(), "le");
+        assert_eq!(label_name("__name__", c).unwrap(), "_name__");
+        assert_eq!(
+            legacy(&label_name("http.method", c).unwrap()),
+            "http_method"
+        );
+        assert_eq!(label_name("", c).unwrap(), "_");
+        assert_eq!(label_name(&long, c), None);
+        for raw in ["a.b", "0x", "__", "é", ":", "___z", "_.x"] {
+            MetricName::new(legacy(&metric_name("", raw, MetricType::Gauge).unwrap())).unwrap();
+            LabelName::new(legacy(&label_name(raw, h).unwrap())).unwrap();
+            MetricName::utf8(metric_name("", raw, MetricType::Gauge).unwrap()).unwrap();
+            LabelName::utf8(label_name(raw, h).unwrap()).unwrap();
         }
     }
 }

@@ -195,6 +195,18 @@ impl Histogram {
         self.sum.add(v);
     }
 
+    /// Counts a NaN observation in `+Inf` and `_count` without adding it to the sum, which
+    /// would stay NaN for good (the facade's rule; OpenMetrics forbids a NaN sum).
+    #[cfg(feature = "facade")]
+    pub(crate) fn observe_nan(&self) {
+        if let Some(n) = &self.native {
+            n.observe(f64::NAN);
+        }
+        if let Some(last) = self.counts.last() {
+            last.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Records a duration in nanoseconds, for histograms in seconds: the bucket is found in
     /// seconds, the sum is kept as an integer.
     #[inline]

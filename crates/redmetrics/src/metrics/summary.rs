@@ -189,6 +189,13 @@ impl Summary {
         self.count.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts an observation that has no value (NaN): in `_count`, not in the sum or the
+    /// quantiles (the facade's rule; OpenMetrics forbids a NaN sum).
+    #[cfg(feature = "facade")]
+    pub(crate) fn count_only(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records an integer observation (a size in bytes) at `now`.
     #[inline]
     pub fn observe_u64_at(&self, v: u64, now: Instant) {
