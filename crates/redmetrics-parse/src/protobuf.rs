@@ -50,7 +50,7 @@ pub enum ProtobufErrorKind {
 ///     name: Some("jobs_total".into()),
 ///     help: Some("Jobs.".into()),
 ///     r#type: Some(MetricType::Counter as i32),
-///     metric: vec![Metric { counter: Some(Counter { value: Some(3.0), exemplar: None }), ..Default::default() }],
+///     metric: vec![Metric { counter: Some(Counter { value: Some(3.0), ..Default::default() }), ..Default::default() }],
 /// };
 /// let body = f.encode_length_delimited_to_vec();
 /// assert_eq!(parse_protobuf(&body).unwrap()[0].name(), "jobs_total");

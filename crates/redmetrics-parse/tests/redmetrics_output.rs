@@ -51,10 +51,19 @@ fn both_parsers_read_every_type_redmetrics_writes() {
 
     let om = parse_openmetrics(&encode(&r, Format::OpenMetrics)).unwrap();
     let events = om.family("c_events").unwrap();
+    // Two series, each a `_total` and its start (`_created`).
+    let names = |suffix: &str| {
+        events
+            .samples
+            .iter()
+            .filter(|s| s.name.ends_with(suffix))
+            .count()
+    };
     assert_eq!(
-        (events.kind, events.samples.len()),
-        (MetricType::Counter, 2)
+        (events.kind, names("_total"), names("_created")),
+        (MetricType::Counter, 2, 2)
     );
+    assert_eq!(events.samples.len(), 4);
     assert_eq!(
         events.help.as_deref(),
         Some("Events \"seen\".\nBy \\kind\\.")

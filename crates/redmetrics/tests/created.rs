@@ -171,7 +171,7 @@ async fn starts_are_when_each_label_set_was_first_seen() {
     let om = send(&c, addr, "GET", "/metrics", &[("accept", OPENMETRICS)], b"").await;
     assert_eq!(
         om.headers["content-type"],
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
     );
     let (_, starts) = created_placeholders(&om.text());
     // Each family's overflow counter starts when its family was registered: the HTTP and
