@@ -56,7 +56,9 @@ fn amtool_accepts_each_plain_config() {
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("SUCCESS"), "{out}");
         assert!(
-            out.contains(" - 2 inhibit rules") && out.contains(" - 2 receivers"),
+            // Down target over error and latency, critical burn over warning burn, and in each
+            // severity the fastest burn-rate window pair over the slower one.
+            out.contains(" - 4 inhibit rules") && out.contains(" - 2 receivers"),
             "{out}"
         );
     }
@@ -93,10 +95,9 @@ fn each_alert_and_severity_reaches_exactly_the_planned_receivers() {
             ("RedmetricsHighLatencyP95", "warning"),
             ("RedmetricsTargetDown", "critical"),
         ];
-        if app == "reviewmaps" {
-            expected.push(("RedmetricsErrorBudgetBurn", "critical"));
-            expected.push(("RedmetricsErrorBudgetBurn", "warning"));
-        }
+        // Both apps set objectives in redmetrics.toml.
+        expected.push(("RedmetricsErrorBudgetBurn", "critical"));
+        expected.push(("RedmetricsErrorBudgetBurn", "warning"));
         let expected_set: BTreeSet<(String, String)> = expected
             .iter()
             .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
@@ -152,6 +153,60 @@ fn each_alert_and_severity_reaches_exactly_the_planned_receivers() {
         ]);
         assert_eq!(out.trim(), format!("{app}-warning"));
     }
+}
+
+/// The one plain configuration for all apps (`deploy/alertmanager.yaml`): amtool accepts it,
+/// and every alert of every app reaches that app's receiver for its severity.
+#[test]
+fn one_plain_config_routes_every_app() {
+    let file = repo().join("deploy/alertmanager.yaml");
+    let (code, out, err) = amtool(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(" - 8 inhibit rules") && out.contains(" - 4 receivers"),
+        "{out}"
+    );
+    let route = |labels: &[String]| {
+        let mut args = vec![
+            "config".to_owned(),
+            "routes".to_owned(),
+            "test".to_owned(),
+            format!("--config.file={}", file.display()),
+        ];
+        args.extend(labels.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = amtool(&args);
+        assert_eq!(code, 0, "{err}");
+        out.trim().to_owned()
+    };
+    for (app, namespace, job) in APPS {
+        for (alert, severity, extra) in [
+            ("RedmetricsHighErrorRate", "warning", ""),
+            ("RedmetricsTargetDown", "critical", ""),
+            ("RedmetricsErrorBudgetBurn", "critical", "long_window=1h"),
+            ("RedmetricsErrorBudgetBurn", "warning", "long_window=3d"),
+        ] {
+            let mut labels = vec![
+                format!("alertname={alert}"),
+                format!("severity={severity}"),
+                format!("namespace={namespace}"),
+                format!("job={job}"),
+            ];
+            if !extra.is_empty() {
+                labels.push(extra.to_owned());
+            }
+            assert_eq!(route(&labels), format!("{app}-{severity}"), "{labels:?}");
+        }
+    }
+    // An alert of neither app still reaches a receiver that notifies someone.
+    assert_eq!(
+        route(&[
+            "alertname=Other".to_owned(),
+            "severity=critical".to_owned(),
+            "namespace=elsewhere".to_owned(),
+        ]),
+        "reviewmaps-warning"
+    );
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub(crate) fn prefix_app(prefix: &str, metrics_path: &str) -> Result<Resolved, C
     let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
     app.prefix = Some(prefix.to_owned());
     app.metrics_path = metrics_path.to_owned();
-    app.alerts.availability_objective = Some(0.999);
+    app.slo.availability_objective = Some(0.999);
     app.notify =
         Some(toml::from_str(PREFIX_NOTIFY).map_err(|e| ConfigError::new("notify", e.to_string()))?);
     Resolved::new(app, &Stack::default())
@@ -63,7 +63,7 @@ mod tests {
         let r = prefix_app("my_shop", "/metrics").expect("valid");
         assert_eq!(r.app.name, "my-shop");
         assert!(r.notify.is_some());
-        assert_eq!(r.app.alerts.availability_objective, Some(0.999));
+        assert_eq!(r.app.slo.availability_objective, Some(0.999));
         assert_eq!(
             prefix_app("", "/metrics").expect_err("no prefix").field,
             "prefix"

@@ -13,6 +13,8 @@ mod messages;
 mod routing;
 mod rules;
 mod schema;
+mod slo;
+mod slo_tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +71,16 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             .with_context(|| format!("app {}", r.app.name))?;
         let board = json(&dashboard::dashboard(r))?;
         out.insert(dir.join("rules.yaml"), yaml(&rule_file)?);
+        if let Some(tests) = slo_tests::rules_test(r) {
+            out.insert(
+                dir.join("rules.test.yaml"),
+                format!(
+                    "{YAML_HEADER}{}{}",
+                    slo_tests::header(r),
+                    serde_saphyr::to_string(&tests)?
+                ),
+            );
+        }
         out.insert(
             dir.join("prometheusrule.yaml"),
             yaml(&kube::prometheus_rule(r, &rule_file))?,
@@ -89,6 +101,9 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
                 alertmanager_yaml(r, &Endpoints::default())?,
             );
         }
+    }
+    if let Some(all) = routing::plain_config_all(apps, &Endpoints::default()) {
+        out.insert(PathBuf::from("alertmanager.yaml"), yaml(&all)?);
     }
     if let Some(values) = routing::stack_values(apps) {
         out.insert(PathBuf::from("kube-prometheus-stack-values.yaml"), values);
