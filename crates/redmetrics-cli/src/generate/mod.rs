@@ -14,6 +14,7 @@ mod routing;
 mod rules;
 mod schema;
 mod slo;
+mod slo_dashboard;
 mod slo_tests;
 
 use std::collections::BTreeMap;
@@ -89,10 +90,16 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             dir.join("servicemonitor.yaml"),
             yaml(&kube::service_monitor(r))?,
         );
+        let slo_board = slo_dashboard::slo_dashboard(r)
+            .map(|b| json(&b))
+            .transpose()?;
         out.insert(
             dir.join("dashboard-configmap.yaml"),
-            yaml(&kube::dashboard_config_map(r, &board))?,
+            yaml(&kube::dashboard_config_map(r, &board, slo_board.as_deref()))?,
         );
+        if let Some(slo_board) = slo_board {
+            out.insert(dir.join("slo-dashboard.json"), slo_board);
+        }
         out.insert(dir.join("dashboard.json"), board);
         if let Some(amc) = routing::alertmanager_config(r) {
             out.insert(dir.join("alertmanagerconfig.yaml"), yaml(&amc)?);

@@ -1,0 +1,239 @@
+//! The generated SLO rules and dashboard on real Prometheus 2.42 servers scraping three demo
+//! replicas: injected slow responses fire the latency SLO's burn-rate alert and the latency
+//! budget left falls, on a server storing the classic buckets (the rule matches the
+//! `le` label exactly as the endpoint renders it) and on one storing only native histograms
+//! (the rule reads them with `histogram_fraction`). Every panel of the generated SLO
+//! dashboard draws finite values. Windows are shortened in the test's `redmetrics.toml`,
+//! never by editing generated files; nothing asserts on timing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{
+    Prometheus, http_get, redmetrics, sample_value, start_demo, start_prometheus,
+    start_prometheus_with,
+};
+use serde_json::{Value, json};
+
+const JOB: &str = "reviewmaps-server";
+const NAMESPACE: &str = "reviewmaps";
+
+/// Scraped every second; two window pairs of seconds; 95 % of requests under 0.1 s.
+const CONFIG: &str = r#"
+[[apps]]
+name = "reviewmaps"
+namespace = "reviewmaps"
+service = "reviewmaps-server"
+port = "http"
+interval = "1s"
+scrape_timeout = "1s"
+
+[apps.alerts]
+min_request_rate = 0.01
+
+[apps.slo]
+availability_objective = 0.95
+latency_objective = 0.95
+latency_threshold_seconds = 0.1
+period = "1d"
+windows = [
+  { long = "20s", short = "5s", factor = 10, for = "2s", severity = "critical" },
+  { long = "40s", short = "10s", factor = 2, for = "4s", severity = "warning" },
+]
+"#;
+
+/// Prometheus as the operator configures it: three pods of the job, the rules loaded.
+fn prometheus_config(demos: &[String]) -> String {
+    let targets: Vec<Value> = demos
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            json!({
+                "targets": [d],
+                "labels": { "namespace": NAMESPACE, "service": JOB, "pod": format!("reviewmaps-server-{i}") },
+            })
+        })
+        .collect();
+    json!({
+        "global": { "scrape_interval": "1s", "evaluation_interval": "1s" },
+        "rule_files": ["rules.yaml"],
+        "scrape_configs": [{
+            "job_name": "serviceMonitor/reviewmaps/reviewmaps-server/0",
+            "scrape_timeout": "1s",
+            "static_configs": targets,
+            "relabel_configs": [{ "target_label": "job", "replacement": JOB }],
+        }],
+    })
+    .to_string()
+}
+
+/// Every target expression of the SLO dashboard with its panel title, variables set.
+fn panel_queries(dashboard: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$namespace", NAMESPACE)
+                .replace("$job", JOB);
+            out.push((panel["title"].as_str().unwrap().to_owned(), expr));
+        }
+    }
+    out
+}
+
+async fn budget_left(prom: &Prometheus) -> Option<f64> {
+    prom.query(
+        "namespace_job_slo:reviewmaps_error_budget:remaining{namespace=\"reviewmaps\",job=\"reviewmaps-server\",slo=\"latency\"}",
+    )
+    .await
+    .first()
+    .map(sample_value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("redmetrics.toml"), CONFIG).unwrap();
+    let out = redmetrics(dir.path(), &["generate"]);
+    assert!(out.status.success(), "{out:?}");
+    let generated = dir.path().join("deploy/reviewmaps");
+    let rules = std::fs::read_to_string(generated.join("rules.yaml")).unwrap();
+    assert!(rules.contains("le=\"0.1\""), "{rules}");
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(generated.join("slo-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+
+    // Three replicas of the service, no built-in traffic.
+    let demos: Vec<_> = (0..3).map(|_| start_demo(&[])).collect();
+    let addrs: Vec<String> = demos.iter().map(|(_, a)| a.to_string()).collect();
+    let files = [("rules.yaml", rules.as_str())];
+    let classic = start_prometheus(&prometheus_config(&addrs), &files);
+    let native = start_prometheus_with(
+        &prometheus_config(&addrs),
+        &files,
+        &["--enable-feature=native-histograms"],
+    );
+    let servers = [("classic", &classic), ("native", &native)];
+    for (_, prom) in servers {
+        prom.wait_for_targets(JOB, 3, "up", Duration::from_secs(30))
+            .await;
+    }
+
+    // Traffic over the three replicas until the test ends: fast, then slow on demand.
+    let slow = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = {
+        let (slow, stop, addrs) = (slow.clone(), stop.clone(), addrs.clone());
+        tokio::spawn(async move {
+            let mut sent = 0u32;
+            // Bounded: at most 20 requests a second for at most 4 minutes.
+            while !stop.load(Ordering::Relaxed) && sent < 4800 {
+                let addr = &addrs[sent as usize % addrs.len()];
+                let path = if slow.load(Ordering::Relaxed) {
+                    "/v1/slow?ms=150"
+                } else {
+                    "/v1/campaigns"
+                };
+                let _ = http_get(&format!("http://{addr}{path}")).await;
+                sent += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+
+    // The threshold's bucket as the endpoint renders it is what the classic server stores.
+    let bucket = classic
+        .wait_for_series(
+            "reviewmaps_http_request_duration_seconds_bucket{le=\"0.1\"}",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(bucket.len(), 3, "one per replica: {bucket:?}");
+
+    // Fast traffic: the budget is recorded on both servers, nothing fires.
+    let mut before = Vec::new();
+    for (name, prom) in servers {
+        let seen = prom
+            .wait_for(
+                "namespace_job_slo:reviewmaps_sli_error:burn_rate40s{slo=\"latency\"}",
+                Duration::from_secs(60),
+                |r| !r.is_empty(),
+            )
+            .await;
+        assert!(
+            !seen.is_empty(),
+            "{name}: no latency burn rate\n{}",
+            prom.log()
+        );
+        let b = budget_left(prom).await;
+        assert!(b.is_some_and(f64::is_finite), "{name}: budget left {b:?}");
+        before.push(b.unwrap());
+        let firing = prom
+            .query("ALERTS{alertname=\"RedmetricsErrorBudgetBurn\",alertstate=\"firing\"}")
+            .await;
+        assert!(
+            firing.is_empty(),
+            "{name}: fires on fast traffic: {firing:?}"
+        );
+    }
+
+    slow.store(true, Ordering::Relaxed);
+    for ((name, prom), before) in servers.iter().zip(&before) {
+        let alert = prom
+            .wait_for(
+                "ALERTS{alertname=\"RedmetricsErrorBudgetBurn\",alertstate=\"firing\",slo=\"latency\",long_window=\"20s\"}",
+                Duration::from_secs(90),
+                |r| !r.is_empty(),
+            )
+            .await;
+        assert_eq!(alert.len(), 1, "{name}: {alert:?}\n{}", prom.log());
+        let labels = &alert[0]["metric"];
+        assert_eq!(labels["short_window"], "5s", "{name}: {labels}");
+        assert_eq!(labels["severity"], "critical", "{name}: {labels}");
+        assert_eq!(labels["namespace"], NAMESPACE, "{name}: {labels}");
+        // The availability objective holds: no 5xx was served.
+        let availability = prom
+            .query("ALERTS{alertname=\"RedmetricsErrorBudgetBurn\",slo=\"availability\"}")
+            .await;
+        assert!(availability.is_empty(), "{name}: {availability:?}");
+        let mut after = None;
+        for _ in 0..40 {
+            after = budget_left(prom).await;
+            if after.is_some_and(|a| a < *before) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert!(
+            after.is_some_and(|a| a < *before),
+            "{name}: budget left {before} then {after:?}"
+        );
+    }
+
+    // Every panel of the SLO dashboard draws finite values on both servers.
+    let queries = panel_queries(&dashboard);
+    assert!(queries.len() >= 12, "{queries:?}");
+    let at = common::unix_now();
+    for (name, prom) in servers {
+        for (title, expr) in &queries {
+            let result = prom.query_at(expr, at).await;
+            assert!(
+                !result.is_empty(),
+                "{name}: panel \"{title}\" draws nothing: {expr}"
+            );
+            for r in &result {
+                let v = sample_value(r);
+                assert!(v.is_finite(), "{name}: panel \"{title}\" draws {v}: {expr}");
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    traffic.await.unwrap();
+}
