@@ -197,6 +197,31 @@ fn generated_slo_rule_tests_pass_on_promtool() {
     }
 }
 
+/// The README's `promtool` commands run as written at the repository root and pass.
+#[test]
+fn the_readme_promtool_commands_run_as_written() {
+    let readme = read(&repo().join("README.md"));
+    let commands: Vec<&str> = readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.starts_with("promtool ") && span.contains(".yaml"))
+        .collect();
+    assert_eq!(
+        commands,
+        ["promtool test rules deploy/reviewmaps/rules.test.yaml"]
+    );
+    for command in commands {
+        let out = Command::new("promtool")
+            .args(command.split_whitespace().skip(1))
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {}", text(&out.stdout));
+        assert!(text(&out.stdout).contains("SUCCESS"), "{command}");
+    }
+}
+
 /// The generated SLO tests can fail: a copy of the rules with one burn-rate threshold, one
 /// window or one `for` changed fails them on promtool.
 #[test]
