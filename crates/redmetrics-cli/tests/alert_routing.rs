@@ -470,3 +470,76 @@ fn the_readme_amtool_commands_run_as_written() {
         }
     }
 }
+
+/// One incident pages once: a real Alertmanager loaded with `deploy/alertmanager.yaml`, given
+/// the burn-rate alerts one latency incident raises, keeps only the fastest pair active; the
+/// slower pairs of the same objective and job are inhibited, another objective and another
+/// app are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fastest_burn_rate_pair_inhibits_the_slower_ones() {
+    let config = read(&repo().join("deploy/alertmanager.yaml"));
+    let am = common::start_alertmanager(&config);
+    let burn = |app: &str, slo: &str, long: &str, short: &str, severity: &str| {
+        serde_json::json!({
+            "labels": {
+                "alertname": "RedmetricsErrorBudgetBurn", "severity": severity, "slo": slo,
+                "long_window": long, "short_window": short,
+                "namespace": app, "job": format!("{app}-server"),
+            },
+            "annotations": { "summary": "burn" },
+        })
+    };
+    let alerts = serde_json::json!([
+        burn("ojeomneo", "latency", "1h", "5m", "critical"),
+        burn("ojeomneo", "latency", "6h", "30m", "critical"),
+        burn("ojeomneo", "latency", "1d", "2h", "warning"),
+        burn("ojeomneo", "latency", "3d", "6h", "warning"),
+        burn("ojeomneo", "availability", "6h", "30m", "critical"),
+        burn("reviewmaps", "latency", "6h", "30m", "critical"),
+    ]);
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let req = http::Request::post(format!("{}/api/v2/alerts", am.url()))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            alerts.to_string(),
+        )))
+        .unwrap();
+    let status = client.request(req).await.unwrap().status();
+    assert!(status.is_success(), "{status}\n{}", am.log());
+    let list: Value = serde_json::from_slice(
+        &common::http_get(&format!("{}/api/v2/alerts", am.url()))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let mut states: Vec<(String, String, String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let l = &a["labels"];
+            let s = |k: &str| l[k].as_str().unwrap().to_owned();
+            (
+                s("namespace"),
+                s("slo"),
+                s("long_window"),
+                a["status"]["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    states.sort();
+    let expected: Vec<(String, String, String, String)> = [
+        ("ojeomneo", "availability", "6h", "active"),
+        ("ojeomneo", "latency", "1d", "suppressed"),
+        ("ojeomneo", "latency", "1h", "active"),
+        ("ojeomneo", "latency", "3d", "suppressed"),
+        ("ojeomneo", "latency", "6h", "suppressed"),
+        ("reviewmaps", "latency", "6h", "active"),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| ((*a).into(), (*b).into(), (*c).into(), (*d).into()))
+    .collect();
+    assert_eq!(states, expected, "{list}");
+}
