@@ -17,7 +17,7 @@ use common::{
     Prometheus, http_get, redmetrics, sample_value, start_demo, start_prometheus,
     start_prometheus_with,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const JOB: &str = "reviewmaps-server";
 const NAMESPACE: &str = "reviewmaps";
@@ -46,47 +46,6 @@ windows = [
 ]
 "#;
 
-/// Prometheus as the operator configures it: three pods of the job, the rules loaded.
-fn prometheus_config(demos: &[String]) -> String {
-    let targets: Vec<Value> = demos
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            json!({
-                "targets": [d],
-                "labels": { "namespace": NAMESPACE, "service": JOB, "pod": format!("reviewmaps-server-{i}") },
-            })
-        })
-        .collect();
-    json!({
-        "global": { "scrape_interval": "1s", "evaluation_interval": "1s" },
-        "rule_files": ["rules.yaml"],
-        "scrape_configs": [{
-            "job_name": "serviceMonitor/reviewmaps/reviewmaps-server/0",
-            "scrape_timeout": "1s",
-            "static_configs": targets,
-            "relabel_configs": [{ "target_label": "job", "replacement": JOB }],
-        }],
-    })
-    .to_string()
-}
-
-/// Every target expression of the SLO dashboard with its panel title, variables set.
-fn panel_queries(dashboard: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for panel in dashboard["panels"].as_array().unwrap() {
-        for t in panel["targets"].as_array().into_iter().flatten() {
-            let expr = t["expr"]
-                .as_str()
-                .unwrap()
-                .replace("$namespace", NAMESPACE)
-                .replace("$job", JOB);
-            out.push((panel["title"].as_str().unwrap().to_owned(), expr));
-        }
-    }
-    out
-}
-
 async fn budget_left(prom: &Prometheus) -> Option<f64> {
     prom.query(
         "namespace_job_slo:reviewmaps_error_budget:remaining{namespace=\"reviewmaps\",job=\"reviewmaps-server\",slo=\"latency\"}",
@@ -112,11 +71,12 @@ async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
 
     // Three replicas of the service, no built-in traffic.
     let demos: Vec<_> = (0..3).map(|_| start_demo(&[])).collect();
-    let addrs: Vec<String> = demos.iter().map(|(_, a)| a.to_string()).collect();
+    let owned: Vec<String> = demos.iter().map(|(_, a)| a.to_string()).collect();
+    let addrs: Vec<&str> = owned.iter().map(String::as_str).collect();
     let files = [("rules.yaml", rules.as_str())];
-    let classic = start_prometheus(&prometheus_config(&addrs), &files);
+    let classic = start_prometheus(&common::operator_prometheus_config(&addrs, None), &files);
     let native = start_prometheus_with(
-        &prometheus_config(&addrs),
+        &common::operator_prometheus_config(&addrs, None),
         &files,
         &["--enable-feature=native-histograms"],
     );
@@ -130,7 +90,7 @@ async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
     let slow = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let traffic = {
-        let (slow, stop, addrs) = (slow.clone(), stop.clone(), addrs.clone());
+        let (slow, stop, addrs) = (slow.clone(), stop.clone(), owned.clone());
         tokio::spawn(async move {
             let mut sent = 0u32;
             // Bounded: at most 20 requests a second for at most 4 minutes.
@@ -150,14 +110,16 @@ async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
 
     // The threshold's bucket as the endpoint renders it is what the classic server stores.
     let bucket = classic
-        .wait_for_series(
+        .wait_for(
             "reviewmaps_http_request_duration_seconds_bucket{le=\"0.1\"}",
             Duration::from_secs(30),
+            |r| r.len() == 3,
         )
         .await;
     assert_eq!(bucket.len(), 3, "one per replica: {bucket:?}");
 
-    // Fast traffic: the budget is recorded on both servers, nothing fires.
+    // Fast traffic: the budget is recorded on both servers, the page (more than half the
+    // requests slow) does not fire.
     let mut before = Vec::new();
     for (name, prom) in servers {
         let seen = prom
@@ -176,7 +138,7 @@ async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
         assert!(b.is_some_and(f64::is_finite), "{name}: budget left {b:?}");
         before.push(b.unwrap());
         let firing = prom
-            .query("ALERTS{alertname=\"RedmetricsErrorBudgetBurn\",alertstate=\"firing\"}")
+            .query("ALERTS{alertname=\"RedmetricsErrorBudgetBurn\",alertstate=\"firing\",long_window=\"20s\"}")
             .await;
         assert!(
             firing.is_empty(),
@@ -218,11 +180,11 @@ async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
     }
 
     // Every panel of the SLO dashboard draws finite values on both servers.
-    let queries = panel_queries(&dashboard);
+    let queries = common::panel_queries(&dashboard, NAMESPACE, JOB);
     assert!(queries.len() >= 12, "{queries:?}");
     let at = common::unix_now();
     for (name, prom) in servers {
-        for (title, expr) in &queries {
+        for (title, _, expr) in &queries {
             let result = prom.query_at(expr, at).await;
             assert!(
                 !result.is_empty(),

@@ -111,6 +111,19 @@ fn slo_inhibitions(r: &Resolved) -> Vec<(Vec<Matcher>, Vec<Matcher>)> {
 /// Labels both sides of a burn-rate inhibition share: the same objective of the same job.
 const SLO_EQUAL: [&str; 3] = ["namespace", "job", "slo"];
 
+/// Every inhibition rule of `r` with the labels its sides must share.
+fn all_inhibitions(r: &Resolved) -> Vec<(Vec<Matcher>, Vec<Matcher>, &'static [&'static str])> {
+    inhibitions()
+        .into_iter()
+        .map(|(source, target)| (source, target, &EQUAL[..]))
+        .chain(
+            slo_inhibitions(r)
+                .into_iter()
+                .map(|(source, target)| (source, target, &SLO_EQUAL[..])),
+        )
+        .collect()
+}
+
 /// Labels both inhibition sides must share: the same job of the same app instance.
 const EQUAL: [&str; 2] = ["namespace", "job"];
 /// Alerts are grouped per alert name and job.
@@ -232,30 +245,19 @@ pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value>
             ("pagerduty_configs", c)
         }),
     });
-    let inhibit_rules: Vec<Value> = inhibitions()
+    let scoped = |mut m: Vec<Matcher>| {
+        m.extend(app_matchers(r));
+        plain_matchers(&m)
+    };
+    let inhibit_rules: Vec<Value> = all_inhibitions(r)
         .into_iter()
-        .map(|(source, target)| {
-            let scoped = |mut m: Vec<Matcher>| {
-                m.extend(app_matchers(r));
-                plain_matchers(&m)
-            };
+        .map(|(source, target, equal)| {
             json!({
                 "source_matchers": scoped(source),
                 "target_matchers": scoped(target),
-                "equal": EQUAL,
+                "equal": equal,
             })
         })
-        .chain(slo_inhibitions(r).into_iter().map(|(source, target)| {
-            let scoped = |mut m: Vec<Matcher>| {
-                m.extend(app_matchers(r));
-                plain_matchers(&m)
-            };
-            json!({
-                "source_matchers": scoped(source),
-                "target_matchers": scoped(target),
-                "equal": SLO_EQUAL,
-            })
-        }))
         .collect();
     Some(json!({
         "route": {
@@ -337,22 +339,15 @@ fn secret_ref(s: &Secret) -> Value {
 /// The inhibition rules in `AlertmanagerConfig` form (the operator scopes them to the object's
 /// namespace).
 fn crd_inhibit_rules(r: &Resolved) -> Value {
-    inhibitions()
+    all_inhibitions(r)
         .into_iter()
-        .map(|(source, target)| {
+        .map(|(source, target, equal)| {
             json!({
                 "sourceMatch": crd_matchers(&source),
                 "targetMatch": crd_matchers(&target),
-                "equal": EQUAL,
+                "equal": equal,
             })
         })
-        .chain(slo_inhibitions(r).into_iter().map(|(source, target)| {
-            json!({
-                "sourceMatch": crd_matchers(&source),
-                "targetMatch": crd_matchers(&target),
-                "equal": SLO_EQUAL,
-            })
-        }))
         .collect()
 }
 
