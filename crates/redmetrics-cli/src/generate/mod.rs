@@ -8,6 +8,7 @@
 mod chart;
 mod dashboard;
 pub(crate) mod escape;
+mod global_view;
 mod kube;
 mod messages;
 mod routing;
@@ -72,6 +73,16 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             .with_context(|| format!("app {}", r.app.name))?;
         let board = json(&dashboard::dashboard(r))?;
         out.insert(dir.join("rules.yaml"), yaml(&rule_file)?);
+        if let Some(view) = global_view::global_view(r) {
+            out.insert(
+                dir.join("global-view.yaml"),
+                format!(
+                    "{YAML_HEADER}{}{}",
+                    global_view::header(r),
+                    serde_saphyr::to_string(&view)?
+                ),
+            );
+        }
         if let Some(tests) = slo_tests::rules_test(r) {
             out.insert(
                 dir.join("rules.test.yaml"),

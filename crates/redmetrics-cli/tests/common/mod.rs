@@ -356,12 +356,15 @@ pub fn start_prometheus_with(config: &str, files: &[(&str, &str)], flags: &[&str
         let port = candidate_port();
         let here = dir.take().unwrap();
         let log = std::fs::File::create(here.path().join("prometheus.log")).unwrap();
+        // Agent mode refuses the server's storage flag and has its own.
+        let storage = if flags.contains(&"--enable-feature=agent") {
+            "--storage.agent.path"
+        } else {
+            "--storage.tsdb.path"
+        };
         let child = Command::new(prometheus_binary())
             .arg(format!("--config.file={config_file}"))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                here.path().join("data").display()
-            ))
+            .arg(format!("{storage}={}", here.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-lifecycle")
             .args(flags)
