@@ -211,8 +211,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         down,
         absent,
     ];
-    // The SLO recordings come first: promtool evaluates groups in file order, so the
-    // burn-rate alerts read this evaluation's burn rates rather than the previous one's.
+    // The SLO recordings come first, in the file and by name (see `slo::slo_rules`).
     let mut groups = Vec::new();
     if let Some((recordings, burns)) = super::slo::slo_rules(r, &q) {
         groups.push(recordings);

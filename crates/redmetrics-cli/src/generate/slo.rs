@@ -186,7 +186,9 @@ pub(crate) fn slo_rules(r: &Resolved, q: &Queries<'_>) -> Option<(Group, Vec<Rul
         .collect();
     Some((
         Group {
-            name: format!("{}.slo.rules", r.prefix()),
+            // Sorts before `<prefix>.rules`: Prometheus lists (and promtool runs) groups by
+            // name, and the alerts should read this evaluation's burn rates.
+            name: format!("{}.recording.slo.rules", r.prefix()),
             rules: recordings,
         },
         alerts,
