@@ -49,6 +49,18 @@ fn drawn_titles() -> Vec<String> {
         .collect()
 }
 
+/// Runs the script until every panel draws (exit 0), for at most 90 s; the last output.
+async fn picture_until_drawn(args: &[&str]) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let out = picture(args);
+        if out.status.code() == Some(0) || Instant::now() > deadline {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 /// A PNG's width and height, from its IHDR chunk.
 fn png_size(png: &[u8]) -> (u32, u32) {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
@@ -84,14 +96,7 @@ async fn every_panel_of_the_generated_dashboard_draws_the_demos_traffic() {
     // Rates need two scrapes 5 s apart inside `$__rate_interval` (1m): bounded wait.
     let ours = args("reviewmaps-server");
     let ours_ref: Vec<&str> = ours.iter().map(String::as_str).collect();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let out = loop {
-        let out = picture(&ours_ref);
-        if out.status.code() == Some(0) || Instant::now() > deadline {
-            break out;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
+    let out = picture_until_drawn(&ours_ref).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = std::fs::read_to_string(&html).unwrap();
     let titles = drawn_titles();
@@ -152,14 +157,7 @@ async fn every_panel_of_the_generated_dashboard_draws_the_demos_traffic() {
     let last = slo_args.len() - 1;
     slo_args[last] = slo_html.display().to_string();
     let slo_ref: Vec<&str> = slo_args.iter().map(String::as_str).collect();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let out = loop {
-        let out = picture(&slo_ref);
-        if out.status.code() == Some(0) || Instant::now() > deadline {
-            break out;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
+    let out = picture_until_drawn(&slo_ref).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = std::fs::read_to_string(&slo_html).unwrap();
     let board: Value = serde_json::from_slice(&std::fs::read(&slo_board).unwrap()).unwrap();

@@ -46,6 +46,29 @@ windows = [
 ]
 "#;
 
+/// Requests over the replicas, round robin, until `stop`: fast ones, or 150 ms ones while
+/// `slow` is set. Bounded: at most 20 requests a second for at most 4 minutes.
+fn traffic(
+    addrs: Vec<String>,
+    slow: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut sent = 0u32;
+        while !stop.load(Ordering::Relaxed) && sent < 4800 {
+            let addr = &addrs[sent as usize % addrs.len()];
+            let path = if slow.load(Ordering::Relaxed) {
+                "/v1/slow?ms=150"
+            } else {
+                "/v1/campaigns"
+            };
+            let _ = http_get(&format!("http://{addr}{path}")).await;
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
 async fn budget_left(prom: &Prometheus) -> Option<f64> {
     prom.query(
         "namespace_job_slo:reviewmaps_error_budget:remaining{namespace=\"reviewmaps\",job=\"reviewmaps-server\",slo=\"latency\"}",
@@ -89,24 +112,7 @@ async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
     // Traffic over the three replicas until the test ends: fast, then slow on demand.
     let slow = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = {
-        let (slow, stop, addrs) = (slow.clone(), stop.clone(), owned.clone());
-        tokio::spawn(async move {
-            let mut sent = 0u32;
-            // Bounded: at most 20 requests a second for at most 4 minutes.
-            while !stop.load(Ordering::Relaxed) && sent < 4800 {
-                let addr = &addrs[sent as usize % addrs.len()];
-                let path = if slow.load(Ordering::Relaxed) {
-                    "/v1/slow?ms=150"
-                } else {
-                    "/v1/campaigns"
-                };
-                let _ = http_get(&format!("http://{addr}{path}")).await;
-                sent += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let traffic = traffic(owned.clone(), slow.clone(), stop.clone());
 
     // The threshold's bucket as the endpoint renders it is what the classic server stores.
     let bucket = classic
@@ -342,24 +348,7 @@ async fn an_agent_remote_writes_what_the_receivers_slo_rules_need() {
 
     let slow = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = {
-        let (slow, stop, addrs) = (slow.clone(), stop.clone(), owned.clone());
-        tokio::spawn(async move {
-            let mut sent = 0u32;
-            // Bounded: at most 20 requests a second for at most 4 minutes.
-            while !stop.load(Ordering::Relaxed) && sent < 4800 {
-                let addr = &addrs[sent as usize % addrs.len()];
-                let path = if slow.load(Ordering::Relaxed) {
-                    "/v1/slow?ms=150"
-                } else {
-                    "/v1/campaigns"
-                };
-                let _ = http_get(&format!("http://{addr}{path}")).await;
-                sent += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let traffic = traffic(owned.clone(), slow.clone(), stop.clone());
     let seen = receiver
         .wait_for(
             "namespace_job_slo:reviewmaps_sli_error:burn_rate30s{slo=\"latency\"}",

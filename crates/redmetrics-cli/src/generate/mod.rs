@@ -44,6 +44,14 @@ fn json(value: &serde_json::Value) -> Result<String> {
     Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
 }
 
+/// [`yaml`] with `comment` (whole `#` lines) between the header and the document.
+fn commented_yaml(comment: &str, value: &impl Serialize) -> Result<String> {
+    Ok(format!(
+        "{YAML_HEADER}{comment}{}",
+        serde_saphyr::to_string(value)?
+    ))
+}
+
 /// The plain rules file of one app, as Prometheus loads it.
 pub(crate) fn rules_yaml(r: &Resolved) -> Result<String> {
     yaml(&rules(r))
@@ -76,21 +84,13 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
         if let Some(view) = global_view::global_view(r) {
             out.insert(
                 dir.join("global-view.yaml"),
-                format!(
-                    "{YAML_HEADER}{}{}",
-                    global_view::header(r),
-                    serde_saphyr::to_string(&view)?
-                ),
+                commented_yaml(&global_view::header(r), &view)?,
             );
         }
         if let Some(tests) = slo_tests::rules_test(r) {
             out.insert(
                 dir.join("rules.test.yaml"),
-                format!(
-                    "{YAML_HEADER}{}{}",
-                    slo_tests::header(r),
-                    serde_saphyr::to_string(&tests)?
-                ),
+                commented_yaml(&slo_tests::header(r), &tests)?,
             );
         }
         out.insert(
