@@ -127,6 +127,32 @@ impl<'a> Queries<'a> {
         )
     }
 
+    /// The share of requests slower than a latency threshold, per `by`, from whichever form
+    /// of the duration histogram Prometheus stores (see [`Self::latency_quantile`]): the
+    /// classic bucket whose `le` is `le` exactly as the endpoint renders it, or the native
+    /// histogram's `histogram_fraction` below `threshold`. Empty without traffic.
+    /// Parenthesised.
+    pub(crate) fn latency_slow_ratio(
+        &self,
+        threshold: f64,
+        le: &str,
+        window: &str,
+        by: &str,
+    ) -> String {
+        let (n, sel, sum) = (
+            self.contract.duration().desc().name(),
+            self.sel(None),
+            Self::by(by),
+        );
+        let bucket = self.sel(Some(&format!(
+            "le={}",
+            crate::generate::escape::promql_string(le)
+        )));
+        format!(
+            "(1 - {sum} (rate({n}_bucket{bucket}[{window}])) / ({sum} (rate({n}_count{sel}[{window}])) > 0) or 1 - histogram_fraction(0, {threshold}, {sum} (rate({n}{sel}[{window}]))))"
+        )
+    }
+
     /// Requests in flight, summed over instances `by` the given labels.
     pub(crate) fn in_flight(&self, by: &str) -> String {
         format!(

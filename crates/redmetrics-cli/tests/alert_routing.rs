@@ -56,7 +56,9 @@ fn amtool_accepts_each_plain_config() {
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("SUCCESS"), "{out}");
         assert!(
-            out.contains(" - 2 inhibit rules") && out.contains(" - 2 receivers"),
+            // Down target over error and latency, critical burn over warning burn, and in each
+            // severity the fastest burn-rate window pair over the slower one.
+            out.contains(" - 4 inhibit rules") && out.contains(" - 2 receivers"),
             "{out}"
         );
     }
@@ -93,10 +95,9 @@ fn each_alert_and_severity_reaches_exactly_the_planned_receivers() {
             ("RedmetricsHighLatencyP95", "warning"),
             ("RedmetricsTargetDown", "critical"),
         ];
-        if app == "reviewmaps" {
-            expected.push(("RedmetricsErrorBudgetBurn", "critical"));
-            expected.push(("RedmetricsErrorBudgetBurn", "warning"));
-        }
+        // Both apps set objectives in redmetrics.toml.
+        expected.push(("RedmetricsErrorBudgetBurn", "critical"));
+        expected.push(("RedmetricsErrorBudgetBurn", "warning"));
         let expected_set: BTreeSet<(String, String)> = expected
             .iter()
             .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
@@ -154,14 +155,72 @@ fn each_alert_and_severity_reaches_exactly_the_planned_receivers() {
     }
 }
 
+/// The one plain configuration for all apps (`deploy/alertmanager.yaml`): amtool accepts it,
+/// and every alert of every app reaches that app's receiver for its severity.
+#[test]
+fn one_plain_config_routes_every_app() {
+    let file = repo().join("deploy/alertmanager.yaml");
+    let (code, out, err) = amtool(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(" - 8 inhibit rules") && out.contains(" - 4 receivers"),
+        "{out}"
+    );
+    let route = |labels: &[String]| {
+        let mut args = vec![
+            "config".to_owned(),
+            "routes".to_owned(),
+            "test".to_owned(),
+            format!("--config.file={}", file.display()),
+        ];
+        args.extend(labels.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = amtool(&args);
+        assert_eq!(code, 0, "{err}");
+        out.trim().to_owned()
+    };
+    for (app, namespace, job) in APPS {
+        for (alert, severity, extra) in [
+            ("RedmetricsHighErrorRate", "warning", ""),
+            ("RedmetricsTargetDown", "critical", ""),
+            ("RedmetricsErrorBudgetBurn", "critical", "long_window=1h"),
+            ("RedmetricsErrorBudgetBurn", "warning", "long_window=3d"),
+        ] {
+            let mut labels = vec![
+                format!("alertname={alert}"),
+                format!("severity={severity}"),
+                format!("namespace={namespace}"),
+                format!("job={job}"),
+            ];
+            if !extra.is_empty() {
+                labels.push(extra.to_owned());
+            }
+            assert_eq!(route(&labels), format!("{app}-{severity}"), "{labels:?}");
+        }
+    }
+    // An alert of neither app still reaches a receiver that notifies someone.
+    assert_eq!(
+        route(&[
+            "alertname=Other".to_owned(),
+            "severity=critical".to_owned(),
+            "namespace=elsewhere".to_owned(),
+        ]),
+        "reviewmaps-warning"
+    );
+}
+
 #[test]
 fn committed_configs_hold_no_secret() {
+    let mut files = vec!["deploy/alertmanager.yaml".to_owned()];
     for (app, _, _) in APPS {
         for file in ["alertmanager.yaml", "alertmanagerconfig.yaml"] {
-            let text = read(&repo().join(format!("deploy/{app}/{file}")));
-            for secret_field in ["api_url:", "routing_key:", "auth_password:", "hooks.slack"] {
-                assert!(!text.contains(secret_field), "{app}/{file}: {secret_field}");
-            }
+            files.push(format!("deploy/{app}/{file}"));
+        }
+    }
+    for file in files {
+        let text = read(&repo().join(&file));
+        for secret_field in ["api_url:", "routing_key:", "auth_password:", "hooks.slack"] {
+            assert!(!text.contains(secret_field), "{file}: {secret_field}");
         }
     }
 }
@@ -395,7 +454,7 @@ fn the_readme_amtool_commands_run_as_written() {
         .step_by(2)
         .filter(|span| span.starts_with("amtool "))
         .collect();
-    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert_eq!(commands.len(), 3, "{commands:?}");
     for command in commands {
         let args: Vec<&str> = command.split_whitespace().skip(1).collect();
         let out = Command::new("amtool")
@@ -406,7 +465,85 @@ fn the_readme_amtool_commands_run_as_written() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{command}: {stdout}");
         if command.contains("routes test") {
-            assert_eq!(stdout.trim(), "reviewmaps-critical");
+            let app = if command.contains("namespace=ojeomneo") {
+                "ojeomneo"
+            } else {
+                "reviewmaps"
+            };
+            assert_eq!(stdout.trim(), format!("{app}-critical"), "{command}");
         }
     }
+}
+
+/// One incident pages once: a real Alertmanager loaded with `deploy/alertmanager.yaml`, given
+/// the burn-rate alerts one latency incident raises, keeps only the fastest pair active; the
+/// slower pairs of the same objective and job are inhibited, another objective and another
+/// app are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fastest_burn_rate_pair_inhibits_the_slower_ones() {
+    let config = read(&repo().join("deploy/alertmanager.yaml"));
+    let am = common::start_alertmanager(&config);
+    let burn = |app: &str, slo: &str, long: &str, short: &str, severity: &str| {
+        serde_json::json!({
+            "labels": {
+                "alertname": "RedmetricsErrorBudgetBurn", "severity": severity, "slo": slo,
+                "long_window": long, "short_window": short,
+                "namespace": app, "job": format!("{app}-server"),
+            },
+            "annotations": { "summary": "burn" },
+        })
+    };
+    let alerts = serde_json::json!([
+        burn("ojeomneo", "latency", "1h", "5m", "critical"),
+        burn("ojeomneo", "latency", "6h", "30m", "critical"),
+        burn("ojeomneo", "latency", "1d", "2h", "warning"),
+        burn("ojeomneo", "latency", "3d", "6h", "warning"),
+        burn("ojeomneo", "availability", "6h", "30m", "critical"),
+        burn("reviewmaps", "latency", "6h", "30m", "critical"),
+    ]);
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let req = http::Request::post(format!("{}/api/v2/alerts", am.url()))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            alerts.to_string(),
+        )))
+        .unwrap();
+    let status = client.request(req).await.unwrap().status();
+    assert!(status.is_success(), "{status}\n{}", am.log());
+    let list: Value = serde_json::from_slice(
+        &common::http_get(&format!("{}/api/v2/alerts", am.url()))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let mut states: Vec<(String, String, String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let l = &a["labels"];
+            let s = |k: &str| l[k].as_str().unwrap().to_owned();
+            (
+                s("namespace"),
+                s("slo"),
+                s("long_window"),
+                a["status"]["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    states.sort();
+    let expected: Vec<(String, String, String, String)> = [
+        ("ojeomneo", "availability", "6h", "active"),
+        ("ojeomneo", "latency", "1d", "suppressed"),
+        ("ojeomneo", "latency", "1h", "active"),
+        ("ojeomneo", "latency", "3d", "suppressed"),
+        ("ojeomneo", "latency", "6h", "suppressed"),
+        ("reviewmaps", "latency", "6h", "active"),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| ((*a).into(), (*b).into(), (*c).into(), (*d).into()))
+    .collect();
+    assert_eq!(states, expected, "{list}");
 }

@@ -416,7 +416,7 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
     );
     // No Service manifests for these apps in deploy/: a warning, not a failure.
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("PASS  rules: 26 rule expressions parse"));
+    assert!(stdout(&out).contains("PASS  rules: 108 rule expressions parse"));
 
     // `helm template … | redmetrics check manifests -`
     let values = r#"{"fullnameOverride":"ojeomneo-server","service":{"portName":"fiber"},"metrics":{"prefix":"ojeomneo","path":"/ojeomneo/metrics","serviceMonitor":{"enabled":true},"prometheusRule":{"enabled":true},"dashboard":{"enabled":true}}}"#;

@@ -51,6 +51,18 @@ fn drawn_titles() -> Vec<String> {
         .collect()
 }
 
+/// Runs the script until every panel draws (exit 0), for at most 90 s; the last output.
+async fn picture_until_drawn(args: &[&str]) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let out = picture(args);
+        if out.status.code() == Some(0) || Instant::now() > deadline {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 /// A PNG's width and height, from its IHDR chunk.
 fn png_size(png: &[u8]) -> (u32, u32) {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
@@ -86,14 +98,7 @@ async fn every_panel_of_the_generated_dashboard_draws_the_demos_traffic() {
     // Rates need two scrapes 5 s apart inside `$__rate_interval` (1m): bounded wait.
     let ours = args("reviewmaps-server");
     let ours_ref: Vec<&str> = ours.iter().map(String::as_str).collect();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let out = loop {
-        let out = picture(&ours_ref);
-        if out.status.code() == Some(0) || Instant::now() > deadline {
-            break out;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
+    let out = picture_until_drawn(&ours_ref).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = std::fs::read_to_string(&html).unwrap();
     let titles = drawn_titles();
@@ -144,6 +149,30 @@ async fn every_panel_of_the_generated_dashboard_draws_the_demos_traffic() {
         "an almost blank picture: {} bytes",
         bytes.len()
     );
+
+    // The SLO dashboard, from the recorded series of the same Prometheus (the demo loads the
+    // committed objectives' rules): every panel draws.
+    let slo_board = common::repo().join("deploy/reviewmaps/slo-dashboard.json");
+    let slo_html = dir.path().join("slo-dashboard.html");
+    let mut slo_args = ours.clone();
+    slo_args[1] = slo_board.display().to_string();
+    let last = slo_args.len() - 1;
+    slo_args[last] = slo_html.display().to_string();
+    let slo_ref: Vec<&str> = slo_args.iter().map(String::as_str).collect();
+    let out = picture_until_drawn(&slo_ref).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = std::fs::read_to_string(&slo_html).unwrap();
+    let board: Value = serde_json::from_slice(&std::fs::read(&slo_board).unwrap()).unwrap();
+    let slo_titles: Vec<&str> = board["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] != "row")
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(slo_titles.len(), 6, "{slo_titles:?}");
+    assert!(!page.contains("No data"), "{page}");
+    assert!(page.matches("<polyline").count() >= slo_titles.len() * 2);
 
     // The same dashboard for a job Prometheus never scraped draws nothing: exit 1, naming
     // every panel.

@@ -53,29 +53,6 @@ rate_window = "10s"
 /// requests, inside the classic bucket (0.05, 0.1], when the machine keeps their timings.
 const SLOW_ROUTE: [(u64, u32); 3] = [(2, 60), (30, 30), (70, 10)];
 
-/// Prometheus as the operator configures it from the generated ServiceMonitor: the demo
-/// with `namespace`, `service` and `pod` labels, `job` the Service name, the rules loaded.
-fn prometheus_config(demo: &str, metric_relabel: Option<Value>) -> String {
-    let mut scrape = json!({
-        "job_name": "serviceMonitor/reviewmaps/reviewmaps-server/0",
-        "scrape_timeout": "1s",
-        "static_configs": [{
-            "targets": [demo],
-            "labels": { "namespace": NAMESPACE, "service": JOB, "pod": "reviewmaps-server-0" },
-        }],
-        "relabel_configs": [{ "target_label": "job", "replacement": JOB }],
-    });
-    if let Some(r) = metric_relabel {
-        scrape["metric_relabel_configs"] = r;
-    }
-    json!({
-        "global": { "scrape_interval": "1s", "evaluation_interval": "1s" },
-        "rule_files": ["rules.yaml"],
-        "scrape_configs": [scrape],
-    })
-    .to_string()
-}
-
 /// A relay serving the demo's text exposition (0.0.4) whatever the scraper asks for, so that
 /// a Prometheus with native histograms also stores the classic series it would drop.
 async fn text_relay(demo: String) -> String {
@@ -106,7 +83,8 @@ async fn text_relay(demo: String) -> String {
 /// histogram's classic series, under the same `job`: with native histograms on, the server
 /// then stores both forms, as `scrape_classic_histograms` makes 2.45+ do.
 fn both_forms_config(demo: &str, relay: &str) -> String {
-    let mut config: Value = serde_json::from_str(&prometheus_config(demo, None)).unwrap();
+    let mut config: Value =
+        serde_json::from_str(&common::operator_prometheus_config(&[demo], None)).unwrap();
     let mut classic = config["scrape_configs"][0].clone();
     classic["job_name"] = json!("classic-series-of-the-demo");
     classic["static_configs"][0]["targets"] = json!([relay]);
@@ -120,28 +98,6 @@ fn both_forms_config(demo: &str, relay: &str) -> String {
         .unwrap()
         .push(classic);
     config.to_string()
-}
-
-/// Every target expression of the dashboard, with its panel title and legend, its Grafana
-/// variables set as the live page's links set them.
-fn panel_queries(dashboard: &Value) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    for panel in dashboard["panels"].as_array().unwrap() {
-        for t in panel["targets"].as_array().into_iter().flatten() {
-            let expr = t["expr"]
-                .as_str()
-                .unwrap()
-                .replace("$__rate_interval", "1m")
-                .replace("$namespace", NAMESPACE)
-                .replace("$job", JOB);
-            out.push((
-                panel["title"].as_str().unwrap().to_owned(),
-                t["legendFormat"].as_str().unwrap_or_default().to_owned(),
-                expr,
-            ));
-        }
-    }
-    out
 }
 
 async fn get(addr: &str, path: &str) {
@@ -239,17 +195,17 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     let (_demo, addr) = start_demo(&[]);
     let addr = addr.to_string();
     let files = [("rules.yaml", rules.as_str())];
-    let classic = start_prometheus(&prometheus_config(&addr, None), &files);
+    let classic = start_prometheus(&common::operator_prometheus_config(&[&addr], None), &files);
     let native = start_prometheus_with(
-        &prometheus_config(&addr, None),
+        &common::operator_prometheus_config(&[&addr], None),
         &files,
         &["--enable-feature=native-histograms"],
     );
     // A Prometheus whose scrape drops the buckets (a cost-saving relabeling): the latency
     // quantiles see neither form there.
     let dropped = start_prometheus(
-        &prometheus_config(
-            &addr,
+        &common::operator_prometheus_config(
+            &[&addr],
             Some(json!([{
                 "source_labels": ["__name__"],
                 "regex": "reviewmaps_http_request_duration_seconds_bucket",
@@ -309,7 +265,7 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
     // every panel query at one instant.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let at = common::unix_now();
-    let queries = panel_queries(&dashboard);
+    let queries = common::panel_queries(&dashboard, NAMESPACE, JOB);
     assert!(queries.len() >= 15, "{queries:?}");
     let mut p95 = Vec::new();
     for (name, prom) in servers {

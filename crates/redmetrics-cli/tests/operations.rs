@@ -40,7 +40,7 @@ fn committed_artifacts_are_current() {
     let out = redmetrics(&repo(), &["generate", "--check"]);
     assert_eq!(
         (out.status.code(), text(&out.stdout)),
-        (Some(0), "32 files under deploy are up to date\n".to_owned()),
+        (Some(0), "39 files under deploy are up to date\n".to_owned()),
         "{}",
         text(&out.stderr)
     );
@@ -61,7 +61,7 @@ fn drift_is_reported_with_the_fix() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "wrote 32 files under deploy\n");
+    assert_eq!(text(&out.stdout), "wrote 39 files under deploy\n");
     let rules = tmp.path().join("deploy/ojeomneo/rules.yaml");
     std::fs::write(&rules, read(&rules).replace("for: 5m", "for: 1m")).unwrap();
     std::fs::remove_file(tmp.path().join("deploy/reviewmaps/dashboard.json")).unwrap();
@@ -110,7 +110,7 @@ fn bad_configs_name_the_field_and_the_rule() {
         // An unknown key at the start of line 6 is reported on line 6, not 5.
         (
             format!("{base}port = \"http\"\nmetric_path = \"/metrics\"\n"),
-            "line 6: unknown field `metric_path`, expected one of `name`, `prefix`, `title`, `namespace`, `service`, `port`, `metrics_path`, `interval`, `scrape_timeout`, `scrape_classic_histograms`, `service_labels`, `service_monitor_namespace`, `job_label`, `dashboard_folder`, `metrics`, `alerts`, `notify`",
+            "line 6: unknown field `metric_path`, expected one of `name`, `prefix`, `title`, `namespace`, `service`, `port`, `metrics_path`, `interval`, `scrape_timeout`, `scrape_classic_histograms`, `service_labels`, `service_monitor_namespace`, `job_label`, `dashboard_folder`, `metrics`, `alerts`, `slo`, `notify`",
         ),
         // A port number written as a TOML integer gets the rule, not a type error.
         (
@@ -151,6 +151,160 @@ fn rules_pass_promtool_and_its_unit_tests() {
         tests.join("ojeomneo.test.yaml").to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out}");
+}
+
+/// The generated SLO unit tests pass on promtool as users run them, from the repository root
+/// with the path as written, and cover every objective and window pair of both apps.
+#[test]
+fn generated_slo_rule_tests_pass_on_promtool() {
+    for app in ["reviewmaps", "ojeomneo"] {
+        let path = format!("deploy/{app}/rules.test.yaml");
+        let tests = yaml(&read(&repo().join(&path)));
+        let names: Vec<&str> = tests["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        for slo in ["availability", "latency"] {
+            for pair in ["1h/5m", "6h/30m", "1d/2h", "3d/6h"] {
+                for how in ["fires just above", "holds back just below"] {
+                    assert!(
+                        names.iter().any(|n| n.starts_with(&format!("{slo}:"))
+                            && n.contains(pair)
+                            && n.contains(how)),
+                        "{app}: no case `{slo} {pair} {how}` in {names:?}"
+                    );
+                }
+            }
+            assert!(
+                names
+                    .iter()
+                    .any(|n| n.starts_with(&format!("{slo}:")) && n.contains("resolves"))
+            );
+        }
+        let out = Command::new("promtool")
+            .current_dir(repo())
+            .args(["test", "rules", &path])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{app}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+}
+
+/// The README's `promtool` commands run as written at the repository root and pass.
+#[test]
+fn the_readme_promtool_commands_run_as_written() {
+    let readme = read(&repo().join("README.md"));
+    let commands: Vec<&str> = readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.starts_with("promtool ") && span.contains(".yaml"))
+        .collect();
+    assert_eq!(
+        commands,
+        ["promtool test rules deploy/reviewmaps/rules.test.yaml"]
+    );
+    for command in commands {
+        let out = Command::new("promtool")
+            .args(command.split_whitespace().skip(1))
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {}", text(&out.stdout));
+        assert!(text(&out.stdout).contains("SUCCESS"), "{command}");
+    }
+}
+
+/// The generated SLO tests can fail: a copy of the rules with one burn-rate threshold, one
+/// window or one `for` changed fails them on promtool.
+#[test]
+fn generated_slo_rule_tests_catch_a_changed_rule() {
+    let dir = repo().join("deploy/reviewmaps");
+    let rules = read(&dir.join("rules.yaml"));
+    let tests = read(&dir.join("rules.test.yaml"));
+    for (what, from, to) in [
+        ("a factor 14.4 raised to 16", "} > 14.4\n", "} > 16\n"),
+        ("a factor 6 lowered to 5", "} > 6\n", "} > 5\n"),
+        ("the 3d `for` shortened", "for: 3h\n", "for: 2h\n"),
+        (
+            "a latency bound rendered `0.250`",
+            "le=\"0.25\"",
+            "le=\"0.250\"",
+        ),
+    ] {
+        assert!(rules.contains(from), "{what}: `{from}` not in the rules");
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("rules.yaml"), rules.replace(from, to)).unwrap();
+        std::fs::write(tmp.path().join("rules.test.yaml"), &tests).unwrap();
+        let (code, out) = promtool(&[
+            "test",
+            "rules",
+            tmp.path().join("rules.test.yaml").to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{what}: the tests passed\n{out}");
+        assert!(out.contains("FAILED"), "{what}: {out}");
+    }
+}
+
+/// Bad `[apps.slo]` values: the real binary names the field, the rule and an example, and
+/// writes nothing.
+#[test]
+fn bad_slo_settings_are_refused_and_nothing_is_written() {
+    let base = "[[apps]]\nname = \"reviewmaps\"\nnamespace = \"reviewmaps\"\nservice = \"reviewmaps-server\"\nport = \"http\"\n";
+    let window = |long: &str, short: &str| {
+        format!(
+            "{{ long = \"{long}\", short = \"{short}\", factor = 14.4, for = \"2m\", severity = \"critical\" }}"
+        )
+    };
+    let cases = [
+        (
+            format!(
+                "{base}[apps.slo]\nlatency_objective = 0.99\nlatency_threshold_seconds = 0.3\n"
+            ),
+            "apps[0] (reviewmaps).slo.latency_threshold_seconds: 0.3 is not a bound of the duration buckets, so no `le` series counts the requests faster than it; the nearest are 0.25 and 0.5 (e.g. `latency_threshold_seconds = 0.5`), or add 0.3 to [apps.metrics] duration_buckets",
+        ),
+        (
+            format!("{base}[apps.slo]\navailability_objective = 1.0\n"),
+            "apps[0] (reviewmaps).slo.availability_objective: 1 is not an objective in (0.5, 1): it is the share of requests that must meet it, and 1 leaves no error budget (e.g. `availability_objective = 0.999` for 99.9 %)",
+        ),
+        (
+            format!(
+                "{base}[apps.slo]\nlatency_objective = 1.5\nlatency_threshold_seconds = 0.25\n"
+            ),
+            "apps[0] (reviewmaps).slo.latency_objective: 1.5 is not an objective in (0.5, 1): it is the share of requests that must meet it, and 1 leaves no error budget (e.g. `latency_objective = 0.999` for 99.9 %)",
+        ),
+        (
+            format!("{base}[apps.slo]\navailability_objective = 0.999\nperiod = \"0d\"\n"),
+            "apps[0] (reviewmaps).slo.period: 0s is not a whole number of days from 1d to 365d: the error budget spans the period (e.g. `period = \"28d\"` or `\"30d\"`)",
+        ),
+        (
+            format!(
+                "{base}[apps.slo]\navailability_objective = 0.999\nwindows = [{}, {}]\n",
+                window("6h", "30m"),
+                window("1h", "5m")
+            ),
+            "apps[0] (reviewmaps).slo.windows[1]: window pairs are listed by increasing long window, fastest burn first, but 1h follows 6h (e.g. `windows = [{ long = \"1h\", short = \"5m\", factor = 14.4, for = \"2m\", severity = \"critical\" }]`)",
+        ),
+        (
+            format!(
+                "{base}[apps.slo]\navailability_objective = 0.999\nwindows = [{}]\n",
+                window("5m", "1h")
+            ),
+            "apps[0] (reviewmaps).slo.windows[0]: short window 1h must be positive and shorter than the long window 5m (e.g. `windows = [{ long = \"1h\", short = \"5m\", factor = 14.4, for = \"2m\", severity = \"critical\" }]`)",
+        ),
+        (
+            format!("{base}[apps.alerts]\navailability_objective = 0.999\n"),
+            "apps[0] (reviewmaps).alerts.availability_objective: moved to [apps.slo], which also holds the latency objective and the period: remove it from [apps.alerts] and write `[apps.slo]` with `availability_objective = 0.999`",
+        ),
+    ];
+    common::assert_generate_refuses(&cases);
 }
 
 #[test]
@@ -291,6 +445,20 @@ fn dashboards_provision_under_the_sidecar() {
             .as_str()
             .unwrap();
         assert_eq!(serde_json::from_str::<Value>(embedded).unwrap(), board);
+        // The SLO dashboard travels in the same ConfigMap, and reads only recorded series.
+        let slo_board: Value =
+            serde_json::from_str(&read(&dir.join("slo-dashboard.json"))).unwrap();
+        let embedded = cm["data"][format!("{app}-slo-dashboard.json")]
+            .as_str()
+            .unwrap();
+        assert_eq!(serde_json::from_str::<Value>(embedded).unwrap(), slo_board);
+        assert_ne!(slo_board["uid"], board["uid"]);
+        for (title, expr) in dashboard_queries(&slo_board) {
+            assert!(
+                expr.starts_with("vector(") || expr.contains(&format!("_slo:{app}_")),
+                "{title}: {expr}"
+            );
+        }
     }
 }
 
@@ -419,10 +587,19 @@ fn enabled_chart_renders_a_service_monitor_that_finds_its_service() {
 #[test]
 fn chart_rules_equal_the_generated_rules() {
     // The chart's alerts for Ojeomneo must be the ones `generate` wrote for it: same
-    // expressions, durations and labels (descriptions name the app differently).
+    // expressions, durations and labels (descriptions name the app differently). The chart
+    // has no SLO values yet, so the generated SLO group and burn-rate alerts are left out.
     let rendered = helm_render(enabled_values(), "ojeomneo", "ojeomneo");
     let chart_rules = yaml(&rendered["prometheusrule.yaml"])["spec"].clone();
-    let generated = yaml(&read(&repo().join("deploy/ojeomneo/rules.yaml")));
+    let mut generated = yaml(&read(&repo().join("deploy/ojeomneo/rules.yaml")));
+    let groups = generated["groups"].as_array_mut().unwrap();
+    groups.retain(|g| !g["name"].as_str().unwrap().ends_with(".slo.rules"));
+    for g in groups.iter_mut() {
+        g["rules"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r["alert"] != "RedmetricsErrorBudgetBurn");
+    }
     let strip = |v: &Value| -> Value {
         let mut v = v.clone();
         for g in v["groups"].as_array_mut().unwrap() {

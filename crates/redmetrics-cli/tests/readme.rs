@@ -164,8 +164,23 @@ fn the_readme_config_example_is_a_valid_config() {
     let out = common::redmetrics(tmp.path(), &["generate"]);
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
     assert!(tmp.path().join("deploy/ojeomneo/dashboard.json").is_file());
-    // The [notify] example follows, for the same app.
+    // The [apps.slo] example follows, for the same app: its rules, tests and SLO dashboard.
     let rest = &readme[start + example.len()..];
+    let start = rest.find("```toml\n").unwrap() + "```toml\n".len();
+    let slo = &rest[start..start + rest[start..].find("```").unwrap()];
+    assert!(slo.starts_with("[apps.slo]"), "{slo}");
+    let example = format!("{example}{slo}");
+    std::fs::write(tmp.path().join("redmetrics.toml"), &example).unwrap();
+    let out = common::redmetrics(tmp.path(), &["generate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+    for file in ["rules.test.yaml", "slo-dashboard.json", "global-view.yaml"] {
+        assert!(
+            tmp.path().join("deploy/ojeomneo").join(file).is_file(),
+            "{file}"
+        );
+    }
+    // The [notify] example follows, for the same app.
+    let rest = &rest[start + slo.len()..];
     let start = rest.find("```toml\n").unwrap() + "```toml\n".len();
     let notify = &rest[start..start + rest[start..].find("```").unwrap()];
     assert!(notify.starts_with("[notify]"), "{notify}");

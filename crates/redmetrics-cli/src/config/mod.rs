@@ -5,7 +5,7 @@
 //!
 //! `duration` holds Prometheus durations, `schema` what the file may say, `names` the
 //! Kubernetes name rules, `notify` the notification settings, and `resolve` turns one app
-//! into a checked [`Resolved`].
+//! into a checked [`Resolved`]; `slo` checks the service level objectives.
 
 mod duration;
 mod names;
@@ -13,6 +13,7 @@ mod notify;
 mod prefix;
 mod resolve;
 mod schema;
+mod slo;
 
 use std::path::Path;
 
@@ -21,6 +22,7 @@ pub(crate) use self::notify::{Integration, Notify, Secret};
 pub(crate) use self::prefix::prefix_app;
 pub(crate) use self::resolve::{Resolved, default_contract};
 pub(crate) use self::schema::{Alerts, App, Stack};
+pub(crate) use self::slo::{Objective, Slo, SloKind, Window};
 
 /// A configuration mistake: the field (`apps[0] (reviewmaps).port`) and what rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -19,15 +19,17 @@ routing_key = { name = "alertmanager-receivers", key = "pagerduty-routing-key" }
 "##;
 
 /// The app of a bare `prefix` serving metrics at `metrics_path`: named after the prefix, with
-/// the default contract and settings, an availability objective of 99.9 % (so its rules are
-/// the full set, burn-rate alerts included) and the plan's notification routing. Errors name
+/// the default contract and settings, the repository's ReviewMaps objectives (99.9 % available,
+/// 99 % under 0.25 s: its rules are the full set, burn-rate alerts included) and the plan's notification routing. Errors name
 /// the field (`prefix`, `metrics_path`) as the config would.
 pub(crate) fn prefix_app(prefix: &str, metrics_path: &str) -> Result<Resolved, ConfigError> {
     let name = app_name(prefix);
     let mut app = App::new(&name, &name, &format!("{name}-server"), "http");
     app.prefix = Some(prefix.to_owned());
     app.metrics_path = metrics_path.to_owned();
-    app.alerts.availability_objective = Some(0.999);
+    app.slo.availability_objective = Some(0.999);
+    app.slo.latency_objective = Some(0.99);
+    app.slo.latency_threshold_seconds = Some(0.25);
     app.notify =
         Some(toml::from_str(PREFIX_NOTIFY).map_err(|e| ConfigError::new("notify", e.to_string()))?);
     Resolved::new(app, &Stack::default())
@@ -63,7 +65,7 @@ mod tests {
         let r = prefix_app("my_shop", "/metrics").expect("valid");
         assert_eq!(r.app.name, "my-shop");
         assert!(r.notify.is_some());
-        assert_eq!(r.app.alerts.availability_objective, Some(0.999));
+        assert_eq!(r.app.slo.availability_objective, Some(0.999));
         assert_eq!(
             prefix_app("", "/metrics").expect_err("no prefix").field,
             "prefix"

@@ -2,7 +2,7 @@
 //! its metric contract built. [`Resolved::new`] is the only way to get a [`Resolved`], and
 //! [`default_contract`] the only place a contract is built from the defaults alone.
 
-use redmetrics::contract::{Contract, ContractBuilder, SizeMetrics};
+use redmetrics::contract::{Contract, ContractBuilder, Shape, SizeMetrics};
 use redmetrics::metrics::{Buckets, NativeLayout, Objective};
 
 use super::names::{
@@ -11,6 +11,7 @@ use super::names::{
 };
 use super::notify::{self, Notify};
 use super::schema::{App, Metrics, Sizes, Stack};
+use super::slo::{self, Slo};
 use super::{ConfigError, PromDuration};
 
 /// Most buckets a histogram may have: each one is a series per label set.
@@ -39,6 +40,8 @@ pub(crate) struct Resolved {
     pub(crate) stack: Stack,
     /// Who hears about the app's alerts; `None` when no `[notify]` applies.
     pub(crate) notify: Option<Notify>,
+    /// The checked `[apps.slo]`; `None` when no objective is set.
+    pub(crate) slo: Option<Slo>,
 }
 
 impl Resolved {
@@ -112,8 +115,18 @@ impl Resolved {
         }
         let rate_window = check_alerts(&app)?;
         let notify = notify::resolve(app.notify.clone())?;
+        let duration_buckets = match contract.duration().shape() {
+            Shape::Histogram(b) => Some(&**b),
+            _ => None,
+        };
+        let slo = slo::resolve(
+            &app.slo,
+            app.alerts.availability_objective,
+            duration_buckets,
+        )?;
         Ok(Self {
             notify,
+            slo,
             title: app.title.clone().unwrap_or_else(|| app.name.clone()),
             job,
             contract,
@@ -306,11 +319,6 @@ fn check_alerts(app: &App) -> Result<PromDuration, ConfigError> {
         "alerts.min_request_rate",
         || "must be zero or a positive rate in requests per second (e.g. `0.1`)".to_owned(),
     )?;
-    if let Some(o) = a.availability_objective {
-        require(o > 0.5 && o < 1.0, "alerts.availability_objective", || {
-            format!("{o} is not an objective in (0.5, 1): 0.999 means 99.9 % of requests succeed")
-        })?;
-    }
     if let Some(base) = &a.runbook_base {
         require(
             (base.starts_with("https://") || base.starts_with("http://"))

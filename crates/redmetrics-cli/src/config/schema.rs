@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::PromDuration;
 use super::notify::NotifySettings;
+use super::slo::SloSettings;
 
 /// The kube-prometheus-stack installation that scrapes the apps.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,8 +82,7 @@ pub(crate) struct Alerts {
     /// RedmetricsTargetDown: no target of the job was ever discovered for this long.
     #[serde(default = "five_minutes")]
     pub(crate) target_absent_for: PromDuration,
-    /// Availability objective (0.999 = 99.9 % of requests not 5xx): adds multi-window
-    /// multi-burn-rate alerts and their recording rules.
+    /// Moved to `[apps.slo]`: read only to refuse it with what to write there.
     pub(crate) availability_objective: Option<f64>,
     /// Base URL of the runbooks (your copy of `docs/runbooks.md`); each alert gets
     /// `runbook_url: <base>#<alert, lowercased>`. Unset: no `runbook_url` annotation, since
@@ -248,6 +248,9 @@ pub(crate) struct App {
     /// Alert thresholds.
     #[serde(default)]
     pub(crate) alerts: Alerts,
+    /// Service level objectives, their period and burn-rate windows.
+    #[serde(default)]
+    pub(crate) slo: SloSettings,
     /// Notification routing; overrides the top-level `[notify]` field by field.
     pub(crate) notify: Option<NotifySettings>,
 }
@@ -272,6 +275,7 @@ impl App {
             dashboard_folder: None,
             metrics: Metrics::default(),
             alerts: Alerts::default(),
+            slo: SloSettings::default(),
             notify: None,
         }
     }

@@ -74,7 +74,11 @@ pub(crate) fn prometheus_rule(r: &Resolved, rules: &RuleFile) -> Value {
 }
 
 /// The dashboard in a ConfigMap labelled `grafana_dashboard: "1"` for the sidecar.
-pub(crate) fn dashboard_config_map(r: &Resolved, dashboard_json: &str) -> Value {
+pub(crate) fn dashboard_config_map(
+    r: &Resolved,
+    dashboard_json: &str,
+    slo_dashboard_json: Option<&str>,
+) -> Value {
     let mut l = labels(r, false);
     l.insert("grafana_dashboard".to_owned(), "1".to_owned());
     let mut metadata = json!({
@@ -85,11 +89,15 @@ pub(crate) fn dashboard_config_map(r: &Resolved, dashboard_json: &str) -> Value 
     if let Some(folder) = &r.app.dashboard_folder {
         metadata["annotations"] = json!({ r.stack.folder_annotation.clone(): folder });
     }
+    let mut data = json!({ format!("{}-dashboard.json", r.app.name): dashboard_json });
+    if let Some(slo) = slo_dashboard_json {
+        data[format!("{}-slo-dashboard.json", r.app.name)] = json!(slo);
+    }
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata,
-        "data": { format!("{}-dashboard.json", r.app.name): dashboard_json },
+        "data": data,
     })
 }
 

@@ -8,11 +8,15 @@
 mod chart;
 mod dashboard;
 pub(crate) mod escape;
+mod global_view;
 mod kube;
 mod messages;
 mod routing;
 mod rules;
 mod schema;
+mod slo;
+mod slo_dashboard;
+mod slo_tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +42,14 @@ fn yaml(value: &impl Serialize) -> Result<String> {
 
 fn json(value: &serde_json::Value) -> Result<String> {
     Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
+}
+
+/// [`yaml`] with `comment` (whole `#` lines) between the header and the document.
+fn commented_yaml(comment: &str, value: &impl Serialize) -> Result<String> {
+    Ok(format!(
+        "{YAML_HEADER}{comment}{}",
+        serde_saphyr::to_string(value)?
+    ))
 }
 
 /// The plain rules file of one app, as Prometheus loads it.
@@ -80,6 +92,18 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             .with_context(|| format!("app {}", r.app.name))?;
         let board = json(&dashboard::dashboard(r))?;
         out.insert(dir.join("rules.yaml"), yaml(&rule_file)?);
+        if let Some(view) = global_view::global_view(r) {
+            out.insert(
+                dir.join("global-view.yaml"),
+                commented_yaml(&global_view::header(r), &view)?,
+            );
+        }
+        if let Some(tests) = slo_tests::rules_test(r) {
+            out.insert(
+                dir.join("rules.test.yaml"),
+                commented_yaml(&slo_tests::header(r), &tests)?,
+            );
+        }
         out.insert(
             dir.join("prometheusrule.yaml"),
             yaml(&kube::prometheus_rule(r, &rule_file))?,
@@ -88,10 +112,16 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             dir.join("servicemonitor.yaml"),
             yaml(&kube::service_monitor(r))?,
         );
+        let slo_board = slo_dashboard::slo_dashboard(r)
+            .map(|b| json(&b))
+            .transpose()?;
         out.insert(
             dir.join("dashboard-configmap.yaml"),
-            yaml(&kube::dashboard_config_map(r, &board))?,
+            yaml(&kube::dashboard_config_map(r, &board, slo_board.as_deref()))?,
         );
+        if let Some(slo_board) = slo_board {
+            out.insert(dir.join("slo-dashboard.json"), slo_board);
+        }
         out.insert(dir.join("dashboard.json"), board);
         if let Some(amc) = routing::alertmanager_config(r) {
             out.insert(dir.join("alertmanagerconfig.yaml"), yaml(&amc)?);
@@ -100,6 +130,9 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
                 alertmanager_yaml(r, &Endpoints::default())?,
             );
         }
+    }
+    if let Some(all) = routing::plain_config_all(apps, &Endpoints::default()) {
+        out.insert(PathBuf::from("alertmanager.yaml"), yaml(&all)?);
     }
     out.insert(
         PathBuf::from("kube-prometheus-stack-values.yaml"),

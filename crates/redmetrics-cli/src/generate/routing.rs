@@ -77,6 +77,53 @@ fn inhibitions() -> [(Vec<Matcher>, Vec<Matcher>); 2] {
     ]
 }
 
+/// Within each severity, the fastest burn-rate window pair of an objective inhibits the
+/// slower ones of the same objective (equal on [`SLO_EQUAL`]): one incident pages once.
+fn slo_inhibitions(r: &Resolved) -> Vec<(Vec<Matcher>, Vec<Matcher>)> {
+    let Some(slo) = &r.slo else {
+        return Vec::new();
+    };
+    let burn = |long: String| {
+        vec![
+            ("alertname", "=", ERROR_BUDGET_BURN.to_owned()),
+            ("long_window", "=", long),
+        ]
+    };
+    let mut out = Vec::new();
+    for (i, fastest) in slo.windows.iter().enumerate() {
+        let earlier = &slo.windows[..i];
+        if earlier.iter().any(|w| w.severity == fastest.severity) {
+            continue;
+        }
+        for slower in slo.windows[i + 1..]
+            .iter()
+            .filter(|w| w.severity == fastest.severity)
+        {
+            out.push((
+                burn(fastest.long.to_string()),
+                burn(slower.long.to_string()),
+            ));
+        }
+    }
+    out
+}
+
+/// Labels both sides of a burn-rate inhibition share: the same objective of the same job.
+const SLO_EQUAL: [&str; 3] = ["namespace", "job", "slo"];
+
+/// Every inhibition rule of `r` with the labels its sides must share.
+fn all_inhibitions(r: &Resolved) -> Vec<(Vec<Matcher>, Vec<Matcher>, &'static [&'static str])> {
+    inhibitions()
+        .into_iter()
+        .map(|(source, target)| (source, target, &EQUAL[..]))
+        .chain(
+            slo_inhibitions(r)
+                .into_iter()
+                .map(|(source, target)| (source, target, &SLO_EQUAL[..])),
+        )
+        .collect()
+}
+
 /// Labels both inhibition sides must share: the same job of the same app instance.
 const EQUAL: [&str; 2] = ["namespace", "job"];
 /// Alerts are grouped per alert name and job.
@@ -199,17 +246,17 @@ pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value>
             ("pagerduty_configs", c)
         }),
     });
-    let inhibit_rules: Vec<Value> = inhibitions()
+    let scoped = |mut m: Vec<Matcher>| {
+        m.extend(app_matchers(r));
+        plain_matchers(&m)
+    };
+    let inhibit_rules: Vec<Value> = all_inhibitions(r)
         .into_iter()
-        .map(|(source, target)| {
-            let scoped = |mut m: Vec<Matcher>| {
-                m.extend(app_matchers(r));
-                plain_matchers(&m)
-            };
+        .map(|(source, target, equal)| {
             json!({
                 "source_matchers": scoped(source),
                 "target_matchers": scoped(target),
-                "equal": EQUAL,
+                "equal": equal,
             })
         })
         .collect();
@@ -228,6 +275,45 @@ pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value>
                 "routes": severity_routes(r, n, plain_matchers),
             }],
         },
+        "inhibit_rules": inhibit_rules,
+        "receivers": receivers,
+    }))
+}
+
+/// One plain Alertmanager configuration for every app with `[notify]` (`deploy/alertmanager.yaml`):
+/// each app's tree becomes a route of its own, matched on its namespace and job and carrying
+/// its own grouping and timing; inhibition rules and receivers are those of the apps together.
+/// Alerts of no app go to the first app's warning receiver, as in each app's own file.
+/// `None` when no app has `[notify]`.
+pub(crate) fn plain_config_all(apps: &[Resolved], endpoints: &Endpoints) -> Option<Value> {
+    let configs: Vec<Value> = apps
+        .iter()
+        .filter_map(|r| plain_config(r, endpoints))
+        .collect();
+    let first = configs.first()?;
+    let mut routes = Vec::new();
+    let (mut inhibit_rules, mut receivers) = (Vec::new(), Vec::new());
+    for c in &configs {
+        let top = &c["route"];
+        for app_route in top["routes"].as_array().into_iter().flatten() {
+            let mut route = app_route.clone();
+            for key in [
+                "group_by",
+                "group_wait",
+                "group_interval",
+                "repeat_interval",
+            ] {
+                route[key] = top[key].clone();
+            }
+            routes.push(route);
+        }
+        inhibit_rules.extend(c["inhibit_rules"].as_array().into_iter().flatten().cloned());
+        receivers.extend(c["receivers"].as_array().into_iter().flatten().cloned());
+    }
+    let mut route = first["route"].clone();
+    route["routes"] = json!(routes);
+    Some(json!({
+        "route": route,
         "inhibit_rules": inhibit_rules,
         "receivers": receivers,
     }))
@@ -253,14 +339,14 @@ fn secret_ref(s: &Secret) -> Value {
 
 /// The inhibition rules in `AlertmanagerConfig` form (the operator scopes them to the object's
 /// namespace).
-fn crd_inhibit_rules() -> Value {
-    inhibitions()
+fn crd_inhibit_rules(r: &Resolved) -> Value {
+    all_inhibitions(r)
         .into_iter()
-        .map(|(source, target)| {
+        .map(|(source, target, equal)| {
             json!({
                 "sourceMatch": crd_matchers(&source),
                 "targetMatch": crd_matchers(&target),
-                "equal": EQUAL,
+                "equal": equal,
             })
         })
         .collect()
@@ -273,7 +359,7 @@ fn crd_inhibit_rules() -> Value {
 pub(crate) fn chart_alerting(token: &Resolved) -> Value {
     let msg = Messages::new(token, None);
     json!({
-        "inhibitRules": crd_inhibit_rules(),
+        "inhibitRules": crd_inhibit_rules(token),
         "messages": {
             "title": msg.title(),
             "text": msg.text(),
@@ -344,7 +430,7 @@ pub(crate) fn alertmanager_config(r: &Resolved) -> Option<Value> {
         }
         _ => None,
     });
-    let inhibit_rules = crd_inhibit_rules();
+    let inhibit_rules = crd_inhibit_rules(r);
     Some(json!({
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "AlertmanagerConfig",

@@ -1,5 +1,5 @@
 //! Alert and recording rules for one app: the seed's three alerts, guarded against idle
-//! traffic, and multi-window multi-burn-rate alerts when an availability objective is set.
+//! traffic, and the service level objectives' rules (`slo`) when `[apps.slo]` sets any.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +47,7 @@ pub(crate) const HIGH_ERROR_RATE: &str = "RedmetricsHighErrorRate";
 pub(crate) const HIGH_LATENCY: &str = "RedmetricsHighLatencyP95";
 /// A target down (`reason="down"`) or never discovered (`reason="absent"`).
 pub(crate) const TARGET_DOWN: &str = "RedmetricsTargetDown";
-/// Multi-window multi-burn-rate alert of the availability objective.
+/// Multi-window multi-burn-rate alert of a service level objective (`slo` label).
 pub(crate) const ERROR_BUDGET_BURN: &str = "RedmetricsErrorBudgetBurn";
 
 impl RuleFile {
@@ -74,16 +74,7 @@ impl RuleFile {
 /// The labels alert expressions keep: one alert per app instance of the job.
 const BY: &str = "namespace, job";
 
-/// Multi-window multi-burn-rate table of the SRE workbook: long window, short window,
-/// burn-rate factor, `for`, severity.
-const BURN_RATES: [(&str, &str, f64, &str, &str); 4] = [
-    ("1h", "5m", 14.4, "2m", "critical"),
-    ("6h", "30m", 6.0, "15m", "critical"),
-    ("1d", "2h", 3.0, "1h", "warning"),
-    ("3d", "6h", 1.0, "3h", "warning"),
-];
-
-fn alert(
+pub(crate) fn alert(
     name: &str,
     expr: String,
     for_: PromDuration,
@@ -113,7 +104,7 @@ fn alert(
     }
 }
 
-fn record(name: String, expr: String) -> Rule {
+pub(crate) fn record(name: String, expr: String) -> Rule {
     Rule {
         record: Some(name),
         alert: None,
@@ -134,7 +125,7 @@ pub(crate) fn selector(r: &Resolved) -> String {
 }
 
 /// Percent text for descriptions (`5%`, `0.5%`).
-fn percent(ratio: f64) -> String {
+pub(crate) fn percent(ratio: f64) -> String {
     let p = ratio * 100.0;
     let s = format!("{p:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -220,61 +211,16 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         down,
         absent,
     ];
+    // The SLO recordings come first, in the file and by name (see `slo::slo_rules`).
     let mut groups = Vec::new();
-    if let Some(objective) = a.availability_objective {
-        let prefix = r.prefix();
-        let ratio =
-            |window: &str| format!("namespace_job:{prefix}_http_requests:error_ratio_rate{window}");
-        let traffic = |window: &str| format!("namespace_job:{prefix}_http_requests:rate{window}");
-        let mut windows: Vec<&str> = BURN_RATES.iter().flat_map(|b| [b.0, b.1]).collect();
-        windows.sort_by_key(|w| {
-            PromDuration::parse(w)
-                .map(PromDuration::millis)
-                .unwrap_or(0)
-        });
-        windows.dedup();
-        let mut recordings = Vec::new();
-        for window in windows {
-            recordings.push(record(traffic(window), q.request_rate(window, BY)));
-            recordings.push(record(ratio(window), q.error_ratio(window, BY)));
-        }
-        groups.push(Group {
-            name: format!("{}.slo.rules", r.prefix()),
-            rules: recordings,
-        });
-        for (long, short, factor, for_, severity) in BURN_RATES {
-            let threshold = format!("({factor} * (1 - {objective}))");
-            let mut rule = alert(
-                ERROR_BUDGET_BURN,
-                format!(
-                    "{} > {threshold}\nand\n{} > {threshold}\nand\n{} > {min}",
-                    ratio(long),
-                    ratio(short),
-                    traffic(long)
-                ),
-                PromDuration::parse(for_).unwrap_or(PromDuration::from_secs(0)),
-                severity,
-                r,
-                "{{ $labels.job }} in {{ $labels.namespace }} is burning its error budget fast",
-                format!(
-                    "{title} is spending its {} availability error budget {factor}x faster than sustainable over both {long} and {short}.",
-                    percent(objective)
-                ),
-            );
-            rule.labels
-                .insert("long_window".to_owned(), long.to_owned());
-            rule.labels
-                .insert("short_window".to_owned(), short.to_owned());
-            alerts.push(rule);
-        }
+    if let Some((recordings, burns)) = super::slo::slo_rules(r, &q) {
+        groups.push(recordings);
+        alerts.extend(burns);
     }
-    groups.insert(
-        0,
-        Group {
-            name: format!("{}.rules", r.prefix()),
-            rules: alerts,
-        },
-    );
+    groups.push(Group {
+        name: format!("{}.rules", r.prefix()),
+        rules: alerts,
+    });
     RuleFile { groups }
 }
 
@@ -293,23 +239,32 @@ mod tests {
     #[test]
     fn objective_adds_burn_rate_alerts() {
         let apps = Config::parse(
-            "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n[apps.alerts]\navailability_objective = 0.999\n",
+            "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n[apps.slo]\navailability_objective = 0.999\n",
         )
         .unwrap()
         .apps;
         let file = rules(&apps[0]);
         assert_eq!(file.groups.len(), 2);
-        let burns = file.groups[0]
+        let burns = file.groups[1]
             .rules
             .iter()
             .filter(|r| r.alert.as_deref() == Some(ERROR_BUDGET_BURN))
             .count();
         assert_eq!(burns, 4);
         assert_eq!(
-            file.groups[1].rules.len(),
-            14,
-            "rate and ratio for 7 windows"
+            file.groups[0].rules.len(),
+            8 * 3 + 1,
+            "rate, ratio and burn rate for 7 windows and the period, and the budget left"
         );
+        let mut records: Vec<(&str, Option<&String>)> = file.groups[0]
+            .rules
+            .iter()
+            .map(|r| (r.record.as_deref().unwrap(), r.labels.get("slo")))
+            .collect();
+        let all = records.len();
+        records.sort_unstable();
+        records.dedup();
+        assert_eq!(records.len(), all, "each series is recorded once");
     }
 
     #[test]

@@ -363,12 +363,15 @@ pub fn start_prometheus_with(config: &str, files: &[(&str, &str)], flags: &[&str
         let port = candidate_port();
         let here = dir.take().unwrap();
         let log = std::fs::File::create(here.path().join("prometheus.log")).unwrap();
+        // Agent mode refuses the server's storage flag and has its own.
+        let storage = if flags.contains(&"--enable-feature=agent") {
+            "--storage.agent.path"
+        } else {
+            "--storage.tsdb.path"
+        };
         let child = Command::new(prometheus_binary())
             .arg(format!("--config.file={config_file}"))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                here.path().join("data").display()
-            ))
+            .arg(format!("{storage}={}", here.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-lifecycle")
             .args(flags)
@@ -790,4 +793,66 @@ pub fn assert_generate_refuses(cases: &[(String, &str)]) {
         );
         assert!(!tmp.path().join("out").exists(), "nothing written on error");
     }
+}
+
+/// Every target expression of a generated dashboard as `(panel title, legend, expr)`, its
+/// Grafana variables set to `namespace` and `job` and `$__rate_interval` to 1m.
+pub fn panel_queries(
+    dashboard: &Value,
+    namespace: &str,
+    job: &str,
+) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$__rate_interval", "1m")
+                .replace("$namespace", namespace)
+                .replace("$job", job);
+            out.push((
+                panel["title"].as_str().unwrap().to_owned(),
+                t["legendFormat"].as_str().unwrap_or_default().to_owned(),
+                expr,
+            ));
+        }
+    }
+    out
+}
+
+/// Prometheus as the operator configures it from the generated ReviewMaps ServiceMonitor:
+/// each demo a pod (`reviewmaps-server-<i>`) with `namespace` and `service` labels, `job`
+/// the Service name, scraped every second, `rules.yaml` loaded; `metric_relabel` as the
+/// scrape's `metric_relabel_configs`.
+pub fn operator_prometheus_config(demos: &[&str], metric_relabel: Option<Value>) -> String {
+    let targets: Vec<Value> = demos
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            serde_json::json!({
+                "targets": [d],
+                "labels": {
+                    "namespace": "reviewmaps",
+                    "service": "reviewmaps-server",
+                    "pod": format!("reviewmaps-server-{i}"),
+                },
+            })
+        })
+        .collect();
+    let mut scrape = serde_json::json!({
+        "job_name": "serviceMonitor/reviewmaps/reviewmaps-server/0",
+        "scrape_timeout": "1s",
+        "static_configs": targets,
+        "relabel_configs": [{ "target_label": "job", "replacement": "reviewmaps-server" }],
+    });
+    if let Some(r) = metric_relabel {
+        scrape["metric_relabel_configs"] = r;
+    }
+    serde_json::json!({
+        "global": { "scrape_interval": "1s", "evaluation_interval": "1s" },
+        "rule_files": ["rules.yaml"],
+        "scrape_configs": [scrape],
+    })
+    .to_string()
 }

@@ -1,0 +1,101 @@
+//! `deploy/<app>/global-view.yaml`: Prometheus configuration fragments that carry an app's
+//! SLO view past one Prometheus. Which rules run where decides what travels:
+//!
+//! - a Prometheus that evaluates the generated rules ships only their recorded series, to a
+//!   global Prometheus by federation (`match[]`) or by remote write (a keep-list);
+//! - a Prometheus in agent mode evaluates no rules, so it ships the raw series the rules read,
+//!   and the receiver (a Prometheus with `--web.enable-remote-write-receiver`, Mimir, Thanos
+//!   receive with its ruler) evaluates `rules.yaml`.
+
+use serde_json::{Value, json};
+
+use crate::config::Resolved;
+
+use super::escape::promql_string;
+
+/// A regex alternative matching exactly `name` (names are `[a-zA-Z0-9_:]`, nothing to escape).
+fn names_regex(names: &[String]) -> String {
+    names.join("|")
+}
+
+/// The recorded series of `r`'s rules: every `record:` name the generator writes for it.
+fn recorded(r: &Resolved) -> Vec<String> {
+    let mut names: Vec<String> = super::rules(r)
+        .groups
+        .iter()
+        .flat_map(|g| g.rules.iter().filter_map(|rule| rule.record.clone()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The raw series the rules read: requests, the duration histogram in either form, `up`.
+fn rule_inputs(r: &Resolved) -> Vec<String> {
+    let requests = r.contract.requests().desc().name();
+    let duration = r.contract.duration().desc().name();
+    vec![
+        requests.to_owned(),
+        duration.to_owned(),
+        format!("{duration}_bucket"),
+        format!("{duration}_count"),
+        "up".to_owned(),
+    ]
+}
+
+/// Keeps only the series named in `names` (a `write_relabel_configs` entry).
+fn keep(names: &[String]) -> Value {
+    json!([{
+        "source_labels": ["__name__"],
+        "regex": names_regex(names),
+        "action": "keep",
+    }])
+}
+
+/// The fragments for `r`; `None` without `[apps.slo]` (no recorded series to ship).
+pub(crate) fn global_view(r: &Resolved) -> Option<Value> {
+    r.slo.as_ref()?;
+    let recorded = recorded(r);
+    let selector = format!(
+        "{{__name__=~{},namespace={},job={}}}",
+        promql_string(&names_regex(&recorded)),
+        promql_string(&r.app.namespace),
+        promql_string(&r.job)
+    );
+    let tenant = json!({ "X-Scope-OrgID": r.app.namespace });
+    Some(json!({
+        "federation": {
+            "job_name": format!("federate-{}", r.app.name),
+            "honor_labels": true,
+            "metrics_path": "/federate",
+            "params": { "match[]": [selector] },
+            "static_configs": [{ "targets": ["prometheus-operated.monitoring.svc:9090"] }],
+        },
+        "remote_write_recorded": {
+            "url": "https://mimir.example.com/api/v1/push",
+            "headers": tenant,
+            "write_relabel_configs": keep(&recorded),
+        },
+        "remote_write_agent": {
+            "url": "https://mimir.example.com/api/v1/push",
+            "headers": tenant,
+            "write_relabel_configs": keep(&rule_inputs(r)),
+        },
+        "external_labels": { "cluster": "replace-with-this-cluster's-name" },
+    }))
+}
+
+/// The comment heading the file: what each fragment is for and which rules run where.
+pub(crate) fn header(r: &Resolved) -> String {
+    format!(
+        "# Prometheus configuration fragments for a global view of the SLOs of {app}.\n\
+         # federation: a scrape job for the global Prometheus; it pulls only the recorded series\n\
+         #   from the Prometheus that evaluates deploy/{app}/rules.yaml (set the target).\n\
+         # remote_write_recorded: a remote_write entry for that same Prometheus: the same series,\n\
+         #   pushed; the tenant header is for Mimir or Thanos receive.\n\
+         # remote_write_agent: for a Prometheus in agent mode, which evaluates no rules: it ships\n\
+         #   the raw series the rules read, and the receiver must load deploy/{app}/rules.yaml.\n\
+         # external_labels: under `global:` of each sending Prometheus, to tell clusters apart.\n",
+        app = r.app.name
+    )
+}

@@ -1,0 +1,346 @@
+//! `deploy/<app>/rules.test.yaml`: promtool unit tests over the app's generated SLO rules,
+//! runnable as they are with `promtool test rules deploy/<app>/rules.test.yaml`.
+//!
+//! The expectations come from the objectives' arithmetic, not from the rule text: input
+//! counters carry an error ratio chosen just above or just below `factor × (1 − objective)`
+//! of a window pair, and which alerts fire at an evaluation time is worked out by replaying
+//! the multi-window condition and its `for` over that ratio profile minute by minute. A rule
+//! whose threshold, window or `for` differs from the objective fails these tests.
+
+use serde_json::{Value, json};
+
+use crate::config::{Objective, Resolved, Slo, SloKind, Window};
+
+use super::rules::ERROR_BUDGET_BURN;
+use super::slo::{Names, burn_description, burn_summary};
+
+/// The sampling step and evaluation interval of every test.
+const STEP_MS: u64 = 60_000;
+/// Requests per step, at least: the traffic guard divides by the whole long window even
+/// when the series is younger, so [`per_step`] raises it to pass the guard from one step.
+const MIN_PER_STEP: f64 = 6000.0;
+/// How far above or below a threshold the chosen ratios lie.
+const ABOVE: f64 = 1.1;
+const BELOW: f64 = 0.9;
+/// Evaluations after a `for` has run out before the expectation is checked.
+const MARGIN_STEPS: u64 = 2;
+
+/// The share of requests that miss the objective in each step (index 0 is the step ending at
+/// minute 1).
+struct Profile(Vec<f64>);
+
+impl Profile {
+    /// The ratio over the steps fully inside `(t - window, t]` (times in ms on the step
+    /// grid), as `rate()` sees it when windows start on a sample; `None` before two samples.
+    fn ratio(&self, t: u64, window: u64) -> Option<f64> {
+        let last = (t / STEP_MS) as usize;
+        let first = (t.saturating_sub(window) / STEP_MS) as usize;
+        let steps = &self.0[first.min(last)..last.min(self.0.len())];
+        (!steps.is_empty()).then(|| steps.iter().sum::<f64>() / steps.len() as f64)
+    }
+
+    /// The window pairs of `slo` whose alert fires at `t`: the condition (both windows'
+    /// burn rate above the factor) held at every evaluation of the last `for`.
+    fn firing<'a>(&self, slo: &'a Slo, o: &Objective, t: u64) -> Vec<&'a Window> {
+        let holds = |w: &Window, at: u64| {
+            let burn = |window| self.ratio(at, window).map(|r| r / o.budget());
+            burn(w.long.millis()).is_some_and(|b| b > w.factor)
+                && burn(w.short.millis()).is_some_and(|b| b > w.factor)
+        };
+        slo.windows
+            .iter()
+            .filter(|w| {
+                let mut active_since = None;
+                let mut at = 0;
+                while at <= t {
+                    if holds(w, at) {
+                        active_since.get_or_insert(at);
+                    } else {
+                        active_since = None;
+                    }
+                    at += STEP_MS;
+                }
+                active_since.is_some_and(|since| t - since >= w.for_.millis())
+            })
+            .collect()
+    }
+}
+
+/// Requests per step such that one step, spread over the longest window (the period),
+/// is ten times the `min_request_rate` guard: the guard then never decides a case.
+fn per_step(r: &Resolved, slo: &Slo) -> f64 {
+    let guard = r.app.alerts.min_request_rate * slo.period.millis() as f64 / 1000.0 * 10.0;
+    MIN_PER_STEP.max((guard / 1000.0).ceil() * 1000.0)
+}
+
+/// The input series of one objective for `profile`, plus good traffic for the guard.
+fn input_series(r: &Resolved, slo: &Slo, o: &Objective, profile: &Profile) -> Vec<Value> {
+    let per_step = per_step(r, slo);
+    let labels = format!(
+        "namespace=\"{}\",job=\"{}\",instance=\"10.0.0.1:3000\",method=\"GET\",path=\"/\"",
+        r.app.namespace, r.job
+    );
+    let c = &r.contract;
+    let status = c.labels().status.as_str();
+    let requests = c.requests().desc().name();
+    let duration = c.duration().desc().name();
+    // Cumulative counters in promtool's notation, one value per sample.
+    let counter = |per_step: &dyn Fn(f64) -> f64| {
+        let mut total = 0.0;
+        let mut values = vec!["0".to_owned()];
+        for bad in &profile.0 {
+            total += per_step(*bad);
+            values.push(format!("{total}"));
+        }
+        values.join(" ")
+    };
+    let series = |name: String, values: String| json!({ "series": name, "values": values });
+    match &o.threshold {
+        None => vec![
+            series(
+                format!("{requests}{{{labels},{status}=\"200\"}}"),
+                counter(&|bad| per_step * (1.0 - bad)),
+            ),
+            series(
+                format!("{requests}{{{labels},{status}=\"500\"}}"),
+                counter(&|bad| per_step * bad),
+            ),
+        ],
+        Some((_, le)) => vec![
+            series(
+                format!("{requests}{{{labels},{status}=\"200\"}}"),
+                counter(&|_| per_step),
+            ),
+            series(
+                format!("{duration}_bucket{{{labels},le=\"{le}\"}}"),
+                counter(&|bad| per_step * (1.0 - bad)),
+            ),
+            series(
+                format!("{duration}_bucket{{{labels},le=\"+Inf\"}}"),
+                counter(&|_| per_step),
+            ),
+            series(
+                format!("{duration}_count{{{labels}}}"),
+                counter(&|_| per_step),
+            ),
+        ],
+    }
+}
+
+/// The alerts expected at `t`, with their labels and annotations as the values print.
+fn expected_alerts(r: &Resolved, slo: &Slo, o: &Objective, profile: &Profile, t: u64) -> Value {
+    let alerts: Vec<Value> = profile
+        .firing(slo, o, t)
+        .into_iter()
+        .map(|w| {
+            let mut annotations = json!({
+                "summary": burn_summary(&r.job, &r.app.namespace, o),
+                "description": burn_description(&r.title, o, w),
+            });
+            if let Some(base) = &r.app.alerts.runbook_base {
+                annotations["runbook_url"] =
+                    json!(format!("{base}#{}", ERROR_BUDGET_BURN.to_ascii_lowercase()));
+            }
+            json!({
+                "exp_labels": {
+                    "namespace": r.app.namespace,
+                    "job": r.job,
+                    "severity": w.severity.as_str(),
+                    "slo": o.kind.as_str(),
+                    "long_window": w.long.to_string(),
+                    "short_window": w.short.to_string(),
+                },
+                "exp_annotations": annotations,
+            })
+        })
+        .collect();
+    json!(alerts)
+}
+
+/// A check that recorded `series` of objective `o` is `value` at `t`, within rounding.
+fn value_test(r: &Resolved, o: &Objective, series: &str, value: f64, t: u64) -> Value {
+    json!({
+        "expr": format!(
+            "abs({series}{{namespace=\"{}\",job=\"{}\",slo=\"{}\"}} - ({value})) < bool 1e-9",
+            r.app.namespace, r.job, o.kind.as_str()
+        ),
+        "eval_time": minutes(t),
+        "exp_samples": [{
+            "labels": format!(
+                "{{namespace=\"{}\",job=\"{}\",slo=\"{}\"}}",
+                r.app.namespace, r.job, o.kind.as_str()
+            ),
+            "value": 1,
+        }],
+    })
+}
+
+fn minutes(t: u64) -> String {
+    format!("{}m", t / STEP_MS)
+}
+
+/// One test: `profile` of objective `o`, alerts checked at each of `at`, the burn rate of
+/// every recorded pair window and the budget left checked at the last of them.
+fn case(
+    r: &Resolved,
+    slo: &Slo,
+    o: &Objective,
+    name: String,
+    profile: &Profile,
+    at: &[u64],
+) -> Value {
+    let names = Names::new(r);
+    let alert_tests: Vec<Value> = at
+        .iter()
+        .map(|t| {
+            json!({
+                "eval_time": minutes(*t),
+                "alertname": ERROR_BUDGET_BURN,
+                "exp_alerts": expected_alerts(r, slo, o, profile, *t),
+            })
+        })
+        .collect();
+    let last = at.iter().copied().max().unwrap_or(0);
+    let mut values = Vec::new();
+    for w in &slo.windows {
+        for window in [w.long, w.short] {
+            if let Some(ratio) = profile.ratio(last, window.millis()) {
+                values.push(value_test(
+                    r,
+                    o,
+                    &names.burn_rate(window),
+                    ratio / o.budget(),
+                    last,
+                ));
+            }
+        }
+    }
+    if let Some(ratio) = profile.ratio(last, slo.period.millis()) {
+        values.push(value_test(
+            r,
+            o,
+            &names.budget_remaining(),
+            1.0 - ratio / o.budget(),
+            last,
+        ));
+    }
+    values.dedup();
+    json!({
+        "name": name,
+        "interval": minutes(STEP_MS),
+        "input_series": input_series(r, slo, o, profile),
+        "alert_rule_test": alert_tests,
+        "promql_expr_test": values,
+    })
+}
+
+fn steps_of(ms: u64) -> usize {
+    ms.div_ceil(STEP_MS) as usize
+}
+
+/// The tests of one objective.
+fn objective_cases(r: &Resolved, slo: &Slo, o: &Objective) -> Vec<Value> {
+    let kind = o.kind.as_str();
+    let mut cases = Vec::new();
+    for w in &slo.windows {
+        // The condition holds from the second sample on, so `for` runs out one step later.
+        let t = w.for_.millis() + (1 + MARGIN_STEPS) * STEP_MS;
+        let n = steps_of(t);
+        let threshold = w.factor * o.budget();
+        for (how, ratio) in [
+            ("fires just above", ABOVE),
+            ("holds back just below", BELOW),
+        ] {
+            let profile = Profile(vec![ratio * threshold; n]);
+            cases.push(case(
+                r,
+                slo,
+                o,
+                format!(
+                    "{kind}: {} over {}/{} {how} {}x the budget ({} of requests)",
+                    w.severity.as_str(),
+                    w.long,
+                    w.short,
+                    w.factor,
+                    ratio * threshold
+                ),
+                &profile,
+                // One evaluation before `for` has run out, too: a shortened `for` fails.
+                &[w.for_.millis(), t],
+            ));
+        }
+    }
+    // Every page at once: the fastest burn held until the slowest critical pair's `for` ran
+    // out, so the pairs differ only by their window labels (which the inhibition matches).
+    if let Some(fastest) = slo.windows.first() {
+        let last_for = slo
+            .windows
+            .iter()
+            .filter(|w| w.severity == fastest.severity)
+            .map(|w| w.for_.millis())
+            .max()
+            .unwrap_or(0);
+        let t = last_for + (1 + MARGIN_STEPS) * STEP_MS;
+        let profile = Profile(vec![ABOVE * fastest.factor * o.budget(); steps_of(t)]);
+        cases.push(case(
+            r,
+            slo,
+            o,
+            format!(
+                "{kind}: a fast burn fires every {} pair, each with its windows",
+                fastest.severity.as_str()
+            ),
+            &profile,
+            &[t],
+        ));
+        // Recovery: the burn stops; once the short window holds only good requests the
+        // alert resolves, while the long window still remembers the burn.
+        let fired = fastest.for_.millis() + (1 + MARGIN_STEPS) * STEP_MS;
+        let resolved = fired + fastest.short.millis() + MARGIN_STEPS * STEP_MS;
+        let mut steps = vec![ABOVE * fastest.factor * o.budget(); steps_of(fired)];
+        steps.resize(steps_of(resolved), 0.0);
+        let profile = Profile(steps);
+        cases.push(case(
+            r,
+            slo,
+            o,
+            format!(
+                "{kind}: the {}/{} alert resolves once the burn has left the short window",
+                fastest.long, fastest.short
+            ),
+            &profile,
+            &[fired, resolved],
+        ));
+    }
+    cases
+}
+
+/// The promtool test file of `r`, next to its `rules.yaml`; `None` without `[apps.slo]`.
+pub(crate) fn rules_test(r: &Resolved) -> Option<Value> {
+    let slo = r.slo.as_ref()?;
+    let tests: Vec<Value> = slo
+        .objectives
+        .iter()
+        .flat_map(|o| objective_cases(r, slo, o))
+        .collect();
+    Some(json!({
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": minutes(STEP_MS),
+        "tests": tests,
+    }))
+}
+
+/// The SLO kinds tested, for the file's header.
+pub(crate) fn header(r: &Resolved) -> String {
+    let kinds: Vec<&str> = r
+        .slo
+        .iter()
+        .flat_map(|s| s.objectives.iter().map(|o| o.kind))
+        .map(SloKind::as_str)
+        .collect();
+    format!(
+        "# promtool unit tests of the {} SLO rules in rules.yaml. Run them as they are:\n#   promtool test rules deploy/{}/rules.test.yaml\n# Expected alerts and values follow from the objectives' arithmetic (ratios just above and\n# below factor x (1 - objective)), not from the rule text: edit a threshold and they fail.\n",
+        kinds.join(" and "),
+        r.app.name
+    )
+}
