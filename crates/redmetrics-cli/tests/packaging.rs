@@ -113,10 +113,10 @@ fn cargo(args: &[&str]) -> String {
 }
 
 /// `cargo package` packs the three crates, each with the README and both licences. It runs
-/// without its verification build (`--no-verify`): that build compiles the three crates once
-/// more from the packed sources, minutes on a 2-core machine, and the rest of the suite
-/// compiles and tests the same sources. The packed manifests are still resolved, which is
-/// where a path dependency without a version fails.
+/// without its verification build (`--no-verify`): in a target directory of its own that
+/// build would compile every dependency again; scripts/test runs it after the suite, reusing
+/// target/. The packed manifests are still resolved here, which is where a path dependency
+/// without a version fails.
 #[test]
 fn the_crates_for_users_package_with_their_readme_and_licences() {
     let mut args = vec!["package", "--workspace", "--no-verify", "--allow-dirty"];
