@@ -172,3 +172,26 @@ fn init_refuses_bad_values_as_the_config_does() {
         assert!(!tmp.path().join("new.toml").exists(), "{flag} {bad}");
     }
 }
+
+/// The help an installed binary prints speaks to its user: nothing about this repository's
+/// layout or its planning documents.
+#[test]
+fn help_texts_speak_to_a_user_of_the_installed_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pages = vec![vec!["--help"]];
+    for sub in ["demo", "init", "generate", "check", "completions", "man"] {
+        pages.push(vec![sub, "--help"]);
+    }
+    for sub in ["endpoint", "manifests", "prometheus", "alertmanager"] {
+        pages.push(vec!["check", sub, "--help"]);
+    }
+    for args in pages {
+        let out = redmetrics(tmp.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+        assert!(!text.is_empty(), "{args:?}");
+        for word in ["repository", "seed", "the plan"] {
+            assert!(!text.contains(word), "{args:?} says {word:?}: {text}");
+        }
+    }
+}
