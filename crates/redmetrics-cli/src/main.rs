@@ -9,6 +9,7 @@ mod check;
 mod config;
 mod demo;
 mod generate;
+mod init;
 mod output;
 mod promql;
 mod secret;
@@ -33,8 +34,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run an example API shaped like the seed's servers, with metrics.
+    /// Run an example instrumented API, with metrics, to try everything on.
     Demo(demo::DemoArgs),
+    /// Start here for a service of your own: write a commented `redmetrics.toml` for it.
+    Init(init::InitArgs),
     /// Write dashboards, alert rules, ServiceMonitors and the Helm chart from the contract.
     Generate(GenerateArgs),
     /// Verify a live endpoint, Kubernetes manifests or a Prometheus server against the contract.
@@ -45,7 +48,7 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct GenerateArgs {
-    /// The configuration describing the apps (see `redmetrics.toml` at the repository root).
+    /// The configuration describing the apps (`redmetrics init` writes one).
     #[arg(long, default_value = "redmetrics.toml")]
     config: PathBuf,
     /// Directory to write into.
@@ -57,6 +60,12 @@ struct GenerateArgs {
 }
 
 fn generate(args: GenerateArgs) -> Result<ExitCode> {
+    if matches!(args.config.try_exists(), Ok(false)) {
+        anyhow::bail!(
+            "{} not found: start with `redmetrics init --name NAME --namespace NAMESPACE --service SERVICE --port PORT_NAME`, which writes it for your service, or point --config at your configuration",
+            args.config.display()
+        );
+    }
     let config = config::Config::load(&args.config)?;
     let artifacts = generate::artifacts(&config.apps)?;
     if args.check {
@@ -196,6 +205,7 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(demo::run(args)))
             .map(|()| ExitCode::SUCCESS),
+        Command::Init(args) => init::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate(args),
         Command::Check(args) => check::run(args),
         Command::Shell(command) => shell::run(command, <Cli as clap::CommandFactory>::command()),

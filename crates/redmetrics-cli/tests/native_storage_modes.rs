@@ -464,7 +464,7 @@ fn check_manifests_warns_on_latency_queries_that_read_one_form() {
 /// fields forbidden) accepts each.
 #[test]
 fn service_monitors_keep_classic_series_where_native_buckets_are_served() {
-    const CRD: &str = "monitoring.coreos.com_servicemonitors.yaml";
+    const CRD: &str = "ServiceMonitor";
     let base =
         "[[apps]]\nname = \"shop\"\nnamespace = \"shop\"\nservice = \"shop\"\nport = \"http\"\n";
     for (extra, want) in [

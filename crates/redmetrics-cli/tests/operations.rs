@@ -323,7 +323,7 @@ fn prometheus_rules_carry_the_rules_file_and_validate_against_the_crd() {
             "kube-prometheus-stack"
         );
         assert_eq!(object["metadata"]["namespace"], app);
-        assert_valid_against_crd("monitoring.coreos.com_prometheusrules.yaml", &rule, 1);
+        assert_valid_against_crd("PrometheusRule", &rule, 1);
     }
 }
 
@@ -347,7 +347,7 @@ fn service_monitors_follow_the_seed_and_validate_against_the_crd() {
             json!({ "matchLabels": { "app.kubernetes.io/name": service } })
         );
         assert!(v["spec"].get("namespaceSelector").is_none());
-        assert_valid_against_crd("monitoring.coreos.com_servicemonitors.yaml", &sm, 1);
+        assert_valid_against_crd("ServiceMonitor", &sm, 1);
     }
 }
 
@@ -554,16 +554,8 @@ fn enabled_chart_renders_a_service_monitor_that_finds_its_service() {
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["ports"][0]["name"], "fiber");
     assert_eq!(container["readinessProbe"]["httpGet"]["port"], "fiber");
-    assert_valid_against_crd(
-        "monitoring.coreos.com_servicemonitors.yaml",
-        &rendered["servicemonitor.yaml"],
-        1,
-    );
-    assert_valid_against_crd(
-        "monitoring.coreos.com_prometheusrules.yaml",
-        &rendered["prometheusrule.yaml"],
-        1,
-    );
+    assert_valid_against_crd("ServiceMonitor", &rendered["servicemonitor.yaml"], 1);
+    assert_valid_against_crd("PrometheusRule", &rendered["prometheusrule.yaml"], 1);
     let cm = yaml(&rendered["dashboard-configmap.yaml"]);
     assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
     assert_eq!(cm["metadata"]["annotations"]["grafana_folder"], "Ojeomneo");
@@ -638,11 +630,7 @@ fn chart_options_reach_the_service_monitor() {
         sm["spec"]["endpoints"][0]["relabelings"],
         json!([{ "targetLabel": "team", "replacement": "food" }])
     );
-    assert_valid_against_crd(
-        "monitoring.coreos.com_servicemonitors.yaml",
-        &rendered["servicemonitor.yaml"],
-        1,
-    );
+    assert_valid_against_crd("ServiceMonitor", &rendered["servicemonitor.yaml"], 1);
 }
 
 /// Helm lint's errors for `values` (empty when the values pass the chart's schema).

@@ -1,5 +1,6 @@
 //! What a user of the published crates and the repository gets: Cargo metadata, licence
-//! files and the changelog, read with `cargo metadata` and from the files themselves.
+//! files and the changelog, read with `cargo metadata` and from the files themselves, and
+//! the crates as `cargo package` packs them.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -52,9 +53,15 @@ fn published_crates_carry_honest_metadata() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names, PUBLISHED, "the rest say `publish = false`");
     for p in published {
         let name = p["name"].as_str().unwrap();
+        for field in ["description", "rust_version"] {
+            assert!(
+                p[field].as_str().is_some_and(|v| !v.is_empty()),
+                "{name}: no {field}"
+            );
+        }
         assert!(
             !p.to_string().contains("example.invalid"),
             "{name}: placeholder URL"
@@ -89,6 +96,92 @@ fn published_crates_carry_honest_metadata() {
             );
         }
     }
+}
+
+/// The crates meant for users, in workspace order.
+const PUBLISHED: [&str; 3] = ["redmetrics", "redmetrics-parse", "redmetrics-cli"];
+
+/// Real cargo at the repository root, with a target directory of its own (the outer
+/// `cargo test` holds the lock on the usual one); its stdout.
+fn cargo(args: &[&str]) -> String {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args(args)
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", root().join("target/packaging"));
+    String::from_utf8(stdout_of(&mut cargo, &format!("cargo {args:?}"))).unwrap()
+}
+
+/// `cargo package` packs the three crates, each with the README and both licences. It runs
+/// without its verification build (`--no-verify`): in a target directory of its own that
+/// build would compile every dependency again; scripts/test runs it after the suite, reusing
+/// target/. The packed manifests are still resolved here, which is where a path dependency
+/// without a version fails.
+#[test]
+fn the_crates_for_users_package_with_their_readme_and_licences() {
+    let mut args = vec!["package", "--workspace", "--no-verify", "--allow-dirty"];
+    args.extend([
+        "--exclude",
+        "redmetrics-testkit",
+        "--exclude",
+        "redmetrics-bench",
+    ]);
+    cargo(&args);
+    for name in PUBLISHED {
+        let file = root().join(format!("target/packaging/package/{name}-0.1.0.crate"));
+        assert!(file.is_file(), "{} not packed", file.display());
+        let list = cargo(&["package", "-p", name, "--list", "--allow-dirty"]);
+        let files: Vec<&str> = list.lines().collect();
+        for needed in [
+            "README.md",
+            "LICENSE-MIT",
+            "LICENSE-APACHE",
+            "Cargo.toml",
+            "src/",
+        ] {
+            assert!(
+                files.iter().any(|f| f.starts_with(needed)),
+                "{name} packs no {needed}: {files:?}"
+            );
+        }
+    }
+}
+
+/// The README installs the command the tested way: with the lockfile (without `--locked`,
+/// `cargo install` resolves the newest compatible dependencies instead), from the package
+/// that holds the `redmetrics` binary.
+#[test]
+fn the_readme_installs_the_command_with_the_lockfile() {
+    let readme = read("README.md");
+    let install: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("cargo install"))
+        .map(|l| l.split('#').next().unwrap().trim())
+        .collect();
+    assert_eq!(
+        install,
+        ["cargo install --locked --path crates/redmetrics-cli"]
+    );
+    let meta = metadata();
+    let cli = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "redmetrics-cli")
+        .unwrap();
+    assert!(
+        cli["manifest_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("crates/redmetrics-cli/Cargo.toml")
+    );
+    assert!(
+        cli["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "redmetrics" && t["kind"] == serde_json::json!(["bin"]))
+    );
 }
 
 #[test]

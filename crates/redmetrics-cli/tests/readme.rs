@@ -197,3 +197,27 @@ fn the_readme_config_example_is_a_valid_config() {
             .is_file()
     );
 }
+
+/// The README's first step for a service of one's own, as written, in an empty directory:
+/// `init` writes a config that `generate` turns into the app's files.
+#[test]
+fn the_readme_init_command_starts_a_service_of_ones_own() {
+    let inits = readme_commands("init");
+    assert_eq!(
+        inits,
+        ["redmetrics init --name shop --namespace shop --service shop-api --port http"],
+        "the README's init commands changed: run the new ones here too"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let args: Vec<&str> = inits[0].split_whitespace().skip(1).collect();
+    let out = common::redmetrics(tmp.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+    let out = common::redmetrics(tmp.path(), &["generate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+    for file in ["servicemonitor.yaml", "rules.yaml", "alertmanager.yaml"] {
+        assert!(
+            tmp.path().join("deploy/shop").join(file).is_file(),
+            "{file}"
+        );
+    }
+}

@@ -1,4 +1,5 @@
-//! The official OpenMetrics 1.0 parser test suite, vendored beside the repository: every case
+//! The official OpenMetrics 1.0 parser test suite, found beside the repository or named by
+//! `$REDMETRICS_OM_SUITE` (not run, said loudly, when absent; a failure in CI): every case
 //! that must parse parses, every case that must not is rejected with a line number inside the
 //! input. The suite's own `shouldParse` is the oracle.
 #![allow(clippy::unwrap_used)]
@@ -10,27 +11,48 @@ use redmetrics_parse::parse_openmetrics;
 /// Cases in the vendored snapshot (see its `SOURCE.md`).
 const CASES: usize = 211;
 
-/// `$REDMETRICS_OM_SUITE`, or `shared/vendor/…/parsers` beside the repository as the project
-/// lays it out.
-fn suite() -> PathBuf {
-    let dir = std::env::var_os("REDMETRICS_OM_SUITE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/vendor/openmetrics-parser-suite/parsers")
-        });
-    assert!(
-        dir.join("simple_counter/test.json").is_file(),
-        "OpenMetrics parser suite not found in {}: put `shared/` beside the repository or set \
-         REDMETRICS_OM_SUITE to the suite's `parsers` folder",
-        dir.display()
-    );
-    dir
+/// How to supply the suite, said when it is not there.
+const SUPPLY: &str = "set REDMETRICS_OM_SUITE to the `parsers` folder of the OpenMetrics \
+     parser suite (`tests/testdata/parsers` in https://github.com/prometheus/OpenMetrics), or \
+     put the project's `shared/vendor/openmetrics-parser-suite` beside the repository";
+
+/// `$REDMETRICS_OM_SUITE`, else `shared/vendor/…/parsers` beside the repository as the
+/// project lays it out, else none: the suite is not redistributed with the repository.
+fn suite() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("REDMETRICS_OM_SUITE") {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("simple_counter/test.json").is_file(),
+            "REDMETRICS_OM_SUITE={} holds no OpenMetrics parser suite: {SUPPLY}",
+            dir.display()
+        );
+        return Some(dir);
+    }
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vendor/openmetrics-parser-suite/parsers");
+    beside
+        .join("simple_counter/test.json")
+        .is_file()
+        .then_some(beside)
 }
 
 #[test]
 fn agrees_with_every_case_of_the_openmetrics_suite() {
-    let dir = suite();
+    let Some(dir) = suite() else {
+        // In CI a missing judge is a failure; elsewhere the test says loudly that it did not
+        // run (straight to stderr: the harness hides what passing tests print).
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "OpenMetrics parser suite not found: {SUPPLY}"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** NOT RUN: agrees_with_every_case_of_the_openmetrics_suite: the OpenMetrics \
+             parser suite was not found; {SUPPLY} ***\n"
+        );
+        return;
+    };
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -720,21 +720,6 @@ pub fn start_prometheus_any_port(config: &str) -> Prometheus {
     Prometheus { running, addr, dir }
 }
 
-/// The Prometheus Operator CRD schemas: `$REDMETRICS_CRDS`, or `shared/vendor/…` beside the
-/// repository as the project lays it out.
-pub fn crds() -> PathBuf {
-    let dir = std::env::var_os("REDMETRICS_CRDS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/vendor/prometheus-operator-crds"));
-    assert!(
-        dir.join("monitoring.coreos.com_servicemonitors.yaml")
-            .is_file(),
-        "Prometheus Operator CRD schemas not found in {}: set REDMETRICS_CRDS to their folder",
-        dir.display()
-    );
-    dir
-}
-
 /// Runs a Python judge with `stdin`; returns (exit code, stdout, stderr).
 pub fn judge(script: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -763,14 +748,15 @@ pub fn judge(script: &str, args: &[&str], stdin: &str) -> (i32, String, String) 
     )
 }
 
-/// Validates manifests (one or more YAML documents) against a CRD schema.
-pub fn assert_valid_against_crd(crd: &str, manifests: &str, expect_objects: usize) {
-    let (code, out, err) = judge(
-        "crd_validate.py",
-        &[crds().join(crd).to_str().unwrap()],
-        manifests,
+/// Validates manifests (one or more YAML documents) against the Prometheus Operator's schema
+/// for `kind` (`ServiceMonitor`, `PrometheusRule` or `AlertmanagerConfig`), unknown fields
+/// forbidden: `tests/judges/crd_validate.py`, with the schemas scripts/test installs from PyPI.
+pub fn assert_valid_against_crd(kind: &str, manifests: &str, expect_objects: usize) {
+    let (code, out, err) = judge("crd_validate.py", &[kind], manifests);
+    assert_eq!(
+        code, 0,
+        "{kind}: {out}{err}\n{manifests}\n(the judge needs `cloudcoil-models-prometheus-operator`: run scripts/test, which installs the pinned version)"
     );
-    assert_eq!(code, 0, "{crd}: {out}{err}\n{manifests}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report.as_array().unwrap().len(), expect_objects, "{out}");
 }

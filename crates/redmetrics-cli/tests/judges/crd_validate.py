@@ -1,12 +1,14 @@
-"""Independent judge: validate Kubernetes objects against a CustomResourceDefinition's
-openAPIV3Schema (version v1, or the CRD's only version, e.g. AlertmanagerConfig's v1alpha1),
-as `kubectl apply --validate=strict` would. The schema itself is not checked: it carries Go
-regexes (`(?i)`), and the API server does not check it either.
+"""Independent judge: validate Kubernetes objects against the Prometheus Operator's API types,
+as `kubectl apply --validate=strict` would, with the schemas published on PyPI as
+`cloudcoil-models-prometheus-operator` (pydantic models generated from the operator's CRDs;
+scripts/test installs the pinned version). Each kind's model gives its JSON schema, which is
+then made strict: unknown fields are errors (the API server would silently prune them, which
+is how a misspelt `scrapTimeout` goes unnoticed), and wrong types are errors.
 
-Usage: crd_validate.py CRD_YAML < manifests (one or more YAML documents)
-Objects of other kinds are skipped. Unknown fields are errors (the API server would silently
-prune them, which is how a misspelt `scrapTimeout` goes unnoticed). Prints a JSON list of
-{"kind", "name", "errors"}; exits 1 when any object has errors.
+Usage: crd_validate.py KIND < manifests (one or more YAML documents)
+KIND is ServiceMonitor, PrometheusRule or AlertmanagerConfig (v1alpha1, the version
+kube-prometheus-stack's Alertmanager selects). Objects of other kinds are skipped. Prints a
+JSON list of {"kind", "name", "errors"}; exits 1 when any object has errors, 2 on bad usage.
 """
 
 import json
@@ -14,17 +16,20 @@ import sys
 
 import jsonschema
 import yaml
+from cloudcoil.models.prometheus_operator import v1, v1alpha1
+
+MODELS = {
+    "ServiceMonitor": v1.ServiceMonitor,
+    "PrometheusRule": v1.PrometheusRule,
+    "AlertmanagerConfig": v1alpha1.AlertmanagerConfig,
+}
 
 
 def strict(schema):
-    """Forbid properties the schema does not declare, unless it preserves unknown fields."""
+    """Forbid properties a schema object does not declare, unless it says what extra ones
+    may hold (maps such as labels carry `additionalProperties` of their own)."""
     if isinstance(schema, dict):
-        if (
-            schema.get("type") == "object"
-            and "properties" in schema
-            and "additionalProperties" not in schema
-            and not schema.get("x-kubernetes-preserve-unknown-fields")
-        ):
+        if "properties" in schema and "additionalProperties" not in schema:
             schema["additionalProperties"] = False
         for value in schema.values():
             strict(value)
@@ -32,6 +37,14 @@ def strict(schema):
         for value in schema:
             strict(value)
     return schema
+
+
+def deepest(error):
+    """The most specific cause: optional fields are `anyOf [T, null]`, whose own error only
+    says the value matched neither; the deepest error inside the branches names the field."""
+    if not error.context:
+        return error
+    return max((deepest(e) for e in error.context), key=lambda e: len(e.absolute_path))
 
 
 class Loader(yaml.SafeLoader):
@@ -42,21 +55,21 @@ Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.co
 
 
 def main():
-    with open(sys.argv[1]) as f:
-        crd = yaml.load(f, Loader=Loader)
-    kind = crd["spec"]["names"]["kind"]
-    versions = crd["spec"]["versions"]
-    version = next((v for v in versions if v["name"] == "v1"), versions[0] if len(versions) == 1 else None)
-    schema = strict(version["schema"]["openAPIV3Schema"])
-    validator = jsonschema.Draft7Validator(schema)
+    if len(sys.argv) != 2 or sys.argv[1] not in MODELS:
+        print(f"usage: crd_validate.py {{{','.join(MODELS)}}}", file=sys.stderr)
+        sys.exit(2)
+    kind = sys.argv[1]
+    schema = strict(MODELS[kind].model_json_schema(by_alias=True, mode="validation"))
+    validator = jsonschema.Draft202012Validator(schema)
     report = []
     for doc in yaml.load_all(sys.stdin.read(), Loader=Loader):
-        if not doc or doc.get("kind") != kind:
+        if not isinstance(doc, dict) or doc.get("kind") != kind:
             continue
-        errors = [
-            f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
-            for e in validator.iter_errors(doc)
-        ]
+        errors = []
+        for e in validator.iter_errors(doc):
+            e = deepest(e)
+            path = ".".join(str(p) for p in e.absolute_path) or "<root>"
+            errors.append(f"{path}: {e.message}")
         report.append({"kind": kind, "name": doc["metadata"]["name"], "errors": errors})
     json.dump(report, sys.stdout)
     sys.exit(1 if any(r["errors"] for r in report) else 0)
