@@ -636,8 +636,9 @@ mod matcher_table {
         }
         table.sort();
         table.dedup();
-        // Two apps: namespace and job each, two severities, three alert-name matchers.
-        assert_eq!(table.len(), 9, "the matchers found: {table:?}");
+        // Two apps: namespace and job each, two severities, three alert-name matchers, and
+        // the four long windows the burn-rate inhibitions name.
+        assert_eq!(table.len(), 13, "the matchers found: {table:?}");
         for matcher in &table {
             let (name, op, value) = same_under_both(dir.path(), matcher, None);
             let file = config_with(dir.path(), matcher);
