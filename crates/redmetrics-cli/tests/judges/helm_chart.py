@@ -32,7 +32,7 @@ def main():
 
 
 def merge(base, top):
-    """Later `--set`s win key by key, as in Helm."""
+    """Helm's merge of values: later `--set`s or `-f` files win key by key, maps merge."""
     out = dict(base)
     for k, v in top.items():
         out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v

@@ -31,6 +31,9 @@ import sys
 import helm_python as helm
 import yaml
 
+# Helm's merge of values, the same for -f files as for --set: maps key by key, else replaced.
+from helm_chart import merge
+
 
 def docs_of(stream):
     return [d for d in yaml.safe_load_all(stream) if isinstance(d, dict) and d.get("kind")]
@@ -306,14 +309,6 @@ def main():
         "docs_secrets": docs_secrets(req["docs"]),
         "object_ids": [oid(o, ns) for o in extra],
     }, sys.stdout)
-
-
-def merge(base, top):
-    """Helm's merge of -f files: maps merge key by key, anything else is replaced."""
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 if __name__ == "__main__":
