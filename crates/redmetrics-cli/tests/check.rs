@@ -510,6 +510,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
     let config = format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yaml]\nscrape_configs:\n\
          - job_name: reviewmaps-server\n  static_configs: [{{targets: ['{good}'], labels: {{namespace: reviewmaps}}}}]\n\
+         - job_name: reviewmaps-norules\n  static_configs: [{{targets: ['{good}'], labels: {{namespace: reviewmaps}}}}]\n\
          - job_name: reviewmaps-dropped\n  static_configs: [{{targets: ['{good}'], labels: {{namespace: reviewmaps}}}}]\n  \
          metric_relabel_configs: [{{source_labels: [__name__], regex: reviewmaps_http_requests_total, action: drop}}]\n\
          - job_name: ojeomneo-server\n  metrics_path: /metrics\n  static_configs: [{{targets: ['{ojeomneo}']}}]\n\
@@ -521,6 +522,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
     for job in [
         "reviewmaps-server",
         "reviewmaps-dropped",
+        "reviewmaps-norules",
         "ojeomneo-server",
         "gone-server",
     ] {
@@ -533,7 +535,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
             .await;
     }
     prom.wait_for_series(
-        "sum(rate(reviewmaps_http_requests_total[5m])) > 0",
+        "count(sum by (job) (rate(reviewmaps_http_requests_total[5m])) > 0) == 2",
         Duration::from_secs(30),
     )
     .await;
@@ -573,29 +575,49 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
         );
     }
     assert!(
-        series["summary"]
-            .as_str()
-            .unwrap()
-            .contains(" selectors of "),
+        series["summary"].as_str().unwrap().contains(" selectors "),
         "{series}"
     );
 
-    // The same demo with its requests family dropped: the rules and panels reading it fail.
-    let dropped = std::fs::read_to_string(&config_file).unwrap().replace(
-        "service = \"reviewmaps-server\"",
-        "service = \"reviewmaps-dropped\"",
-    );
+    // The app's config with another job (`service`), as a redmetrics.toml of its own.
     let dir = tempfile::tempdir().unwrap();
-    let dropped_file = dir.path().join("redmetrics.toml");
-    std::fs::write(&dropped_file, dropped).unwrap();
+    let config_for = |job: &str| {
+        let file = dir.path().join(format!("{job}.toml"));
+        let text = std::fs::read_to_string(&config_file).unwrap().replace(
+            "service = \"reviewmaps-server\"",
+            &format!("service = \"{job}\""),
+        );
+        std::fs::write(&file, text).unwrap();
+        file.to_str().unwrap().to_owned()
+    };
+
+    // A job no rules were loaded for: its recording rule outputs are missing, a warning.
+    let norules = config_for("reviewmaps-norules");
+    let out = ask(
+        "reviewmaps-norules",
+        &["--config", &norules, "--app", "reviewmaps"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report = json(&out);
+    assert_eq!(common::named_check(&report, "series")["status"], "warn");
+    let f = findings(&report, "series");
+    assert!(
+        f.iter()
+            .any(|m| m.starts_with("the recording rule output namespace_job")),
+        "{f:?}"
+    );
+    for m in &f {
+        assert!(
+            m.starts_with("the recording rule output") || m.contains("its family does"),
+            "{m}"
+        );
+    }
+
+    // The same demo with its requests family dropped: the rules and panels reading it fail.
+    let dropped_file = config_for("reviewmaps-dropped");
     let out = ask(
         "reviewmaps-dropped",
-        &[
-            "--config",
-            dropped_file.to_str().unwrap(),
-            "--app",
-            "reviewmaps",
-        ],
+        &["--config", &dropped_file, "--app", "reviewmaps"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let report = json(&out);
@@ -655,7 +677,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
     assert_eq!(
         f,
         [
-            "Prometheus has no target for job reviewmaps (it scrapes: gone-server, ojeomneo-server, reviewmaps-dropped, reviewmaps-server)"
+            "Prometheus has no target for job reviewmaps (it scrapes: gone-server, ojeomneo-server, reviewmaps-dropped, reviewmaps-norules, reviewmaps-server)"
         ]
     );
 }
