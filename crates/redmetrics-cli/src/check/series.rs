@@ -67,6 +67,15 @@ fn generated_queries(r: &Resolved) -> Vec<(String, String)> {
     out
 }
 
+/// The selector as asked about: without `offset` and `@`, which would not fit inside the
+/// range selector of [`has_series`] and do not change which series exist.
+fn plain(vs: &VectorSelector) -> String {
+    let mut plain = vs.clone();
+    plain.offset = None;
+    plain.at = None;
+    plain.to_string()
+}
+
 /// The selector's family in the app's scope: its name with only `namespace` and `job`.
 fn family_of(vs: &VectorSelector) -> String {
     let mut family = vs.clone();
@@ -75,9 +84,7 @@ fn family_of(vs: &VectorSelector) -> String {
         .matchers
         .retain(|m| matches!(m.name.as_str(), "__name__" | "namespace" | "job"));
     family.matchers.or_matchers.clear();
-    family.offset = None;
-    family.at = None;
-    family.to_string()
+    plain(&family)
 }
 
 /// Whether any series matched `selector` in the last [`LOOKBACK`].
@@ -125,10 +132,7 @@ fn absent<'a>(expr: &'a Expr, held: &BTreeMap<String, Held>, out: &mut Vec<&'a V
             let mut one = Vec::new();
             vector_selectors(expr, &mut one);
             out.extend(one.into_iter().filter(|vs| {
-                matches!(
-                    held.get(&vs.to_string()),
-                    Some(Held::FamilyOnly | Held::Nothing)
-                )
+                matches!(held.get(&plain(vs)), Some(Held::FamilyOnly | Held::Nothing))
             }));
         }
         _ => {}
@@ -155,7 +159,7 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
         let mut selectors = Vec::new();
         vector_selectors(e, &mut selectors);
         for vs in selectors {
-            let key = vs.to_string();
+            let key = plain(vs);
             if held.contains_key(&key) {
                 continue;
             }
@@ -204,9 +208,7 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
         absent(e, &held, &mut missing);
         for vs in missing {
             let recorded = vs.name.as_deref().is_some_and(|n| n.contains(':'));
-            let entry = readers
-                .entry(vs.to_string())
-                .or_insert((recorded, Vec::new()));
+            let entry = readers.entry(plain(vs)).or_insert((recorded, Vec::new()));
             if !entry.1.contains(&at.as_str()) {
                 entry.1.push(at);
             }
