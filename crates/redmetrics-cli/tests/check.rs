@@ -504,15 +504,29 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
         "/ojeomneo/metrics",
     ]);
     let (_held, nothing) = refused_addr();
+    // The wired job carries the namespace label the generated queries select on and its
+    // rules load, so recording rules evaluate; a second job scrapes the same demo with the
+    // requests family dropped, as a metric_relabel_configs mistake would.
     let config = format!(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n\
-         - job_name: reviewmaps-server\n  static_configs: [{{targets: ['{good}']}}]\n\
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yaml]\nscrape_configs:\n\
+         - job_name: reviewmaps-server\n  static_configs: [{{targets: ['{good}'], labels: {{namespace: reviewmaps}}}}]\n\
+         - job_name: reviewmaps-norules\n  static_configs: [{{targets: ['{good}'], labels: {{namespace: reviewmaps}}}}]\n\
+         - job_name: reviewmaps-dropped\n  static_configs: [{{targets: ['{good}'], labels: {{namespace: reviewmaps}}}}]\n  \
+         metric_relabel_configs: [{{source_labels: [__name__], regex: reviewmaps_http_requests_total, action: drop}}]\n\
          - job_name: ojeomneo-server\n  metrics_path: /metrics\n  static_configs: [{{targets: ['{ojeomneo}']}}]\n\
          - job_name: gone-server\n  static_configs: [{{targets: ['{nothing}']}}]\n"
     );
-    let prom = start_prometheus(&config, &[]);
-    for job in ["reviewmaps-server", "ojeomneo-server", "gone-server"] {
-        let health = if job == "reviewmaps-server" {
+    let rules =
+        std::fs::read_to_string(common::repo().join("deploy/reviewmaps/rules.yaml")).unwrap();
+    let prom = start_prometheus(&config, &[("rules.yaml", &rules)]);
+    for job in [
+        "reviewmaps-server",
+        "reviewmaps-dropped",
+        "reviewmaps-norules",
+        "ojeomneo-server",
+        "gone-server",
+    ] {
+        let health = if job.starts_with("reviewmaps-") {
             "up"
         } else {
             "down"
@@ -521,7 +535,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
             .await;
     }
     prom.wait_for_series(
-        "sum(rate(reviewmaps_http_requests_total[5m])) > 0",
+        "count(sum by (job) (rate(reviewmaps_http_requests_total[5m])) > 0) == 2",
         Duration::from_secs(30),
     )
     .await;
@@ -540,6 +554,94 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
             ("target".to_owned(), "pass".to_owned()),
             ("metrics".to_owned(), "pass".to_owned())
         ]
+    );
+
+    // With the config, every selector of the generated rules and dashboards is asked about.
+    let config_file = common::repo().join("redmetrics.toml");
+    let config_arg = config_file.to_str().unwrap();
+    let out = ask(
+        "reviewmaps-server",
+        &["--config", config_arg, "--app", "reviewmaps"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report = json(&out);
+    let series = common::named_check(&report, "series");
+    assert_ne!(series["status"], "fail", "{series}");
+    // Only recording rules not yet evaluated, or label values not yet seen, may warn.
+    for f in findings(&report, "series") {
+        assert!(
+            f.contains("the recording rule output") || f.contains("its family does"),
+            "{f}"
+        );
+    }
+    assert!(
+        series["summary"].as_str().unwrap().contains(" selectors "),
+        "{series}"
+    );
+
+    // The app's config with another job (`service`), as a redmetrics.toml of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let config_for = |job: &str| {
+        let file = dir.path().join(format!("{job}.toml"));
+        let text = std::fs::read_to_string(&config_file).unwrap().replace(
+            "service = \"reviewmaps-server\"",
+            &format!("service = \"{job}\""),
+        );
+        std::fs::write(&file, text).unwrap();
+        file.to_str().unwrap().to_owned()
+    };
+
+    // A job no rules were loaded for: its recording rule outputs are missing, a warning.
+    let norules = config_for("reviewmaps-norules");
+    let out = ask(
+        "reviewmaps-norules",
+        &["--config", &norules, "--app", "reviewmaps"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report = json(&out);
+    assert_eq!(common::named_check(&report, "series")["status"], "warn");
+    let f = findings(&report, "series");
+    assert!(
+        f.iter()
+            .any(|m| m.starts_with("the recording rule output namespace_job")),
+        "{f:?}"
+    );
+    for m in &f {
+        assert!(
+            m.starts_with("the recording rule output") || m.contains("its family does"),
+            "{m}"
+        );
+    }
+
+    // The same demo with its requests family dropped: the rules and panels reading it fail.
+    let dropped_file = config_for("reviewmaps-dropped");
+    let out = ask(
+        "reviewmaps-dropped",
+        &["--config", &dropped_file, "--app", "reviewmaps"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json(&out);
+    assert_eq!(common::named_check(&report, "series")["status"], "fail");
+    let f = findings(&report, "series");
+    let selector =
+        "reviewmaps_http_requests_total{job=\"reviewmaps-dropped\",namespace=\"reviewmaps\"}";
+    let found = f
+        .iter()
+        .find(|m| {
+            m.starts_with(&format!(
+                "{selector} has no series in the last 1h: read by "
+            ))
+        })
+        .unwrap_or_else(|| panic!("{f:?}"));
+    assert!(
+        found.contains(
+            "read by alert RedmetricsHighErrorRate (group reviewmaps.rules), dashboard.json panel "
+        ),
+        "{found}"
+    );
+    assert!(
+        found.contains("dashboard.json panel \"Request rate\""),
+        "{found}"
     );
 
     let out = ask("ojeomneo-server", &[]);
@@ -575,7 +677,7 @@ async fn a_real_prometheus_tells_the_three_failures_apart() {
     assert_eq!(
         f,
         [
-            "Prometheus has no target for job reviewmaps (it scrapes: gone-server, ojeomneo-server, reviewmaps-server)"
+            "Prometheus has no target for job reviewmaps (it scrapes: gone-server, ojeomneo-server, reviewmaps-dropped, reviewmaps-norules, reviewmaps-server)"
         ]
     );
 }

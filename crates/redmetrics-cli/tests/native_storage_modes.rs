@@ -348,6 +348,18 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
                 "{name}: {report}"
             );
         }
+        // The series check of --config: each storage form is the `or` alternative of the
+        // other, so the form a server does not store is never reported as missing.
+        let (_, report) = check_prometheus(dir.path(), prom, &exact);
+        let series = common::named_check(&report, "series");
+        assert_ne!(series["status"], "fail", "{name}: {series}");
+        for f in series["findings"].as_array().into_iter().flatten() {
+            let m = f["message"].as_str().unwrap();
+            assert!(
+                m.contains("its family does") && !m.contains("duration_seconds"),
+                "{name}: {m}"
+            );
+        }
     }
     let (code, report) = check_prometheus(dir.path(), &dropped, &["--prefix", "reviewmaps"]);
     let metrics = common::named_check(&report, "metrics");
@@ -358,6 +370,27 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
         "Prometheus stores neither reviewmaps_http_request_duration_seconds_bucket nor the native reviewmaps_http_request_duration_seconds for job reviewmaps-server: the latency quantiles of the dashboard and RedmetricsHighLatencyP95 see nothing",
         "{report}"
     );
+    // Neither alternative stored: the series check fails on both forms of the latency query.
+    let (code, report) = check_prometheus(dir.path(), &dropped, &exact);
+    assert_eq!(code, Some(1), "{report}");
+    let series = common::named_check(&report, "series");
+    assert_eq!(series["status"], "fail", "{series}");
+    let missing: Vec<&str> = series["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    for form in ["_bucket{", "{"] {
+        let selector = format!("reviewmaps_http_request_duration_seconds{form}");
+        assert!(
+            missing.iter().any(|m| m.starts_with(&selector)
+                && m.contains(
+                    "has no series in the last 1h: read by alert RedmetricsHighLatencyP95"
+                )),
+            "{selector}: {series}"
+        );
+    }
 
     // Fast traffic does not fire the latency alert...
     for (name, prom) in servers {

@@ -18,6 +18,7 @@ mod prometheus;
 mod prometheus3;
 mod protobuf;
 mod report;
+mod series;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

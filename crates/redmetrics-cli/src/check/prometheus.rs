@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::fetch::get;
 use super::limits::{JsonRefusal, parse_json};
 use super::report::{Check, Report, Status};
+use super::series::series_check;
 use super::{CheckError, Expected, sample_names};
 
 fn encode(q: &str) -> String {
@@ -47,7 +48,7 @@ async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
     Ok(v["data"].clone())
 }
 
-async fn query(base: &str, promql: &str) -> Result<Vec<Value>, CheckError> {
+pub(super) async fn query(base: &str, promql: &str) -> Result<Vec<Value>, CheckError> {
     Ok(
         api(base, &format!("/api/v1/query?query={}", encode(promql))).await?["result"]
             .as_array()
@@ -168,6 +169,9 @@ pub(crate) async fn check(
         return Ok(Report::new(target, checks));
     }
     checks.push(metrics_check(base, job, expected).await?);
+    if let Some(r) = expected.app() {
+        checks.push(series_check(base, r).await?);
+    }
     Ok(Report::new(target, checks))
 }
 
@@ -229,7 +233,8 @@ async fn metrics_check(base: &str, job: &str, expected: &Expected) -> Result<Che
     if missing.len() == contract.families().count() {
         let exported: Vec<&str> = names
             .iter()
-            .filter(|n| n.contains("_http_"))
+            // Recording rule outputs (`:` names) carry the job too, but no scrape wrote them.
+            .filter(|n| n.contains("_http_") && !n.contains(':'))
             .map(String::as_str)
             .collect();
         c.fail(

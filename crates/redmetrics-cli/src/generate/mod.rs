@@ -30,6 +30,7 @@ pub(crate) use chart::CHART;
 pub(crate) use dashboard::dashboard;
 pub(crate) use routing::Endpoints;
 pub(crate) use rules::rules;
+pub(crate) use slo_dashboard::slo_dashboard;
 
 /// Generated files by path relative to the output directory.
 pub(crate) type Artifacts = BTreeMap<PathBuf, String>;

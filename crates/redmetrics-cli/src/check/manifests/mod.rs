@@ -5,7 +5,7 @@ mod clash;
 mod helm;
 mod input;
 mod jobs;
-mod queries;
+pub(crate) mod queries;
 
 use std::collections::{BTreeMap, BTreeSet};
 

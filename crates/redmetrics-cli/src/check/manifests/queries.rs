@@ -32,7 +32,7 @@ fn contract_names(contract: &Contract, exact: bool) -> Vec<String> {
 }
 
 /// Every vector selector of an expression, those inside matrix selectors included.
-pub(super) fn vector_selectors<'a>(expr: &'a Expr, out: &mut Vec<&'a VectorSelector>) {
+pub(crate) fn vector_selectors<'a>(expr: &'a Expr, out: &mut Vec<&'a VectorSelector>) {
     match expr {
         Expr::VectorSelector(vs) => out.push(vs),
         Expr::MatrixSelector(ms) => out.push(&ms.vs),
@@ -75,7 +75,7 @@ fn metric_names(expr: &Expr, out: &mut Vec<String>) {
 }
 
 /// Grafana's variables replaced by values PromQL accepts.
-pub(super) fn without_variables(expr: &str) -> String {
+pub(crate) fn without_variables(expr: &str) -> String {
     let mut s = expr
         .replace("$__rate_interval", "1m")
         .replace("$__interval", "1m")
@@ -264,7 +264,7 @@ pub(super) fn rules_check(rules: &[&Object], known: &Known) -> Check {
     c.summary(summary)
 }
 
-pub(super) fn dashboard_exprs(d: &Value) -> Vec<(String, String)> {
+pub(crate) fn dashboard_exprs(d: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut panels: Vec<&Value> = d["panels"].as_array().into_iter().flatten().collect();
     while let Some(p) = panels.pop() {
