@@ -27,6 +27,7 @@ mod exemplar;
 
 pub use exemplar::{Exemplar, TraceContext};
 
+/// The metric types, from `redmetrics-core`, the vocabulary shared with the parsers.
 pub use redmetrics_core::MetricType;
 /// Sample name suffixes, written once in `redmetrics-core`.
 pub(crate) use redmetrics_core::suffix;
