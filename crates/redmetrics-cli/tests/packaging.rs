@@ -99,7 +99,12 @@ fn published_crates_carry_honest_metadata() {
 }
 
 /// The crates meant for users, in workspace order.
-const PUBLISHED: [&str; 3] = ["redmetrics", "redmetrics-parse", "redmetrics-cli"];
+const PUBLISHED: [&str; 4] = [
+    "redmetrics-core",
+    "redmetrics",
+    "redmetrics-parse",
+    "redmetrics-cli",
+];
 
 /// Real cargo at the repository root, with a target directory of its own (the outer
 /// `cargo test` holds the lock on the usual one); its stdout.
@@ -112,7 +117,7 @@ fn cargo(args: &[&str]) -> String {
     String::from_utf8(stdout_of(&mut cargo, &format!("cargo {args:?}"))).unwrap()
 }
 
-/// `cargo package` packs the three crates, each with the README and both licences. It runs
+/// `cargo package` packs the four crates, each with the README and both licences. It runs
 /// without its verification build (`--no-verify`): in a target directory of its own that
 /// build would compile every dependency again; scripts/test runs it after the suite, reusing
 /// target/. The packed manifests are still resolved here, which is where a path dependency

@@ -11,7 +11,7 @@
 use std::mem::size_of;
 
 use prost::encoding::{WireType, decode_key, decode_varint};
-use redmetrics::proto::{Bucket, BucketSpan, Exemplar, LabelPair, Metric, Quantile};
+use redmetrics_core::proto::{Bucket, BucketSpan, Exemplar, LabelPair, Metric, Quantile};
 
 /// How much one protobuf body may decode into. Each count bounds the objects built, and
 /// `bytes` the memory they take, estimated from their sizes (strings at their length);
@@ -262,7 +262,7 @@ pub(crate) const METRIC_BYTES: usize = size_of::<Metric>();
 mod tests {
     use super::*;
     use prost::Message;
-    use redmetrics::proto::{Histogram, Summary};
+    use redmetrics_core::proto::{Histogram, Summary};
 
     #[test]
     fn the_tally_counts_what_prost_builds() {

@@ -43,10 +43,10 @@ pub use protobuf::{
     MAX_FAMILIES, ProtobufError, ProtobufErrorKind, is_native, parse_protobuf,
     parse_protobuf_within,
 };
-/// The type vocabulary the parsers speak: redmetrics' own, re-exported.
-pub use redmetrics::collect::MetricType;
+/// The type vocabulary the parsers speak: redmetrics' own (from `redmetrics-core`), re-exported.
+pub use redmetrics_core::MetricType;
 /// The protobuf exposition's message types, shared with the encoder.
-pub use redmetrics::proto;
+pub use redmetrics_core::proto;
 pub use text::parse_text;
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What a parsed exposition holds: families with their metadata and samples. The
 //! [crate example](crate) and [`parse_openmetrics`](crate::parse_openmetrics) show them read.
 
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 /// One sample line, in [`Family::samples`] (examples: [crate]).
 #[derive(Debug, Clone, PartialEq)]

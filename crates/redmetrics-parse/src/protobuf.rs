@@ -1,13 +1,12 @@
 //! Reading Prometheus' protobuf exposition (`application/vnd.google.protobuf;
 //! proto=io.prometheus.client.MetricFamily; encoding=delimited`): varint-length-delimited
-//! `MetricFamily` messages, decoded with the message types of [`redmetrics::proto`] (the
-//! parse crate already depends on the runtime crate for its type vocabulary, so the types are
-//! shared rather than duplicated), then checked the way Prometheus reads them: a name and a
+//! `MetricFamily` messages, decoded with the message types of [`redmetrics_core::proto`] (shared
+//! with redmetrics' encoder rather than duplicated), then checked the way Prometheus reads them: a name and a
 //! type, the value its type needs on every metric, cumulative classic buckets within the
 //! count, and native histograms whose schema, zero bucket, spans and deltas add up.
 
 use prost::Message;
-use redmetrics::proto::{Histogram, Metric, MetricFamily, MetricType as ProtoType};
+use redmetrics_core::proto::{Histogram, Metric, MetricFamily, MetricType as ProtoType};
 
 use crate::budget::{DecodeBudget, Field, METRIC_BYTES, Spending, Tally, fields, tally_metric};
 
@@ -43,7 +42,7 @@ pub enum ProtobufErrorKind {
 ///
 /// ```
 /// use prost::Message;
-/// use redmetrics::proto::{Counter, Metric, MetricFamily, MetricType};
+/// use redmetrics_parse::proto::{Counter, Metric, MetricFamily, MetricType};
 /// use redmetrics_parse::parse_protobuf;
 ///
 /// let f = MetricFamily {
@@ -66,7 +65,7 @@ pub fn parse_protobuf(body: &[u8]) -> Result<Vec<MetricFamily>, ProtobufError> {
 ///
 /// ```
 /// use prost::Message;
-/// use redmetrics::proto::{Gauge, Metric, MetricFamily, MetricType};
+/// use redmetrics_parse::proto::{Gauge, Metric, MetricFamily, MetricType};
 /// use redmetrics_parse::{DecodeBudget, ProtobufErrorKind, parse_protobuf_within};
 ///
 /// let gauge = Metric { gauge: Some(Gauge { value: Some(1.0) }), ..Default::default() };
@@ -333,7 +332,7 @@ fn check_histogram(h: &Histogram) -> Result<(), String> {
 /// Checks one side's spans against its deltas and returns the observations it holds.
 fn buckets(
     side: &str,
-    spans: &[redmetrics::proto::BucketSpan],
+    spans: &[redmetrics_core::proto::BucketSpan],
     deltas: &[i64],
 ) -> Result<u64, String> {
     let mut len = 0u64;
@@ -372,7 +371,7 @@ fn buckets(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redmetrics::proto::BucketSpan;
+    use redmetrics_core::proto::BucketSpan;
 
     fn native(spans: &[(i32, u32)], deltas: &[i64], zero: u64, count: u64) -> Histogram {
         Histogram {

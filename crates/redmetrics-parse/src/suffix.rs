@@ -1,9 +1,9 @@
 //! What each sample of a family is, told by the suffix its name adds to the family name. The
-//! suffixes themselves come from redmetrics' one table, [`MetricType::sample_suffixes`]; this
+//! suffixes themselves come from the one table in `redmetrics-core`, [`MetricType::sample_suffixes`]; this
 //! module only names the part each plays, in the same order, so the parsers' rules speak of
 //! parts (a bucket, a count) and never spell a suffix.
 
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 /// The part a sample plays in its family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -55,7 +55,8 @@ pub mod otlp;
 pub mod process;
 #[cfg(feature = "protobuf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
-pub mod proto;
+#[doc(inline)]
+pub use redmetrics_core::proto;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;

@@ -22,14 +22,26 @@ pub(super) fn run_id() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redmetrics::middleware::{RequestParts, TraceSource, W3cTraceparent};
 
     #[test]
     fn every_fourth_request_carries_a_valid_sampled_trace() {
         let with: Vec<String> = (0..8).filter_map(|n| for_request(42, n)).collect();
         assert_eq!(with.len(), 2);
         for h in &with {
-            let (trace, flags) = redmetrics::middleware::parse_traceparent(h.as_bytes()).unwrap();
-            assert_eq!(flags, 1);
+            // What the demo's own layer reads: the default source takes only sampled traces.
+            let req = http::Request::get("/")
+                .header("traceparent", h)
+                .body(())
+                .unwrap();
+            let trace = W3cTraceparent
+                .trace_context(RequestParts {
+                    method: req.method(),
+                    uri: req.uri(),
+                    headers: req.headers(),
+                    extensions: req.extensions(),
+                })
+                .unwrap();
             assert_eq!(trace.trace_id()[..8], 43u64.to_be_bytes());
         }
         assert_ne!(with[0], with[1]);

@@ -7,7 +7,7 @@ use crate::escape::Dialect;
 use crate::lex::Cursor;
 use crate::model::Exemplar;
 use crate::suffix::Part;
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 /// The most characters the label names and values of one exemplar may hold.
 pub(super) const MAX_LABEL_CHARS: usize = 128;

@@ -14,7 +14,7 @@ use crate::error::ParseError;
 use crate::escape::{Dialect, help_text};
 use crate::model::{Exposition, Family, Sample};
 use crate::suffix::{Part, part_of};
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 /// The family being read.
 struct Open {

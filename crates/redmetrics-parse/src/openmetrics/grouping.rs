@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 use crate::lex::Labels;
 use crate::suffix::Part;

@@ -3,7 +3,7 @@
 //! `_count` equal to the `+Inf` bucket; `_sum` and `_count` (`_gsum` and `_gcount`) together;
 //! no `_sum` when a bucket bound is negative, no negative `_gsum` when none is.
 
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 use super::grouping::{MetricKey, show};
 use crate::suffix::{Part, suffix};

@@ -3,7 +3,7 @@
 //! other comment lines (`# EOF` is handled by the caller).
 
 use crate::lex::Cursor;
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 /// Which metadata a line gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

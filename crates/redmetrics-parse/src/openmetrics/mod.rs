@@ -75,7 +75,7 @@ pub fn parse_openmetrics(input: &[u8]) -> Result<Exposition, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redmetrics::collect::MetricType;
+    use redmetrics_core::MetricType;
 
     #[test]
     fn reads_families_by_openmetrics_names() {

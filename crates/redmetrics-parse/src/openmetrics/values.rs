@@ -3,7 +3,7 @@
 //! be negative), counts are whole, `le` and `quantile` are numbers in their range, info
 //! samples are 1 and state-set samples 0 or 1 with the family's own label.
 
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 use super::sample::Lexed;
 use crate::number::parse_number;

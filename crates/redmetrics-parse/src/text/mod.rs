@@ -13,7 +13,7 @@ use crate::lex::Cursor;
 use crate::lines::lines;
 use crate::model::{Exposition, Family, Sample};
 use crate::suffix::{self, Part};
-use redmetrics::collect::MetricType;
+use redmetrics_core::MetricType;
 
 /// Collects families as lines arrive, charging each sample to the decoding budget.
 struct Builder {

@@ -3,7 +3,7 @@
 //!
 //! [`HttpMetrics::live_page`](crate::HttpMetrics::live_page) starts a task (one thread) that
 //! snapshots the app's HTTP series once a second through the lock-free
-//! [`SeriesView`](crate::middleware::SeriesView) into a [`History`], and returns a
+//! [`SeriesView`](crate::middleware::SeriesView) into a bounded history, and returns a
 //! [`LivePage`] service. Mount it at two paths: the page (`/metrics/live`) and its feed
 //! (`/metrics/live.json`); both answer only what the metrics endpoint's access rules
 //! (bearer token, allowed networks) admit.
@@ -68,6 +68,8 @@
 //! feed every second and shows figures with their units (`12.5 req/s`, `0.8 %`, `38 ms`).
 
 mod feed;
+// Public, hidden, only for the benchmark harness (feature `unstable`).
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub))]
 mod history;
 mod quantile;
 
@@ -84,6 +86,12 @@ use http_body_util::Full;
 use tower_service::Service;
 
 pub use feed::PanelLink;
+#[cfg(not(feature = "unstable"))]
+use history::History;
+/// The snapshot ring and its tuning constants, public only for the benchmark harness:
+/// feature `unstable`, hidden, no stability promise.
+#[cfg(feature = "unstable")]
+#[doc(hidden)]
 pub use history::{CHART_SECONDS, History, MINUTES, ROUTES_PER_MINUTE, SECONDS, SUMMARY_SECONDS};
 
 use crate::endpoint::{MetricsEndpoint, plain};

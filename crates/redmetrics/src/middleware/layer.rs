@@ -13,7 +13,7 @@ use super::future::ResponseFuture;
 use super::method::MethodLabel;
 use super::record::{Recorder, RequestMeter};
 use super::route::RequestParts;
-use super::series::Shared;
+use super::series::{Classified, Shared};
 
 /// Wraps services with [`MetricsService`]. Get one from
 /// [`HttpMetrics::layer`](super::HttpMetrics::layer).
@@ -68,9 +68,13 @@ where
             headers: req.headers(),
             extensions: req.extensions(),
         };
-        let Some(template) = self.shared.classify(parts) else {
-            let req = req.map(|b| RequestBody::new(b, None));
-            return ResponseFuture::new(self.inner.call(req), None);
+        let template = match self.shared.classify(parts) {
+            Classified::Route(template) => Some(template),
+            Classified::Unmatched => None,
+            Classified::Excluded => {
+                let req = req.map(|b| RequestBody::new(b, None));
+                return ResponseFuture::new(self.inner.call(req), None);
+            }
         };
         let trace = self.shared.trace(parts);
         let route = self.shared.route(MethodLabel::of(req.method()), template);

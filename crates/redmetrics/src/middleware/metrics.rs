@@ -7,7 +7,7 @@ use http::Method;
 
 use super::layer::MetricsLayer;
 use super::method::MethodLabel;
-use super::route::{Classify, MatchedPathRoute};
+use super::route::Classify;
 use super::series::{Exemplars, HttpCollector, Shared};
 use super::trace::{TraceSource, W3cTraceparent};
 use super::view::SeriesView;
@@ -19,6 +19,7 @@ use crate::registry::{Registry, RegistryError};
 
 /// Why [`HttpMetrics`] could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HttpMetricsError {
     /// Registering the families failed (usually a name already in the registry).
     #[error(transparent)]
@@ -26,6 +27,12 @@ pub enum HttpMetricsError {
     /// The metrics path is not an absolute path.
     #[error("metrics path `{0}` must start with `/` (e.g. `/metrics` or `/ojeomneo/metrics`)")]
     MetricsPath(String),
+    /// No route classifier was given and the `axum` feature, whose `MatchedPath` is the
+    /// default, is off: every request would be recorded under the unmatched route.
+    #[error(
+        "no route classifier: without the `axum` feature nothing reads a request's route template, and every request would be recorded as `path=\"__unmatched__\"`; give one with `HttpMetricsBuilder::classifier` (a closure from `RequestParts` to `Option<&'static str>`), or turn on the `axum` feature to read axum's `MatchedPath`"
+    )]
+    NoClassifier,
 }
 
 /// The HTTP metrics of one application: its contract, registry, layer and endpoint.
@@ -149,6 +156,19 @@ impl HttpMetrics {
     }
 }
 
+/// The classifier of a builder given none: axum's `MatchedPath` with feature `axum`, none
+/// without it (a layer would record every request as unmatched, so `build` refuses).
+fn default_classifier() -> Option<Box<dyn Classify>> {
+    #[cfg(feature = "axum")]
+    {
+        Some(Box::new(super::route::MatchedPathRoute))
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        None
+    }
+}
+
 /// One finished request, for [`HttpMetrics::record`] (see its example).
 #[derive(Debug, Clone, Copy)]
 pub struct Completed<'a> {
@@ -231,7 +251,10 @@ impl HttpMetricsBuilder {
         self
     }
 
-    /// How requests map to route templates (default: axum's `MatchedPath`).
+    /// How requests map to route templates. With feature `axum` (on by default) the default
+    /// is axum's `MatchedPath` (`MatchedPathRoute`); without it there is none, and
+    /// [`build`](Self::build) fails with [`HttpMetricsError::NoClassifier`] until one is
+    /// given.
     pub fn classifier(mut self, classifier: impl Classify) -> Self {
         self.classifier = Some(Box::new(classifier));
         self
@@ -280,18 +303,21 @@ impl HttpMetricsBuilder {
         self
     }
 
-    /// Creates the series tables and registers the families.
+    /// Creates the series tables and registers the families. Fails on a metrics path that
+    /// is not absolute, a family already in the registry, or (without feature `axum`) no
+    /// [`classifier`](Self::classifier).
     pub fn build(self) -> Result<HttpMetrics, HttpMetricsError> {
         if !self.metrics_path.starts_with('/') {
             return Err(HttpMetricsError::MetricsPath(self.metrics_path));
         }
+        let classifier = self
+            .classifier
+            .or_else(default_classifier)
+            .ok_or(HttpMetricsError::NoClassifier)?;
         let registry = self.registry.unwrap_or_default();
         let bound = self.max_label_sets.unwrap_or(registry.max_label_sets());
         let mut excluded: Vec<Box<str>> = self.exclude.into_iter().map(Into::into).collect();
         excluded.push(self.metrics_path.as_str().into());
-        let classifier = self
-            .classifier
-            .unwrap_or_else(|| Box::new(MatchedPathRoute));
         let max_value_len = self
             .max_label_value_len
             .unwrap_or(registry.max_label_value_len());

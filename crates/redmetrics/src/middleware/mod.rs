@@ -26,8 +26,9 @@
 //!
 //! What is recorded, and when:
 //! - `path` is the route template from the [`Classify`] in use (axum's `MatchedPath` by
-//!   default); a request that matched no route is recorded as `__unmatched__`, never with
-//!   its raw path.
+//!   default; without feature `axum` there is no default and building refuses to go on
+//!   without one); a request that matched no route is recorded as `__unmatched__`, never
+//!   with its raw path.
 //! - `method` is one of the nine standard methods or `OTHER`.
 //! - `status` is the status of the response this layer passed on. Put the layer outermost
 //!   (the last `.layer()` call in axum) so that it sees what error handlers, timeouts and
@@ -75,8 +76,10 @@ pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsService};
 pub use metrics::{Completed, HttpMetrics, HttpMetricsBuilder, HttpMetricsError};
 pub use protocol::Protocol;
-pub use route::{Classify, MatchedPathRoute, RequestParts};
-pub use trace::{TraceSource, W3cTraceparent, parse_traceparent};
+#[cfg(feature = "axum")]
+pub use route::MatchedPathRoute;
+pub use route::{Classify, RequestParts};
+pub use trace::{TraceSource, W3cTraceparent};
 pub use view::{
     RequestCount, RouteId, RouteSizes, RouteView, SeriesView, SizeView, StatusDuration,
 };

@@ -49,23 +49,18 @@ where
 }
 
 /// Reads axum's `MatchedPath`, which `Router` inserts before calling a route's layers.
-/// Example: [`middleware`](crate::middleware) (the default classifier).
+/// Example: [`middleware`](crate::middleware) (the default classifier with feature `axum`).
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MatchedPathRoute;
 
+#[cfg(feature = "axum")]
 impl Classify for MatchedPathRoute {
     #[inline]
     fn route<'a>(&'a self, req: RequestParts<'a>) -> Option<&'a str> {
-        #[cfg(feature = "axum")]
-        {
-            req.extensions
-                .get::<axum::extract::MatchedPath>()
-                .map(axum::extract::MatchedPath::as_str)
-        }
-        #[cfg(not(feature = "axum"))]
-        {
-            let _ = req;
-            None
-        }
+        req.extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(axum::extract::MatchedPath::as_str)
     }
 }

@@ -151,6 +151,17 @@ fn unix_millis() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// What the layer makes of a request when it arrives, from the classifier and the exclusions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Classified<'a> {
+    /// Not measured: its path or route template is excluded (the metrics path is).
+    Excluded,
+    /// Measured under this route template.
+    Route(&'a str),
+    /// Measured under [`UNMATCHED`]: no route matched.
+    Unmatched,
+}
+
 /// Everything the layer records into; shared by the layer, its futures and bodies.
 pub(crate) struct Shared {
     routes: BoundedSeries<RouteSeries>,
@@ -270,16 +281,20 @@ impl Shared {
         }
     }
 
-    /// The template of this request, or `None` when it must not be measured.
+    /// Whether this request is measured, and under which route.
     #[inline]
-    pub(crate) fn classify<'a>(&'a self, req: RequestParts<'a>) -> Option<Option<&'a str>> {
+    pub(crate) fn classify<'a>(&'a self, req: RequestParts<'a>) -> Classified<'a> {
         let template = self.classifier.route(req);
         let path = req.uri.path();
         let excluded = self
             .excluded
             .iter()
             .any(|e| **e == *path || template.is_some_and(|t| t == &**e));
-        (!excluded).then_some(template)
+        match template {
+            _ if excluded => Classified::Excluded,
+            Some(t) => Classified::Route(t),
+            None => Classified::Unmatched,
+        }
     }
 
     /// The trace of a measured request, when exemplars are on and the source knows one.

@@ -41,7 +41,7 @@ where
 }
 
 /// The default [`TraceSource`]: the request's one `traceparent` header, parsed strictly
-/// ([`parse_traceparent`]), when its caller sampled the trace (flag `01`): an unsampled trace
+/// (version 00, lowercase hex, non-zero ids, exactly 55 bytes), when its caller sampled the trace (flag `01`): an unsampled trace
 /// was not recorded anywhere, so an exemplar would link to nothing. Two `traceparent`
 /// headers are no trace, as W3C Trace Context says.
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,17 +74,7 @@ const LEN: usize = 55;
 /// zero>-<2 lowercase hex flags>`. Returns the trace (the parent-id as its span id: the
 /// caller's span, the one this request belongs to) and the flags; anything else is `None`.
 /// Looks at no more than 55 bytes.
-///
-/// ```
-/// use redmetrics::middleware::parse_traceparent;
-///
-/// let (t, flags) = parse_traceparent(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
-/// assert_eq!(t.trace_id()[0], 0x4b);
-/// assert_eq!(flags, 1);
-/// assert!(parse_traceparent(b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").is_none());
-/// assert!(parse_traceparent(b"00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none());
-/// ```
-pub fn parse_traceparent(value: &[u8]) -> Option<(TraceContext, u8)> {
+fn parse_traceparent(value: &[u8]) -> Option<(TraceContext, u8)> {
     if value.len() != LEN || !value.starts_with(b"00-") || value[35] != b'-' || value[52] != b'-' {
         return None;
     }

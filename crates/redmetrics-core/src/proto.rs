@@ -1,15 +1,15 @@
 //! The messages of Prometheus' protobuf exposition (`io.prometheus.client`, `metrics.proto`),
-//! written for this crate as `prost` derives: the subset redmetrics writes and its checker
+//! written for redmetrics as `prost` derives: the subset redmetrics writes and its checker
 //! reads. Field numbers and types follow the proto2 file of prometheus/client_model, whose
 //! wire format Prometheus' proto3 copy shares.
 //!
-//! The encoder ([`Format::Protobuf`](crate::encoding::Format::Protobuf)) writes each
+//! redmetrics' encoder (`redmetrics::encoding::Format::Protobuf`) writes each
 //! [`MetricFamily`] prefixed by its length as a varint (`encoding=delimited`);
-//! `redmetrics-parse` decodes the same types.
+//! `redmetrics-parse` decodes the same types. Both re-export this module as `proto`.
 //!
 //! ```
 //! use prost::Message;
-//! use redmetrics::proto::{MetricFamily, MetricType};
+//! use redmetrics_core::proto::{MetricFamily, MetricType};
 //!
 //! let f = MetricFamily { name: Some("x_total".into()), r#type: Some(MetricType::Counter as i32), ..Default::default() };
 //! let bytes = f.encode_length_delimited_to_vec();
