@@ -4,8 +4,9 @@
 //! wire format Prometheus' proto3 copy shares.
 //!
 //! The encoder ([`Format::Protobuf`](crate::encoding::Format::Protobuf)) writes each
-//! [`MetricFamily`] prefixed by its length as a varint (`encoding=delimited`);
-//! `redmetrics-parse` decodes the same types.
+//! [`MetricFamily`] prefixed by its length as a varint (`encoding=delimited`), by hand rather
+//! than through these types (a scrape then allocates nothing per label; its tests hold it to
+//! the bytes prost writes from them); `redmetrics-parse` decodes into them.
 //!
 //! ```
 //! use prost::Message;
