@@ -17,8 +17,11 @@ for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetri
   tower-bare-traceparent tower-redmetrics-traceparent; do
   printf '%-30s %s\n' "$mode" "$(per_op "$mode" 2000 12000)"
 done
-printf '%-30s %s\n' render-text-1000 "$(per_op render-text-1000 2 12)"
-printf '%-30s %s\n' render-protobuf-1000 "$(per_op render-protobuf-1000 2 12)"
+text=$(per_op render-text-1000 2 12)
+protobuf=$(per_op render-protobuf-1000 2 12)
+printf '%-30s %s\n' render-text-1000 "$text"
+printf '%-30s %s (%s x text)\n' render-protobuf-1000 "$protobuf" \
+  "$(awk -v p="$protobuf" -v t="$text" 'BEGIN { printf "%.2f", p / t }')"
 for mode in otlp-1000 otlp-gzip-1000; do
   printf '%-30s %s\n' "$mode" "$(per_op "$mode" 2 12)"
 done

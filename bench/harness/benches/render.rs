@@ -1,6 +1,7 @@
 //! Rendering a scrape: 1k, 10k and 100k (method, path, status) label sets (five statuses per
 //! route, so a fifth as many routes, each with a latency histogram and two summaries), as
-//! text, OpenMetrics, and gzip-compressed text through the endpoint; and axum-prometheus
+//! text, OpenMetrics, gzip-compressed text and protobuf (Prometheus' native-histogram Accept
+//! header) through the endpoint; and axum-prometheus
 //! rendering 1k label sets for comparison. Body sizes are printed once per case.
 //!
 //! Run: `cargo bench -p redmetrics-bench --bench render`
@@ -16,6 +17,9 @@ use redmetrics::Contract;
 use redmetrics::HttpMetrics;
 use redmetrics::middleware::Completed;
 use redmetrics_bench::call;
+
+/// What Prometheus 2.42 sends with `--enable-feature=native-histograms`.
+const PROTOBUF_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
@@ -55,6 +59,7 @@ fn render(c: &mut Criterion) {
         ("text", headers(&[])),
         ("openmetrics", headers(&[("accept", PROMETHEUS_ACCEPT)])),
         ("text_gzip", headers(&[("accept-encoding", "gzip")])),
+        ("protobuf", headers(&[("accept", PROTOBUF_ACCEPT)])),
     ];
     for n in [1_000usize, 10_000, 100_000] {
         let endpoint = populated(n).endpoint();

@@ -4,8 +4,10 @@
 //! wire format Prometheus' proto3 copy shares.
 //!
 //! redmetrics' encoder (`redmetrics::encoding::Format::Protobuf`) writes each
-//! [`MetricFamily`] prefixed by its length as a varint (`encoding=delimited`);
-//! `redmetrics-parse` decodes the same types. Both re-export this module as `proto`.
+//! [`MetricFamily`] prefixed by its length as a varint (`encoding=delimited`), by hand rather
+//! than through these types (a scrape then allocates nothing per label; its tests hold it to
+//! the bytes prost writes from them); `redmetrics-parse` decodes into them. Both re-export
+//! this module as `proto`.
 //!
 //! ```
 //! use prost::Message;

@@ -240,14 +240,21 @@ impl Escaping {
     /// `name` as this scheme writes it (without the quotes `allow-utf-8` adds).
     pub fn escape(self, name: &str) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
+        if !self.changes(name) {
+            return Cow::Borrowed(name);
+        }
+        let mut out = String::with_capacity(name.len() + 4);
+        self.escape_into(&mut out, name);
+        Cow::Owned(out)
+    }
+
+    /// Whether [`escape`](Self::escape) writes `name` differently (so an encoder that keeps
+    /// a buffer of its own escapes into it only then).
+    pub(crate) fn changes(self, name: &str) -> bool {
         match self {
-            Self::AllowUtf8 => Cow::Borrowed(name),
-            Self::Underscores | Self::Values if is_legacy(name) => Cow::Borrowed(name),
-            _ => {
-                let mut out = String::with_capacity(name.len() + 4);
-                self.escape_into(&mut out, name);
-                Cow::Owned(out)
-            }
+            Self::AllowUtf8 => false,
+            Self::Underscores | Self::Values => !is_legacy(name),
+            Self::Dots => true,
         }
     }
 

@@ -2,16 +2,18 @@
 runtime for Python, from message classes built here (io.prometheus.client, proto2, the field
 numbers of client_model's metrics.proto), not from redmetrics' own types.
 
-Usage: decode_protobuf.py < body
+Usage: decode_protobuf.py [--messages] < body
 Prints the families as JSON; a native histogram's spans and deltas are expanded into absolute
-(key, count) pairs here. Exits non-zero when the body does not decode or is inconsistent.
+(key, count) pairs here. With --messages, prints each MetricFamily message as it decoded, every
+field set and nothing expanded (json_format's form), for comparing two encoders message for
+message. Exits non-zero when the body does not decode or is inconsistent.
 """
 
 import json
 import math
 import sys
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.internal.decoder import _DecodeVarint32
 
 F = descriptor_pb2.FieldDescriptorProto
@@ -206,6 +208,7 @@ def metric(m):
 
 def main():
     cls = message_class()
+    messages = sys.argv[1:] == ["--messages"]
     data = sys.stdin.buffer.read()
     pos, families = 0, []
     while pos < len(data):
@@ -215,6 +218,9 @@ def main():
         mf = cls()
         mf.ParseFromString(data[pos : pos + size])
         pos += size
+        if messages:
+            families.append(json_format.MessageToDict(mf, preserving_proto_field_name=True))
+            continue
         families.append(
             {
                 "name": mf.name,
