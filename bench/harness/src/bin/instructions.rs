@@ -5,7 +5,7 @@
 //!
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
 //! axum-redmetrics, axum-redmetrics-axum-layer, axum-cost-noop, axum-cost-wrap-request,
-//! axum-cost-wrap-response, axum-cost-outer, axum-cost-outer-boxed, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
+//! axum-cost-wrap-response, axum-cost-outer, axum-cost-outer-boxed, axum-cost-split, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
 //! tower-bare-headers, tower-redmetrics-headers, tower-bare-traceparent,
 //! tower-redmetrics-traceparent, render-text-1000, render-protobuf-1000, otlp-1000,
 //! otlp-gzip-1000)
@@ -104,6 +104,10 @@ fn main() -> Result<(), String> {
         }
         "axum-cost-outer" => drive_axum(axum_costs::Outer(routes().with_state(())), n),
         "axum-cost-outer-boxed" => drive_axum(axum_costs::OuterBoxed(routes().with_state(())), n),
+        "axum-cost-split" => drive_axum(
+            axum_costs::Split(routes().layer(axum_costs::Probe).with_state(())),
+            n,
+        ),
         "tower-bare" => drive(tower_bare(), n, &[]),
         "tower-redmetrics" => drive(tower_layered(), n, &[]),
         "tower-redmetrics-no-exemplars" => drive(tower_layered_with(false), n, &[]),
