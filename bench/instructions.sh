@@ -12,7 +12,9 @@ count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "
   | awk '/Collected/ {print $4}'; }
 per_op() { local a b; a=$(count "$1" "$2"); b=$(count "$1" "$3"); echo $(( (b - a) / ($3 - $2) )); }
 printf '%-30s %s\n' mode instructions/op
-for mode in axum-bare axum-wrap-bodies axum-redmetrics tower-bare tower-redmetrics \
+for mode in axum-bare axum-wrap-bodies axum-redmetrics axum-redmetrics-axum-layer \
+  axum-cost-noop axum-cost-wrap-request axum-cost-wrap-response axum-cost-outer axum-cost-outer-boxed axum-cost-split \
+  tower-bare tower-redmetrics \
   tower-redmetrics-no-exemplars tower-redmetrics-by-status-off tower-bare-headers tower-redmetrics-headers \
   tower-bare-traceparent tower-redmetrics-traceparent; do
   printf '%-30s %s\n' "$mode" "$(per_op "$mode" 2000 12000)"

@@ -1,6 +1,7 @@
 //! Per-request cost in-process, side by side: a 3-route axum router bare, with a
 //! body-wrapping no-op layer (axum's floor for body middleware), with redmetrics (the seed's
-//! five metrics, summaries on) and with axum-prometheus 0.10. Each request is one
+//! five metrics, summaries on; through the generic `layer()` and through `axum_layer()`) and
+//! with axum-prometheus 0.10. Each request is one
 //! `ready().call()` plus reading the body to its end, polled directly: no runtime, no network.
 //! "2 threads" runs two threads each driving its own router clone over the same metrics and
 //! reports wall time per request (ideal: half the single-thread time).
@@ -12,10 +13,11 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use redmetrics_bench::{PATHS, Variant, call, router};
 
-const VARIANTS: [(&str, Variant); 4] = [
+const VARIANTS: [(&str, Variant); 5] = [
     ("axum_bare", Variant::Bare),
     ("axum_wrap_bodies_only", Variant::WrapBodies),
     ("axum_redmetrics", Variant::Redmetrics),
+    ("axum_redmetrics_axum_layer", Variant::RedmetricsAxumLayer),
     ("axum_prometheus", Variant::AxumPrometheus),
 ];
 

@@ -2,6 +2,7 @@
 //! no-op layer, with redmetrics (the seed's five metrics, summaries on), and with
 //! axum-prometheus; and a way to drive a request through it without a runtime.
 
+pub mod axum_costs;
 pub mod facade;
 
 use std::convert::Infallible;
@@ -48,8 +49,11 @@ pub enum Variant {
     Bare,
     /// A layer that wraps both bodies and records nothing: axum's floor for body middleware.
     WrapBodies,
-    /// redmetrics with the seed's five metrics, summaries on.
+    /// redmetrics with the seed's five metrics, summaries on (`Router::layer(metrics.layer())`,
+    /// the generic tower layer).
     Redmetrics,
+    /// The same through `Router::layer(metrics.axum_layer())`, the layer for axum's router.
+    RedmetricsAxumLayer,
     /// axum-prometheus 0.10 with its defaults.
     AxumPrometheus,
 }
@@ -61,13 +65,15 @@ impl Variant {
             "bare" => Self::Bare,
             "wrap-bodies" => Self::WrapBodies,
             "redmetrics" => Self::Redmetrics,
+            "redmetrics-axum-layer" => Self::RedmetricsAxumLayer,
             "axum-prometheus" => Self::AxumPrometheus,
             _ => return None,
         })
     }
 }
 
-fn routes() -> Router {
+/// The three routes, without middleware.
+pub fn routes() -> Router {
     Router::new()
         .route("/v1/campaigns", get(|| async { "[]" }))
         .route("/v1/campaigns/{id}", get(|| async { "{}" }))
@@ -118,6 +124,12 @@ pub fn router(variant: Variant) -> Router {
             let m = redmetrics();
             routes()
                 .layer(m.layer())
+                .route_service(m.metrics_path(), m.endpoint())
+        }
+        Variant::RedmetricsAxumLayer => {
+            let m = redmetrics();
+            routes()
+                .layer(m.axum_layer())
                 .route_service(m.metrics_path(), m.endpoint())
         }
         Variant::AxumPrometheus => {
@@ -246,6 +258,16 @@ pub fn call_tower_with<S, B>(
 /// One request through `svc` and its body read to the end, polled directly: the handlers
 /// never wait, so no runtime or network is involved.
 pub fn call(svc: &mut Router, path: &'static str) {
+    call_service(svc, path);
+}
+
+/// [`call`] for any service taking axum's request type (a router wrapped from outside).
+pub fn call_service<S, B>(svc: &mut S, path: &'static str)
+where
+    S: Service<Request<Body>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
     let ready = ServiceExt::<Request<Body>>::ready(svc)
         .now_or_never()
         .expect("router is always ready")

@@ -251,7 +251,7 @@ pub(crate) fn app(
         // notification sinks) keep it, so unmatched requests stay measured.
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(state)
-        .layer(metrics.layer())
+        .layer(metrics.axum_layer())
         .route_service(metrics.metrics_path(), endpoint)
         .route_service("/", live.clone())
         .route_service("/metrics/live", live.clone())

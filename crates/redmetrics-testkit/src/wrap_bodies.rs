@@ -39,6 +39,13 @@ pin_project! {
     pub struct Pass<B> { #[pin] inner: B }
 }
 
+impl<B> Pass<B> {
+    /// Wraps `inner`, for layers that wrap only one of the two bodies.
+    pub fn new(inner: B) -> Self {
+        Self { inner }
+    }
+}
+
 impl<B: Body> Body for Pass<B> {
     type Data = B::Data;
     type Error = B::Error;

@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .route("/v1/healthcheck", get(|| async { "ok" }))
         // Last `.layer()` = outermost: it sees the status the client receives.
-        .layer(metrics.layer())
+        .layer(metrics.axum_layer())
         // Added after the layer, so the scrape is never measured.
         .route_service(metrics.metrics_path(), metrics.endpoint());
 

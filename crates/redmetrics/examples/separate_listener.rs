@@ -14,7 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let metrics = HttpMetrics::builder(Contract::new("ojeomneo")?).build()?;
     let app = Router::new()
         .route("/v1/menus", get(|| async { "[]" }))
-        .layer(metrics.layer());
+        .layer(metrics.axum_layer());
 
     let endpoint = metrics
         .endpoint()

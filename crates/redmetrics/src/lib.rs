@@ -13,7 +13,7 @@
 //!     .build()?;
 //! let app: Router = Router::new()
 //!     .route("/v1/campaigns/{id}", get(|| async { "campaign" }))
-//!     .layer(metrics.layer())
+//!     .layer(metrics.axum_layer())
 //!     .route_service(metrics.metrics_path(), metrics.endpoint());
 //! # Ok(()) }
 //! ```

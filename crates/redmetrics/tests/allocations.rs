@@ -171,10 +171,14 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
         );
     }
 
-    // Under axum, `Router::layer` makes every layer cost allocations of its own (each layered
-    // route is a boxed service cloned per request with a boxed future) and the router boxes
-    // any body that is not its own `Body`. A layer that wraps both bodies and records nothing
-    // pays exactly that; redmetrics must add nothing on top.
+    // Under axum, `Router::layer` makes every layer cost allocations of its own: each layered
+    // route is a boxed service cloned per request (1) with a boxed future (1), and the router
+    // boxes any request (1) or response (1) body that is not its own `Body`. A layer that
+    // wraps both bodies and records nothing pays all four; the generic layer must add nothing
+    // on top. `axum_layer()` hands the router its own request body (a bodiless request is
+    // passed through as it came), so it pays three: the clone, the future and the response
+    // box, which any layer that learns the matched route and watches the response body pays
+    // (BENCHMARKS.md, "What axum costs a middleware").
     let router = || {
         Router::new()
             .route("/v1/campaigns", get(|| async { "[]" }))
@@ -205,17 +209,44 @@ fn the_layer_allocates_nothing_per_request_in_steady_state() {
         .layer(redmetrics_testkit::WrapBodies)
         .with_state(());
     let mut layered = router().layer(metrics.layer()).with_state(());
+    let mut axum_layered = router().layer(metrics.axum_layer()).with_state(());
     let mut bare = router().with_state(());
     let bare_allocs = allocations_per_run(10_000, |i| through(&mut bare, i));
     let wrapping_allocs = allocations_per_run(10_000, |i| through(&mut wrapping, i));
     let layered_allocs = allocations_per_run(10_000, |i| through(&mut layered, i));
+    let axum_allocs = allocations_per_run(10_000, |i| through(&mut axum_layered, i));
+    eprintln!(
+        "axum allocations per request: bare {bare_allocs}, no-op wrapping layer {wrapping_allocs}, \
+         redmetrics layer() {layered_allocs}, redmetrics axum_layer() {axum_allocs}"
+    );
     assert_eq!(
         layered_allocs, wrapping_allocs,
         "axum: bare {bare_allocs}, a body-wrapping no-op layer {wrapping_allocs}, \
          redmetrics {layered_allocs} allocations per request"
     );
-    eprintln!(
-        "axum allocations per request: bare {bare_allocs}, no-op wrapping layer {wrapping_allocs}, redmetrics {layered_allocs}"
+    // Both are whole counts over 10,000 requests: any allocation more in 10,000 fails.
+    assert!(
+        (axum_allocs - (bare_allocs + 3.0)).abs() < 1e-6,
+        "axum_layer(): bare {bare_allocs}, redmetrics {axum_allocs} allocations per request \
+         (expected bare + 3)"
+    );
+    // A request with a body to count: `axum_layer()` wraps and boxes it itself, the generic
+    // layer's wrapper is boxed by the router; the same count either way.
+    let with_body = |svc: &mut Router, i: u64| {
+        let req = Request::post(PATHS[i as usize % 3])
+            .body(Body::from("{\"title\":\"new\"}"))
+            .unwrap();
+        let svc = ServiceExt::<Request<Body>>::ready(svc)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        drain(svc.call(req).now_or_never().unwrap().unwrap().into_body());
+    };
+    let layered_post = allocations_per_run(10_000, |i| with_body(&mut layered, i));
+    let axum_post = allocations_per_run(10_000, |i| with_body(&mut axum_layered, i));
+    assert_eq!(
+        axum_post, layered_post,
+        "requests with a body: layer() {layered_post}, axum_layer() {axum_post} allocations"
     );
     #[cfg(feature = "facade")]
     facade_allocates_nothing_once_a_series_exists();

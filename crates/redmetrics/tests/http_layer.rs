@@ -42,8 +42,21 @@ fn scrape(m: &HttpMetrics) -> Vec<Sample> {
     samples(&String::from_utf8(encode(m.registry(), Format::Text)).unwrap())
 }
 
+/// Which of the two layers an axum app is measured with.
+#[derive(Clone, Copy, Debug)]
+enum Integration {
+    /// `metrics.axum_layer()`, the one the README shows.
+    Axum,
+    /// `metrics.layer()`, the generic tower layer, under axum's `Router::layer`.
+    Generic,
+}
+
 fn seed_api(m: &HttpMetrics) -> Router {
-    Router::new()
+    seed_api_with(m, Integration::Axum)
+}
+
+fn seed_api_with(m: &HttpMetrics, integration: Integration) -> Router {
+    let routes = Router::new()
         .route(
             "/v1/campaigns",
             get(|| async { "[1,2,3]" }).post(|body: Bytes| async move {
@@ -59,15 +72,28 @@ fn seed_api(m: &HttpMetrics) -> Router {
                 }
             }),
         )
-        .route("/docs/v1/campaigns", get(|| async { "docs" }))
-        .layer(m.layer())
-        .route_service(m.metrics_path(), m.endpoint())
+        .route("/docs/v1/campaigns", get(|| async { "docs" }));
+    match integration {
+        Integration::Axum => routes.layer(m.axum_layer()),
+        Integration::Generic => routes.layer(m.layer()),
+    }
+    .route_service(m.metrics_path(), m.endpoint())
 }
 
 #[tokio::test]
 async fn scripted_mix_gives_exact_values_and_labels() {
+    scripted_mix(Integration::Axum).await;
+}
+
+/// The generic layer under axum records the same mix exactly as the axum layer does.
+#[tokio::test]
+async fn scripted_mix_through_the_generic_layer_gives_the_same_values() {
+    scripted_mix(Integration::Generic).await;
+}
+
+async fn scripted_mix(integration: Integration) {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(seed_api_with(&m, integration)).await;
     let c = client();
     let mut list_bytes = 0;
     for _ in 0..3 {
@@ -288,7 +314,7 @@ async fn a_slow_handler_is_never_counted_in_a_faster_bucket() {
                 "late"
             }),
         )
-        .layer(m.layer());
+        .layer(m.axum_layer());
     let addr = serve(app).await;
     let c = client();
     for _ in 0..3 {
@@ -332,7 +358,7 @@ async fn exclusion_is_exact_for_the_endpoint_and_excluded_routes() {
             get(|| async { "a route named like the endpoint" }),
         )
         .route_service(m.metrics_path(), m.endpoint())
-        .layer(m.layer());
+        .layer(m.axum_layer());
     let addr = serve(app).await;
     let c = client();
     for path in [
@@ -375,7 +401,7 @@ fn hanging_api(m: &HttpMetrics, started: Arc<Notify>) -> Router {
                 "never"
             }),
         )
-        .layer(m.layer())
+        .layer(m.axum_layer())
 }
 
 #[tokio::test]
@@ -433,7 +459,7 @@ async fn client_abort_mid_body_keeps_the_status_and_counts_bytes_sent() {
                 Body::from_stream(chunks)
             }),
         )
-        .layer(m.layer());
+        .layer(m.axum_layer());
     let addr = serve(app).await;
     let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
     sock.write_all(b"GET /v1/export HTTP/1.1\r\nhost: x\r\n\r\n")
@@ -489,7 +515,7 @@ async fn a_failing_body_and_an_inner_err_are_recorded_as_500() {
         }));
     let app = Router::new()
         .route("/v1/failing", failing)
-        .layer(m.layer())
+        .layer(m.axum_layer())
         .route_service("/v1/erring", erring);
     let addr = serve(app).await;
     let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -550,7 +576,7 @@ async fn streamed_body_latency_includes_the_stream() {
                 Body::from_stream(chunks)
             }),
         )
-        .layer(m.layer());
+        .layer(m.axum_layer());
     let addr = serve(app).await;
     let c = client();
     let reply = http_get(&c, addr, "/v1/stream").await;
@@ -579,7 +605,7 @@ async fn panicking_handlers_are_recorded_as_500() {
             }),
         )
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
-        .layer(m.layer());
+        .layer(m.axum_layer());
     let uncaught = Router::new()
         .route(
             "/v1/uncaught",
@@ -589,7 +615,7 @@ async fn panicking_handlers_are_recorded_as_500() {
                 ""
             }),
         )
-        .layer(m.layer());
+        .layer(m.axum_layer());
     let addr = serve(caught.merge(uncaught)).await;
     let c = client();
     assert_eq!(http_get(&c, addr, "/v1/caught").await.status, 500);
@@ -637,11 +663,11 @@ async fn tower_timeouts_leave_the_gauge_at_zero() {
     let inside = Router::new()
         .route("/v1/inside", slow())
         .layer(timeout())
-        .layer(m.layer());
+        .layer(m.axum_layer());
     // Timeout outside the metrics layer: our future is dropped before any response.
     let outside = Router::new()
         .route("/v1/outside", slow())
-        .layer(m.layer())
+        .layer(m.axum_layer())
         .layer(timeout());
     let addr = serve(inside.merge(outside)).await;
     let c = client();
@@ -716,7 +742,7 @@ async fn raw_path_app(
         .unwrap();
     let app = Router::new()
         .fallback(|| async { "hi" })
-        .layer(m.layer())
+        .layer(m.axum_layer())
         .route_service(m.metrics_path(), m.endpoint());
     (m, serve(app).await)
 }
@@ -952,11 +978,11 @@ async fn two_prefixes_live_side_by_side() {
         .unwrap();
     let app_a = Router::new()
         .route("/v1/a", get(|| async { "a" }))
-        .layer(a.layer())
+        .layer(a.axum_layer())
         .route_service(a.metrics_path(), a.endpoint());
     let app_b = Router::new()
         .route("/v1/b", post(|| async { "b" }))
-        .layer(b.layer())
+        .layer(b.axum_layer())
         .route_service(b.metrics_path(), b.endpoint());
     let (addr_a, addr_b) = (serve(app_a).await, serve(app_b).await);
     let c = client();

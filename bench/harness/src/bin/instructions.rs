@@ -4,7 +4,8 @@
 //! `bench/instructions.sh` runs each mode at two sizes and prints the difference per operation.
 //!
 //! Run: `target/release/instructions MODE N` (modes: axum-bare, axum-wrap-bodies,
-//! axum-redmetrics, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
+//! axum-redmetrics, axum-redmetrics-axum-layer, axum-cost-noop, axum-cost-wrap-request,
+//! axum-cost-wrap-response, axum-cost-outer, axum-cost-outer-boxed, axum-cost-split, tower-bare, tower-redmetrics, tower-redmetrics-no-exemplars,
 //! tower-bare-headers, tower-redmetrics-headers, tower-bare-traceparent,
 //! tower-redmetrics-traceparent, render-text-1000, render-protobuf-1000, otlp-1000,
 //! otlp-gzip-1000)
@@ -22,8 +23,8 @@ use redmetrics::middleware::Completed;
 use redmetrics::otlp::OtlpExporter;
 use redmetrics::{Contract, HttpMetrics};
 use redmetrics_bench::{
-    HEADERS, PATHS, TRACED_HEADERS, Variant, call, call_tower_with, router, tower_bare,
-    tower_layered, tower_layered_by_status, tower_layered_with,
+    HEADERS, PATHS, TRACED_HEADERS, Variant, axum_costs, call, call_service, call_tower_with,
+    router, routes, tower_bare, tower_layered, tower_layered_by_status, tower_layered_with,
 };
 
 /// 1,000 (method, path, status) label sets, as the `render` benchmark fills them.
@@ -67,6 +68,16 @@ where
     (0..n).for_each(|i| call_tower_with(&mut svc, PATHS[i % 3], headers));
 }
 
+/// `n` requests through a service taking axum's request type, cycling the paths.
+fn drive_axum<S, B>(mut svc: S, n: usize)
+where
+    S: Service<Request<axum::body::Body>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    (0..n).for_each(|i| call_service(&mut svc, PATHS[i % 3]));
+}
+
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: instructions MODE N";
@@ -82,6 +93,21 @@ fn main() -> Result<(), String> {
         "axum-bare" => axum(Variant::Bare),
         "axum-wrap-bodies" => axum(Variant::WrapBodies),
         "axum-redmetrics" => axum(Variant::Redmetrics),
+        "axum-redmetrics-axum-layer" => axum(Variant::RedmetricsAxumLayer),
+        // The breakdown: each of axum's costs for a middleware alone (see `axum_costs`).
+        "axum-cost-noop" => drive_axum(routes().layer(axum_costs::Noop).with_state(()), n),
+        "axum-cost-wrap-request" => {
+            drive_axum(routes().layer(axum_costs::WrapRequest).with_state(()), n)
+        }
+        "axum-cost-wrap-response" => {
+            drive_axum(routes().layer(axum_costs::WrapResponse).with_state(()), n)
+        }
+        "axum-cost-outer" => drive_axum(axum_costs::Outer(routes().with_state(())), n),
+        "axum-cost-outer-boxed" => drive_axum(axum_costs::OuterBoxed(routes().with_state(())), n),
+        "axum-cost-split" => drive_axum(
+            axum_costs::Split(routes().layer(axum_costs::Probe).with_state(())),
+            n,
+        ),
         "tower-bare" => drive(tower_bare(), n, &[]),
         "tower-redmetrics" => drive(tower_layered(), n, &[]),
         "tower-redmetrics-no-exemplars" => drive(tower_layered_with(false), n, &[]),

@@ -16,7 +16,7 @@
 //! let endpoint = metrics.endpoint().bearer_token("change-me");
 //! let live = metrics.live_page(&endpoint);
 //! let app: Router = Router::new()
-//!     .layer(metrics.layer())
+//!     .layer(metrics.axum_layer())
 //!     .route_service(metrics.metrics_path(), endpoint)
 //!     .route_service("/metrics/live", live.clone())
 //!     .route_service(redmetrics::live::DEFAULT_FEED_PATH, live);

@@ -61,34 +61,47 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let start = Instant::now();
-        let parts = RequestParts {
-            method: req.method(),
-            uri: req.uri(),
-            headers: req.headers(),
-            extensions: req.extensions(),
-        };
-        let template = match self.shared.classify(parts) {
-            Classified::Route(template) => Some(template),
-            Classified::Unmatched => None,
-            Classified::Excluded => {
-                let req = req.map(|b| RequestBody::new(b, None));
-                return ResponseFuture::new(self.inner.call(req), None);
-            }
-        };
-        let trace = self.shared.trace(parts);
-        let route = self.shared.route(MethodLabel::of(req.method()), template);
-        self.shared
-            .protocol(route, req.version(), req.uri().scheme());
-        let recorder = Recorder::start(self.shared, route, start, trace);
-        // A request without a body (most GETs) has its size now; no meter to carry along.
-        let meter = if req.body().is_end_stream() {
-            self.shared.request_size(route, 0, start);
-            None
-        } else {
-            Some(RequestMeter::new(self.shared, route, start))
-        };
-        let req = req.map(|b| RequestBody::new(b, meter));
-        ResponseFuture::new(self.inner.call(req), Some(recorder))
+        let inner = &mut self.inner;
+        measure(self.shared, req, RequestBody::new, |req| inner.call(req))
     }
+}
+
+/// Starts the record of `req` unless it is excluded, gives its body and, when the body still
+/// has bytes to count, their meter to `wrap`, and calls the inner service with the result.
+/// Shared by [`MetricsService`] and the axum service, which differ only in `wrap`.
+#[inline(always)]
+pub(crate) fn measure<B: Body, B2, F>(
+    shared: &'static Shared,
+    req: Request<B>,
+    wrap: impl FnOnce(B, Option<RequestMeter>) -> B2,
+    call: impl FnOnce(Request<B2>) -> F,
+) -> ResponseFuture<F> {
+    let start = Instant::now();
+    let parts = RequestParts {
+        method: req.method(),
+        uri: req.uri(),
+        headers: req.headers(),
+        extensions: req.extensions(),
+    };
+    let template = match shared.classify(parts) {
+        Classified::Route(template) => Some(template),
+        Classified::Unmatched => None,
+        Classified::Excluded => {
+            let req = req.map(|b| wrap(b, None));
+            return ResponseFuture::new(call(req), None);
+        }
+    };
+    let trace = shared.trace(parts);
+    let route = shared.route(MethodLabel::of(req.method()), template);
+    shared.protocol(route, req.version(), req.uri().scheme());
+    let recorder = Recorder::start(shared, route, start, trace);
+    // A request without a body (most GETs) has its size now; no meter to carry along.
+    let meter = if req.body().is_end_stream() {
+        shared.request_size(route, 0, start);
+        None
+    } else {
+        Some(RequestMeter::new(shared, route, start))
+    };
+    let req = req.map(|b| wrap(b, meter));
+    ResponseFuture::new(call(req), Some(recorder))
 }
