@@ -574,20 +574,17 @@ fn demo_without_alertmanager_explains_and_goes_on() {
     );
 }
 
-/// The README's "from a failing request to Slack, e-mail and PagerDuty" steps run as written
+/// The "from a failing request to Slack, e-mail and PagerDuty" steps of docs/demo.md run as written
 /// (only the ports move to free ones): the demo with Prometheus, Alertmanager and the sinks,
 /// the notifications list, and `check alertmanager` against the demo's Alertmanager.
 #[test]
-fn the_readme_alerting_steps_run() {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
-    let block = readme
-        .split("```sh\n")
+fn the_documented_alerting_steps_run() {
+    let blocks = common::code_blocks("docs/demo.md", "sh");
+    let block = blocks
+        .iter()
         .find(|b| b.starts_with("redmetrics demo --with-prometheus --fail-every"))
-        .expect("the README shows the alerting steps");
+        .expect("docs/demo.md shows the alerting steps");
     let steps: Vec<&str> = block
-        .split("```")
-        .next()
-        .unwrap()
         .lines()
         .map(|l| l.split('#').next().unwrap().trim())
         .collect();

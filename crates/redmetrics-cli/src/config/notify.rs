@@ -511,7 +511,7 @@ pub(crate) fn resolve(s: Option<NotifySettings>) -> Result<Option<Notify>, Confi
                     .filter(|i| configured(*i))
                     .collect();
                 require(!to.is_empty(), "notify", || {
-                    "no receiver is configured: add [notify.slack], [notify.email] or [notify.pagerduty] (see the README's Alert routing)".to_owned()
+                    "no receiver is configured: add [notify.slack], [notify.email] or [notify.pagerduty] (see docs/routing.md)".to_owned()
                 })?;
                 routes.insert(severity.to_owned(), to);
             }
@@ -538,7 +538,7 @@ pub(crate) fn resolve(s: Option<NotifySettings>) -> Result<Option<Notify>, Confi
                     })?;
                     require(configured(i), &field, || {
                         format!(
-                            "routes to {n}, but [notify.{n}] is not configured: add that table (see the README's Alert routing) or remove `{n}` here"
+                            "routes to {n}, but [notify.{n}] is not configured: add that table (see docs/routing.md) or remove `{n}` here"
                         )
                     })?;
                     if !to.contains(&i) {

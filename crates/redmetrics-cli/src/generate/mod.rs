@@ -64,7 +64,7 @@ pub(crate) fn rules_yaml(r: &Resolved) -> Result<String> {
 pub(crate) fn alertmanager_yaml(r: &Resolved, endpoints: &Endpoints) -> Result<String> {
     let config = routing::plain_config(r, endpoints).with_context(|| {
         format!(
-            "app `{}` has no notification settings: add [notify] or [apps.notify] to the config (see the README's Alert routing)",
+            "app `{}` has no notification settings: add [notify] or [apps.notify] to the config (see docs/routing.md)",
             r.app.name
         )
     })?;
