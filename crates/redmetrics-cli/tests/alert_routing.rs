@@ -63,12 +63,12 @@ fn amtool_accepts_each_plain_config() {
     }
 }
 
-/// The plan's table: the integrations each severity's receiver must have.
+/// The default routes: the integrations each severity's receiver must have.
 fn integrations(severity: &str) -> BTreeSet<&'static str> {
     match severity {
         "warning" => BTreeSet::from(["email_configs", "slack_configs"]),
         "critical" => BTreeSet::from(["email_configs", "pagerduty_configs", "slack_configs"]),
-        other => panic!("no severity {other} in the plan"),
+        other => panic!("no severity {other} in the default routes"),
     }
 }
 

@@ -327,7 +327,7 @@ fn prometheus_rules_carry_the_rules_file_and_validate_against_the_crd() {
 }
 
 #[test]
-fn service_monitors_follow_the_seed_and_validate_against_the_crd() {
+fn service_monitors_select_the_named_port_and_path_and_validate_against_the_crd() {
     let expected = [
         ("reviewmaps", "reviewmaps-server", "http", "/metrics"),
         ("ojeomneo", "ojeomneo-server", "fiber", "/ojeomneo/metrics"),

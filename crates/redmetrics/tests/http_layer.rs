@@ -42,7 +42,7 @@ fn scrape(m: &HttpMetrics) -> Vec<Sample> {
     samples(&String::from_utf8(encode(m.registry(), Format::Text)).unwrap())
 }
 
-fn seed_api(m: &HttpMetrics) -> Router {
+fn campaigns_api(m: &HttpMetrics) -> Router {
     Router::new()
         .route(
             "/v1/campaigns",
@@ -67,7 +67,7 @@ fn seed_api(m: &HttpMetrics) -> Router {
 #[tokio::test]
 async fn scripted_mix_gives_exact_values_and_labels() {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(campaigns_api(&m)).await;
     let c = client();
     let mut list_bytes = 0;
     for _ in 0..3 {
@@ -160,7 +160,7 @@ const MIX: [(&str, &str, &str, &str); 5] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_interleaved_requests_from_64_tasks_are_each_counted_on_their_route() {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(campaigns_api(&m)).await;
     let c = client();
     // Task t sends request i as MIX[(t + i * (t % 4 + 1)) % 5]: every task interleaves
     // routes and statuses in its own order. 10,000 = 64 × 156 + 16.
@@ -663,7 +663,7 @@ async fn tower_timeouts_leave_the_gauge_at_zero() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_unmatched_paths_do_not_grow_the_series_count() {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(campaigns_api(&m)).await;
     let c = client();
     let series_before = scrape(&m).len();
     let tasks: Vec<_> = (0..16u64)
@@ -902,7 +902,7 @@ async fn the_label_value_cap_is_configurable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_under_load_parse_and_are_consistent() {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(campaigns_api(&m)).await;
     let c = client();
     // One request first, so even the first scrape has a histogram to check.
     http_get(&c, addr, "/v1/campaigns").await;

@@ -1,4 +1,4 @@
-//! `redmetrics check`: the seed's verification checklist as one command, with one subcommand
+//! `redmetrics check`: a deployment's verification checklist as one command, with one subcommand
 //! per target: `endpoint URL` (a live scrape), `manifests PATH...` (Kubernetes objects,
 //! rules, dashboards) and `prometheus URL --job J` (a Prometheus server). Each judges against
 //! a contract: an app of a `redmetrics.toml` (`--config FILE --app NAME`), or the default

@@ -1,6 +1,6 @@
-//! `redmetrics check prometheus URL --job NAME`: ask a Prometheus server what the seed's
-//! verification steps ask by hand, and say which of three failures it is: no target
-//! discovered, target down (and why), or up with the metrics missing.
+//! `redmetrics check prometheus URL --job NAME`: ask a Prometheus server whether it scrapes
+//! the job and stores the contract's families with their labels, and say which of three
+//! failures it is: no target discovered, target down (and why), or up with the metrics missing.
 
 use std::collections::BTreeSet;
 

@@ -102,8 +102,8 @@ pub(crate) struct NotifySettings {
     group_wait: Option<PromDuration>,
     group_interval: Option<PromDuration>,
     repeat_interval: Option<PromDuration>,
-    /// Severity -> integrations. Default: the plan's table (warning: Slack and e-mail;
-    /// critical: also PagerDuty), restricted to the integrations configured.
+    /// Severity -> integrations. Default: warning to Slack and e-mail,
+    /// critical also to PagerDuty, restricted to the integrations configured.
     routes: Option<BTreeMap<String, Vec<String>>>,
     slack: Option<SlackSettings>,
     email: Option<EmailSettings>,
@@ -225,7 +225,8 @@ pub(crate) struct Notify {
     pub(crate) pagerduty: Option<PagerDuty>,
 }
 
-/// The plan's table: which integrations each severity reaches by default.
+/// Which integrations each severity reaches by default: a warning is read during the day
+/// (Slack, e-mail), a critical alert pages someone (PagerDuty too).
 fn default_routes(severity: &str) -> &'static [Integration] {
     match severity {
         "critical" => &[

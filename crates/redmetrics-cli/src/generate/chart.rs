@@ -1,5 +1,5 @@
 //! A Helm chart for an instrumented service: Deployment, Service, and the monitoring objects
-//! gated on values exactly as the seed's chart implies.
+//! gated on values only (never on cluster capabilities, which `helm template` cannot see).
 //!
 //! The alert rules and the dashboard are generated from the contract like every other
 //! artifact, for an app whose prefix, namespace, job and metrics path are placeholder tokens
@@ -161,7 +161,7 @@ tests:
     tag: "1.36"
 
 metrics:
-  # Master switch of everything below (the seed's `metrics.enabled`).
+  # Master switch of everything below.
   enabled: true
   # The metric prefix the service was built with (its redmetrics Contract).
   prefix: reviewmaps

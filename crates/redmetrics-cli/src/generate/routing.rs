@@ -460,7 +460,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    /// The repository's config: the plan's table for both apps.
+    /// The repository's config: the default routes for both apps.
     fn reviewmaps() -> Resolved {
         let text = include_str!("../../../../redmetrics.toml");
         Config::parse(text).unwrap().apps.remove(0)

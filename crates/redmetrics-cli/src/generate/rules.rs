@@ -1,5 +1,5 @@
-//! Alert and recording rules for one app: the seed's three alerts, guarded against idle
-//! traffic, and the service level objectives' rules (`slo`) when `[apps.slo]` sets any.
+//! Alert and recording rules for one app: high error rate, high p95 latency and target down,
+//! guarded against idle traffic, and the service level objectives' rules (`slo`) when `[apps.slo]` sets any.
 
 use std::collections::BTreeMap;
 
