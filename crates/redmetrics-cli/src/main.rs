@@ -13,6 +13,7 @@ mod init;
 mod output;
 mod promql;
 mod secret;
+mod severity;
 mod shell;
 mod tether;
 
