@@ -17,6 +17,7 @@ mod secret;
 mod severity;
 mod shell;
 mod tether;
+mod url;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -12,17 +12,6 @@ use super::report::{Check, Report, Status};
 use super::series::series_check;
 use super::{CheckError, Expected, sample_names};
 
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// GETs an API path and returns its `data`.
 async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
@@ -49,12 +38,14 @@ async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
 }
 
 pub(super) async fn query(base: &str, promql: &str) -> Result<Vec<Value>, CheckError> {
-    Ok(
-        api(base, &format!("/api/v1/query?query={}", encode(promql))).await?["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
+    Ok(api(
+        base,
+        &format!("/api/v1/query?query={}", crate::url::query_value(promql)),
     )
+    .await?["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
 }
 
 /// What a scrape error means for the ServiceMonitor.
