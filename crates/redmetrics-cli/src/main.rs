@@ -14,6 +14,7 @@ mod init;
 mod output;
 mod promql;
 mod secret;
+mod servicemonitor;
 mod severity;
 mod shell;
 mod tether;
