@@ -1,4 +1,5 @@
-//! `redmetrics demo`: an example API shaped like the seed's servers, instrumented.
+//! `redmetrics demo`: a small campaigns API, instrumented, to try the metrics, the
+//! live page and the generated artifacts on without a service of one's own.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -118,7 +118,7 @@ async fn smtp_sink(inbox: Inbox) -> SocketAddr {
     addr
 }
 
-/// The test's configuration: the plan's routing, every duration short, endpoints at the
+/// The test's configuration: the default routing, every duration short, endpoints at the
 /// sinks (secrets in files, as the plain config reads them).
 fn test_config(dir: &Path, http: SocketAddr, smtp: SocketAddr) -> String {
     let slack_file = dir.join("slack-url");

@@ -63,12 +63,12 @@ fn amtool_accepts_each_plain_config() {
     }
 }
 
-/// The plan's table: the integrations each severity's receiver must have.
+/// The default routes: the integrations each severity's receiver must have.
 fn integrations(severity: &str) -> BTreeSet<&'static str> {
     match severity {
         "warning" => BTreeSet::from(["email_configs", "slack_configs"]),
         "critical" => BTreeSet::from(["email_configs", "pagerduty_configs", "slack_configs"]),
-        other => panic!("no severity {other} in the plan"),
+        other => panic!("no severity {other} in the default routes"),
     }
 }
 
@@ -243,7 +243,7 @@ fn bad_notify_settings_are_refused_with_field_and_fix() {
             format!(
                 "[notify.routes]\nwarning = [\"slack\"]\ncritical = [\"pagerduty\"]\n{slack}{base}"
             ),
-            "apps[0] (reviewmaps).notify.routes.critical: routes to pagerduty, but [notify.pagerduty] is not configured: add that table (see the README's Alert routing) or remove `pagerduty` here",
+            "apps[0] (reviewmaps).notify.routes.critical: routes to pagerduty, but [notify.pagerduty] is not configured: add that table (see docs/routing.md) or remove `pagerduty` here",
         ),
         (
             format!(
@@ -445,14 +445,14 @@ fn chart_values_schema_refuses_bad_routing() {
 }
 
 #[test]
-fn the_readme_amtool_commands_run_as_written() {
-    let readme = read(&repo().join("README.md"));
-    let commands: Vec<&str> = readme
-        .split('`')
-        .skip(1)
-        .step_by(2)
+fn the_documented_amtool_commands_run_as_written() {
+    let spans = common::code_spans("docs/routing.md");
+    let commands: Vec<&str> = spans
+        .iter()
+        .map(String::as_str)
         .filter(|span| span.starts_with("amtool "))
         .collect();
+    let commands = common::found_in("docs/routing.md", "amtool command", commands);
     assert_eq!(commands.len(), 3, "{commands:?}");
     for command in commands {
         let args: Vec<&str> = command.split_whitespace().skip(1).collect();

@@ -1,5 +1,5 @@
 //! `redmetrics check`, run as the real binary with a cleared environment, against a live
-//! demo, a deliberately broken server, the seed team's manifest mistakes and a real
+//! demo, a deliberately broken server, common hand-written manifest mistakes and a real
 //! Prometheus. Expected outputs are written by hand; addresses and paths are filtered.
 #![allow(clippy::unwrap_used)]
 
@@ -294,7 +294,7 @@ fn fixture(name: &str) -> String {
 }
 
 #[test]
-fn the_seed_teams_manifest_mistakes_are_caught_with_fixes() {
+fn common_manifest_mistakes_are_caught_with_fixes() {
     let out = run(&["manifests", &fixture("django-port")], None);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -369,7 +369,7 @@ result: 1 failed, 0 warnings, 1 passed
       - ServiceMonitor reviewmaps/reviewmaps-server has no label `release: kube-prometheus-stack`
 "
     ));
-    // Without --stack-release (the seed's stack selects everything) the same input passes.
+    // Without --stack-release (a stack that selects every ServiceMonitor) the same input passes.
     assert_eq!(
         run(&["manifests", &fixture("no-release")], None)
             .status

@@ -9,7 +9,7 @@ mod common;
 use common::{redmetrics, repo, start_alertmanager, start_demo};
 use serde_json::Value;
 
-/// Routes by severity as the plan's table says, with a regex matcher and `continue`.
+/// Routes by severity as the default routes do, with a regex matcher and `continue`.
 const ROUTED: &str = r#"
 route:
   receiver: "null"

@@ -464,7 +464,7 @@ fn empty_input_fails() {
 }
 
 // Item 14: a chart folder is rendered with `helm` when it is on PATH, else refused with the
-// command to pipe in; the seed team's `charts/<app>/charts/server` shape fails either way.
+// command to pipe in; a team's `charts/<app>/charts/server` shape fails either way.
 #[test]
 fn a_chart_folder_is_rendered_or_refused() {
     let chart = "tests/manifests/charts/reviewmaps/charts/server";

@@ -191,18 +191,16 @@ async fn the_demo_traffic_carries_exemplars() {
     }
 }
 
-/// The README's exemplar steps run as written, with `curl`, against the demo on a free port.
+/// The exemplar steps of docs/library.md run as written, with `curl`, against the demo on a
+/// free port.
 #[test]
-fn the_readme_exemplar_steps_run() {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
-    let block = readme
-        .split("```sh\n")
-        .find(|b| b.split("```").next().unwrap().contains("traceparent: 00-"))
-        .expect("the README shows the exemplar steps");
+fn the_documented_exemplar_steps_run() {
+    let blocks = common::code_blocks("docs/library.md", "sh");
+    let block = blocks
+        .iter()
+        .find(|b| b.contains("traceparent: 00-"))
+        .expect("docs/library.md shows the exemplar steps");
     let steps: Vec<&str> = block
-        .split("```")
-        .next()
-        .unwrap()
         .lines()
         .map(|l| l.split("  #").next().unwrap().trim())
         .collect();

@@ -197,14 +197,13 @@ fn generated_slo_rule_tests_pass_on_promtool() {
     }
 }
 
-/// The README's `promtool` commands run as written at the repository root and pass.
+/// The `promtool` commands of docs/slo.md run as written at the repository root and pass.
 #[test]
-fn the_readme_promtool_commands_run_as_written() {
-    let readme = read(&repo().join("README.md"));
-    let commands: Vec<&str> = readme
-        .split('`')
-        .skip(1)
-        .step_by(2)
+fn the_documented_promtool_commands_run_as_written() {
+    let spans = common::code_spans("docs/slo.md");
+    let commands: Vec<&str> = spans
+        .iter()
+        .map(String::as_str)
         .filter(|span| span.starts_with("promtool ") && span.contains(".yaml"))
         .collect();
     assert_eq!(
@@ -328,7 +327,7 @@ fn prometheus_rules_carry_the_rules_file_and_validate_against_the_crd() {
 }
 
 #[test]
-fn service_monitors_follow_the_seed_and_validate_against_the_crd() {
+fn service_monitors_select_the_named_port_and_path_and_validate_against_the_crd() {
     let expected = [
         ("reviewmaps", "reviewmaps-server", "http", "/metrics"),
         ("ojeomneo", "ojeomneo-server", "fiber", "/ojeomneo/metrics"),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::{Prometheus, http_get, sample_value, start_demo, start_prometheus};
 use serde_json::Value;
 
-/// The seed's alerts with test-sized durations: scrape every second, rates over 10s.
+/// The three alerts (error rate, p95 latency, target down) with test-sized durations: scrape every second, rates over 10s.
 const CONFIG: &str = r#"
 [[apps]]
 name = "reviewmaps"

@@ -1195,13 +1195,12 @@ async fn delta_export_tiles_the_counts_even_past_refused_exports() {
     receiver.close().await;
 }
 
-/// The README's `redmetrics demo --otlp-endpoint …` command.
+/// The `redmetrics demo --otlp-endpoint …` command of docs/library.md.
 fn readme_demo_command() -> Vec<String> {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
-    let spans: Vec<&str> = readme
-        .split('`')
-        .skip(1)
-        .step_by(2)
+    let all = common::code_spans("docs/library.md");
+    let spans: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
         .filter(|s| s.starts_with("redmetrics demo --otlp-endpoint"))
         .collect();
     assert_eq!(spans.len(), 1, "{spans:?}");

@@ -1,5 +1,5 @@
-//! End to end: `redmetrics demo` scraped by a real Prometheus 2.42, and the seed plan's
-//! verification queries asked through Prometheus' HTTP API.
+//! End to end: `redmetrics demo` scraped by a real Prometheus 2.42, and a deployment's
+//! verification queries (target up, each family with its labels, exact counts) asked through Prometheus' HTTP API.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{http_get, sample_value, start_demo, start_prometheus};
 
-struct Seed {
+struct Deployment {
     prefix: &'static str,
     metrics_path: &'static str,
     job: &'static str,
@@ -31,22 +31,22 @@ const SCRIPT: [(&str, &str, &str, &str, u32); 6] = [
 /// Requests held in flight while Prometheus scrapes the gauge.
 const HELD: usize = 3;
 
-async fn verify(seed: Seed) {
+async fn verify(app: Deployment) {
     // No built-in traffic: every request the demo serves is one this test sent.
-    let (_demo, addr) = start_demo(&["--prefix", seed.prefix, "--metrics-path", seed.metrics_path]);
+    let (_demo, addr) = start_demo(&["--prefix", app.prefix, "--metrics-path", app.metrics_path]);
     let config = format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
          scrape_configs:\n  - job_name: {job}\n    metrics_path: {path}\n    \
          static_configs:\n      - targets: ['{addr}']\n",
-        job = seed.job,
-        path = seed.metrics_path,
+        job = app.job,
+        path = app.metrics_path,
     );
     let prom = start_prometheus(&config, &[]);
-    prom.wait_for_targets(seed.job, 1, "up", Duration::from_secs(30))
+    prom.wait_for_targets(app.job, 1, "up", Duration::from_secs(30))
         .await;
     // The script is sent twice, with a scrape in between: rates need two samples of a
     // series that grew between them.
-    let p = seed.prefix;
+    let p = app.prefix;
     let limit = Duration::from_secs(30);
     let requests = format!("{p}_http_requests_total");
     let mut expected: BTreeMap<(String, String, String), f64> = BTreeMap::new();
@@ -85,7 +85,7 @@ async fn verify(seed: Seed) {
 
     // Step 2: the target is UP.
     let up = prom
-        .wait_for_series(&format!("up{{job=\"{}\"}} == 1", seed.job), limit)
+        .wait_for_series(&format!("up{{job=\"{}\"}} == 1", app.job), limit)
         .await;
     assert_eq!(up.len(), 1);
 
@@ -96,7 +96,7 @@ async fn verify(seed: Seed) {
         .iter()
         .map(|r| {
             let m = &r["metric"];
-            assert_eq!(m["job"], seed.job, "{m}");
+            assert_eq!(m["job"], app.job, "{m}");
             assert!(m.get("instance").is_some(), "instance missing on {m}");
             let label = |k: &str| m[k].as_str().unwrap().to_owned();
             (
@@ -199,8 +199,8 @@ async fn verify(seed: Seed) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reviewmaps_seed_checklist_passes_on_real_prometheus() {
-    verify(Seed {
+async fn reviewmaps_verification_checklist_passes_on_real_prometheus() {
+    verify(Deployment {
         prefix: "reviewmaps",
         metrics_path: "/metrics",
         job: "reviewmaps-server",
@@ -209,8 +209,8 @@ async fn reviewmaps_seed_checklist_passes_on_real_prometheus() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ojeomneo_seed_checklist_passes_on_real_prometheus() {
-    verify(Seed {
+async fn ojeomneo_verification_checklist_passes_on_real_prometheus() {
+    verify(Deployment {
         prefix: "ojeomneo",
         metrics_path: "/ojeomneo/metrics",
         job: "ojeomneo-server",
@@ -574,20 +574,17 @@ fn demo_without_alertmanager_explains_and_goes_on() {
     );
 }
 
-/// The README's "from a failing request to Slack, e-mail and PagerDuty" steps run as written
+/// The "from a failing request to Slack, e-mail and PagerDuty" steps of docs/demo.md run as written
 /// (only the ports move to free ones): the demo with Prometheus, Alertmanager and the sinks,
 /// the notifications list, and `check alertmanager` against the demo's Alertmanager.
 #[test]
-fn the_readme_alerting_steps_run() {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
-    let block = readme
-        .split("```sh\n")
+fn the_documented_alerting_steps_run() {
+    let blocks = common::code_blocks("docs/demo.md", "sh");
+    let block = blocks
+        .iter()
         .find(|b| b.starts_with("redmetrics demo --with-prometheus --fail-every"))
-        .expect("the README shows the alerting steps");
+        .expect("docs/demo.md shows the alerting steps");
     let steps: Vec<&str> = block
-        .split("```")
-        .next()
-        .unwrap()
         .lines()
         .map(|l| l.split('#').next().unwrap().trim())
         .collect();

@@ -20,13 +20,18 @@ use serde_json::{Value, json};
 
 const APP_CHART: &str = "deploy/helm/redmetrics-service";
 
-/// The command lines of the README's `sh` blocks, continuation lines joined, with the index
+/// The pages whose `sh` blocks show the cluster steps and the chart alone.
+const PAGES: [&str; 2] = ["docs/operations.md", "docs/chart.md"];
+
+/// The command lines of [`PAGES`]' `sh` blocks, continuation lines joined, with the index
 /// of their block.
 fn readme_commands() -> Vec<(usize, Vec<String>)> {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let blocks: Vec<String> = PAGES
+        .iter()
+        .flat_map(|p| common::found_in(p, "sh block", common::code_blocks(p, "sh")))
+        .collect();
     let mut out = Vec::new();
-    for (b, block) in readme.split("```sh\n").skip(1).enumerate() {
-        let block = &block[..block.find("```").unwrap()];
+    for (b, block) in blocks.iter().enumerate() {
         for line in block.replace("\\\n", " ").lines() {
             let line = line.split(" #").next().unwrap();
             let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
@@ -236,7 +241,7 @@ fn kps() -> Option<&'static Value> {
                 "legacy": [legacy],
             },
             "objects": objects,
-            "docs": [repo().join("README.md")],
+            "docs": PAGES.iter().map(|p| repo().join(p)).collect::<Vec<_>>(),
         });
         let (code, out, err) = judge("kps_wiring.py", &[], &request.to_string());
         assert_eq!(code, 0, "the kube-prometheus-stack judge failed: {err}");

@@ -51,11 +51,11 @@ enum Integration {
     Generic,
 }
 
-fn seed_api(m: &HttpMetrics) -> Router {
-    seed_api_with(m, Integration::Axum)
+fn campaigns_api(m: &HttpMetrics) -> Router {
+    campaigns_api_with(m, Integration::Axum)
 }
 
-fn seed_api_with(m: &HttpMetrics, integration: Integration) -> Router {
+fn campaigns_api_with(m: &HttpMetrics, integration: Integration) -> Router {
     let routes = Router::new()
         .route(
             "/v1/campaigns",
@@ -93,7 +93,7 @@ async fn scripted_mix_through_the_generic_layer_gives_the_same_values() {
 
 async fn scripted_mix(integration: Integration) {
     let m = metrics();
-    let addr = serve(seed_api_with(&m, integration)).await;
+    let addr = serve(campaigns_api_with(&m, integration)).await;
     let c = client();
     let mut list_bytes = 0;
     for _ in 0..3 {
@@ -186,7 +186,7 @@ const MIX: [(&str, &str, &str, &str); 5] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_interleaved_requests_from_64_tasks_are_each_counted_on_their_route() {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(campaigns_api(&m)).await;
     let c = client();
     // Task t sends request i as MIX[(t + i * (t % 4 + 1)) % 5]: every task interleaves
     // routes and statuses in its own order. 10,000 = 64 × 156 + 16.
@@ -689,7 +689,7 @@ async fn tower_timeouts_leave_the_gauge_at_zero() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_unmatched_paths_do_not_grow_the_series_count() {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(campaigns_api(&m)).await;
     let c = client();
     let series_before = scrape(&m).len();
     let tasks: Vec<_> = (0..16u64)
@@ -928,7 +928,7 @@ async fn the_label_value_cap_is_configurable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_under_load_parse_and_are_consistent() {
     let m = metrics();
-    let addr = serve(seed_api(&m)).await;
+    let addr = serve(campaigns_api(&m)).await;
     let c = client();
     // One request first, so even the first scrape has a histogram to check.
     http_get(&c, addr, "/v1/campaigns").await;

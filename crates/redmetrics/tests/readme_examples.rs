@@ -1,5 +1,5 @@
-//! The README's example commands, run as written: each `cargo run -p redmetrics …` line of
-//! the "Install and run the examples" block, and what each example must then serve.
+//! The documented example commands, run as written: each `cargo run -p redmetrics …` line of
+//! the `sh` blocks of README.md and docs/*.md, and what each example must then serve.
 //!
 //! The nested cargo uses a target directory of its own (`target/readme-commands`) because
 //! the outer `cargo test` holds the lock on the usual one while tests run.
@@ -15,20 +15,39 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The commands of the README's install block that run an example.
+/// README.md and every docs/*.md.
+fn pages() -> Vec<PathBuf> {
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    docs.insert(0, root().join("README.md"));
+    docs
+}
+
+/// The lines of the documentation's `sh` blocks that run an example; the README's install
+/// block must show them (none found is a failure).
 fn example_commands() -> Vec<String> {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let section = readme
-        .split("## Install and run the examples")
-        .nth(1)
-        .expect("README has an \"Install and run the examples\" section");
-    let block = section.split("```sh\n").nth(1).unwrap();
-    let block = block.split("```").next().unwrap();
-    block
-        .lines()
-        .map(|l| l.split('#').next().unwrap().trim().to_owned())
-        .filter(|l| l.starts_with("cargo run -p redmetrics "))
-        .collect()
+    let mut commands = Vec::new();
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for block in text.split("```sh\n").skip(1) {
+            let block = &block[..block.find("```").unwrap_or(block.len())];
+            commands.extend(
+                block
+                    .lines()
+                    .map(|l| l.split('#').next().unwrap().trim().to_owned())
+                    .filter(|l| l.starts_with("cargo run -p redmetrics ")),
+            );
+        }
+    }
+    assert!(
+        !commands.is_empty(),
+        "no `cargo run -p redmetrics …` example command found to check in README.md or docs/"
+    );
+    commands
 }
 
 fn cargo(command: &str) -> Command {

@@ -6,9 +6,14 @@ pub(crate) enum CheckError {
     /// The URL does not parse.
     #[error("{url}: not a URL: {reason}")]
     BadUrl { url: String, reason: String },
-    /// The request failed (connection refused, reset, …).
-    #[error("{url}: {reason}{}", fix_for(reason))]
-    Request { url: String, reason: String },
+    /// The request failed (connection refused, reset, …); `kind`, decided where it failed,
+    /// picks the fix.
+    #[error("{url}: {reason}{}", kind.fix())]
+    Request {
+        url: String,
+        reason: String,
+        kind: RequestFailure,
+    },
     /// The body is larger than the cap.
     #[error("{url}: the body is larger than {limit} bytes")]
     TooLarge { url: String, limit: usize },
@@ -55,15 +60,57 @@ pub(crate) enum CheckError {
     Yaml { origin: String, reason: String },
 }
 
-/// A fix line for request failures a user can act on.
-fn fix_for(reason: &str) -> &'static str {
-    if reason.contains("onnection refused") {
-        "\n  fix: nothing listens there: start the app, check the port in the URL, or reach a cluster service through `kubectl port-forward svc/<service> <port>`"
-    } else if reason.contains("certificate") || reason.contains("UnknownIssuer") {
-        "\n  fix: the server's certificate is not trusted: give its CA with --cacert FILE (PEM)"
-    } else if reason.contains("dns error") || reason.contains("failed to lookup") {
-        "\n  fix: the host name does not resolve: check its spelling, or use an IP address"
-    } else {
-        ""
+/// Why a request failed, as far as the user can act on it: decided from the typed error where
+/// it happened (an I/O error's kind, a rustls error, the host lookup), never from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestFailure {
+    /// Nothing listens at the address.
+    Refused,
+    /// The server's certificate did not verify against the trusted roots.
+    Untrusted,
+    /// The host name does not resolve.
+    Unresolved,
+    /// Anything else (reset, bad arguments, …): no particular fix.
+    Other,
+}
+
+impl RequestFailure {
+    /// The fix line a user can act on, if any.
+    fn fix(self) -> &'static str {
+        match self {
+            Self::Refused => {
+                "\n  fix: nothing listens there: start the app, check the port in the URL, or reach a cluster service through `kubectl port-forward svc/<service> <port>`"
+            }
+            Self::Untrusted => {
+                "\n  fix: the server's certificate is not trusted: give its CA with --cacert FILE (PEM)"
+            }
+            Self::Unresolved => {
+                "\n  fix: the host name does not resolve: check its spelling, or use an IP address"
+            }
+            Self::Other => "",
+        }
+    }
+
+    /// The kind of a request error, from its chain: a refused connection's I/O error, or a
+    /// rustls certificate error. I/O errors are opened with `get_ref`, since their `source`
+    /// skips the error they wrap (hyper-rustls wraps the TLS error in two).
+    pub(crate) fn of(e: &(dyn std::error::Error + 'static)) -> Self {
+        let mut next = Some(e);
+        while let Some(e) = next {
+            if let Some(rustls::Error::InvalidCertificate(_)) = e.downcast_ref::<rustls::Error>() {
+                return Self::Untrusted;
+            }
+            next = match e.downcast_ref::<std::io::Error>() {
+                Some(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    return Self::Refused;
+                }
+                Some(io) => match io.get_ref() {
+                    Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                    None => None,
+                },
+                None => e.source(),
+            };
+        }
+        Self::Other
     }
 }

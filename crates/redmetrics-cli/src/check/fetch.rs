@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::error::CheckError;
+use super::error::{CheckError, RequestFailure};
 use super::http_client::Scraper;
 
 /// The most an API answer may hold.
@@ -47,6 +47,7 @@ async fn get_limited(
         Scraper::new(&lines, None, max_bytes, None).map_err(|reason| CheckError::Request {
             url: url.to_owned(),
             reason,
+            kind: RequestFailure::Other,
         })?;
     scraper.get(url, accept).await
 }

@@ -15,7 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::error::CheckError;
+use super::error::{CheckError, RequestFailure};
 use super::fetch::Fetched;
 
 /// Default cap on a scrape body: ten times a large real endpoint (a few MiB).
@@ -82,9 +82,10 @@ impl Scraper {
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        let failed = |reason: String| CheckError::Request {
+        let failed = |reason: String, kind: RequestFailure| CheckError::Request {
             url: url.to_owned(),
             reason,
+            kind,
         };
         let too_large = || CheckError::TooLarge {
             url: url.to_owned(),
@@ -92,13 +93,16 @@ impl Scraper {
         };
         let req = req
             .body(Full::new(Bytes::new()))
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(e.to_string(), RequestFailure::Other))?;
         let exchange = async {
+            resolves(req.uri())
+                .await
+                .map_err(|e| failed(e, RequestFailure::Unresolved))?;
             let res = self
                 .client
                 .request(req)
                 .await
-                .map_err(|e| failed(error_chain(&e)))?;
+                .map_err(|e| failed(error_chain(&e), RequestFailure::of(&e)))?;
             let declared = res
                 .headers()
                 .get(http::header::CONTENT_LENGTH)
@@ -121,7 +125,7 @@ impl Scraper {
                     if e.downcast_ref::<LengthLimitError>().is_some() {
                         too_large()
                     } else {
-                        failed(e.to_string())
+                        failed(e.to_string(), RequestFailure::of(e.as_ref()))
                     }
                 })?
                 .to_bytes();
@@ -182,6 +186,23 @@ fn client(
         .enable_http1()
         .build();
     Ok(Client::builder(TokioExecutor::new()).build(https))
+}
+
+/// `Err` with the lookup's error when the URI names a host that does not resolve: looked up
+/// here so that the failure is known as such (an IP address is not looked up).
+async fn resolves(uri: &http::Uri) -> Result<(), String> {
+    let Some(host) = uri.host() else {
+        return Ok(());
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let port = uri.port_u16().unwrap_or(80);
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("cannot resolve the host {host}: {e}")),
+    }
 }
 
 /// An error and its sources, joined by `: `.

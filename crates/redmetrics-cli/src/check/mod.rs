@@ -1,4 +1,4 @@
-//! `redmetrics check`: the seed's verification checklist as one command, with one subcommand
+//! `redmetrics check`: a deployment's verification checklist as one command, with one subcommand
 //! per target: `endpoint URL` (a live scrape), `manifests PATH...` (Kubernetes objects,
 //! rules, dashboards) and `prometheus URL --job J` (a Prometheus server). Each judges against
 //! a contract: an app of a `redmetrics.toml` (`--config FILE --app NAME`), or the default
@@ -28,6 +28,7 @@ use redmetrics::collect::{Desc, MetricType};
 use redmetrics::contract::{Contract, FamilySpec, Role};
 
 pub(crate) use self::error::CheckError;
+use self::report::Report;
 use crate::config::{self, Config, ConfigError, Resolved};
 
 /// Options of `redmetrics check`.
@@ -50,18 +51,43 @@ pub(crate) enum Target {
     Alertmanager(AlertmanagerArgs),
 }
 
-/// The contract to judge against.
+/// The contract to judge against: the contract flags of every check, declared once.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ContractArgs {
-    /// The metric prefix (default: inferred from `<prefix>_http_requests_total`).
+    /// The metric prefix (default: inferred from what is checked, e.g.
+    /// `<prefix>_http_requests_total`).
     #[arg(long, conflicts_with = "config")]
     pub(crate) prefix: Option<String>,
-    /// Judge against an app of this redmetrics.toml: its prefix, path and exact contract.
+    /// Judge against an app of this redmetrics.toml: its prefix, path, Service and exact
+    /// contract.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// With --config: which app (needed when the file has several).
+    /// With --config: which app (needed when the file has several, except for `manifests`,
+    /// which then judges every app).
     #[arg(long, value_name = "NAME", requires = "config")]
     pub(crate) app: Option<String>,
+}
+
+impl ContractArgs {
+    /// With --config: the app named by --app, or every app of the file.
+    fn apps(&self) -> Result<Vec<Resolved>> {
+        let Some(path) = &self.config else {
+            return Ok(Vec::new());
+        };
+        let config = Config::load(path)?;
+        Ok(match &self.app {
+            None => config.apps,
+            Some(_) => vec![self.one_app(path, &config)?],
+        })
+    }
+
+    /// The app named by --app, or the only one of `config`.
+    fn one_app(&self, path: &std::path::Path, config: &Config) -> Result<Resolved> {
+        config
+            .app(self.app.as_deref())
+            .cloned()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
 }
 
 /// How the report is printed.
@@ -108,15 +134,6 @@ pub(crate) struct ManifestsArgs {
     /// Files, folders, a chart folder, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<String>,
-    /// A redmetrics.toml naming each app's Service, path and contract.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) config: Option<PathBuf>,
-    /// With --config: judge only this app.
-    #[arg(long, value_name = "NAME", requires = "config")]
-    pub(crate) app: Option<String>,
-    /// The metric prefix of rules and dashboards (default: from --config, or inferred).
-    #[arg(long)]
-    pub(crate) prefix: Option<String>,
     /// The path every ServiceMonitor must scrape (default: each app's, from --config).
     #[arg(long)]
     pub(crate) metrics_path: Option<String>,
@@ -126,6 +143,8 @@ pub(crate) struct ManifestsArgs {
     /// Namespace of objects that name none (as `helm template -n`).
     #[arg(long, default_value = "default")]
     pub(crate) namespace: String,
+    #[command(flatten)]
+    pub(crate) contract: ContractArgs,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
@@ -180,13 +199,7 @@ pub(crate) enum Expected {
 impl Expected {
     fn from_args(args: &ContractArgs) -> Result<Self> {
         Ok(match (&args.config, &args.prefix) {
-            (Some(path), _) => {
-                let config = Config::load(path)?;
-                let app = config
-                    .app(args.app.as_deref())
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                Self::App(Box::new(app.clone()))
-            }
+            (Some(path), _) => Self::App(Box::new(args.one_app(path, &Config::load(path)?)?)),
             (None, Some(prefix)) => Self::Prefix(prefix.clone()),
             (None, None) => Self::Inferred,
         })
@@ -237,93 +250,11 @@ pub(crate) fn sample_names(family: &FamilySpec, exact: bool) -> Vec<String> {
 
 /// Runs the selected check and prints its report.
 pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
-    let (report, output) = match args.target {
-        Target::Endpoint(a) => {
-            let expected = Expected::from_args(&a.contract)?;
-            let token = crate::secret::token(
-                a.bearer_token.as_deref(),
-                a.bearer_token_file.as_deref(),
-                "--bearer-token-file",
-                http_client::TOKEN_ENV,
-            )
-            .map_err(anyhow::Error::msg)?;
-            let scraper = http_client::Scraper::new(
-                &a.headers,
-                token.as_deref(),
-                a.max_body_size,
-                a.cacert.as_deref(),
-            )
-            .map_err(anyhow::Error::msg)?;
-            let url = http_client::with_scheme(&a.url);
-            let deadline = std::time::Duration::from_secs(a.timeout);
-            let report = runtime()?
-                .block_on(async {
-                    tokio::time::timeout(deadline, endpoint::check(&url, &expected, &scraper))
-                        .await
-                        .unwrap_or(Err(CheckError::Deadline {
-                            url: url.clone(),
-                            seconds: a.timeout,
-                        }))
-                })
-                .map_err(|e| anyhow::anyhow!("cannot scrape: {e}"))?;
-            (report, a.output)
-        }
-        Target::Prometheus(a) => {
-            let expected = Expected::from_args(&a.contract)?;
-            let job = match (&a.job, expected.app()) {
-                (Some(job), _) => job.clone(),
-                (None, Some(app)) => app.job.clone(),
-                (None, None) => anyhow::bail!("name the job with --job (the Service name)"),
-            };
-            let report = runtime()?
-                .block_on(prometheus::check(&a.url, &job, &expected))
-                .map_err(|e| anyhow::anyhow!("cannot ask Prometheus: {e}"))?;
-            (report, a.output)
-        }
-        Target::Alertmanager(a) => {
-            let app = match Expected::from_args(&a.contract)? {
-                Expected::App(r) => *r,
-                Expected::Prefix(p) => config::prefix_app(&p, "/metrics")
-                    .map_err(|e| anyhow::anyhow!("--prefix: {}", e.rule))?,
-                Expected::Inferred => anyhow::bail!(
-                    "name the app whose alerts to follow: --config redmetrics.toml --app NAME \
-                     (or --prefix for the default contract's)"
-                ),
-            };
-            let report = runtime()?
-                .block_on(alertmanager::check(
-                    &a.url,
-                    &app,
-                    std::time::Duration::from_secs(a.timeout),
-                ))
-                .map_err(|e| anyhow::anyhow!("cannot ask Alertmanager: {e}"))?;
-            (report, a.output)
-        }
-        Target::Manifests(a) => {
-            let apps = match &a.config {
-                Some(path) => {
-                    let config = Config::load(path)?;
-                    match &a.app {
-                        Some(name) => vec![
-                            config
-                                .app(Some(name))
-                                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-                                .clone(),
-                        ],
-                        None => config.apps,
-                    }
-                }
-                None => Vec::new(),
-            };
-            let expect = manifests::Expectations {
-                metrics_path: a.metrics_path.clone(),
-                apps,
-                stack_release: a.stack_release.clone(),
-                prefix: a.prefix.clone(),
-                namespace: a.namespace.clone(),
-            };
-            (manifests::check(&a.paths, &expect)?, a.output)
-        }
+    let (report, output) = match &args.target {
+        Target::Endpoint(a) => (check_endpoint(a)?, &a.output),
+        Target::Prometheus(a) => (check_prometheus(a)?, &a.output),
+        Target::Alertmanager(a) => (check_alertmanager(a)?, &a.output),
+        Target::Manifests(a) => (check_manifests(a)?, &a.output),
     };
     match output.format {
         OutputFormat::Human => crate::output::out!("{}", report.human())?,
@@ -334,6 +265,82 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `check endpoint`: scrapes the URL within `--timeout` with the token, headers and CA given.
+fn check_endpoint(a: &EndpointArgs) -> Result<Report> {
+    let expected = Expected::from_args(&a.contract)?;
+    let token = crate::secret::token(
+        a.bearer_token.as_deref(),
+        a.bearer_token_file.as_deref(),
+        "--bearer-token-file",
+        http_client::TOKEN_ENV,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let scraper = http_client::Scraper::new(
+        &a.headers,
+        token.as_deref(),
+        a.max_body_size,
+        a.cacert.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let url = http_client::with_scheme(&a.url);
+    let deadline = std::time::Duration::from_secs(a.timeout);
+    runtime()?
+        .block_on(async {
+            tokio::time::timeout(deadline, endpoint::check(&url, &expected, &scraper))
+                .await
+                .unwrap_or(Err(CheckError::Deadline {
+                    url: url.clone(),
+                    seconds: a.timeout,
+                }))
+        })
+        .map_err(|e| anyhow::anyhow!("cannot scrape: {e}"))
+}
+
+/// `check prometheus`: the job given, else the configured app's.
+fn check_prometheus(a: &PrometheusArgs) -> Result<Report> {
+    let expected = Expected::from_args(&a.contract)?;
+    let job = match (&a.job, expected.app()) {
+        (Some(job), _) => job.clone(),
+        (None, Some(app)) => app.job.clone(),
+        (None, None) => anyhow::bail!("name the job with --job (the Service name)"),
+    };
+    runtime()?
+        .block_on(prometheus::check(&a.url, &job, &expected))
+        .map_err(|e| anyhow::anyhow!("cannot ask Prometheus: {e}"))
+}
+
+/// `check alertmanager`: the configured app's alerts, or those of a bare prefix's app.
+fn check_alertmanager(a: &AlertmanagerArgs) -> Result<Report> {
+    let app = match Expected::from_args(&a.contract)? {
+        Expected::App(r) => *r,
+        Expected::Prefix(p) => config::prefix_app(&p, "/metrics")
+            .map_err(|e| anyhow::anyhow!("--prefix: {}", e.rule))?,
+        Expected::Inferred => anyhow::bail!(
+            "name the app whose alerts to follow: --config redmetrics.toml --app NAME \
+             (or --prefix for the default contract's)"
+        ),
+    };
+    runtime()?
+        .block_on(alertmanager::check(
+            &a.url,
+            &app,
+            std::time::Duration::from_secs(a.timeout),
+        ))
+        .map_err(|e| anyhow::anyhow!("cannot ask Alertmanager: {e}"))
+}
+
+/// `check manifests`: every configured app (or the one named), else the prefix given or found.
+fn check_manifests(a: &ManifestsArgs) -> Result<Report> {
+    let expect = manifests::Expectations {
+        metrics_path: a.metrics_path.clone(),
+        apps: a.contract.apps()?,
+        stack_release: a.stack_release.clone(),
+        prefix: a.contract.prefix.clone(),
+        namespace: a.namespace.clone(),
+    };
+    Ok(manifests::check(&a.paths, &expect)?)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -1,6 +1,6 @@
-//! `redmetrics check prometheus URL --job NAME`: ask a Prometheus server what the seed's
-//! verification steps ask by hand, and say which of three failures it is: no target
-//! discovered, target down (and why), or up with the metrics missing.
+//! `redmetrics check prometheus URL --job NAME`: ask a Prometheus server whether it scrapes
+//! the job and stores the contract's families with their labels, and say which of three
+//! failures it is: no target discovered, target down (and why), or up with the metrics missing.
 
 use std::collections::BTreeSet;
 
@@ -11,17 +11,6 @@ use super::limits::{JsonRefusal, parse_json};
 use super::report::{Check, Report, Status};
 use super::series::series_check;
 use super::{CheckError, Expected, sample_names};
-
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// GETs an API path and returns its `data`.
 async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
@@ -49,12 +38,14 @@ async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
 }
 
 pub(super) async fn query(base: &str, promql: &str) -> Result<Vec<Value>, CheckError> {
-    Ok(
-        api(base, &format!("/api/v1/query?query={}", encode(promql))).await?["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
+    Ok(api(
+        base,
+        &format!("/api/v1/query?query={}", crate::url::query_value(promql)),
     )
+    .await?["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
 }
 
 /// What a scrape error means for the ServiceMonitor.

@@ -18,7 +18,7 @@ mod slo;
 use std::path::Path;
 
 pub(crate) use self::duration::PromDuration;
-pub(crate) use self::notify::{Integration, Notify, Secret};
+pub(crate) use self::notify::{Integration, Notify, Secret, default_routes};
 pub(crate) use self::prefix::prefix_app;
 pub(crate) use self::resolve::{Resolved, default_contract};
 pub(crate) use self::schema::{Alerts, App, Stack};

@@ -12,9 +12,7 @@ use serde::Deserialize;
 
 use super::names::{check_dns_label, require};
 use super::{ConfigError, PromDuration};
-
-/// The severities the generated rules fire; every one must be routed somewhere.
-pub(crate) const SEVERITIES: [&str; 2] = ["warning", "critical"];
+use crate::severity::Severity;
 
 /// Where kube-prometheus-stack's Alertmanager mounts `alertmanagerSpec.secrets`: the default
 /// `*_file` of a secret reference is `<this>/<name>/<key>`.
@@ -32,14 +30,19 @@ pub(crate) enum Integration {
 }
 
 impl Integration {
-    const ALL: [(&'static str, Self); 3] = [
-        ("slack", Self::Slack),
-        ("email", Self::Email),
-        ("pagerduty", Self::PagerDuty),
-    ];
+    const ALL: [Self; 3] = [Self::Slack, Self::Email, Self::PagerDuty];
+
+    /// The name `[notify.routes]` and the chart's values give it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Email => "email",
+            Self::PagerDuty => "pagerduty",
+        }
+    }
 
     fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, i)| *i)
+        Self::ALL.into_iter().find(|i| i.as_str() == s)
     }
 }
 
@@ -102,8 +105,8 @@ pub(crate) struct NotifySettings {
     group_wait: Option<PromDuration>,
     group_interval: Option<PromDuration>,
     repeat_interval: Option<PromDuration>,
-    /// Severity -> integrations. Default: the plan's table (warning: Slack and e-mail;
-    /// critical: also PagerDuty), restricted to the integrations configured.
+    /// Severity -> integrations. Default: warning to Slack and e-mail,
+    /// critical also to PagerDuty, restricted to the integrations configured.
     routes: Option<BTreeMap<String, Vec<String>>>,
     slack: Option<SlackSettings>,
     email: Option<EmailSettings>,
@@ -218,22 +221,23 @@ pub(crate) struct Notify {
     pub(crate) group_wait: PromDuration,
     pub(crate) group_interval: PromDuration,
     pub(crate) repeat_interval: PromDuration,
-    /// Every severity of [`SEVERITIES`], each to a non-empty, configured set.
-    pub(crate) routes: BTreeMap<String, Vec<Integration>>,
+    /// Every [`Severity`], each to a non-empty, configured set.
+    pub(crate) routes: BTreeMap<Severity, Vec<Integration>>,
     pub(crate) slack: Option<Slack>,
     pub(crate) email: Option<Email>,
     pub(crate) pagerduty: Option<PagerDuty>,
 }
 
-/// The plan's table: which integrations each severity reaches by default.
-fn default_routes(severity: &str) -> &'static [Integration] {
+/// Which integrations each severity reaches by default: a warning is read during the day
+/// (Slack, e-mail), a critical alert pages someone (PagerDuty too).
+pub(crate) fn default_routes(severity: Severity) -> &'static [Integration] {
     match severity {
-        "critical" => &[
+        Severity::Critical => &[
             Integration::Slack,
             Integration::Email,
             Integration::PagerDuty,
         ],
-        _ => &[Integration::Slack, Integration::Email],
+        Severity::Warning => &[Integration::Slack, Integration::Email],
     }
 }
 
@@ -504,25 +508,28 @@ pub(crate) fn resolve(s: Option<NotifySettings>) -> Result<Option<Notify>, Confi
     let mut routes = BTreeMap::new();
     match s.routes {
         None => {
-            for severity in SEVERITIES {
+            for severity in Severity::ALL {
                 let to: Vec<Integration> = default_routes(severity)
                     .iter()
                     .copied()
                     .filter(|i| configured(*i))
                     .collect();
                 require(!to.is_empty(), "notify", || {
-                    "no receiver is configured: add [notify.slack], [notify.email] or [notify.pagerduty] (see the README's Alert routing)".to_owned()
+                    "no receiver is configured: add [notify.slack], [notify.email] or [notify.pagerduty] (see docs/routing.md)".to_owned()
                 })?;
-                routes.insert(severity.to_owned(), to);
+                routes.insert(severity, to);
             }
         }
         Some(given) => {
             for (severity, names) in given {
                 let field = format!("notify.routes.{severity}");
-                require(SEVERITIES.contains(&severity.as_str()), &field, || {
-                    format!(
-                        "unknown severity `{severity}`: the generated rules fire {}; route those (e.g. `critical = [\"slack\", \"email\", \"pagerduty\"]`)",
-                        SEVERITIES.join(" and ")
+                let severity = Severity::parse(&severity).ok_or_else(|| {
+                    ConfigError::new(
+                        &field,
+                        format!(
+                            "unknown severity `{severity}`: the generated rules fire {}; route those (e.g. `critical = [\"slack\", \"email\", \"pagerduty\"]`)",
+                            Severity::join(" and ")
+                        ),
                     )
                 })?;
                 require(!names.is_empty(), &field, || {
@@ -538,7 +545,7 @@ pub(crate) fn resolve(s: Option<NotifySettings>) -> Result<Option<Notify>, Confi
                     })?;
                     require(configured(i), &field, || {
                         format!(
-                            "routes to {n}, but [notify.{n}] is not configured: add that table (see the README's Alert routing) or remove `{n}` here"
+                            "routes to {n}, but [notify.{n}] is not configured: add that table (see docs/routing.md) or remove `{n}` here"
                         )
                     })?;
                     if !to.contains(&i) {
@@ -547,8 +554,8 @@ pub(crate) fn resolve(s: Option<NotifySettings>) -> Result<Option<Notify>, Confi
                 }
                 routes.insert(severity, to);
             }
-            for severity in SEVERITIES {
-                require(routes.contains_key(severity), "notify.routes", || {
+            for severity in Severity::ALL {
+                require(routes.contains_key(&severity), "notify.routes", || {
                     format!(
                         "no route for severity `{severity}`: its alerts would reach nobody; add e.g. `{severity} = [\"slack\", \"email\"]`"
                     )
@@ -618,14 +625,14 @@ mod tests {
     #[test]
     fn default_routes_follow_the_plan_within_what_is_configured() {
         let n = notify(&format!("{SLACK}{APP}"));
-        assert_eq!(n.routes["warning"], [Integration::Slack]);
-        assert_eq!(n.routes["critical"], [Integration::Slack]);
+        assert_eq!(n.routes[&Severity::Warning], [Integration::Slack]);
+        assert_eq!(n.routes[&Severity::Critical], [Integration::Slack]);
         let n = notify(&format!(
             "{SLACK}[notify.pagerduty]\nrouting_key = {{ name = \"s\", key = \"pd\" }}\n{APP}"
         ));
-        assert_eq!(n.routes["warning"], [Integration::Slack]);
+        assert_eq!(n.routes[&Severity::Warning], [Integration::Slack]);
         assert_eq!(
-            n.routes["critical"],
+            n.routes[&Severity::Critical],
             [Integration::Slack, Integration::PagerDuty]
         );
         assert!(Config::parse(APP).unwrap().apps[0].notify.is_none());

@@ -4,7 +4,7 @@
 
 use super::{App, ConfigError, Resolved, Stack};
 
-/// The notification settings of an app made from a bare prefix: the plan's table (warning to
+/// The notification settings of an app made from a bare prefix: the default routes (warning to
 /// Slack and e-mail, critical also to PagerDuty), secrets by reference as in a real config.
 const PREFIX_NOTIFY: &str = r##"
 [slack]
@@ -20,7 +20,7 @@ routing_key = { name = "alertmanager-receivers", key = "pagerduty-routing-key" }
 
 /// The app of a bare `prefix` serving metrics at `metrics_path`: named after the prefix, with
 /// the default contract and settings, the repository's ReviewMaps objectives (99.9 % available,
-/// 99 % under 0.25 s: its rules are the full set, burn-rate alerts included) and the plan's notification routing. Errors name
+/// 99 % under 0.25 s: its rules are the full set, burn-rate alerts included) and the default notification routing. Errors name
 /// the field (`prefix`, `metrics_path`) as the config would.
 pub(crate) fn prefix_app(prefix: &str, metrics_path: &str) -> Result<Resolved, ConfigError> {
     let name = app_name(prefix);

@@ -127,7 +127,7 @@ impl Default for Alerts {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Sizes {
-    /// Summaries (the seed's choice): per-pod quantiles, no buckets to choose.
+    /// Summaries (the default): per-pod quantiles, no buckets to choose.
     #[default]
     Summary,
     /// Histograms: aggregate across pods with `histogram_quantile`.

@@ -8,32 +8,13 @@ use redmetrics::metrics::Buckets;
 
 use super::names::require;
 use super::{ConfigError, PromDuration};
+use crate::severity::Severity;
 
 /// Most window pairs: each is an alert and two recorded windows per objective.
 const MAX_WINDOWS: usize = 8;
 /// Longest period: a year of data is more than any Prometheus keeps for a budget.
 const MAX_PERIOD_DAYS: u64 = 365;
 const DAY_MS: u64 = 86_400_000;
-
-/// An alert severity the notification routing knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Severity {
-    /// Pages (the SRE workbook's fast-burn pairs).
-    Critical,
-    /// Opens a ticket (the slow-burn pairs).
-    Warning,
-}
-
-impl Severity {
-    /// The `severity` label value.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Critical => "critical",
-            Self::Warning => "warning",
-        }
-    }
-}
 
 /// One window pair as written in `[[apps.slo.windows]]`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]

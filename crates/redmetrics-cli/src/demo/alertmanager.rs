@@ -51,7 +51,7 @@ pub(crate) async fn start(
     if r.notify.is_none() {
         tracing::warn!(
             "--with-prometheus: app `{}` has no [notify] settings, so no routing to show; add \
-             [notify] to the config (see the README's Alert routing). Going on without \
+             [notify] to the config (see docs/routing.md). Going on without \
              Alertmanager.",
             r.app.name
         );

@@ -49,7 +49,7 @@ pub(crate) fn prometheus_links(r: &Resolved, prometheus: SocketAddr) -> Vec<Pane
                 title: name,
                 url: format!(
                     "http://{prometheus}/classic/graph?g0.expr={}&g0.tab=0&g0.range_input=15m",
-                    percent_encode(&expr)
+                    crate::url::query_value(&expr)
                 ),
             });
         }
@@ -62,30 +62,4 @@ fn local(expr: &str, r: &Resolved) -> String {
     expr.replace("$__rate_interval", "1m")
         .replace("$namespace", &r.app.namespace)
         .replace("$job", &r.job)
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, for a query value.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_encode;
-
-    #[test]
-    fn encodes_promql_for_a_query_string() {
-        assert_eq!(
-            percent_encode(r#"sum(rate(x{job="a b"}[1m]))"#),
-            "sum%28rate%28x%7Bjob%3D%22a%20b%22%7D%5B1m%5D%29%29"
-        );
-    }
 }

@@ -1,4 +1,5 @@
-//! `demo --with-prometheus`: the seed's verification steps, done on loopback. A Prometheus
+//! `demo --with-prometheus`: a deployment's verification (target up, series with their
+//! labels, alerts firing), done on loopback. A Prometheus
 //! configuration equivalent to what the Prometheus Operator makes of a generated
 //! ServiceMonitor runs the same scrape and the app's generated rules against the demo.
 //!

@@ -1,5 +1,5 @@
 //! A Helm chart for an instrumented service: Deployment, Service, and the monitoring objects
-//! gated on values exactly as the seed's chart implies.
+//! gated on values only (never on cluster capabilities, which `helm template` cannot see).
 //!
 //! The alert rules and the dashboard are generated from the contract like every other
 //! artifact, for an app whose prefix, namespace, job and metrics path are placeholder tokens
@@ -12,7 +12,8 @@
 //! legends need no escaping. The monitoring objects are gated on values only, never on
 //! `.Capabilities`, so `helm template` and ArgoCD render them.
 
-use crate::config::{Alerts, App, ConfigError, PromDuration, Resolved, Stack};
+use crate::config::{Alerts, App, ConfigError, PromDuration, Resolved, Stack, default_routes};
+use crate::severity::Severity;
 
 /// The chart's directory name under `deploy/helm/`.
 pub(crate) const CHART: &str = "redmetrics-service";
@@ -47,6 +48,24 @@ pub(crate) fn token_app() -> Result<Resolved, ConfigError> {
     Resolved::new(app, &Stack::default())
 }
 
+/// The default `routes` of the values: each severity to its default integrations.
+fn values_routes() -> String {
+    Severity::ALL
+        .map(|s| {
+            let to: Vec<&str> = default_routes(s).iter().map(|i| i.as_str()).collect();
+            format!("      {s}: [{}]", to.join(", "))
+        })
+        .join("\n")
+}
+
+/// Every severity as a Go template list (`list "critical" "warning"`).
+fn go_list_of_severities() -> String {
+    let mut all = Severity::ALL;
+    all.sort_unstable();
+    let quoted: Vec<String> = all.iter().map(|s| format!("{:?}", s.as_str())).collect();
+    format!("list {}", quoted.join(" "))
+}
+
 /// The chart's static files, by path relative to the chart directory.
 pub(crate) fn static_files() -> Vec<(&'static str, String)> {
     let a = Alerts::default();
@@ -57,7 +76,8 @@ pub(crate) fn static_files() -> Vec<(&'static str, String)> {
         .replace("{error_for}", &a.error_for.to_string())
         .replace("{latency_for}", &a.latency_for.to_string())
         .replace("{down_for}", &a.target_down_for.to_string())
-        .replace("{absent_for}", &a.target_absent_for.to_string());
+        .replace("{absent_for}", &a.target_absent_for.to_string())
+        .replace("{routes}", &values_routes());
     vec![
         ("Chart.yaml", CHART_YAML.to_owned()),
         ("values.yaml", values),
@@ -70,7 +90,7 @@ pub(crate) fn static_files() -> Vec<(&'static str, String)> {
         ("templates/dashboard-configmap.yaml", DASHBOARD.to_owned()),
         (
             "templates/alertmanagerconfig.yaml",
-            ALERTMANAGER_CONFIG.to_owned(),
+            ALERTMANAGER_CONFIG.replace("{severities}", &go_list_of_severities()),
         ),
         ("templates/NOTES.txt", NOTES.to_owned()),
         ("templates/serviceaccount.yaml", SERVICE_ACCOUNT.to_owned()),
@@ -161,7 +181,7 @@ tests:
     tag: "1.36"
 
 metrics:
-  # Master switch of everything below (the seed's `metrics.enabled`).
+  # Master switch of everything below.
   enabled: true
   # The metric prefix the service was built with (its redmetrics Contract).
   prefix: reviewmaps
@@ -232,8 +252,7 @@ metrics:
     grafanaURL: ""
     # Severity -> integrations; each needs its settings below.
     routes:
-      warning: [slack, email]
-      critical: [slack, email, pagerduty]
+{routes}
     # Secrets are keys of a Kubernetes Secret in the release namespace, never values here.
     slack:
       channel: "#alerts"
@@ -630,7 +649,7 @@ spec:
         matchType: "="
         value: {{ $job | toJson }}
     routes:
-      {{- range $severity := list "critical" "warning" }}
+      {{- range $severity := {severities} }}
       - receiver: {{ $name }}-{{ $severity }}
         matchers:
           - name: severity
@@ -638,7 +657,7 @@ spec:
             value: {{ $severity }}
       {{- end }}
   receivers:
-    {{- range $severity := list "critical" "warning" }}
+    {{- range $severity := {severities} }}
     {{- $to := index $a.routes $severity }}
     - name: {{ $name }}-{{ $severity }}
       {{- if has "slack" $to }}

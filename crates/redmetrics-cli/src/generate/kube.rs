@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 
 use super::rules::RuleFile;
 use crate::config::Resolved;
+use crate::servicemonitor::{
+    Endpoint, LabelSelector, Metadata, NamespaceSelector, ServiceMonitor, Spec,
+};
 
 /// Labels every generated object carries, plus `release` for kube-prometheus-stack's
 /// default selectors when a release is configured.
@@ -26,37 +29,40 @@ fn labels(r: &Resolved, with_release: bool) -> BTreeMap<String, String> {
 }
 
 /// The ServiceMonitor that makes Prometheus scrape the app's Service by port name.
-pub(crate) fn service_monitor(r: &Resolved) -> Value {
-    let mut spec = json!({
-        "selector": { "matchLabels": r.app.service_labels },
-        "endpoints": [{
-            "port": r.app.port,
-            "path": r.app.metrics_path,
-            "interval": r.app.interval.to_string(),
-            "scrapeTimeout": r.app.scrape_timeout.to_string(),
-        }],
-    });
-    if r.monitor_namespace() != r.app.namespace {
-        spec["namespaceSelector"] = json!({ "matchNames": [r.app.namespace] });
-    }
-    if let Some(job_label) = &r.app.job_label {
-        spec["jobLabel"] = json!(job_label);
-    }
-    // Needs Prometheus 2.45+ (the operator leaves it out for older ones); matters only where
-    // Prometheus ingests native histograms, which otherwise drops the classic series.
-    if r.scrape_classic_histograms() {
-        spec["scrapeClassicHistograms"] = json!(true);
-    }
-    json!({
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": {
-            "name": r.app.service,
-            "namespace": r.monitor_namespace(),
-            "labels": labels(r, true),
+pub(crate) fn service_monitor(r: &Resolved) -> ServiceMonitor {
+    ServiceMonitor {
+        api_version: "monitoring.coreos.com/v1".to_owned(),
+        kind: "ServiceMonitor".to_owned(),
+        metadata: Metadata {
+            labels: labels(r, true),
+            name: r.app.service.clone(),
+            namespace: Some(r.monitor_namespace().to_owned()),
         },
-        "spec": spec,
-    })
+        spec: Spec {
+            endpoints: vec![Endpoint {
+                interval: Some(r.app.interval.to_string()),
+                path: Some(r.app.metrics_path.clone()),
+                port: Some(r.app.port.clone()),
+                scrape_timeout: Some(r.app.scrape_timeout.to_string()),
+                ..Endpoint::default()
+            }],
+            job_label: r.app.job_label.clone(),
+            namespace_selector: (r.monitor_namespace() != r.app.namespace).then(|| {
+                NamespaceSelector {
+                    any: false,
+                    match_names: vec![r.app.namespace.clone()],
+                }
+            }),
+            // Needs Prometheus 2.45+ (the operator leaves it out for older ones); matters only
+            // where Prometheus ingests native histograms, which otherwise drops the classic
+            // series.
+            scrape_classic_histograms: r.scrape_classic_histograms().then_some(true),
+            selector: LabelSelector {
+                match_labels: r.app.service_labels.clone(),
+                ..LabelSelector::default()
+            },
+        },
+    }
 }
 
 /// The rules wrapped in a PrometheusRule object.

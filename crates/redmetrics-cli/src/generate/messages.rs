@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::dashboard;
 use super::escape::go_template_text;
 use crate::config::Resolved;
+use crate::severity::Severity;
 
 /// The messages of one app.
 pub(crate) struct Messages {
@@ -59,8 +60,11 @@ impl Messages {
     }
 
     /// PagerDuty's severity from the alert's.
-    pub(crate) fn pagerduty_severity(&self) -> &'static str {
-        "{{ if eq .CommonLabels.severity \"critical\" }}critical{{ else }}warning{{ end }}"
+    pub(crate) fn pagerduty_severity(&self) -> String {
+        let (critical, warning) = (Severity::Critical, Severity::Warning);
+        format!(
+            "{{{{ if eq .CommonLabels.severity \"{critical}\" }}}}{critical}{{{{ else }}}}{warning}{{{{ end }}}}"
+        )
     }
 
     /// PagerDuty custom details as (key, template) pairs.

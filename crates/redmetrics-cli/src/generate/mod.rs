@@ -13,6 +13,7 @@ mod kube;
 mod messages;
 mod routing;
 mod rules;
+mod run;
 mod schema;
 mod slo;
 mod slo_dashboard;
@@ -30,6 +31,7 @@ pub(crate) use chart::CHART;
 pub(crate) use dashboard::dashboard;
 pub(crate) use routing::Endpoints;
 pub(crate) use rules::rules;
+pub(crate) use run::{GenerateArgs, run};
 pub(crate) use slo_dashboard::slo_dashboard;
 
 /// Generated files by path relative to the output directory.
@@ -64,7 +66,7 @@ pub(crate) fn rules_yaml(r: &Resolved) -> Result<String> {
 pub(crate) fn alertmanager_yaml(r: &Resolved, endpoints: &Endpoints) -> Result<String> {
     let config = routing::plain_config(r, endpoints).with_context(|| {
         format!(
-            "app `{}` has no notification settings: add [notify] or [apps.notify] to the config (see the README's Alert routing)",
+            "app `{}` has no notification settings: add [notify] or [apps.notify] to the config (see docs/routing.md)",
             r.app.name
         )
     })?;

@@ -13,6 +13,7 @@ use super::escape::{go_template_text, matcher_string};
 use super::messages::Messages;
 use super::rules::{ERROR_BUDGET_BURN, HIGH_ERROR_RATE, HIGH_LATENCY, TARGET_DOWN};
 use crate::config::{Integration, Notify, Resolved, Secret};
+use crate::severity::Severity;
 
 /// Receiver endpoints that replace the configured ones in the plain configuration, so the demo
 /// and tests point the generated routing at local sinks without editing generated files. A
@@ -32,7 +33,7 @@ pub(crate) struct Endpoints {
 }
 
 /// The name of the receiver of `severity` alerts of `r`.
-pub(crate) fn receiver_name(r: &Resolved, severity: &str) -> String {
+pub(crate) fn receiver_name(r: &Resolved, severity: Severity) -> String {
     format!("{}-{severity}", r.app.name)
 }
 
@@ -53,7 +54,7 @@ fn inhibitions() -> [(Vec<Matcher>, Vec<Matcher>); 2] {
         (
             vec![
                 ("alertname", "=", TARGET_DOWN.to_owned()),
-                ("severity", "=", "critical".to_owned()),
+                ("severity", "=", Severity::Critical.to_string()),
             ],
             vec![
                 (
@@ -61,17 +62,17 @@ fn inhibitions() -> [(Vec<Matcher>, Vec<Matcher>); 2] {
                     "=~",
                     format!("{HIGH_ERROR_RATE}|{HIGH_LATENCY}"),
                 ),
-                ("severity", "=", "warning".to_owned()),
+                ("severity", "=", Severity::Warning.to_string()),
             ],
         ),
         (
             vec![
                 ("alertname", "=", ERROR_BUDGET_BURN.to_owned()),
-                ("severity", "=", "critical".to_owned()),
+                ("severity", "=", Severity::Critical.to_string()),
             ],
             vec![
                 ("alertname", "=", ERROR_BUDGET_BURN.to_owned()),
-                ("severity", "=", "warning".to_owned()),
+                ("severity", "=", Severity::Warning.to_string()),
             ],
         ),
     ]
@@ -154,8 +155,8 @@ fn severity_routes(r: &Resolved, n: &Notify, matchers: fn(&[Matcher]) -> Value) 
         .keys()
         .map(|s| {
             json!({
-                "receiver": receiver_name(r, s),
-                "matchers": matchers(&[("severity", "=", s.clone())]),
+                "receiver": receiver_name(r, *s),
+                "matchers": matchers(&[("severity", "=", s.to_string())]),
             })
         })
         .collect()
@@ -171,7 +172,7 @@ fn receivers(
     n.routes
         .iter()
         .map(|(severity, integrations)| {
-            let mut rec = json!({ "name": receiver_name(r, severity) });
+            let mut rec = json!({ "name": receiver_name(r, *severity) });
             for (key, c) in integrations.iter().filter_map(|i| config(*i)) {
                 rec[key] = json!([c]);
             }
@@ -264,13 +265,13 @@ pub(crate) fn plain_config(r: &Resolved, endpoints: &Endpoints) -> Option<Value>
         "route": {
             // Nothing reaches an empty receiver: what matches no route below (another
             // source's alerts, a severity the rules never set) goes to the warning receiver.
-            "receiver": receiver_name(r, "warning"),
+            "receiver": receiver_name(r, Severity::Warning),
             "group_by": GROUP_BY,
             "group_wait": n.group_wait.to_string(),
             "group_interval": n.group_interval.to_string(),
             "repeat_interval": n.repeat_interval.to_string(),
             "routes": [{
-                "receiver": receiver_name(r, "warning"),
+                "receiver": receiver_name(r, Severity::Warning),
                 "matchers": plain_matchers(&app_matchers(r)),
                 "routes": severity_routes(r, n, plain_matchers),
             }],
@@ -441,7 +442,7 @@ pub(crate) fn alertmanager_config(r: &Resolved) -> Option<Value> {
         },
         "spec": {
             "route": {
-                "receiver": receiver_name(r, "warning"),
+                "receiver": receiver_name(r, Severity::Warning),
                 "groupBy": GROUP_BY,
                 "groupWait": n.group_wait.to_string(),
                 "groupInterval": n.group_interval.to_string(),
@@ -460,7 +461,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    /// The repository's config: the plan's table for both apps.
+    /// The repository's config: the default routes for both apps.
     fn reviewmaps() -> Resolved {
         let text = include_str!("../../../../redmetrics.toml");
         Config::parse(text).unwrap().apps.remove(0)

@@ -1,5 +1,5 @@
-//! Alert and recording rules for one app: the seed's three alerts, guarded against idle
-//! traffic, and the service level objectives' rules (`slo`) when `[apps.slo]` sets any.
+//! Alert and recording rules for one app: high error rate, high p95 latency and target down,
+//! guarded against idle traffic, and the service level objectives' rules (`slo`) when `[apps.slo]` sets any.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::{PromDuration, Resolved};
 use crate::promql::Queries;
+use crate::severity::Severity;
 
 use super::escape::{go_template_text, promql_string};
 
@@ -78,7 +79,7 @@ pub(crate) fn alert(
     name: &str,
     expr: String,
     for_: PromDuration,
-    severity: &str,
+    severity: Severity,
     r: &Resolved,
     summary: &str,
     description: String,
@@ -99,7 +100,7 @@ pub(crate) fn alert(
         alert: Some(name.to_owned()),
         expr,
         for_: Some(for_.to_string()),
-        labels: BTreeMap::from([("severity".to_owned(), severity.to_owned())]),
+        labels: BTreeMap::from([("severity".to_owned(), severity.as_str().to_owned())]),
         annotations,
     }
 }
@@ -147,7 +148,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         TARGET_DOWN,
         format!("{} == 0", q.up()),
         a.target_down_for,
-        "critical",
+        Severity::Critical,
         r,
         "{{ $labels.job }} target {{ $labels.instance }} is down",
         format!(
@@ -160,7 +161,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         TARGET_DOWN,
         format!("absent({})", q.up()),
         a.target_absent_for,
-        "critical",
+        Severity::Critical,
         r,
         "{{ $labels.job }} in {{ $labels.namespace }} has no scrape target",
         format!(
@@ -182,7 +183,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
                 traffic = q.request_rate(&w, BY),
             ),
             a.error_for,
-            "warning",
+            Severity::Warning,
             r,
             "{{ $labels.job }} in {{ $labels.namespace }}: {{ $value | humanizePercentage }} of requests fail with 5xx",
             format!(
@@ -200,7 +201,7 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
                 traffic = q.latency_count_rate(&w, BY),
             ),
             a.latency_for,
-            "warning",
+            Severity::Warning,
             r,
             "{{ $labels.job }} in {{ $labels.namespace }}: p95 latency is {{ $value | humanizeDuration }}",
             format!(

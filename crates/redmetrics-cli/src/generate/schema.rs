@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use crate::severity::Severity;
+
 /// Prometheus' duration syntax, as the Prometheus Operator's CRDs state it.
 const DURATION: &str =
     "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$";
@@ -98,8 +100,11 @@ fn alertmanager_config_values() -> Value {
         "routes": {
             "type": "object",
             "additionalProperties": false,
-            "required": ["warning", "critical"],
-            "properties": { "warning": integrations, "critical": integrations },
+            "required": Severity::ALL.map(Severity::as_str),
+            "properties": Severity::ALL
+                .iter()
+                .map(|s| (s.to_string(), integrations.clone()))
+                .collect::<serde_json::Map<_, _>>(),
         },
         "slack": object(json!({
             "channel": { "type": "string", "pattern": "^#?[a-z0-9._-]{1,80}$" },

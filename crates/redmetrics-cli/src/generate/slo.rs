@@ -129,7 +129,7 @@ fn burn_alert(r: &Resolved, names: &Names<'_>, o: &Objective, w: &Window) -> Rul
             r.app.alerts.min_request_rate
         ),
         w.for_,
-        w.severity.as_str(),
+        w.severity,
         r,
         &burn_summary("{{ $labels.job }}", "{{ $labels.namespace }}", o),
         burn_description(&super::escape::go_template_text(&r.title), o, w),

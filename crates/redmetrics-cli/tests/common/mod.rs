@@ -43,6 +43,72 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// The user documentation: `README.md` and every `docs/*.md`, as (path from the repository
+/// root, text), README first. The tests that run the documented commands read these.
+pub fn docs() -> Vec<(String, String)> {
+    let mut paths: Vec<String> = std::fs::read_dir(repo().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    paths.sort();
+    paths.insert(0, "README.md".to_owned());
+    paths.into_iter().map(|p| (p.clone(), doc(&p))).collect()
+}
+
+/// The text of one documentation file (`README.md`, `docs/check.md`), which must exist.
+pub fn doc(path: &str) -> String {
+    std::fs::read_to_string(repo().join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}: the documentation moved; update the test"))
+}
+
+/// `text` without its fenced code blocks.
+fn prose(text: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The inline code spans of a documentation file outside its code blocks, on one line each.
+pub fn code_spans(path: &str) -> Vec<String> {
+    prose(&doc(path))
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| !span.contains('\n'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The blocks of a documentation file fenced as `lang` (```` ```sh ````), each without its fences.
+pub fn code_blocks(path: &str, lang: &str) -> Vec<String> {
+    let text = doc(path);
+    let fence = format!("```{lang}\n");
+    text.split(fence.as_str())
+        .skip(1)
+        .map(|b| b[..b.find("```").unwrap_or(b.len())].to_owned())
+        .collect()
+}
+
+/// `found`, unless it is empty: a documented command that the test cannot find is a failure
+/// ("nothing found to check"), not a pass.
+pub fn found_in<T>(path: &str, what: &str, found: Vec<T>) -> Vec<T> {
+    assert!(
+        !found.is_empty(),
+        "{path}: no {what} found to check: the documentation moved; update the test"
+    );
+    found
+}
+
 /// Runs the real binary in `dir` with a cleared environment, feeding it `stdin`.
 pub fn redmetrics_with_input(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let path = std::env::var("PATH").unwrap_or_default();

@@ -8,7 +8,7 @@ use promql_parser::label::MatchOp;
 
 use super::input::Object;
 use super::queries::vector_selectors;
-use super::{monitored_namespaces, rule_list, selects};
+use super::{Monitor, rule_list};
 use crate::check::limits::parse_promql;
 use crate::check::report::{Check, Status};
 
@@ -22,19 +22,19 @@ struct Renamed {
 /// The job of a ServiceMonitor's targets on a Service, as the Prometheus Operator relabels:
 /// the Service's name, replaced by the value of the `jobLabel` Service label when non-empty.
 /// `None` when a relabeling of an endpoint sets `job` itself.
-fn scrape_job(monitor: &Object, service: &Object) -> Option<String> {
-    let spec = &monitor.value["spec"];
-    let relabeled = spec["endpoints"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|ep| ep["relabelings"].as_array().cloned().unwrap_or_default())
-        .any(|r| r["targetLabel"] == "job");
+fn scrape_job(monitor: &Monitor<'_>, service: &Object) -> Option<String> {
+    let spec = &monitor.sm.spec;
+    let relabeled = spec
+        .endpoints
+        .iter()
+        .flat_map(|ep| &ep.relabelings)
+        .any(|r| r.target_label.as_deref() == Some("job"));
     if relabeled {
         return None;
     }
-    let from_label = spec["jobLabel"]
-        .as_str()
+    let from_label = spec
+        .job_label
+        .as_deref()
         .and_then(|l| service.labels().get(l).cloned())
         .filter(|v| !v.is_empty());
     Some(from_label.unwrap_or_else(|| service.name().to_owned()))
@@ -60,16 +60,16 @@ fn asked_jobs(rule: &Object) -> BTreeSet<String> {
 
 /// Fails a PrometheusRule asking for `job="<Service name>"` while the ServiceMonitor of that
 /// Service names the job after a label (`jobLabel`): none of its alerts can ever fire.
-pub(super) fn job_check(monitors: &[&Object], services: &[&Object], rules: &[&Object]) -> Check {
+pub(super) fn job_check(
+    monitors: &[Monitor<'_>],
+    services: &[&Object],
+    rules: &[&Object],
+) -> Check {
     let mut c = Check::new("jobs");
     let mut assigned: BTreeSet<(String, String)> = BTreeSet::new();
     let mut renamed: BTreeMap<(String, String), Renamed> = BTreeMap::new();
     for sm in monitors {
-        let namespaces = monitored_namespaces(sm);
-        for svc in services.iter().filter(|s| {
-            namespaces.as_ref().is_none_or(|n| n.contains(&s.namespace))
-                && selects(&sm.value["spec"]["selector"], &s.labels())
-        }) {
+        for svc in services.iter().filter(|s| sm.selects(s)) {
             let Some(job) = scrape_job(sm, svc) else {
                 continue;
             };
@@ -78,11 +78,8 @@ pub(super) fn job_check(monitors: &[&Object], services: &[&Object], rules: &[&Ob
                 renamed.insert(
                     (svc.namespace.clone(), svc.name().to_owned()),
                     Renamed {
-                        monitor: sm.id(),
-                        job_label: sm.value["spec"]["jobLabel"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned(),
+                        monitor: sm.object.id(),
+                        job_label: sm.sm.spec.job_label.clone().unwrap_or_default(),
                         job,
                     },
                 );
@@ -149,7 +146,7 @@ mod tests {
     #[test]
     fn the_job_is_the_service_name_unless_a_non_empty_job_label_names_it() {
         let svc = service();
-        let job = |spec: Value| scrape_job(&monitor(spec), &svc);
+        let job = |spec: Value| scrape_job(&Monitor::read(&monitor(spec)).unwrap(), &svc);
         assert_eq!(job(json!({})).as_deref(), Some("shop-server"));
         assert_eq!(job(json!({"jobLabel": "app"})).as_deref(), Some("shop"));
         assert_eq!(
@@ -176,12 +173,22 @@ mod tests {
         };
         let renamed =
             monitor(json!({"jobLabel": "app", "selector": {"matchLabels": {"app": "shop"}}}));
-        let c = job_check(&[&renamed], &[&svc], &[&rule("shop-server")]);
+        let renamed = Monitor::read(&renamed).unwrap();
+        let c = job_check(
+            std::slice::from_ref(&renamed),
+            &[&svc],
+            &[&rule("shop-server")],
+        );
         assert_eq!(c.status, Status::Fail);
-        let c = job_check(&[&renamed], &[&svc], &[&rule("shop")]);
+        let c = job_check(std::slice::from_ref(&renamed), &[&svc], &[&rule("shop")]);
         assert_eq!(c.status, Status::Pass);
         let plain = monitor(json!({"selector": {"matchLabels": {"app": "shop"}}}));
-        let c = job_check(&[&plain], &[&svc], &[&rule("shop-server")]);
+        let plain = Monitor::read(&plain).unwrap();
+        let c = job_check(
+            std::slice::from_ref(&plain),
+            &[&svc],
+            &[&rule("shop-server")],
+        );
         assert_eq!(c.status, Status::Pass);
     }
 }

@@ -16,6 +16,7 @@ use self::queries::{Known, dashboards_check, rules_check};
 use super::CheckError;
 use super::report::{Check, Report, Status};
 use crate::config::{PromDuration, Resolved};
+use crate::servicemonitor::ServiceMonitor;
 
 /// What the caller knows about the apps.
 #[derive(Debug, Default)]
@@ -32,53 +33,34 @@ pub(crate) struct Expectations {
     pub(crate) namespace: String,
 }
 
-/// Whether a `LabelSelector` (matchLabels, matchExpressions) selects `labels`.
-fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
-    let match_labels = string_map(&selector["matchLabels"]);
-    if !match_labels.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-        return false;
-    }
-    selector["matchExpressions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .all(|e| {
-            let key = e["key"].as_str().unwrap_or_default();
-            let values: Vec<&str> = e["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            let have = labels.get(key).map(String::as_str);
-            match e["operator"].as_str().unwrap_or_default() {
-                "In" => have.is_some_and(|h| values.contains(&h)),
-                "NotIn" => have.is_none_or(|h| !values.contains(&h)),
-                "Exists" => have.is_some(),
-                "DoesNotExist" => have.is_none(),
-                _ => false,
-            }
-        })
+/// A ServiceMonitor of the input, read into the type `generate` writes.
+struct Monitor<'a> {
+    object: &'a Object,
+    sm: ServiceMonitor,
 }
 
-/// The namespaces a ServiceMonitor looks in; `None` means all.
-fn monitored_namespaces(sm: &Object) -> Option<BTreeSet<String>> {
-    let sel = &sm.value["spec"]["namespaceSelector"];
-    if sel["any"] == true {
-        return None;
+impl<'a> Monitor<'a> {
+    /// `Err` with serde's reason when a field has a type the operator's CRD refuses too.
+    fn read(object: &'a Object) -> Result<Self, String> {
+        serde_json::from_value(object.value.clone())
+            .map(|sm| Self { object, sm })
+            .map_err(|e| e.to_string())
     }
-    let names: BTreeSet<String> = sel["matchNames"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
-    Some(if names.is_empty() {
-        BTreeSet::from([sm.namespace.clone()])
-    } else {
-        names
-    })
+
+    /// The namespaces it looks in; `None` means all.
+    fn namespaces(&self) -> Option<BTreeSet<String>> {
+        match &self.sm.spec.namespace_selector {
+            Some(s) if s.any => None,
+            Some(s) if !s.match_names.is_empty() => Some(s.match_names.iter().cloned().collect()),
+            _ => Some(BTreeSet::from([self.object.namespace.clone()])),
+        }
+    }
+
+    /// Whether it scrapes `svc`: in a namespace it looks in, with labels its selector selects.
+    fn selects(&self, svc: &Object) -> bool {
+        self.namespaces().is_none_or(|n| n.contains(&svc.namespace))
+            && self.sm.spec.selector.selects(&svc.labels())
+    }
 }
 
 fn port_names(svc: &Object) -> Vec<String> {
@@ -96,7 +78,12 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
     let of_kind =
         |k: &str| -> Vec<&Object> { inputs.objects.iter().filter(|o| o.kind() == k).collect() };
     let services = of_kind("Service");
-    let monitors = of_kind("ServiceMonitor");
+    let (monitors, unread): (Vec<_>, Vec<_>) = of_kind("ServiceMonitor")
+        .into_iter()
+        .map(|o| Monitor::read(o).map_err(|e| (o.id(), e)))
+        .partition(Result::is_ok);
+    let monitors: Vec<Monitor<'_>> = monitors.into_iter().filter_map(Result::ok).collect();
+    let unread: Vec<(String, String)> = unread.into_iter().filter_map(Result::err).collect();
     let rules = of_kind("PrometheusRule");
     let dashboards: Vec<(String, Value)> = of_kind("ConfigMap")
         .into_iter()
@@ -117,7 +104,7 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
     let target = format!(
         "manifests: {} Service, {} ServiceMonitor, {} PrometheusRule, {} dashboard, {} template file(s)",
         services.len(),
-        monitors.len(),
+        monitors.len() + unread.len(),
         rules.len(),
         dashboards.len(),
         inputs.templates.len()
@@ -129,11 +116,12 @@ pub(crate) fn check(paths: &[String], expect: &Expectations) -> Result<Report, C
         .into_iter()
         .collect();
     checks.extend([
-        monitor_check(&monitors, &services, expect),
+        monitor_check(&monitors, &unread, &services, expect),
         coverage_check(&monitors, &services, &inputs.templates, expect),
     ]);
     if let Some(release) = &expect.stack_release {
-        checks.push(release_check(&monitors, &rules, release));
+        let objects: Vec<&Object> = monitors.iter().map(|m| m.object).collect();
+        checks.push(release_check(&objects, &rules, release));
     }
     let defined: BTreeSet<String> = rules
         .iter()
@@ -217,14 +205,25 @@ fn app_for<'a>(expect: &'a Expectations, selected: &[&Object]) -> Option<&'a Res
     })
 }
 
-fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectations) -> Check {
+fn monitor_check(
+    monitors: &[Monitor<'_>],
+    unread: &[(String, String)],
+    services: &[&Object],
+    expect: &Expectations,
+) -> Check {
     let mut c = Check::new("service monitors");
+    for (id, why) in unread {
+        c.fail(
+            format!("{id} is not a ServiceMonitor the Prometheus Operator accepts: {why}"),
+            "give the field the type the ServiceMonitor CRD declares (e.g. `port` is the Service port's name, a string)",
+        );
+    }
     // (Service, port, path) -> the ServiceMonitors scraping it.
     let mut scrapes: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
-    for sm in monitors {
-        let id = sm.id();
-        let spec = &sm.value["spec"];
-        let namespaces = monitored_namespaces(sm);
+    for m in monitors {
+        let id = m.object.id();
+        let spec = &m.sm.spec;
+        let namespaces = m.namespaces();
         let in_scope: Vec<&Object> = services
             .iter()
             .copied()
@@ -233,13 +232,13 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
         let selected: Vec<&Object> = in_scope
             .iter()
             .copied()
-            .filter(|s| selects(&spec["selector"], &s.labels()))
+            .filter(|s| spec.selector.selects(&s.labels()))
             .collect();
         if selected.is_empty() {
             let same_labels: Vec<&Object> = services
                 .iter()
                 .copied()
-                .filter(|s| selects(&spec["selector"], &s.labels()))
+                .filter(|s| spec.selector.selects(&s.labels()))
                 .collect();
             if let Some(other) = same_labels.first() {
                 c.fail(
@@ -259,20 +258,15 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
                     .map(|s| format!("{}: {:?}", s.name(), s.labels()))
                     .collect();
                 c.fail(
-                    format!("{id} selects no Service: selector {} matches none of [{}]", spec["selector"], labels.join("; ")),
+                    format!("{id} selects no Service: selector {} matches none of [{}]", m.object.value["spec"]["selector"], labels.join("; ")),
                     "make spec.selector.matchLabels a subset of the Service's metadata.labels (not the Pod's)",
                 );
             }
         }
         let app = app_for(expect, &selected);
-        for (i, ep) in spec["endpoints"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, ep) in spec.endpoints.iter().enumerate() {
             let at = format!("{id} endpoint {i}");
-            match ep["port"].as_str() {
+            match ep.port.as_deref() {
                 Some(port) => {
                     for svc in &selected {
                         let names = port_names(svc);
@@ -284,7 +278,7 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
                         }
                     }
                 }
-                None if ep.get("targetPort").is_some() => c.warn(
+                None if ep.target_port.is_some() => c.warn(
                     format!("{at} uses targetPort"),
                     "targetPort is deprecated: name the Service port and use `port: <name>`",
                 ),
@@ -293,8 +287,8 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
                     "set `port:` to the Service port's name",
                 ),
             }
-            let path = ep["path"].as_str().unwrap_or("/metrics");
-            if let Some(port) = ep["port"].as_str() {
+            let path = ep.path.as_deref().unwrap_or("/metrics");
+            if let Some(port) = ep.port.as_deref() {
                 for svc in &selected {
                     let key = (svc.id(), port.to_owned(), path.to_owned());
                     let by = scrapes.entry(key).or_default();
@@ -318,8 +312,8 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
                     ),
                 );
             }
-            let interval = ep["interval"].as_str().map(PromDuration::parse);
-            let timeout = ep["scrapeTimeout"].as_str().map(PromDuration::parse);
+            let interval = ep.interval.as_deref().map(PromDuration::parse);
+            let timeout = ep.scrape_timeout.as_deref().map(PromDuration::parse);
             match (interval, timeout) {
                 (Some(Err(e)), _) | (_, Some(Err(e))) => c.fail(format!("{at}: {e}"), "use Prometheus durations such as 30s"),
                 (Some(Ok(i)), Some(Ok(t))) if t > i => c.fail(
@@ -353,7 +347,7 @@ fn monitor_check(monitors: &[&Object], services: &[&Object], expect: &Expectatio
 }
 
 fn coverage_check(
-    monitors: &[&Object],
+    monitors: &[Monitor<'_>],
     services: &[&Object],
     templates: &[(String, String)],
     expect: &Expectations,
@@ -369,12 +363,7 @@ fn coverage_check(
             );
         }
     }
-    let selected = |svc: &Object| {
-        monitors.iter().any(|sm| {
-            monitored_namespaces(sm).is_none_or(|n| n.contains(&svc.namespace))
-                && selects(&sm.value["spec"]["selector"], &svc.labels())
-        })
-    };
+    let selected = |svc: &Object| monitors.iter().any(|m| m.selects(svc));
     if monitors.is_empty() && !services.is_empty() {
         let names: Vec<String> = services
             .iter()
@@ -436,6 +425,7 @@ fn release_check(monitors: &[&Object], rules: &[&Object], release: &str) -> Chec
 mod tests {
     use super::queries::without_variables;
     use super::*;
+    use crate::servicemonitor::LabelSelector;
 
     #[test]
     fn grafana_variables_become_parsable() {
@@ -451,10 +441,12 @@ mod tests {
             ("app".to_owned(), "a".to_owned()),
             ("tier".to_owned(), "web".to_owned()),
         ]);
-        let sel: Value = serde_json::json!({"matchLabels": {"app": "a"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]});
-        assert!(selects(&sel, &labels));
-        let sel: Value =
-            serde_json::json!({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]});
-        assert!(!selects(&sel, &labels));
+        let sel: LabelSelector = serde_json::from_value(serde_json::json!({"matchLabels": {"app": "a"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]})).unwrap();
+        assert!(sel.selects(&labels));
+        let sel: LabelSelector = serde_json::from_value(
+            serde_json::json!({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}),
+        )
+        .unwrap();
+        assert!(!sel.selects(&labels));
     }
 }
