@@ -434,8 +434,23 @@ fn dashboards_provision_under_the_sidecar() {
                 expr.contains("job=\"$job\""),
                 "{title} filters by job: {expr}"
             );
-            if expr.contains("rate(") {
-                assert!(expr.contains("[$__rate_interval]"), "{title}: {expr}");
+            // Aggregates read the recorded series or, until the rules evaluated, the raw ones
+            // over the rules' window (the one the recorded name carries); per-pod panels
+            // read raw series over Grafana's `$__rate_interval`.
+            match expr.split_once(":rate") {
+                Some((_, after)) => {
+                    let window: String = after
+                        .chars()
+                        .take_while(char::is_ascii_alphanumeric)
+                        .collect();
+                    assert!(expr.contains(" or "), "{title}: {expr}");
+                    assert!(expr.contains(&format!("[{window}])")), "{title}: {expr}");
+                    assert!(!expr.contains("$__rate_interval"), "{title}: {expr}");
+                }
+                None if expr.contains("rate(") => {
+                    assert!(expr.contains("[$__rate_interval]"), "{title}: {expr}");
+                }
+                None => {}
             }
         }
         let cm = yaml(&read(&dir.join("dashboard-configmap.yaml")));

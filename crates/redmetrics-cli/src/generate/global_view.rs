@@ -1,5 +1,5 @@
 //! `deploy/<app>/global-view.yaml`: Prometheus configuration fragments that carry an app's
-//! SLO view past one Prometheus. Which rules run where decides what travels:
+//! dashboards and SLO view past one Prometheus. Which rules run where decides what travels:
 //!
 //! - a Prometheus that evaluates the generated rules ships only their recorded series, to a
 //!   global Prometheus by federation (`match[]`) or by remote write (a keep-list);
@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::config::Resolved;
+use crate::promql::Queries;
 
 use super::escape::promql_string;
 
@@ -30,17 +31,15 @@ fn recorded(r: &Resolved) -> Vec<String> {
     names
 }
 
-/// The raw series the rules read: requests, the duration histogram in either form, `up`.
+/// The raw series the rules read: what the aggregation rules sum, the duration histogram's
+/// `_count` (the latency alert's traffic guard) and `up`.
 fn rule_inputs(r: &Resolved) -> Vec<String> {
-    let requests = r.contract.requests().desc().name();
     let duration = r.contract.duration().desc().name();
-    vec![
-        requests.to_owned(),
-        duration.to_owned(),
-        format!("{duration}_bucket"),
-        format!("{duration}_count"),
-        "up".to_owned(),
-    ]
+    let mut names = Queries::new(&r.contract, "").aggregate_inputs();
+    names.extend([format!("{duration}_count"), "up".to_owned()]);
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Keeps only the series named in `names` (a `write_relabel_configs` entry).
@@ -52,9 +51,8 @@ fn keep(names: &[String]) -> Value {
     }])
 }
 
-/// The fragments for `r`; `None` without `[apps.slo]` (no recorded series to ship).
-pub(crate) fn global_view(r: &Resolved) -> Option<Value> {
-    r.slo.as_ref()?;
+/// The fragments for `r`.
+pub(crate) fn global_view(r: &Resolved) -> Value {
     let recorded = recorded(r);
     let selector = format!(
         "{{__name__=~{},namespace={},job={}}}",
@@ -63,7 +61,7 @@ pub(crate) fn global_view(r: &Resolved) -> Option<Value> {
         promql_string(&r.job)
     );
     let tenant = json!({ "X-Scope-OrgID": r.app.namespace });
-    Some(json!({
+    json!({
         "federation": {
             "job_name": format!("federate-{}", r.app.name),
             "honor_labels": true,
@@ -82,20 +80,22 @@ pub(crate) fn global_view(r: &Resolved) -> Option<Value> {
             "write_relabel_configs": keep(&rule_inputs(r)),
         },
         "external_labels": { "cluster": "replace-with-this-cluster's-name" },
-    }))
+    })
 }
 
 /// The comment heading the file: what each fragment is for and which rules run where.
 pub(crate) fn header(r: &Resolved) -> String {
     format!(
-        "# Prometheus configuration fragments for a global view of the SLOs of {app}.\n\
+        "# Prometheus configuration fragments for a global view of the dashboards and SLOs of {app}.\n\
          # federation: a scrape job for the global Prometheus; it pulls only the recorded series\n\
          #   from the Prometheus that evaluates deploy/{app}/rules.yaml (set the target).\n\
          # remote_write_recorded: a remote_write entry for that same Prometheus: the same series,\n\
          #   pushed; the tenant header is for Mimir or Thanos receive.\n\
          # remote_write_agent: for a Prometheus in agent mode, which evaluates no rules: it ships\n\
          #   the raw series the rules read, and the receiver must load deploy/{app}/rules.yaml.\n\
-         # external_labels: under `global:` of each sending Prometheus, to tell clusters apart.\n",
+         # external_labels: under `global:` of each sending Prometheus, to tell clusters apart.\n\
+         # The dashboards' per-pod panels (CPU, memory) read raw series: they draw only where the\n\
+         #   pods are scraped.\n",
         app = r.app.name
     )
 }
