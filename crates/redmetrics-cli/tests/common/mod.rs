@@ -456,6 +456,23 @@ impl Prometheus {
         v["data"].clone()
     }
 
+    /// Replaces the rule or config file `name` and asks the server to reload
+    /// (`POST /-/reload`, which `--web.enable-lifecycle` allows).
+    pub async fn reload_with(&self, name: &str, content: &str) {
+        std::fs::write(self.dir.path().join(name), content).unwrap();
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let req = http::Request::post(format!("http://{}/-/reload", self.addr))
+            .body(Full::default())
+            .unwrap();
+        let res = client.request(req).await.unwrap();
+        assert!(
+            res.status().is_success(),
+            "reload: {}\n{}",
+            res.status(),
+            self.log()
+        );
+    }
+
     /// An instant query's result vector.
     pub async fn query(&self, promql: &str) -> Vec<Value> {
         let q = urlencode(promql);
