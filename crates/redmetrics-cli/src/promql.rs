@@ -171,12 +171,15 @@ impl<'a> Queries<'a> {
         ]
     }
 
-    /// Every input the dashboards aggregate across pods.
+    /// Every input the dashboards aggregate across pods. Not the duration histogram's native
+    /// form: Prometheus 2.42 discards a recorded native histogram whenever float rounding
+    /// puts its count a hair below the sum of its buckets ("Rule evaluation result
+    /// discarded"), so a recorded sum would silently miss routes; the latency panels read
+    /// the native series raw.
     fn inputs(&self) -> Vec<Input> {
         let mut inputs = vec![
             self.requests_input(),
             self.bucket_input(self.contract.duration()),
-            self.native_input(),
             self.in_flight_input(),
         ];
         inputs.extend(self.size_inputs(self.contract.request_size()));
@@ -297,12 +300,19 @@ impl<'a> Queries<'a> {
         } else {
             format!("le, {by}")
         };
-        let classic = self.read_input(&self.bucket_input(self.contract.duration()), window, None);
-        let native = self.read_input(&self.native_input(), window, None);
-        format!(
-            "(histogram_quantile({q}, sum by ({classic_by}) ({classic})) or histogram_quantile({q}, {} ({native})))",
-            Self::by(by)
-        )
+        let buckets = self.read_input(&self.bucket_input(self.contract.duration()), window, None);
+        let classic = format!("histogram_quantile({q}, sum by ({classic_by}) ({buckets}))");
+        match self.read {
+            // The native form is not recorded (see `inputs`).
+            Read::Recorded => format!("({classic})"),
+            Read::Raw => {
+                let native = self.read_input(&self.native_input(), window, None);
+                format!(
+                    "({classic} or histogram_quantile({q}, {} ({native})))",
+                    Self::by(by)
+                )
+            }
+        }
     }
 
     /// Requests per second that the latency histogram saw, for traffic guards: the classic

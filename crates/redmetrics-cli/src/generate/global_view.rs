@@ -32,11 +32,15 @@ fn recorded(r: &Resolved) -> Vec<String> {
 }
 
 /// The raw series the rules read: what the aggregation rules sum, the duration histogram's
-/// `_count` (the latency alert's traffic guard) and `up`.
+/// native form and `_count` (the alerts read either form) and `up`.
 fn rule_inputs(r: &Resolved) -> Vec<String> {
     let duration = r.contract.duration().desc().name();
     let mut names = Queries::new(&r.contract, "").aggregate_inputs();
-    names.extend([format!("{duration}_count"), "up".to_owned()]);
+    names.extend([
+        duration.to_owned(),
+        format!("{duration}_count"),
+        "up".to_owned(),
+    ]);
     names.sort_unstable();
     names.dedup();
     names
@@ -61,6 +65,8 @@ pub(crate) fn global_view(r: &Resolved) -> Value {
         promql_string(&r.job)
     );
     let tenant = json!({ "X-Scope-OrgID": r.app.namespace });
+    let url = "https://mimir.example.com/api/v1/push";
+    let cluster = json!({ "cluster": "replace-with-this-cluster's-name" });
     json!({
         "federation": {
             "job_name": format!("federate-{}", r.app.name),
@@ -70,16 +76,32 @@ pub(crate) fn global_view(r: &Resolved) -> Value {
             "static_configs": [{ "targets": ["prometheus-operated.monitoring.svc:9090"] }],
         },
         "remote_write_recorded": {
-            "url": "https://mimir.example.com/api/v1/push",
+            "url": url,
             "headers": tenant,
             "write_relabel_configs": keep(&recorded),
         },
         "remote_write_agent": {
-            "url": "https://mimir.example.com/api/v1/push",
+            "url": url,
             "headers": tenant,
             "write_relabel_configs": keep(&rule_inputs(r)),
         },
-        "external_labels": { "cluster": "replace-with-this-cluster's-name" },
+        "external_labels": cluster,
+        // The same recorded remote write in the Prometheus Operator's terms, as values of
+        // kube-prometheus-stack (`prometheus.prometheusSpec` is a Prometheus object's spec).
+        "kube_prometheus_stack": {
+            "prometheus": { "prometheusSpec": {
+                "externalLabels": cluster,
+                "remoteWrite": [{
+                    "url": url,
+                    "headers": tenant,
+                    "writeRelabelConfigs": [{
+                        "sourceLabels": ["__name__"],
+                        "regex": names_regex(&recorded),
+                        "action": "keep",
+                    }],
+                }],
+            } },
+        },
     })
 }
 
@@ -94,6 +116,8 @@ pub(crate) fn header(r: &Resolved) -> String {
          # remote_write_agent: for a Prometheus in agent mode, which evaluates no rules: it ships\n\
          #   the raw series the rules read, and the receiver must load deploy/{app}/rules.yaml.\n\
          # external_labels: under `global:` of each sending Prometheus, to tell clusters apart.\n\
+         # kube_prometheus_stack: remote_write_recorded and external_labels as values of the stack\n\
+         #   (merge the keep-lists of several apps into one regex).\n\
          # The dashboards' per-pod panels (CPU, memory) read raw series: they draw only where the\n\
          #   pods are scraped.\n",
         app = r.app.name

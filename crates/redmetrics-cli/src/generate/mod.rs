@@ -153,6 +153,10 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
         chart_dir.join("files/dashboard.json"),
         json(&dashboard::dashboard(&token))?,
     );
+    out.insert(
+        chart_dir.join("files/global-view.yaml"),
+        yaml(&global_view::global_view(&token))?,
+    );
     Ok(out)
 }
 

@@ -766,8 +766,9 @@ pub fn judge(script: &str, args: &[&str], stdin: &str) -> (i32, String, String) 
 }
 
 /// Validates manifests (one or more YAML documents) against the Prometheus Operator's schema
-/// for `kind` (`ServiceMonitor`, `PrometheusRule` or `AlertmanagerConfig`), unknown fields
-/// forbidden: `tests/judges/crd_validate.py`, with the schemas scripts/test installs from PyPI.
+/// for `kind` (`ServiceMonitor`, `PrometheusRule`, `AlertmanagerConfig`, `Prometheus` or
+/// `PrometheusAgent`), unknown fields forbidden: `tests/judges/crd_validate.py`, with the
+/// schemas scripts/test installs from PyPI.
 pub fn assert_valid_against_crd(kind: &str, manifests: &str, expect_objects: usize) {
     let (code, out, err) = judge("crd_validate.py", &[kind], manifests);
     assert_eq!(
