@@ -82,7 +82,10 @@ impl<'a> Queries<'a> {
     }
 
     /// The same queries over the series the aggregation rules record: the window passed to
-    /// each query names the recorded rate (`rate5m`), and must be the rules' window.
+    /// each query names the recorded rate (`rate5m`), and must be the rules' window. Only the
+    /// dashboards' aggregates read recorded series (rates, status classes, error ratio,
+    /// latency quantiles from the classic buckets, in flight, sizes); the rules' own queries
+    /// (`latency_count_rate`, `latency_slow_ratio`, `up`, per-pod) read raw series either way.
     pub(crate) fn recorded(contract: &'a Contract, selector: impl Into<String>) -> Self {
         Self {
             read: Read::Recorded,

@@ -40,7 +40,7 @@ fn committed_artifacts_are_current() {
     let out = redmetrics(&repo(), &["generate", "--check"]);
     assert_eq!(
         (out.status.code(), text(&out.stdout)),
-        (Some(0), "39 files under deploy are up to date\n".to_owned()),
+        (Some(0), "41 files under deploy are up to date\n".to_owned()),
         "{}",
         text(&out.stderr)
     );
@@ -61,7 +61,7 @@ fn drift_is_reported_with_the_fix() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "wrote 39 files under deploy\n");
+    assert_eq!(text(&out.stdout), "wrote 41 files under deploy\n");
     let rules = tmp.path().join("deploy/ojeomneo/rules.yaml");
     std::fs::write(&rules, read(&rules).replace("for: 5m", "for: 1m")).unwrap();
     std::fs::remove_file(tmp.path().join("deploy/reviewmaps/dashboard.json")).unwrap();

@@ -46,6 +46,50 @@ windows = [
 ]
 "#;
 
+/// Runs `generate` on `config` in `dir`; a reader of the app's generated files by name.
+fn generate(dir: &std::path::Path, config: &str) -> impl Fn(&str) -> String + use<> {
+    std::fs::write(dir.join("redmetrics.toml"), config).unwrap();
+    let out = redmetrics(dir, &["generate"]);
+    assert!(out.status.success(), "{out:?}");
+    let generated = dir.join("deploy/reviewmaps");
+    move |f| std::fs::read_to_string(generated.join(f)).unwrap()
+}
+
+/// Three replicas of the service (no built-in traffic) and two Prometheus 2.42 servers
+/// scraping them as the operator would, loading `files`: one storing classic buckets, one
+/// native histograms.
+struct Replicas {
+    _demos: Vec<(common::Running, std::net::SocketAddr)>,
+    addrs: Vec<String>,
+    classic: Prometheus,
+    native: Prometheus,
+}
+
+impl Replicas {
+    async fn start(files: &[(&str, &str)]) -> Self {
+        let demos: Vec<_> = (0..3).map(|_| start_demo(&[])).collect();
+        let addrs: Vec<String> = demos.iter().map(|(_, a)| a.to_string()).collect();
+        let targets: Vec<&str> = addrs.iter().map(String::as_str).collect();
+        let config = common::operator_prometheus_config(&targets, None);
+        let classic = start_prometheus(&config, files);
+        let native = start_prometheus_with(&config, files, &["--enable-feature=native-histograms"]);
+        for prom in [&classic, &native] {
+            prom.wait_for_targets(JOB, 3, "up", Duration::from_secs(30))
+                .await;
+        }
+        Self {
+            _demos: demos,
+            addrs,
+            classic,
+            native,
+        }
+    }
+
+    fn servers(&self) -> [(&'static str, &Prometheus); 2] {
+        [("classic", &self.classic), ("native", &self.native)]
+    }
+}
+
 /// Requests over the replicas, round robin, until `stop`: fast ones, or 150 ms ones while
 /// `slow` is set. Bounded: at most 20 requests a second for at most 4 minutes.
 fn traffic(
@@ -81,38 +125,18 @@ async fn budget_left(prom: &Prometheus) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("redmetrics.toml"), CONFIG).unwrap();
-    let out = redmetrics(dir.path(), &["generate"]);
-    assert!(out.status.success(), "{out:?}");
-    let generated = dir.path().join("deploy/reviewmaps");
-    let rules = std::fs::read_to_string(generated.join("rules.yaml")).unwrap();
+    let read = generate(dir.path(), CONFIG);
+    let rules = read("rules.yaml");
     assert!(rules.contains("le=\"0.1\""), "{rules}");
-    let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(generated.join("slo-dashboard.json")).unwrap(),
-    )
-    .unwrap();
+    let dashboard: Value = serde_json::from_str(&read("slo-dashboard.json")).unwrap();
 
-    // Three replicas of the service, no built-in traffic.
-    let demos: Vec<_> = (0..3).map(|_| start_demo(&[])).collect();
-    let owned: Vec<String> = demos.iter().map(|(_, a)| a.to_string()).collect();
-    let addrs: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let files = [("rules.yaml", rules.as_str())];
-    let classic = start_prometheus(&common::operator_prometheus_config(&addrs, None), &files);
-    let native = start_prometheus_with(
-        &common::operator_prometheus_config(&addrs, None),
-        &files,
-        &["--enable-feature=native-histograms"],
-    );
-    let servers = [("classic", &classic), ("native", &native)];
-    for (_, prom) in servers {
-        prom.wait_for_targets(JOB, 3, "up", Duration::from_secs(30))
-            .await;
-    }
+    let replicas = Replicas::start(&[("rules.yaml", rules.as_str())]).await;
+    let (classic, servers) = (&replicas.classic, replicas.servers());
 
     // Traffic over the three replicas until the test ends: fast, then slow on demand.
     let slow = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = traffic(owned.clone(), slow.clone(), stop.clone());
+    let traffic = traffic(replicas.addrs.clone(), slow.clone(), stop.clone());
 
     // The threshold's bucket as the endpoint renders it is what the classic server stores.
     let bucket = classic
@@ -221,11 +245,7 @@ fn global_config() -> String {
 
 /// Generates the test app's artifacts: rules, SLO dashboard, global-view fragments.
 fn generate_global(dir: &std::path::Path) -> (String, Value, Value) {
-    std::fs::write(dir.join("redmetrics.toml"), global_config()).unwrap();
-    let out = redmetrics(dir, &["generate"]);
-    assert!(out.status.success(), "{out:?}");
-    let generated = dir.join("deploy/reviewmaps");
-    let read = |f: &str| std::fs::read_to_string(generated.join(f)).unwrap();
+    let read = generate(dir, &global_config());
     (
         read("rules.yaml"),
         serde_json::from_str(&read("slo-dashboard.json")).unwrap(),
@@ -555,14 +575,9 @@ fn same(a: &[(String, f64)], b: &[(String, f64)]) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_reads_the_aggregation_rules_and_raw_series_before_them() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("redmetrics.toml"), CONFIG).unwrap();
-    let out = redmetrics(dir.path(), &["generate"]);
-    assert!(out.status.success(), "{out:?}");
-    let generated = dir.path().join("deploy/reviewmaps");
-    let rules = std::fs::read_to_string(generated.join("rules.yaml")).unwrap();
-    let dashboard: Value =
-        serde_json::from_str(&std::fs::read_to_string(generated.join("dashboard.json")).unwrap())
-            .unwrap();
+    let read = generate(dir.path(), CONFIG);
+    let rules = read("rules.yaml");
+    let dashboard: Value = serde_json::from_str(&read("dashboard.json")).unwrap();
     let queries = common::panel_queries(&dashboard, NAMESPACE, JOB);
     let aggregated: Vec<(&str, &str, String, String, &str)> = queries
         .iter()
@@ -580,24 +595,12 @@ async fn the_dashboard_reads_the_aggregation_rules_and_raw_series_before_them() 
     assert_eq!(per_pod, ["CPU per pod", "Memory per pod"], "{queries:?}");
     assert!(aggregated.len() >= 14, "{aggregated:?}");
 
-    let demos: Vec<_> = (0..3).map(|_| start_demo(&[])).collect();
-    let owned: Vec<String> = demos.iter().map(|(_, a)| a.to_string()).collect();
-    let addrs: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let none = [("rules.yaml", "groups: []\n")];
-    let classic = start_prometheus(&common::operator_prometheus_config(&addrs, None), &none);
-    let native = start_prometheus_with(
-        &common::operator_prometheus_config(&addrs, None),
-        &none,
-        &["--enable-feature=native-histograms"],
-    );
-    let servers = [("classic", &classic), ("native", &native)];
-    for (_, prom) in servers {
-        prom.wait_for_targets(JOB, 3, "up", Duration::from_secs(30))
-            .await;
-    }
+    let replicas = Replicas::start(&[("rules.yaml", "groups: []\n")]).await;
+    let servers = replicas.servers();
+    let addrs: Vec<&str> = replicas.addrs.iter().map(String::as_str).collect();
     let slow = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = traffic(owned.clone(), slow.clone(), stop.clone());
+    let traffic = traffic(replicas.addrs.clone(), slow.clone(), stop.clone());
     // Some 5xx and some POSTs too, so that every status class and size panel has data.
     requests(&addrs, "/v1/flaky", 5).await;
 

@@ -40,18 +40,29 @@ enum Held {
 fn generated_queries(r: &Resolved) -> (Vec<(String, String)>, BTreeSet<String>) {
     let mut out = Vec::new();
     let mut recorded = BTreeSet::new();
+    let namespace = promql_string(&r.app.namespace);
+    let job = promql_string(&r.job);
+    let duration = r.contract.duration().desc().name();
+    let classic = format!("{duration}_bucket");
     for g in rules(r).groups {
         for rule in g.rules {
             recorded.extend(rule.record.clone());
+            // The aggregate of the classic buckets reads that form on purpose (the dashboards
+            // join the native one with `or`): asked about as an `or` of both forms.
+            let expr = match &rule.record {
+                Some(name) if name.split(':').nth(1) == Some(classic.as_str()) => format!(
+                    "({}) or {duration}{{namespace={namespace},job={job}}}",
+                    rule.expr
+                ),
+                _ => rule.expr,
+            };
             let at = match (rule.alert, rule.record) {
                 (Some(alert), _) => format!("alert {alert}"),
                 (None, record) => format!("recording rule {}", record.unwrap_or_default()),
             };
-            out.push((format!("{at} (group {})", g.name), rule.expr));
+            out.push((format!("{at} (group {})", g.name), expr));
         }
     }
-    let namespace = promql_string(&r.app.namespace);
-    let job = promql_string(&r.job);
     let boards = [
         ("dashboard.json", Some(dashboard(r))),
         ("slo-dashboard.json", slo_dashboard(r)),
