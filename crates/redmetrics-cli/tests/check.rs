@@ -416,7 +416,7 @@ fn generated_artifacts_and_the_rendered_chart_pass() {
     );
     // No Service manifests for these apps in deploy/: a warning, not a failure.
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("PASS  rules: 108 rule expressions parse"));
+    assert!(stdout(&out).contains("PASS  rules: 126 rule expressions parse"));
 
     // `helm template … | redmetrics check manifests -`
     let values = r#"{"fullnameOverride":"ojeomneo-server","service":{"portName":"fiber"},"metrics":{"prefix":"ojeomneo","path":"/ojeomneo/metrics","serviceMonitor":{"enabled":true},"prometheusRule":{"enabled":true},"dashboard":{"enabled":true}}}"#;
@@ -444,7 +444,7 @@ PASS  coverage: every configured Service has a ServiceMonitor, none gated on clu
 PASS  stack selection: every ServiceMonitor and PrometheusRule carries release: kube-prometheus-stack
 PASS  jobs: no jobLabel renames a job the rules ask for (1 job(s) assigned)
 PASS  alert names: 4 alert(s), none named like a kube-prometheus-stack default
-PASS  rules: 4 rule expressions parse and reference only metrics the contract defines
+PASS  rules: 13 rule expressions parse and reference only metrics the contract defines
 PASS  dashboards: 18 panel queries parse and reference only metrics the contract defines
 result: 0 failed, 0 warnings, 7 passed
 "

@@ -77,8 +77,10 @@ fn generate_follows_the_apps_contract() {
         ("shop_http_request_size_bytes", "Request size"),
         ("shop_http_response_size_bytes", "Response size"),
     ] {
+        // The aggregation rules' recorded buckets, or the raw ones where those are missing,
+        // both over the rules' window.
         let expected = format!(
-            "histogram_quantile(0.99, sum by (le, method, path) (rate({family}_bucket{{namespace=\"$namespace\",job=\"$job\"}}[$__rate_interval])))"
+            "histogram_quantile(0.99, sum by (le, method, path) (namespace_job_le_method_path:{family}_bucket:rate2m{{namespace=\"$namespace\",job=\"$job\"}})) or histogram_quantile(0.99, sum by (le, method, path) (rate({family}_bucket{{namespace=\"$namespace\",job=\"$job\"}}[2m])))"
         );
         assert!(
             queries.iter().any(|(t, q)| t == panel && *q == expected),

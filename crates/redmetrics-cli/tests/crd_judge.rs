@@ -190,9 +190,55 @@ fn unknown_fields_and_wrong_types_are_refused_at_any_depth() {
     }
 }
 
+/// The kube-prometheus-stack values of `deploy/<app>/global-view.yaml`, as the Prometheus
+/// object the stack makes of `prometheus.prometheusSpec`.
+fn stack_prometheus(app: &str) -> Value {
+    let text =
+        std::fs::read_to_string(repo().join("deploy").join(app).join("global-view.yaml")).unwrap();
+    let view: Value = serde_saphyr::from_str(&text).unwrap();
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "Prometheus",
+        "metadata": { "name": "kube-prometheus-stack-prometheus", "namespace": "monitoring" },
+        "spec": view["kube_prometheus_stack"]["prometheus"]["prometheusSpec"],
+    })
+}
+
+#[test]
+fn the_global_view_stack_values_are_a_valid_prometheus_spec() {
+    for app in ["reviewmaps", "ojeomneo"] {
+        let prometheus = stack_prometheus(app);
+        let write = &prometheus["spec"]["remoteWrite"][0];
+        assert_eq!(write["writeRelabelConfigs"][0]["action"], "keep", "{app}");
+        assert!(
+            write["url"].as_str().unwrap().starts_with("https://"),
+            "{app}"
+        );
+        assert_valid_against_crd("Prometheus", &prometheus.to_string(), 1);
+        // The judge reads this kind as strictly as the others.
+        let mut wrong = prometheus.clone();
+        set(
+            &mut wrong,
+            &[
+                json!("spec"),
+                json!("remoteWrite"),
+                json!(0),
+                json!("writeRelabelConfig"),
+            ],
+            json!([]),
+        );
+        let (code, out, err) = judge("crd_validate.py", &["Prometheus"], &wrong.to_string());
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            out.contains("spec.remoteWrite.0: Additional properties are not allowed ('writeRelabelConfig' was unexpected)"),
+            "{out}"
+        );
+    }
+}
+
 #[test]
 fn an_unknown_kind_is_a_usage_error_not_a_pass() {
-    let (code, out, err) = judge("crd_validate.py", &["Prometheus"], "");
+    let (code, out, err) = judge("crd_validate.py", &["Probe"], "");
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("usage"), "{err}");
 }

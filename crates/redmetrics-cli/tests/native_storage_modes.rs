@@ -317,10 +317,18 @@ async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
         .2;
     let answer = both.query_at(p95_query, at).await;
     assert_eq!(answer.len(), 1, "{answer:?}");
+    // The query reads the aggregation rule's recorded bucket rates: the classic estimate as
+    // of that rule's last evaluation.
+    let evaluated = both
+        .query_at(
+            "timestamp(namespace_job_le_method_path:reviewmaps_http_request_duration_seconds_bucket:rate10s{le=\"+Inf\",path=\"/v1/slow\"})",
+            at,
+        )
+        .await;
     let from_buckets = both
         .query_at(
-            "histogram_quantile(0.95, sum by (le) (rate(reviewmaps_http_request_duration_seconds_bucket{namespace=\"reviewmaps\",job=\"reviewmaps-server\"}[1m])))",
-            at,
+            "histogram_quantile(0.95, sum by (le) (rate(reviewmaps_http_request_duration_seconds_bucket{namespace=\"reviewmaps\",job=\"reviewmaps-server\"}[10s])))",
+            sample_value(&evaluated[0]),
         )
         .await;
     assert_eq!(sample_value(&answer[0]), sample_value(&from_buckets[0]));

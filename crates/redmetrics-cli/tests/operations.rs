@@ -40,7 +40,7 @@ fn committed_artifacts_are_current() {
     let out = redmetrics(&repo(), &["generate", "--check"]);
     assert_eq!(
         (out.status.code(), text(&out.stdout)),
-        (Some(0), "39 files under deploy are up to date\n".to_owned()),
+        (Some(0), "41 files under deploy are up to date\n".to_owned()),
         "{}",
         text(&out.stderr)
     );
@@ -61,7 +61,7 @@ fn drift_is_reported_with_the_fix() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "wrote 39 files under deploy\n");
+    assert_eq!(text(&out.stdout), "wrote 41 files under deploy\n");
     let rules = tmp.path().join("deploy/ojeomneo/rules.yaml");
     std::fs::write(&rules, read(&rules).replace("for: 5m", "for: 1m")).unwrap();
     std::fs::remove_file(tmp.path().join("deploy/reviewmaps/dashboard.json")).unwrap();
@@ -433,8 +433,23 @@ fn dashboards_provision_under_the_sidecar() {
                 expr.contains("job=\"$job\""),
                 "{title} filters by job: {expr}"
             );
-            if expr.contains("rate(") {
-                assert!(expr.contains("[$__rate_interval]"), "{title}: {expr}");
+            // Aggregates read the recorded series or, until the rules evaluated, the raw ones
+            // over the rules' window (the one the recorded name carries); per-pod panels
+            // read raw series over Grafana's `$__rate_interval`.
+            match expr.split_once(":rate") {
+                Some((_, after)) => {
+                    let window: String = after
+                        .chars()
+                        .take_while(char::is_ascii_alphanumeric)
+                        .collect();
+                    assert!(expr.contains(" or "), "{title}: {expr}");
+                    assert!(expr.contains(&format!("[{window}])")), "{title}: {expr}");
+                    assert!(!expr.contains("$__rate_interval"), "{title}: {expr}");
+                }
+                None if expr.contains("rate(") => {
+                    assert!(expr.contains("[$__rate_interval]"), "{title}: {expr}");
+                }
+                None => {}
             }
         }
         let cm = yaml(&read(&dir.join("dashboard-configmap.yaml")));
@@ -776,4 +791,150 @@ fn chart_pods_run_non_root_with_the_helm_create_basics() {
         &repo().join("deploy/helm/redmetrics-service/Chart.yaml"),
     ));
     assert_eq!(chart["kubeVersion"], ">=1.23.0-0");
+}
+
+/// [`enabled_values`] with the global view's agent, its remote write and external labels.
+fn agent_values(labels: Value) -> Value {
+    let mut values = enabled_values();
+    values["metrics"]["globalView"] = json!({
+        "agent": { "enabled": true, "serviceAccountName": "prometheus-agent" },
+        "remoteWrite": { "url": "https://mimir.example.com/api/v1/push", "tenant": "food-team" },
+        "externalLabels": labels,
+    });
+    values
+}
+
+#[test]
+fn chart_global_view_renders_a_prometheus_agent_with_the_generated_keep_list() {
+    // A label value that would break YAML or be read as a template if pasted raw.
+    let tricky = "eu-1\" {{ .Values }} #\n: x";
+    let rendered = helm_render(
+        agent_values(json!({ "cluster": tricky, "region": "eu" })),
+        "ojeomneo",
+        "ojeomneo",
+    );
+    let text = &rendered["prometheusagent.yaml"];
+    assert_valid_against_crd("PrometheusAgent", text, 1);
+    let agent = yaml(text);
+    let spec = &agent["spec"];
+    assert_eq!(spec["externalLabels"]["cluster"], tricky, "{text}");
+    assert_eq!(spec["serviceAccountName"], "prometheus-agent");
+    let write = &spec["remoteWrite"][0];
+    assert_eq!(write["url"], "https://mimir.example.com/api/v1/push");
+    assert_eq!(write["headers"]["X-Scope-OrgID"], "food-team");
+    // It selects the chart's own ServiceMonitor, in the release namespace.
+    let sm = yaml(&rendered["servicemonitor.yaml"]);
+    for (k, v) in spec["serviceMonitorSelector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(&sm["metadata"]["labels"][k], v, "selector label {k}");
+    }
+    assert!(spec["serviceMonitorNamespaceSelector"].is_null(), "{text}");
+    // The keep-list is the one generate writes for the same contract (ojeomneo's).
+    let view = yaml(&read(&repo().join("deploy/ojeomneo/global-view.yaml")));
+    let keep = &write["writeRelabelConfigs"][0];
+    assert_eq!(keep["action"], "keep");
+    assert_eq!(keep["sourceLabels"], json!(["__name__"]));
+    assert_eq!(
+        keep["regex"],
+        view["remote_write_agent"]["write_relabel_configs"][0]["regex"]
+    );
+    assert!(
+        keep["regex"]
+            .as_str()
+            .unwrap()
+            .contains("ojeomneo_http_requests_total"),
+        "{keep}"
+    );
+    assert_eq!(lint_errors(agent_values(json!({}))), Vec::<String>::new());
+
+    // A ServiceMonitor in another namespace is looked for there.
+    let mut values = agent_values(json!({}));
+    values["metrics"]["serviceMonitor"]["namespace"] = json!("monitoring");
+    let rendered = helm_render(values, "ojeomneo", "ojeomneo");
+    let agent = yaml(&rendered["prometheusagent.yaml"]);
+    assert_eq!(
+        agent["spec"]["serviceMonitorNamespaceSelector"],
+        json!({ "matchLabels": { "kubernetes.io/metadata.name": "monitoring" } })
+    );
+    // Off by default.
+    let rendered = helm_render(enabled_values(), "ojeomneo", "ojeomneo");
+    assert!(rendered["prometheusagent.yaml"].trim().is_empty());
+}
+
+#[test]
+fn chart_global_view_refuses_what_is_not_a_url_tenant_or_label_name() {
+    let bad: [(&str, Value); 6] = [
+        (
+            "/metrics/globalView/remoteWrite/url",
+            json!({ "remoteWrite": { "url": "mimir:9009/api/v1/push" } }),
+        ),
+        (
+            "/metrics/globalView/remoteWrite/url",
+            json!({ "remoteWrite": { "url": "https://mimir\"/push" } }),
+        ),
+        (
+            "/metrics/globalView/remoteWrite/tenant",
+            json!({ "remoteWrite": { "tenant": "food team" } }),
+        ),
+        (
+            "/metrics/globalView/externalLabels",
+            json!({ "externalLabels": { "cluster-name": "eu" } }),
+        ),
+        (
+            "/metrics/globalView/externalLabels",
+            json!({ "externalLabels": { "__cluster": "eu" } }),
+        ),
+        (
+            "/metrics/globalView/agent/enabled",
+            json!({ "agent": { "enabled": "yes" } }),
+        ),
+    ];
+    for (path, view) in bad {
+        let mut values = agent_values(json!({}));
+        let g = values["metrics"]["globalView"].as_object_mut().unwrap();
+        for (k, v) in view.as_object().unwrap() {
+            let merged = match (g.get(k), v) {
+                (Some(Value::Object(old)), Value::Object(new)) if k != "externalLabels" => {
+                    let mut m = old.clone();
+                    m.extend(new.clone());
+                    Value::Object(m)
+                }
+                _ => v.clone(),
+            };
+            g.insert(k.clone(), merged);
+        }
+        let errors = lint_errors(values.clone()).join("\n");
+        assert!(
+            errors.contains(path),
+            "{view} passed lint or the error does not name {path}: {errors}"
+        );
+    }
+    // Missing the URL, or the ServiceMonitor the agent scrapes through: the render fails
+    // with what to set.
+    let chart = repo().join("deploy/helm/redmetrics-service");
+    let render = |values: Value| {
+        judge(
+            "helm_chart.py",
+            &["render", chart.to_str().unwrap(), "ojeomneo", "ojeomneo"],
+            &values.to_string(),
+        )
+    };
+    let mut no_url = agent_values(json!({}));
+    no_url["metrics"]["globalView"]["remoteWrite"]["url"] = json!("");
+    let (code, _, err) = render(no_url);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("metrics.globalView.remoteWrite.url: where the agent pushes"),
+        "{err}"
+    );
+    let mut no_sm = agent_values(json!({}));
+    no_sm["metrics"]["serviceMonitor"]["enabled"] = json!(false);
+    let (code, _, err) = render(no_sm);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("set metrics.serviceMonitor.enabled=true"),
+        "{err}"
+    );
 }

@@ -2,7 +2,7 @@
 //! generated rules and dashboard queries must have series in this Prometheus, as pint's
 //! `promql/series` asks. A query that reads nothing shows an empty panel or never alerts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use promql_parser::parser::token::T_LOR;
 use promql_parser::parser::{Expr, VectorSelector};
@@ -35,20 +35,34 @@ enum Held {
     Nothing,
 }
 
-/// The app's generated queries, derived as `generate` derives them: (where, PromQL).
-fn generated_queries(r: &Resolved) -> Vec<(String, String)> {
+/// The app's generated queries, derived as `generate` derives them: (where, PromQL); and the
+/// names its recording rules write (the SLO series and the dashboards' aggregates).
+fn generated_queries(r: &Resolved) -> (Vec<(String, String)>, BTreeSet<String>) {
     let mut out = Vec::new();
+    let mut recorded = BTreeSet::new();
+    let namespace = promql_string(&r.app.namespace);
+    let job = promql_string(&r.job);
+    let duration = r.contract.duration().desc().name();
+    let classic = format!("{duration}_bucket");
     for g in rules(r).groups {
         for rule in g.rules {
+            recorded.extend(rule.record.clone());
+            // The aggregate of the classic buckets reads that form on purpose (the dashboards
+            // join the native one with `or`): asked about as an `or` of both forms.
+            let expr = match &rule.record {
+                Some(name) if name.split(':').nth(1) == Some(classic.as_str()) => format!(
+                    "({}) or {duration}{{namespace={namespace},job={job}}}",
+                    rule.expr
+                ),
+                _ => rule.expr,
+            };
             let at = match (rule.alert, rule.record) {
                 (Some(alert), _) => format!("alert {alert}"),
                 (None, record) => format!("recording rule {}", record.unwrap_or_default()),
             };
-            out.push((format!("{at} (group {})", g.name), rule.expr));
+            out.push((format!("{at} (group {})", g.name), expr));
         }
     }
-    let namespace = promql_string(&r.app.namespace);
-    let job = promql_string(&r.job);
     let boards = [
         ("dashboard.json", Some(dashboard(r))),
         ("slo-dashboard.json", slo_dashboard(r)),
@@ -64,7 +78,7 @@ fn generated_queries(r: &Resolved) -> Vec<(String, String)> {
             ));
         }
     }
-    out
+    (out, recorded)
 }
 
 /// The selector as asked about: without `offset` and `@`, which would not fit inside the
@@ -143,7 +157,8 @@ fn absent<'a>(expr: &'a Expr, held: &BTreeMap<String, Held>, out: &mut Vec<&'a V
 pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, CheckError> {
     let mut c = Check::new("series");
     let mut parsed = Vec::new();
-    for (at, expr) in generated_queries(r) {
+    let (queries, recorded_names) = generated_queries(r);
+    for (at, expr) in queries {
         match parse_promql(&expr) {
             Ok(e) => parsed.push((at, e)),
             Err(e) => c.fail(
@@ -207,7 +222,10 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
         let mut missing = Vec::new();
         absent(e, &held, &mut missing);
         for vs in missing {
-            let recorded = vs.name.as_deref().is_some_and(|n| n.contains(':'));
+            let recorded = vs
+                .name
+                .as_deref()
+                .is_some_and(|n| recorded_names.contains(n));
             let entry = readers.entry(plain(vs)).or_insert((recorded, Vec::new()));
             if !entry.1.contains(&at.as_str()) {
                 entry.1.push(at);
@@ -227,7 +245,7 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
             Some(_) if *recorded => (
                 Status::Warn,
                 format!("the recording rule output {key} has no series yet"),
-                "load the app's rules.yaml (PrometheusRule) and wait for its first evaluation",
+                "load the app's rules.yaml (PrometheusRule) and wait for its first evaluation; until then the dashboards read the raw series, and the SLO alerts see nothing",
             ),
             Some(Held::FamilyOnly) => (
                 Status::Warn,

@@ -92,6 +92,10 @@ pub(crate) fn static_files() -> Vec<(&'static str, String)> {
             "templates/alertmanagerconfig.yaml",
             ALERTMANAGER_CONFIG.replace("{severities}", &go_list_of_severities()),
         ),
+        (
+            "templates/prometheusagent.yaml",
+            PROMETHEUS_AGENT.to_owned(),
+        ),
         ("templates/NOTES.txt", NOTES.to_owned()),
         ("templates/serviceaccount.yaml", SERVICE_ACCOUNT.to_owned()),
         ("templates/tests/test-metrics.yaml", TEST_POD.to_owned()),
@@ -269,6 +273,27 @@ metrics:
       routingKey: {name: alertmanager-receivers, key: pagerduty-routing-key}
       # Events v2 endpoint; empty means PagerDuty's.
       url: ""
+
+  globalView:
+    # A global view (Mimir, Thanos receive, a Prometheus with --web.enable-remote-write-
+    # receiver) fed by a Prometheus in agent mode: a PrometheusAgent (monitoring.coreos.com/
+    # v1alpha1, Prometheus Operator 0.64+) scrapes this service through the ServiceMonitor
+    # above and pushes only the raw series the rules read. An agent evaluates no rules: the
+    # receiver must load this chart's rules (metrics.prometheusRule) or its ruler must.
+    # Where the stack's Prometheus evaluates the rules, ship the recorded series instead:
+    # redmetrics generate's deploy/<app>/global-view.yaml has that remoteWrite for the stack.
+    agent:
+      enabled: false
+      # A ServiceAccount allowed to discover and scrape the service's endpoints; empty uses
+      # the namespace's default, which usually is not.
+      serviceAccountName: ""
+    remoteWrite:
+      # Where to push, e.g. https://mimir.example.com/api/v1/push (required when enabled).
+      url: ""
+      # Tenant of Mimir or Thanos receive, sent as the X-Scope-OrgID header; empty: none.
+      tenant: ""
+    # Labels added to every pushed series, to tell clusters apart, e.g. {cluster: eu-1}.
+    externalLabels: {}
 
   dashboard:
     # A ConfigMap the Grafana sidecar loads (label grafana_dashboard: "1").
@@ -702,6 +727,55 @@ spec:
       {{- end }}
     {{- end }}
   inhibitRules: {{ $f.inhibitRules | toJson }}
+{{- end }}
+"#;
+
+/// The PrometheusAgent of `metrics.globalView`: the ServiceMonitor's targets, remote-written
+/// through the keep-list `generate` derives from the rules (`files/global-view.yaml`). Every
+/// user string lands through `toJson`; the values schema refuses a URL, tenant or label name
+/// that is not one.
+const PROMETHEUS_AGENT: &str = r#"{{- $g := .Values.metrics.globalView }}
+{{- if and .Values.metrics.enabled $g.agent.enabled }}
+{{- $sm := .Values.metrics.serviceMonitor }}
+{{- if not $sm.enabled }}
+{{- fail "metrics.globalView.agent.enabled: the agent scrapes the service through the chart's ServiceMonitor; set metrics.serviceMonitor.enabled=true too" }}
+{{- end }}
+{{- $view := include "redmetrics-service.fromContract" (list . "files/global-view.yaml") | fromYaml }}
+{{- $keep := index $view.remote_write_agent.write_relabel_configs 0 }}
+{{- $smNamespace := $sm.namespace | default .Release.Namespace }}
+apiVersion: monitoring.coreos.com/v1alpha1
+kind: PrometheusAgent
+metadata:
+  name: {{ include "redmetrics-service.fullname" . }}-agent
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "redmetrics-service.labels" . | nindent 4 }}
+spec:
+  replicas: 1
+  {{- with $g.agent.serviceAccountName }}
+  serviceAccountName: {{ . | toJson }}
+  {{- end }}
+  serviceMonitorSelector:
+    matchLabels:
+      {{- include "redmetrics-service.selectorLabels" . | nindent 6 }}
+  {{- if ne $smNamespace .Release.Namespace }}
+  serviceMonitorNamespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ $smNamespace | toJson }}
+  {{- end }}
+  {{- with $g.externalLabels }}
+  externalLabels: {{ toJson . }}
+  {{- end }}
+  remoteWrite:
+    - url: {{ required "metrics.globalView.remoteWrite.url: where the agent pushes, e.g. https://mimir.example.com/api/v1/push" $g.remoteWrite.url | toJson }}
+      {{- with $g.remoteWrite.tenant }}
+      headers:
+        X-Scope-OrgID: {{ . | toJson }}
+      {{- end }}
+      writeRelabelConfigs:
+        - sourceLabels: [__name__]
+          regex: {{ $keep.regex | toJson }}
+          action: keep
 {{- end }}
 "#;
 

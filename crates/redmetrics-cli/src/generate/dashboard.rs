@@ -3,19 +3,23 @@
 //!
 //! Data source, namespace and job are variables (no `__inputs`, which sidecar provisioning
 //! cannot resolve); every query is summed or quantiled across pods so it is right for any
-//! replica count; rates use `$__rate_interval`.
+//! replica count. Every query that aggregates across pods reads the series the aggregation
+//! rules record (`rules.yaml`), joined by `or` with the same query over the raw series for
+//! where the rules have not evaluated yet; both use the rules' rate window, so a panel draws
+//! the same figures either way. Only the per-pod panels (CPU, memory) read raw series alone.
 
 use redmetrics::contract::{FamilySpec, Shape};
 use serde_json::{Value, json};
 
 use crate::config::Resolved;
-use crate::promql::Queries;
+use crate::promql::{Queries, either};
 
 /// The data source every panel and target uses: the dashboard's `datasource` variable.
 fn datasource() -> Value {
     json!({ "type": "prometheus", "uid": "${datasource}" })
 }
 
+/// The per-pod panels' rate window: Grafana's, at least four scrape intervals.
 const RATE: &str = "$__rate_interval";
 
 /// Lays panels out left to right on a 24-column grid.
@@ -186,7 +190,25 @@ fn variable(name: &str, label: &str, query: String, current: &str) -> Value {
     })
 }
 
-/// The dashboard of `r`.
+/// The dashboard's two readings of one query: the aggregation rules' recorded series, or the
+/// raw ones where those have not been evaluated (see [`either`]).
+struct Aggregated<'a> {
+    recorded: Queries<'a>,
+    raw: Queries<'a>,
+    /// The rules' rate window, which names the recorded series.
+    window: String,
+}
+
+impl Aggregated<'_> {
+    /// `query` over the recorded series, or over the raw ones.
+    fn q(&self, query: impl Fn(&Queries<'_>, &str) -> String) -> String {
+        either(
+            query(&self.recorded, &self.window),
+            query(&self.raw, &self.window),
+        )
+    }
+}
+
 /// What a size panel shows: summaries give per-pod quantiles (the worst pod is shown),
 /// histograms a p99 over all pods from their buckets.
 fn size_description(what: &str, family: &FamilySpec) -> String {
@@ -200,8 +222,15 @@ fn size_description(what: &str, family: &FamilySpec) -> String {
     }
 }
 
+/// The dashboard of `r`.
 pub(crate) fn dashboard(r: &Resolved) -> Value {
-    let q = Queries::new(&r.contract, "namespace=\"$namespace\",job=\"$job\"");
+    let selector = "namespace=\"$namespace\",job=\"$job\"";
+    let q = Queries::new(&r.contract, selector);
+    let b = Aggregated {
+        recorded: Queries::recorded(&r.contract, selector),
+        raw: q.clone(),
+        window: r.rate_window.to_string(),
+    };
     let routes = q.route_labels();
     let route_legend = "{{method}} {{path}}";
     let mut l = Layout::default();
@@ -212,21 +241,24 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         "Requests per second over all pods.",
         "reqps",
         8,
-        &[(q.request_rate(RATE, ""), "all")],
+        &[(b.q(|q, w| q.request_rate(w, "")), "all")],
     );
     l.timeseries(
         "Request rate by route",
         "Requests per second per route template, over all pods.",
         "reqps",
         8,
-        &[(q.request_rate(RATE, &routes), route_legend)],
+        &[(b.q(|q, w| q.request_rate(w, &routes)), route_legend)],
     );
     l.timeseries(
         "Request rate by status class",
         "Requests per second per status class (2xx, 3xx, 4xx, 5xx).",
         "reqps",
         8,
-        &[(q.request_rate_by_status_class(RATE), "{{status_class}}")],
+        &[(
+            b.q(|q, w| q.request_rate_by_status_class(w)),
+            "{{status_class}}",
+        )],
     );
 
     l.row("Latency");
@@ -236,9 +268,9 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         "s",
         12,
         &[
-            (q.latency_quantile(0.5, RATE, ""), "p50"),
-            (q.latency_quantile(0.95, RATE, ""), "p95"),
-            (q.latency_quantile(0.99, RATE, ""), "p99"),
+            (b.q(|q, w| q.latency_quantile(0.5, w, "")), "p50"),
+            (b.q(|q, w| q.latency_quantile(0.95, w, "")), "p95"),
+            (b.q(|q, w| q.latency_quantile(0.99, w, "")), "p99"),
         ],
     );
     l.with_exemplars();
@@ -247,7 +279,10 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         "95th percentile latency per route template, over all pods.",
         "s",
         12,
-        &[(q.latency_quantile(0.95, RATE, &routes), route_legend)],
+        &[(
+            b.q(|q, w| q.latency_quantile(0.95, w, &routes)),
+            route_legend,
+        )],
     );
     l.with_exemplars();
 
@@ -257,14 +292,14 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         "Share of requests answered with a 5xx status. Empty when there is no traffic (a ratio of nothing is not zero).",
         "percentunit",
         12,
-        &[(q.error_ratio(RATE, ""), "5xx ratio")],
+        &[(b.q(|q, w| q.error_ratio(w, "")), "5xx ratio")],
     );
     l.timeseries(
         "Active connections",
         "Requests in flight, summed over pods.",
         "short",
         12,
-        &[(q.in_flight(""), "in flight")],
+        &[(b.q(|q, _| q.in_flight("")), "in flight")],
     );
 
     l.row("Sizes");
@@ -275,11 +310,11 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         12,
         &[
             (
-                q.size_average(r.contract.request_size(), RATE),
+                b.q(|q, w| q.size_average(r.contract.request_size(), w)),
                 "avg {{method}} {{path}}",
             ),
             (
-                q.size_p99(r.contract.request_size(), RATE),
+                b.q(|q, w| q.size_p99(r.contract.request_size(), w)),
                 "p99 {{method}} {{path}}",
             ),
         ],
@@ -291,11 +326,11 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         12,
         &[
             (
-                q.size_average(r.contract.response_size(), RATE),
+                b.q(|q, w| q.size_average(r.contract.response_size(), w)),
                 "avg {{method}} {{path}}",
             ),
             (
-                q.size_p99(r.contract.response_size(), RATE),
+                b.q(|q, w| q.size_p99(r.contract.response_size(), w)),
                 "p99 {{method}} {{path}}",
             ),
         ],
@@ -308,12 +343,16 @@ pub(crate) fn dashboard(r: &Resolved) -> Value {
         24,
         &[
             (
-                format!("topk(10, {})", q.request_rate(RATE, &routes)),
+                format!("topk(10, {})", b.q(|q, w| q.request_rate(w, &routes))),
                 "req/s",
                 "reqps",
             ),
-            (q.error_ratio(RATE, &routes), "5xx ratio", "percentunit"),
-            (q.latency_quantile(0.95, RATE, &routes), "p95", "s"),
+            (
+                b.q(|q, w| q.error_ratio(w, &routes)),
+                "5xx ratio",
+                "percentunit",
+            ),
+            (b.q(|q, w| q.latency_quantile(0.95, w, &routes)), "p95", "s"),
         ],
     );
 
@@ -400,4 +439,47 @@ pub(crate) fn uid(r: &Resolved) -> String {
         .chars()
         .take(40)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The names in `text` that only recording rules write (they hold a colon).
+    fn recorded_names(text: &str) -> std::collections::BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .filter(|w| w.contains(':') && !w.starts_with(':') && !w.ends_with(':'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_dashboard_reads_every_aggregate_the_rules_record_and_nothing_else() {
+        let apps = Config::parse(
+            "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n",
+        )
+        .unwrap()
+        .apps;
+        let board = dashboard(&apps[0]).to_string();
+        let read = recorded_names(&board);
+        let rules = super::super::rules(&apps[0]);
+        let written: std::collections::BTreeSet<String> = rules.groups[0]
+            .rules
+            .iter()
+            .filter_map(|r| r.record.clone())
+            .collect();
+        assert_eq!(read, written);
+        assert!(written.len() >= 8, "{written:?}");
+        // Every query that reads a recorded series falls back to the raw one.
+        for panel in dashboard(&apps[0])["panels"].as_array().unwrap() {
+            for t in panel["targets"].as_array().into_iter().flatten() {
+                let expr = t["expr"].as_str().unwrap();
+                if !recorded_names(expr).is_empty() {
+                    assert!(expr.contains(" or "), "{expr}");
+                    assert!(expr.contains("rate(") || expr.contains("a_http_"), "{expr}");
+                }
+            }
+        }
+    }
 }

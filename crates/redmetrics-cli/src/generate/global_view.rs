@@ -1,5 +1,5 @@
 //! `deploy/<app>/global-view.yaml`: Prometheus configuration fragments that carry an app's
-//! SLO view past one Prometheus. Which rules run where decides what travels:
+//! dashboards and SLO view past one Prometheus. Which rules run where decides what travels:
 //!
 //! - a Prometheus that evaluates the generated rules ships only their recorded series, to a
 //!   global Prometheus by federation (`match[]`) or by remote write (a keep-list);
@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::config::Resolved;
+use crate::promql::Queries;
 
 use super::escape::promql_string;
 
@@ -30,17 +31,19 @@ fn recorded(r: &Resolved) -> Vec<String> {
     names
 }
 
-/// The raw series the rules read: requests, the duration histogram in either form, `up`.
+/// The raw series the rules read: what the aggregation rules sum, the duration histogram's
+/// native form and `_count` (the alerts read either form) and `up`.
 fn rule_inputs(r: &Resolved) -> Vec<String> {
-    let requests = r.contract.requests().desc().name();
     let duration = r.contract.duration().desc().name();
-    vec![
-        requests.to_owned(),
+    let mut names = Queries::new(&r.contract, "").aggregate_inputs();
+    names.extend([
         duration.to_owned(),
-        format!("{duration}_bucket"),
         format!("{duration}_count"),
         "up".to_owned(),
-    ]
+    ]);
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Keeps only the series named in `names` (a `write_relabel_configs` entry).
@@ -52,9 +55,8 @@ fn keep(names: &[String]) -> Value {
     }])
 }
 
-/// The fragments for `r`; `None` without `[apps.slo]` (no recorded series to ship).
-pub(crate) fn global_view(r: &Resolved) -> Option<Value> {
-    r.slo.as_ref()?;
+/// The fragments for `r`.
+pub(crate) fn global_view(r: &Resolved) -> Value {
     let recorded = recorded(r);
     let selector = format!(
         "{{__name__=~{},namespace={},job={}}}",
@@ -63,7 +65,9 @@ pub(crate) fn global_view(r: &Resolved) -> Option<Value> {
         promql_string(&r.job)
     );
     let tenant = json!({ "X-Scope-OrgID": r.app.namespace });
-    Some(json!({
+    let url = "https://mimir.example.com/api/v1/push";
+    let cluster = json!({ "cluster": "replace-with-this-cluster's-name" });
+    json!({
         "federation": {
             "job_name": format!("federate-{}", r.app.name),
             "honor_labels": true,
@@ -72,30 +76,50 @@ pub(crate) fn global_view(r: &Resolved) -> Option<Value> {
             "static_configs": [{ "targets": ["prometheus-operated.monitoring.svc:9090"] }],
         },
         "remote_write_recorded": {
-            "url": "https://mimir.example.com/api/v1/push",
+            "url": url,
             "headers": tenant,
             "write_relabel_configs": keep(&recorded),
         },
         "remote_write_agent": {
-            "url": "https://mimir.example.com/api/v1/push",
+            "url": url,
             "headers": tenant,
             "write_relabel_configs": keep(&rule_inputs(r)),
         },
-        "external_labels": { "cluster": "replace-with-this-cluster's-name" },
-    }))
+        "external_labels": cluster,
+        // The same recorded remote write in the Prometheus Operator's terms, as values of
+        // kube-prometheus-stack (`prometheus.prometheusSpec` is a Prometheus object's spec).
+        "kube_prometheus_stack": {
+            "prometheus": { "prometheusSpec": {
+                "externalLabels": cluster,
+                "remoteWrite": [{
+                    "url": url,
+                    "headers": tenant,
+                    "writeRelabelConfigs": [{
+                        "sourceLabels": ["__name__"],
+                        "regex": names_regex(&recorded),
+                        "action": "keep",
+                    }],
+                }],
+            } },
+        },
+    })
 }
 
 /// The comment heading the file: what each fragment is for and which rules run where.
 pub(crate) fn header(r: &Resolved) -> String {
     format!(
-        "# Prometheus configuration fragments for a global view of the SLOs of {app}.\n\
+        "# Prometheus configuration fragments for a global view of the dashboards and SLOs of {app}.\n\
          # federation: a scrape job for the global Prometheus; it pulls only the recorded series\n\
          #   from the Prometheus that evaluates deploy/{app}/rules.yaml (set the target).\n\
          # remote_write_recorded: a remote_write entry for that same Prometheus: the same series,\n\
          #   pushed; the tenant header is for Mimir or Thanos receive.\n\
          # remote_write_agent: for a Prometheus in agent mode, which evaluates no rules: it ships\n\
          #   the raw series the rules read, and the receiver must load deploy/{app}/rules.yaml.\n\
-         # external_labels: under `global:` of each sending Prometheus, to tell clusters apart.\n",
+         # external_labels: under `global:` of each sending Prometheus, to tell clusters apart.\n\
+         # kube_prometheus_stack: remote_write_recorded and external_labels as values of the stack\n\
+         #   (merge the keep-lists of several apps into one regex).\n\
+         # The dashboards' per-pod panels (CPU, memory) read raw series: they draw only where the\n\
+         #   pods are scraped.\n",
         app = r.app.name
     )
 }

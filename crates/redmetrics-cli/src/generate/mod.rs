@@ -95,12 +95,10 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
             .with_context(|| format!("app {}", r.app.name))?;
         let board = json(&dashboard::dashboard(r))?;
         out.insert(dir.join("rules.yaml"), yaml(&rule_file)?);
-        if let Some(view) = global_view::global_view(r) {
-            out.insert(
-                dir.join("global-view.yaml"),
-                commented_yaml(&global_view::header(r), &view)?,
-            );
-        }
+        out.insert(
+            dir.join("global-view.yaml"),
+            commented_yaml(&global_view::header(r), &global_view::global_view(r))?,
+        );
         if let Some(tests) = slo_tests::rules_test(r) {
             out.insert(
                 dir.join("rules.test.yaml"),
@@ -156,6 +154,10 @@ pub(crate) fn artifacts(apps: &[Resolved]) -> Result<Artifacts> {
     out.insert(
         chart_dir.join("files/dashboard.json"),
         json(&dashboard::dashboard(&token))?,
+    );
+    out.insert(
+        chart_dir.join("files/global-view.yaml"),
+        yaml(&global_view::global_view(&token))?,
     );
     Ok(out)
 }

@@ -133,6 +133,19 @@ pub(crate) fn percent(ratio: f64) -> String {
     format!("{s}%")
 }
 
+/// The job-level aggregates the dashboards draw (see [`Queries::aggregates`]), over the
+/// app's rate window: what a dashboard reads at any pod count, and what a global view ships.
+fn aggregation_rules(r: &Resolved, q: &Queries<'_>) -> Group {
+    Group {
+        name: format!("{}.recording.rules", r.prefix()),
+        rules: q
+            .aggregates(&r.rate_window.to_string())
+            .into_iter()
+            .map(|(name, expr)| record(name, expr))
+            .collect(),
+    }
+}
+
 /// The rules for one app.
 pub(crate) fn rules(r: &Resolved) -> RuleFile {
     let q = Queries::new(&r.contract, selector(r));
@@ -212,8 +225,8 @@ pub(crate) fn rules(r: &Resolved) -> RuleFile {
         down,
         absent,
     ];
-    // The SLO recordings come first, in the file and by name (see `slo::slo_rules`).
-    let mut groups = Vec::new();
+    // The recordings come first, in the file and by name (see `slo::slo_rules`).
+    let mut groups = vec![aggregation_rules(r, &q)];
     if let Some((recordings, burns)) = super::slo::slo_rules(r, &q) {
         groups.push(recordings);
         alerts.extend(burns);
@@ -245,21 +258,21 @@ mod tests {
         .unwrap()
         .apps;
         let file = rules(&apps[0]);
-        assert_eq!(file.groups.len(), 2);
-        let burns = file.groups[1]
+        assert_eq!(file.groups.len(), 3);
+        let burns = file.groups[2]
             .rules
             .iter()
             .filter(|r| r.alert.as_deref() == Some(ERROR_BUDGET_BURN))
             .count();
         assert_eq!(burns, 4);
         assert_eq!(
-            file.groups[0].rules.len(),
+            file.groups[1].rules.len(),
             8 * 3 + 1,
             "rate, ratio and burn rate for 7 windows and the period, and the budget left"
         );
-        let mut records: Vec<(&str, Option<&String>)> = file.groups[0]
-            .rules
+        let mut records: Vec<(&str, Option<&String>)> = file.groups[..2]
             .iter()
+            .flat_map(|g| &g.rules)
             .map(|r| (r.record.as_deref().unwrap(), r.labels.get("slo")))
             .collect();
         let all = records.len();
@@ -273,7 +286,10 @@ mod tests {
         let base = "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n";
         let annotated = |config: &str| -> Vec<Option<String>> {
             let apps = Config::parse(config).unwrap().apps;
-            rules(&apps[0]).groups[0]
+            rules(&apps[0])
+                .groups
+                .last()
+                .unwrap()
                 .rules
                 .iter()
                 .map(|r| r.annotations.get("runbook_url").cloned())

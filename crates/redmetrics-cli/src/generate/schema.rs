@@ -77,6 +77,11 @@ fn secret_ref() -> Value {
     })
 }
 
+/// An http(s) URL without spaces, quotes, braces or a fragment, or empty.
+fn url() -> Value {
+    json!({ "type": "string", "pattern": "^(https?://[^\\s\"'{}#<>\\\\`]+)?$" })
+}
+
 /// `metrics.alertmanagerConfig`: receivers, routes by severity and secret references. The
 /// patterns keep every string free of quotes, braces and spaces, so none is read as a Go
 /// template by Alertmanager.
@@ -89,7 +94,7 @@ fn alertmanager_config_values() -> Value {
         "uniqueItems": true,
         "items": { "enum": ["slack", "email", "pagerduty"] },
     });
-    let url = json!({ "type": "string", "pattern": "^(https?://[^\\s\"'{}#<>\\\\`]+)?$" });
+    let url = url();
     object(json!({
         "enabled": boolean(),
         "labels": map_of_strings(),
@@ -122,6 +127,32 @@ fn alertmanager_config_values() -> Value {
             "routingKey": secret_ref(),
             "url": url,
         })),
+    }))
+}
+
+/// `metrics.globalView`: the agent's remote write. The URL, tenant and external label names
+/// are refused unless they are one (no spaces, quotes or braces); label values may hold
+/// anything, the template writes them as JSON strings.
+fn global_view_values() -> Value {
+    object(json!({
+        "agent": object(json!({
+            "enabled": boolean(),
+            "serviceAccountName": { "type": "string", "pattern": "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$" },
+        })),
+        "remoteWrite": object(json!({
+            "url": url(),
+            "tenant": { "type": "string", "pattern": "^[A-Za-z0-9_.-]{0,150}$" },
+        })),
+        // Label names, `__` excepted (reserved); as patternProperties, so that Helm's
+        // error names the field.
+        "externalLabels": {
+            "type": "object",
+            "maxProperties": 20,
+            "patternProperties": {
+                "^([a-zA-Z]|_[a-zA-Z0-9])[a-zA-Z0-9_]*$": { "type": "string", "maxLength": 1024 },
+            },
+            "additionalProperties": false,
+        },
     }))
 }
 
@@ -195,6 +226,7 @@ pub(crate) fn values_schema() -> String {
                 })),
                 "prometheusRule": rule_values(),
                 "alertmanagerConfig": alertmanager_config_values(),
+                "globalView": global_view_values(),
                 "dashboard": monitoring_object(json!({
                     "folder": string(),
                     "folderAnnotation": { "type": "string", "minLength": 1 },

@@ -522,6 +522,23 @@ impl Prometheus {
         v["data"].clone()
     }
 
+    /// Replaces the rule or config file `name` and asks the server to reload
+    /// (`POST /-/reload`, which `--web.enable-lifecycle` allows).
+    pub async fn reload_with(&self, name: &str, content: &str) {
+        std::fs::write(self.dir.path().join(name), content).unwrap();
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let req = http::Request::post(format!("http://{}/-/reload", self.addr))
+            .body(Full::default())
+            .unwrap();
+        let res = client.request(req).await.unwrap();
+        assert!(
+            res.status().is_success(),
+            "reload: {}\n{}",
+            res.status(),
+            self.log()
+        );
+    }
+
     /// An instant query's result vector.
     pub async fn query(&self, promql: &str) -> Vec<Value> {
         let q = urlencode(promql);
@@ -815,8 +832,9 @@ pub fn judge(script: &str, args: &[&str], stdin: &str) -> (i32, String, String) 
 }
 
 /// Validates manifests (one or more YAML documents) against the Prometheus Operator's schema
-/// for `kind` (`ServiceMonitor`, `PrometheusRule` or `AlertmanagerConfig`), unknown fields
-/// forbidden: `tests/judges/crd_validate.py`, with the schemas scripts/test installs from PyPI.
+/// for `kind` (`ServiceMonitor`, `PrometheusRule`, `AlertmanagerConfig`, `Prometheus` or
+/// `PrometheusAgent`), unknown fields forbidden: `tests/judges/crd_validate.py`, with the
+/// schemas scripts/test installs from PyPI.
 pub fn assert_valid_against_crd(kind: &str, manifests: &str, expect_objects: usize) {
     let (code, out, err) = judge("crd_validate.py", &[kind], manifests);
     assert_eq!(

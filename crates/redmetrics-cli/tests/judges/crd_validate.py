@@ -6,8 +6,8 @@ then made strict: unknown fields are errors (the API server would silently prune
 is how a misspelt `scrapTimeout` goes unnoticed), and wrong types are errors.
 
 Usage: crd_validate.py KIND < manifests (one or more YAML documents)
-KIND is ServiceMonitor, PrometheusRule or AlertmanagerConfig (v1alpha1, the version
-kube-prometheus-stack's Alertmanager selects). Objects of other kinds are skipped. Prints a
+KIND is ServiceMonitor, PrometheusRule, AlertmanagerConfig (v1alpha1, the version
+kube-prometheus-stack's Alertmanager selects), Prometheus or PrometheusAgent (v1alpha1). Objects of other kinds are skipped. Prints a
 JSON list of {"kind", "name", "errors"}; exits 1 when any object has errors, 2 on bad usage.
 """
 
@@ -22,6 +22,8 @@ MODELS = {
     "ServiceMonitor": v1.ServiceMonitor,
     "PrometheusRule": v1.PrometheusRule,
     "AlertmanagerConfig": v1alpha1.AlertmanagerConfig,
+    "Prometheus": v1.Prometheus,
+    "PrometheusAgent": v1alpha1.PrometheusAgent,
 }
 
 

@@ -199,8 +199,25 @@ impl Known {
         }
     }
 
+    /// Whether recording rule `record` records one form of a latency histogram by name
+    /// (`level:<histogram>_bucket:rate5m`): reading that form alone is what it is for, and
+    /// the queries over it join the other form with `or`.
+    fn records_one_form(&self, record: &str) -> bool {
+        let metric = record.split(':').nth(1).unwrap_or_default();
+        self.latency.iter().any(|h| {
+            ["_bucket", "_count", "_sum"]
+                .iter()
+                .any(|s| metric == format!("{h}{s}"))
+        })
+    }
+
     /// Checks one query: it parses and names only known metrics.
     fn judge(&self, c: &mut Check, at: &str, expr: &str) {
+        self.judge_query(c, at, expr, true);
+    }
+
+    /// [`Self::judge`], with the check of the latency histogram's forms when `forms`.
+    fn judge_query(&self, c: &mut Check, at: &str, expr: &str, forms: bool) {
         if let Some(why) = promql_refusal(expr) {
             c.fail(
                 format!("{at}: not parsed: {why}"),
@@ -216,7 +233,9 @@ impl Known {
             Ok(parsed) => {
                 let mut names = Vec::new();
                 metric_names(&parsed, &mut names);
-                self.judge_forms(c, at, &names);
+                if forms {
+                    self.judge_forms(c, at, &names);
+                }
                 for n in names.into_iter().filter(|n| !self.names.contains(n)) {
                     let hint = if self.prefixes.is_empty() {
                         "no redmetrics prefix found: name it with --prefix".to_owned()
@@ -244,8 +263,11 @@ pub(super) fn rules_check(rules: &[&Object], known: &Known) -> Check {
                 .or(rule["record"].as_str())
                 .unwrap_or("<unnamed>");
             let at = format!("{} rule {name}", r.id());
+            let forms = !rule["record"]
+                .as_str()
+                .is_some_and(|r| known.records_one_form(r));
             match rule["expr"].as_str() {
-                Some(expr) => known.judge(&mut c, &at, expr),
+                Some(expr) => known.judge_query(&mut c, &at, expr, forms),
                 None => c.fail(format!("{at} has no expr"), "every rule needs an expr"),
             }
         }
