@@ -53,9 +53,9 @@ const BYTES: [u64; 7] = [0, 1, 64, 65, 4096, 1_000_000, 5_000_000_000];
 
 /// The trace of request `i` when it has one (every third request, eight traces in turn).
 fn trace(i: usize) -> Option<TraceContext> {
-    (i % 3 == 0).then(|| {
+    i.is_multiple_of(3).then(|| {
         let n = (i / 3 % 8) as u8 + 1;
-        TraceContext::new([n; 16], (n % 2 == 0).then_some([n + 0x40; 8])).unwrap()
+        TraceContext::new([n; 16], n.is_multiple_of(2).then_some([n + 0x40; 8])).unwrap()
     })
 }
 

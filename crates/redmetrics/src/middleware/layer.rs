@@ -1,7 +1,6 @@
 //! The tower layer and service.
 
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use http::{Request, Response};
 use http_body::Body;
@@ -61,7 +60,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let start = Instant::now();
+        let start = crate::monotonic::now();
         let parts = RequestParts {
             method: req.method(),
             uri: req.uri(),

@@ -1,7 +1,7 @@
 //! The handle applications configure: contract, registry, layer and endpoint of one app.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::Method;
 
@@ -133,7 +133,7 @@ impl HttpMetrics {
     /// [`record`](Self::record) with the trace the request belongs to, which becomes the
     /// exemplar of its latency bucket and request counter (when exemplars are on).
     pub fn record_traced(&self, request: &Completed<'_>, trace: Option<&TraceContext>) {
-        let now = Instant::now();
+        let now = crate::monotonic::now();
         let route = self
             .shared
             .route(MethodLabel::of(request.method), request.route);
@@ -141,7 +141,7 @@ impl HttpMetrics {
         self.shared.done(
             route,
             request.status,
-            request.took,
+            u64::try_from(request.took.as_nanos()).unwrap_or(u64::MAX),
             now,
             request.response_bytes,
             trace,

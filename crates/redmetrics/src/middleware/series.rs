@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
 use super::protocol::{Protocol, ProtocolSeen};
@@ -36,10 +35,11 @@ impl SizeMetric {
         }
     }
 
+    /// Records `bytes` at `now` on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
-    fn observe(&self, bytes: u64, now: Instant) {
+    fn observe(&self, bytes: u64, now: u64) {
         match self {
-            Self::Summary(s) => s.observe_u64_at(bytes, now),
+            Self::Summary(s) => s.observe_u64_at_nanos(bytes, now),
             Self::Histogram(h) => h.observe(bytes as f64),
         }
     }
@@ -335,20 +335,21 @@ impl Shared {
     }
 
     /// A request's response ended (or was abandoned): record everything but the request size.
+    /// `start` is the request's arrival on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
     pub(crate) fn finish(
         &self,
         route: RouteRef,
         status: u16,
-        start: Instant,
+        start: u64,
         response_bytes: u64,
         trace: Option<&TraceContext>,
     ) {
-        let end = Instant::now();
+        let end = crate::monotonic::now();
         self.done(
             route,
             status,
-            end.saturating_duration_since(start),
+            end.saturating_sub(start),
             end,
             response_bytes,
             trace,
@@ -356,19 +357,19 @@ impl Shared {
         self.in_flight.dec();
     }
 
-    /// Records latency, response size and the request counter.
+    /// Records latency (`nanos`), response size and the request counter; `end` is when the
+    /// response ended, on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
     pub(crate) fn done(
         &self,
         route: RouteRef,
         status: u16,
-        took: Duration,
-        end: Instant,
+        nanos: u64,
+        end: u64,
         response_bytes: u64,
         trace: Option<&TraceContext>,
     ) {
         let series = self.series(route);
-        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         series.hot.duration.observe_nanos(nanos);
         series.hot.response_size.observe(response_bytes, end);
         let traced = trace.map(|t| (t, unix_millis()));
@@ -393,7 +394,7 @@ impl Shared {
 
     /// A request body ended or was dropped after `bytes` bytes.
     #[inline]
-    pub(crate) fn request_size(&self, route: RouteRef, bytes: u64, at: Instant) {
+    pub(crate) fn request_size(&self, route: RouteRef, bytes: u64, at: u64) {
         self.series(route).hot.request_size.observe(bytes, at);
     }
 
