@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::AtomicF64;
 use super::NativeLayout;
-use super::native::{NativeBuckets, NativeRead};
+use super::native::{self, NativeBuckets, NativeRead};
 use crate::number::canonical;
 
 /// Why a bucket layout was refused.
@@ -117,6 +117,14 @@ impl Buckets {
     }
 }
 
+/// A duration and the buckets it lands in, see [`Histogram::position_nanos`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Position {
+    nanos: u64,
+    classic: usize,
+    native: Option<usize>,
+}
+
 /// Counts observations into fixed buckets. `_count` is derived from the bucket counts, so a
 /// scrape always sees `+Inf` equal to `_count`, even while requests are being recorded.
 ///
@@ -211,15 +219,36 @@ impl Histogram {
     /// seconds, the sum is kept as an integer.
     #[inline]
     pub fn observe_nanos(&self, nanos: u64) {
+        self.observe_position(self.position_nanos(nanos));
+    }
+
+    /// Where a duration of `nanos` lands in this histogram's buckets: found once per request
+    /// and recorded with [`observe_position`](Self::observe_position) into every histogram
+    /// of the same layout (a route's and its status's latency).
+    #[inline]
+    pub(crate) fn position_nanos(&self, nanos: u64) -> Position {
         let v = nanos as f64 * 1e-9;
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        let i = self.buckets.bounds.partition_point(|&b| !(b >= v));
-        // Native before classic: a scrape reads them the other way round (see `read_native`).
-        if let Some(n) = &self.native {
-            n.observe(v);
+        let classic = self.buckets.bounds.partition_point(|&b| !(b >= v));
+        Position {
+            nanos,
+            classic,
+            native: self.native.as_ref().map(|_| native::index(v)),
         }
-        self.counts[i].fetch_add(1, Ordering::Relaxed);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Records a duration placed by [`position_nanos`](Self::position_nanos) of a histogram
+    /// with the same buckets and native layout; the same as
+    /// [`observe_nanos`](Self::observe_nanos) of it.
+    #[inline]
+    pub(crate) fn observe_position(&self, p: Position) {
+        debug_assert_eq!(self.native.is_some(), p.native.is_some());
+        // Native before classic: a scrape reads them the other way round (see `read_native`).
+        if let (Some(n), Some(i)) = (&self.native, p.native) {
+            n.observe_index(i);
+        }
+        self.counts[p.classic].fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(p.nanos, Ordering::Relaxed);
     }
 
     /// The bucket layout.

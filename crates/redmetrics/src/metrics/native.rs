@@ -138,7 +138,13 @@ impl NativeBuckets {
     /// Counts one observation of `seconds` (never negative: a duration).
     #[inline]
     pub(crate) fn observe(&self, seconds: f64) {
-        self.counts[index(seconds)].fetch_add(1, Ordering::Relaxed);
+        self.observe_index(index(seconds));
+    }
+
+    /// Counts one observation whose [`index`] is known.
+    #[inline]
+    pub(crate) fn observe_index(&self, index: usize) {
+        self.counts[index].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Loads the counters and fills `buckets` with (key, count) of every populated bucket at
@@ -193,7 +199,7 @@ fn reduce(key: i32, shift: u32) -> i32 {
 
 /// The counter index of `seconds`: 0 for the zero bucket, else 1 + key - [`FIRST_KEY`].
 #[inline]
-fn index(seconds: f64) -> usize {
+pub(crate) fn index(seconds: f64) -> usize {
     // Also catches NaN, which a duration never is.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(seconds > ZERO_THRESHOLD) {

@@ -370,7 +370,9 @@ impl Shared {
         trace: Option<&TraceContext>,
     ) {
         let series = self.series(route);
-        series.hot.duration.observe_nanos(nanos);
+        // Found once: the (route, status) histogram has the same layout.
+        let at = series.hot.duration.position_nanos(nanos);
+        series.hot.duration.observe_position(at);
         series.hot.response_size.observe(response_bytes, end);
         let traced = trace.map(|t| (t, unix_millis()));
         let seconds = nanos as f64 * 1e-9;
@@ -382,7 +384,7 @@ impl Shared {
         }
         let s = self.status_series(route, status);
         if let Some(h) = &s.duration {
-            h.observe_nanos(nanos);
+            h.observe_position(at);
             if let Some((t, at)) = traced {
                 s.duration_exemplars
                     .record(self.duration_buckets.bounds(), seconds, t, at);
