@@ -33,7 +33,14 @@ pub enum BucketsError {
 pub struct Buckets {
     bounds: Box<[f64]>,
     le: Box<[Box<str>]>,
+    /// The classic bucket of each native bucket's values (by native counter index), or
+    /// [`SEARCH`] where a bound lies within it: a latency's classic bucket is then one
+    /// lookup after its native index, not a binary search.
+    by_native: Box<[u16]>,
 }
+
+/// In [`Buckets::by_native`]: search the bounds.
+const SEARCH: u16 = u16::MAX;
 
 impl Buckets {
     /// The default latency buckets (client_golang's `DefBuckets`), in seconds: .005 … 10.
@@ -78,7 +85,26 @@ impl Buckets {
             .map(|&b| canonical(b).into_boxed_str())
             .chain(std::iter::once("+Inf".into()))
             .collect();
-        Self { bounds, le }
+        let by_native = (0..=native::FINE_BUCKETS)
+            .map(|i| {
+                let Some((lo, hi)) = native::range(i) else {
+                    return SEARCH;
+                };
+                if bounds.iter().any(|&b| lo <= b && b <= hi) {
+                    return SEARCH;
+                }
+                // No bound in [lo, hi]: every value in (lo, hi] is above the same bounds.
+                u16::try_from(bounds.partition_point(|&b| b < lo))
+                    .ok()
+                    .filter(|&c| c != SEARCH)
+                    .unwrap_or(SEARCH)
+            })
+            .collect();
+        Self {
+            bounds,
+            le,
+            by_native,
+        }
     }
 
     /// Checks that the bounds are finite and strictly increasing.
@@ -228,12 +254,16 @@ impl Histogram {
     #[inline]
     pub(crate) fn position_nanos(&self, nanos: u64) -> Position {
         let v = nanos as f64 * 1e-9;
-        #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        let classic = self.buckets.bounds.partition_point(|&b| !(b >= v));
+        let at = native::index(v);
+        let classic = match self.buckets.by_native[at] {
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            SEARCH => self.buckets.bounds.partition_point(|&b| !(b >= v)),
+            c => usize::from(c),
+        };
         Position {
             nanos,
             classic,
-            native: self.native.as_ref().map(|_| native::index(v)),
+            native: self.native.as_ref().map(|_| at),
         }
     }
 
@@ -295,6 +325,45 @@ mod tests {
         assert_eq!(c[10], 3, "10 lands in le=10");
         assert_eq!(c[11], 5);
         assert_eq!(h.buckets().le()[7].as_ref(), "1.0");
+    }
+
+    /// The classic bucket found through the native index is the one the bounds give, for
+    /// durations around every default bound, every power of two and their neighbours.
+    #[test]
+    fn the_classic_bucket_by_native_index_is_the_searched_one() {
+        let layouts = [
+            Buckets::default_seconds(),
+            Buckets::new([0.0005, 0.001, 0.002, 0.003, 0.004, 0.0041, 0.3, 300.0]).unwrap(),
+            Buckets::new([1e-7, 0.5, 1.0]).unwrap(),
+        ];
+        for b in layouts {
+            let h = Histogram::new(Arc::new(b.clone()));
+            let mut nanos: Vec<u64> = vec![0, 1, 953, 954, 1_000, u64::MAX / 2];
+            for &bound in b.bounds() {
+                let n = (bound * 1e9) as u64;
+                nanos.extend([n.saturating_sub(1), n, n + 1]);
+            }
+            for e in 0..40 {
+                let n = 1u64 << e;
+                nanos.extend([n - 1, n, n + 1, n + n / 3]);
+            }
+            let mut n = 1u64;
+            while n < 400_000_000_000 {
+                nanos.push(n);
+                n = n * 21 / 20 + 1;
+            }
+            for n in nanos {
+                let v = n as f64 * 1e-9;
+                #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                let want = b.bounds().partition_point(|&x| !(x >= v));
+                assert_eq!(
+                    h.position_nanos(n).classic,
+                    want,
+                    "{n} ns in {:?}",
+                    b.bounds()
+                );
+            }
+        }
     }
 
     #[test]

@@ -80,6 +80,9 @@ fn by_status(contract: &Contract, buckets: &Arc<Buckets>) -> Option<Histogram> {
 #[derive(Debug)]
 pub(crate) struct RouteSeries {
     method: &'static str,
+    /// `method` as the key compares it: a byte, not a string (the overflow series is never
+    /// compared).
+    label: MethodLabel,
     path: Box<str>,
     labels: LabelSet,
     /// The last status counted on this route and its slot in the request table
@@ -210,6 +213,7 @@ impl Shared {
                 bound,
                 RouteSeries {
                     method: OVERFLOW,
+                    label: MethodLabel::Other,
                     path: OVERFLOW.into(),
                     labels: names(contract.duration()),
                     last_status: AtomicU64::new(0),
@@ -251,9 +255,11 @@ impl Shared {
         &self.contract
     }
 
-    fn route_series(&self, method: &'static str, path: &str) -> RouteSeries {
+    fn route_series(&self, label: MethodLabel, path: &str) -> RouteSeries {
+        let method = label.as_str();
         RouteSeries {
             method,
+            label,
             path: path.into(),
             labels: labels::render([
                 (self.contract.labels().method.as_str(), method),
@@ -295,9 +301,9 @@ impl Shared {
         let hash = self.routes.hash(&(method, path));
         let (route, _) = self.routes.get_or_insert(
             hash,
-            |r| r.method == method.as_str() && *r.path == *path,
+            |r| r.label == method && *r.path == *path,
             // Checked only for a new route: a longer path (a raw URL) is folded and counted.
-            || (path.len() <= self.max_value_len).then(|| self.route_series(method.as_str(), path)),
+            || (path.len() <= self.max_value_len).then(|| self.route_series(method, path)),
         );
         route
     }
