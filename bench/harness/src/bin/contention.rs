@@ -55,7 +55,10 @@ fn run(metrics: &HttpMetrics, paths: &[&'static str], n: usize) -> Duration {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     took.into_iter().max().unwrap_or_default() / n as u32
 }
@@ -96,7 +99,10 @@ fn main() {
         }
     }
     for (i, (name, _)) in modes.iter().enumerate() {
-        let per: Vec<String> = results[i].iter().map(|d| d.as_nanos().to_string()).collect();
+        let per: Vec<String> = results[i]
+            .iter()
+            .map(|d| d.as_nanos().to_string())
+            .collect();
         println!(
             "{name:30} median {:>5} ns/request (rounds: {})",
             median(results[i].clone()).as_nanos(),

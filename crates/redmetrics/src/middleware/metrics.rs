@@ -8,8 +8,8 @@ use http::Method;
 use super::layer::MetricsLayer;
 use super::method::MethodLabel;
 use super::route::{Classify, MatchedPathRoute};
-use super::series::{Exemplars, HttpCollector, Shared};
-use super::trace::{TraceSource, W3cTraceparent};
+use super::series::{Exemplars, HttpCollector, Shared, Source};
+use super::trace::TraceSource;
 use super::view::SeriesView;
 use crate::collect::TraceContext;
 use crate::contract::Contract;
@@ -272,7 +272,7 @@ impl HttpMetricsBuilder {
         self
     }
 
-    /// Where a request's trace comes from (default [`W3cTraceparent`]: the sampled W3C
+    /// Where a request's trace comes from (default [`W3cTraceparent`](super::W3cTraceparent): the sampled W3C
     /// `traceparent` header). Give the trace context your tracing stack holds instead; see
     /// [`TraceSource`].
     pub fn trace_context(mut self, source: impl TraceSource) -> Self {
@@ -303,10 +303,9 @@ impl HttpMetricsBuilder {
             excluded,
             classifier,
             Exemplars {
-                source: self.exemplars.then(|| {
-                    self.trace_source
-                        .unwrap_or_else(|| Box::new(W3cTraceparent) as Box<dyn TraceSource>)
-                }),
+                source: self
+                    .exemplars
+                    .then(|| self.trace_source.map_or(Source::W3c, Source::Custom)),
                 counter: self.counter_exemplars,
             },
         );

@@ -174,9 +174,18 @@ pub(crate) struct Shared {
 /// Which samples carry exemplars, and where traces come from.
 pub(crate) struct Exemplars {
     /// `None` when exemplars are off.
-    pub(crate) source: Option<Box<dyn TraceSource>>,
+    pub(crate) source: Option<Source>,
     /// Whether `requests_total` carries them too (the latency buckets always do when on).
     pub(crate) counter: bool,
+}
+
+/// Where traces come from: the default is called directly (inlined on the request path),
+/// an application's source through its trait object.
+pub(crate) enum Source {
+    /// [`W3cTraceparent`](super::W3cTraceparent).
+    W3c,
+    /// What [`trace_context`](super::HttpMetricsBuilder::trace_context) was given.
+    Custom(Box<dyn TraceSource>),
 }
 
 impl std::fmt::Debug for Shared {
@@ -291,7 +300,10 @@ impl Shared {
     /// The trace of a measured request, when exemplars are on and the source knows one.
     #[inline]
     pub(crate) fn trace(&self, req: RequestParts<'_>) -> Option<TraceContext> {
-        self.exemplars.source.as_ref()?.trace_context(req)
+        match self.exemplars.source.as_ref()? {
+            Source::W3c => super::W3cTraceparent.trace_context(req),
+            Source::Custom(source) => source.trace_context(req),
+        }
     }
 
     /// Resolves the (method, path) series, creating it on first use.
