@@ -179,7 +179,8 @@ impl Summary {
         self.observe_at_nanos(v, crate::monotonic::now());
     }
 
-    /// Records one observation at `now`, for callers that already read the clock.
+    /// Records one observation at `now`, whose time slice is found from its distance to the
+    /// present (the window's clock is the request path's `u64` monotonic one).
     #[inline]
     pub fn observe_at(&self, v: f64, now: Instant) {
         self.observe_at_nanos(v, crate::monotonic::of(now));
