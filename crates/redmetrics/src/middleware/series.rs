@@ -400,7 +400,7 @@ impl Shared {
                 .exemplars
                 .record(self.duration_buckets.bounds(), seconds, t, at);
         }
-        let s = self.status_series(route, status);
+        let s = self.status_series(series, route, status);
         if let Some(h) = &s.duration {
             h.observe_position(at);
             if let Some((t, at)) = traced {
@@ -421,8 +421,7 @@ impl Shared {
     /// The (route, status) series, created on first use; most requests of a route repeat
     /// the status before, which the route remembers.
     #[inline]
-    fn status_series(&self, route: RouteRef, status: u16) -> &StatusSeries {
-        let series = self.series(route);
+    fn status_series(&self, series: &RouteSeries, route: RouteRef, status: u16) -> &StatusSeries {
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
             && let Some(s) = self.requests.get_slot((cached as u32).wrapping_sub(1))
