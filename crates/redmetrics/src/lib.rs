@@ -47,6 +47,7 @@ mod labels;
 pub mod live;
 pub mod metrics;
 pub mod middleware;
+mod monotonic;
 pub mod name;
 mod number;
 #[cfg(feature = "otlp")]

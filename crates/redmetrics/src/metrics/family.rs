@@ -133,7 +133,7 @@ impl FamilyMetric for Summary {
     }
     fn encode(&self, labels: &LabelSet, sink: &mut dyn Sink, scratch: &mut Scratch) {
         let (sum, count) = self.read_at(
-            std::time::Instant::now(),
+            crate::monotonic::now(),
             &mut scratch.quantiles,
             &mut scratch.buckets,
         );

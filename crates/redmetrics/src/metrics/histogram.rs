@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::AtomicF64;
 use super::NativeLayout;
-use super::native::{NativeBuckets, NativeRead};
+use super::native::{self, NativeBuckets, NativeRead};
 use crate::number::canonical;
 
 /// Why a bucket layout was refused.
@@ -33,7 +33,14 @@ pub enum BucketsError {
 pub struct Buckets {
     bounds: Box<[f64]>,
     le: Box<[Box<str>]>,
+    /// The classic bucket of each native bucket's values (by native counter index), or
+    /// [`SEARCH`] where a bound lies within it: a latency's classic bucket is then one
+    /// lookup after its native index, not a binary search.
+    by_native: Box<[u16]>,
 }
+
+/// In [`Buckets::by_native`]: search the bounds.
+const SEARCH: u16 = u16::MAX;
 
 impl Buckets {
     /// The default latency buckets (client_golang's `DefBuckets`), in seconds: .005 … 10.
@@ -78,7 +85,26 @@ impl Buckets {
             .map(|&b| canonical(b).into_boxed_str())
             .chain(std::iter::once("+Inf".into()))
             .collect();
-        Self { bounds, le }
+        let by_native = (0..=native::FINE_BUCKETS)
+            .map(|i| {
+                let Some((lo, hi)) = native::range(i) else {
+                    return SEARCH;
+                };
+                if bounds.iter().any(|&b| lo <= b && b <= hi) {
+                    return SEARCH;
+                }
+                // No bound in [lo, hi]: every value in (lo, hi] is above the same bounds.
+                u16::try_from(bounds.partition_point(|&b| b < lo))
+                    .ok()
+                    .filter(|&c| c != SEARCH)
+                    .unwrap_or(SEARCH)
+            })
+            .collect();
+        Self {
+            bounds,
+            le,
+            by_native,
+        }
     }
 
     /// Checks that the bounds are finite and strictly increasing.
@@ -115,6 +141,14 @@ impl Buckets {
     pub fn le(&self) -> &[Box<str>] {
         &self.le
     }
+}
+
+/// A duration and the buckets it lands in, see [`Histogram::position_nanos`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Position {
+    nanos: u64,
+    classic: usize,
+    native: Option<usize>,
 }
 
 /// Counts observations into fixed buckets. `_count` is derived from the bucket counts, so a
@@ -211,15 +245,40 @@ impl Histogram {
     /// seconds, the sum is kept as an integer.
     #[inline]
     pub fn observe_nanos(&self, nanos: u64) {
+        self.observe_position(self.position_nanos(nanos));
+    }
+
+    /// Where a duration of `nanos` lands in this histogram's buckets: found once per request
+    /// and recorded with [`observe_position`](Self::observe_position) into every histogram
+    /// of the same layout (a route's and its status's latency).
+    #[inline]
+    pub(crate) fn position_nanos(&self, nanos: u64) -> Position {
         let v = nanos as f64 * 1e-9;
-        #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        let i = self.buckets.bounds.partition_point(|&b| !(b >= v));
-        // Native before classic: a scrape reads them the other way round (see `read_native`).
-        if let Some(n) = &self.native {
-            n.observe(v);
+        let at = native::index(v);
+        let classic = match self.buckets.by_native[at] {
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            SEARCH => self.buckets.bounds.partition_point(|&b| !(b >= v)),
+            c => usize::from(c),
+        };
+        Position {
+            nanos,
+            classic,
+            native: self.native.as_ref().map(|_| at),
         }
-        self.counts[i].fetch_add(1, Ordering::Relaxed);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Records a duration placed by [`position_nanos`](Self::position_nanos) of a histogram
+    /// with the same buckets and native layout; the same as
+    /// [`observe_nanos`](Self::observe_nanos) of it.
+    #[inline]
+    pub(crate) fn observe_position(&self, p: Position) {
+        debug_assert_eq!(self.native.is_some(), p.native.is_some());
+        // Native before classic: a scrape reads them the other way round (see `read_native`).
+        if let (Some(n), Some(i)) = (&self.native, p.native) {
+            n.observe_index(i);
+        }
+        self.counts[p.classic].fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(p.nanos, Ordering::Relaxed);
     }
 
     /// The bucket layout.
@@ -266,6 +325,45 @@ mod tests {
         assert_eq!(c[10], 3, "10 lands in le=10");
         assert_eq!(c[11], 5);
         assert_eq!(h.buckets().le()[7].as_ref(), "1.0");
+    }
+
+    /// The classic bucket found through the native index is the one the bounds give, for
+    /// durations around every default bound, every power of two and their neighbours.
+    #[test]
+    fn the_classic_bucket_by_native_index_is_the_searched_one() {
+        let layouts = [
+            Buckets::default_seconds(),
+            Buckets::new([0.0005, 0.001, 0.002, 0.003, 0.004, 0.0041, 0.3, 300.0]).unwrap(),
+            Buckets::new([1e-7, 0.5, 1.0]).unwrap(),
+        ];
+        for b in layouts {
+            let h = Histogram::new(Arc::new(b.clone()));
+            let mut nanos: Vec<u64> = vec![0, 1, 953, 954, 1_000, u64::MAX / 2];
+            for &bound in b.bounds() {
+                let n = (bound * 1e9) as u64;
+                nanos.extend([n.saturating_sub(1), n, n + 1]);
+            }
+            for e in 0..40 {
+                let n = 1u64 << e;
+                nanos.extend([n - 1, n, n + 1, n + n / 3]);
+            }
+            let mut n = 1u64;
+            while n < 400_000_000_000 {
+                nanos.push(n);
+                n = n * 21 / 20 + 1;
+            }
+            for n in nanos {
+                let v = n as f64 * 1e-9;
+                #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                let want = b.bounds().partition_point(|&x| !(x >= v));
+                assert_eq!(
+                    h.position_nanos(n).classic,
+                    want,
+                    "{n} ns in {:?}",
+                    b.bounds()
+                );
+            }
+        }
     }
 
     #[test]

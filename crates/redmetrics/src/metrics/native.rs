@@ -138,7 +138,13 @@ impl NativeBuckets {
     /// Counts one observation of `seconds` (never negative: a duration).
     #[inline]
     pub(crate) fn observe(&self, seconds: f64) {
-        self.counts[index(seconds)].fetch_add(1, Ordering::Relaxed);
+        self.observe_index(index(seconds));
+    }
+
+    /// Counts one observation whose [`index`] is known.
+    #[inline]
+    pub(crate) fn observe_index(&self, index: usize) {
+        self.counts[index].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Loads the counters and fills `buckets` with (key, count) of every populated bucket at
@@ -191,9 +197,25 @@ fn reduce(key: i32, shift: u32) -> i32 {
     (key + (1 << shift) - 1) >> shift
 }
 
+/// The values [`index`] maps to counter index `i`, as `(lo, hi)`: `lo < v <= hi`. `None`
+/// for the zero bucket and the top one, whose ranges also hold clamped values.
+pub(crate) fn range(i: usize) -> Option<(f64, f64)> {
+    if i == 0 || i >= FINE_BUCKETS {
+        return None;
+    }
+    // Key k = sub + 8 (exp - 1) with sub in 1..=8: `frac` in (OCTAVE[sub-1], OCTAVE[sub]]
+    // (1.0 for sub 8, reached by `frac` 0.5 an octave up), times 2^exp. Exact products.
+    let key = i as i32 - 1 + FIRST_KEY;
+    let sub = (key - 1).rem_euclid(8) + 1;
+    let exp = (key - sub) / 8 + 1;
+    let scale = 2f64.powi(exp);
+    let upper = if sub == 8 { 1.0 } else { OCTAVE[sub as usize] };
+    Some((OCTAVE[sub as usize - 1] * scale, upper * scale))
+}
+
 /// The counter index of `seconds`: 0 for the zero bucket, else 1 + key - [`FIRST_KEY`].
 #[inline]
-fn index(seconds: f64) -> usize {
+pub(crate) fn index(seconds: f64) -> usize {
     // Also catches NaN, which a duration never is.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(seconds > ZERO_THRESHOLD) {
@@ -252,6 +274,27 @@ mod tests {
             64,
             "top key: 2^(64/8) = 256"
         );
+    }
+
+    #[test]
+    fn ranges_hold_exactly_the_values_their_index_takes() {
+        for i in 1..FINE_BUCKETS {
+            let (lo, hi) = range(i).unwrap();
+            assert_eq!(index(hi), i, "{i}: upper bound {hi}");
+            assert_eq!(index(lo), i - 1, "{i}: lower bound {lo}");
+            assert_eq!(
+                index(f64::from_bits(lo.to_bits() + 1)),
+                i,
+                "{i}: just above {lo}"
+            );
+            assert_eq!(
+                index(f64::from_bits(hi.to_bits() + 1)),
+                i + 1,
+                "{i}: just above {hi}"
+            );
+        }
+        assert_eq!(range(0), None);
+        assert_eq!(range(FINE_BUCKETS), None);
     }
 
     #[test]

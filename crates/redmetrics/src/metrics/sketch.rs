@@ -13,7 +13,7 @@
 //! octave is allocated on its first observation; zeros (e.g. empty GET bodies) cost none.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use once_cell::race::OnceBox;
 
@@ -28,15 +28,16 @@ pub(crate) const SLICES: usize = 5;
 
 type Chunk = [AtomicU32; SUBS * SLICES];
 
-/// Which time slice an instant falls in.
+/// Which time slice a moment falls in; moments are nanoseconds on
+/// [`monotonic`](crate::monotonic)'s clock.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
-    start: Instant,
+    start: u64,
     slice_nanos: u64,
 }
 
 impl Clock {
-    pub(crate) fn new(start: Instant, window: Duration) -> Self {
+    pub(crate) fn new(start: u64, window: Duration) -> Self {
         let nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
         Self {
             start,
@@ -45,9 +46,8 @@ impl Clock {
     }
 
     #[inline]
-    fn epoch(&self, now: Instant) -> u64 {
-        let d = now.saturating_duration_since(self.start);
-        (d.as_secs() * 1_000_000_000 + u64::from(d.subsec_nanos())) / self.slice_nanos
+    fn epoch(&self, now: u64) -> u64 {
+        now.saturating_sub(self.start) / self.slice_nanos
     }
 }
 
@@ -134,7 +134,7 @@ fn bounds(bucket: usize) -> (f64, f64) {
 impl Sketch {
     /// Records `v` (NaN is ignored, negatives count as zero) in the slice of `now`.
     #[inline]
-    pub(crate) fn observe(&self, clock: &Clock, v: f64, now: Instant) {
+    pub(crate) fn observe(&self, clock: &Clock, v: f64, now: u64) {
         if v.is_nan() {
             return;
         }
@@ -159,7 +159,7 @@ impl Sketch {
     /// The slice for `now`, cleared first if it still holds an older epoch. An observation
     /// racing that clear may be lost from the window (never from `_sum`/`_count`).
     #[inline]
-    fn slot(&self, clock: &Clock, now: Instant) -> usize {
+    fn slot(&self, clock: &Clock, now: u64) -> usize {
         let epoch = clock.epoch(now);
         let slot = (epoch % SLICES as u64) as usize;
         let tag = u32::try_from(epoch + 1).unwrap_or(u32::MAX);
@@ -194,7 +194,7 @@ impl Sketch {
     pub(crate) fn quantiles(
         &self,
         clock: &Clock,
-        now: Instant,
+        now: u64,
         phis: &[f64],
         out: &mut Vec<f64>,
         scratch: &mut Vec<(usize, u64)>,
@@ -270,12 +270,14 @@ fn new_chunk() -> Box<Chunk> {
 mod tests {
     use super::*;
 
-    fn clock() -> (Clock, Instant) {
-        let start = Instant::now();
+    const SECOND: u64 = 1_000_000_000;
+
+    fn clock() -> (Clock, u64) {
+        let start = crate::monotonic::now();
         (Clock::new(start, Duration::from_secs(600)), start)
     }
 
-    fn estimate(sketch: &Sketch, clock: &Clock, now: Instant, phi: f64) -> f64 {
+    fn estimate(sketch: &Sketch, clock: &Clock, now: u64, phi: f64) -> f64 {
         let mut out = Vec::new();
         sketch.quantiles(clock, now, &[phi], &mut out, &mut Vec::new());
         out[0]
@@ -320,16 +322,16 @@ mod tests {
         let s = Sketch::default();
         assert!(estimate(&s, &c, t, 0.5).is_nan());
         s.observe(&c, 5.0, t);
-        assert_eq!(estimate(&s, &c, t + Duration::from_secs(479), 0.5), 5.0);
+        assert_eq!(estimate(&s, &c, t + 479 * SECOND, 0.5), 5.0);
         // Five 2-minute slices: at 10 minutes the first slice has left the window.
-        assert!(estimate(&s, &c, t + Duration::from_secs(600), 0.5).is_nan());
+        assert!(estimate(&s, &c, t + 600 * SECOND, 0.5).is_nan());
         // A new observation reuses (and clears) slice 0's storage.
-        s.observe(&c, 9.0, t + Duration::from_secs(600));
-        assert_eq!(estimate(&s, &c, t + Duration::from_secs(600), 0.5), 9.0);
+        s.observe(&c, 9.0, t + 600 * SECOND);
+        assert_eq!(estimate(&s, &c, t + 600 * SECOND, 0.5), 9.0);
     }
 
     /// A sketch holding `values`, all observed at `now`.
-    fn filled(clock: &Clock, now: Instant, values: &[f64]) -> Sketch {
+    fn filled(clock: &Clock, now: u64, values: &[f64]) -> Sketch {
         let s = Sketch::default();
         for &v in values {
             s.observe(clock, v, now);
@@ -357,7 +359,7 @@ mod tests {
     #[test]
     fn every_slice_keeps_its_values_until_it_is_reused() {
         let (c, t) = clock();
-        let at = |secs| t + Duration::from_secs(secs);
+        let at = |secs| t + secs * SECOND;
         let s = Sketch::default();
         s.observe(&c, 1.0, at(0));
         s.observe(&c, 2.5, at(130));

@@ -110,7 +110,7 @@ impl SummaryShape {
                 .collect(),
             objectives: objectives.into_boxed_slice(),
             window,
-            clock: Clock::new(Instant::now(), window),
+            clock: Clock::new(crate::monotonic::now(), window),
         })
     }
 
@@ -176,12 +176,18 @@ impl Summary {
 
     /// Records one observation now.
     pub fn observe(&self, v: f64) {
-        self.observe_at(v, Instant::now());
+        self.observe_at_nanos(v, crate::monotonic::now());
     }
 
-    /// Records one observation at `now`, for callers that already read the clock.
+    /// Records one observation at `now`, whose time slice is found from its distance to the
+    /// present (the window's clock is the request path's `u64` monotonic one).
     #[inline]
     pub fn observe_at(&self, v: f64, now: Instant) {
+        self.observe_at_nanos(v, crate::monotonic::of(now));
+    }
+
+    #[inline]
+    fn observe_at_nanos(&self, v: f64, now: u64) {
         self.sketch.observe(&self.shape.clock, v, now);
         if v != 0.0 {
             self.sum.add(v);
@@ -199,6 +205,13 @@ impl Summary {
     /// Records an integer observation (a size in bytes) at `now`.
     #[inline]
     pub fn observe_u64_at(&self, v: u64, now: Instant) {
+        self.observe_u64_at_nanos(v, crate::monotonic::of(now));
+    }
+
+    /// [`observe_u64_at`](Self::observe_u64_at) at `now` on [`monotonic`](crate::monotonic)'s
+    /// clock: the request path's form, which reads the clock once per request.
+    #[inline]
+    pub(crate) fn observe_u64_at_nanos(&self, v: u64, now: u64) {
         self.sketch.observe(&self.shape.clock, v as f64, now);
         if v != 0 {
             self.sum_int.fetch_add(v, Ordering::Relaxed);
@@ -213,12 +226,13 @@ impl Summary {
 
     /// Fills `quantiles` (one per objective) and returns `(sum, count)`.
     pub fn read(&self, quantiles: &mut Vec<f64>) -> (f64, u64) {
-        self.read_at(Instant::now(), quantiles, &mut Vec::new())
+        self.read_at(crate::monotonic::now(), quantiles, &mut Vec::new())
     }
 
+    /// [`read`](Self::read) at `now` on [`monotonic`](crate::monotonic)'s clock.
     pub(crate) fn read_at(
         &self,
-        now: Instant,
+        now: u64,
         quantiles: &mut Vec<f64>,
         scratch: &mut Vec<(usize, u64)>,
     ) -> (f64, u64) {

@@ -1,7 +1,6 @@
 //! The tower layer and service.
 
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use http::{Request, Response};
 use http_body::Body;
@@ -76,7 +75,7 @@ pub(crate) fn measure<B: Body, B2, F>(
     wrap: impl FnOnce(B, Option<RequestMeter>) -> B2,
     call: impl FnOnce(Request<B2>) -> F,
 ) -> ResponseFuture<F> {
-    let start = Instant::now();
+    let start = crate::monotonic::now();
     let parts = RequestParts {
         method: req.method(),
         uri: req.uri(),

@@ -1,7 +1,7 @@
 //! The handle applications configure: contract, registry, layer and endpoint of one app.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::Method;
 
@@ -10,8 +10,8 @@ use super::axum_router::AxumLayer;
 use super::layer::MetricsLayer;
 use super::method::MethodLabel;
 use super::route::Classify;
-use super::series::{Exemplars, HttpCollector, Shared};
-use super::trace::{TraceSource, W3cTraceparent};
+use super::series::{Exemplars, HttpCollector, Shared, Source};
+use super::trace::TraceSource;
 use super::view::SeriesView;
 use crate::collect::TraceContext;
 use crate::contract::Contract;
@@ -150,7 +150,7 @@ impl HttpMetrics {
     /// [`record`](Self::record) with the trace the request belongs to, which becomes the
     /// exemplar of its latency bucket and request counter (when exemplars are on).
     pub fn record_traced(&self, request: &Completed<'_>, trace: Option<&TraceContext>) {
-        let now = Instant::now();
+        let now = crate::monotonic::now();
         let route = self
             .shared
             .route(MethodLabel::of(request.method), request.route);
@@ -158,7 +158,7 @@ impl HttpMetrics {
         self.shared.done(
             route,
             request.status,
-            request.took,
+            u64::try_from(request.took.as_nanos()).unwrap_or(u64::MAX),
             now,
             request.response_bytes,
             trace,
@@ -305,7 +305,7 @@ impl HttpMetricsBuilder {
         self
     }
 
-    /// Where a request's trace comes from (default [`W3cTraceparent`]: the sampled W3C
+    /// Where a request's trace comes from (default [`W3cTraceparent`](super::W3cTraceparent): the sampled W3C
     /// `traceparent` header). Give the trace context your tracing stack holds instead; see
     /// [`TraceSource`].
     pub fn trace_context(mut self, source: impl TraceSource) -> Self {
@@ -339,10 +339,9 @@ impl HttpMetricsBuilder {
             excluded,
             classifier,
             Exemplars {
-                source: self.exemplars.then(|| {
-                    self.trace_source
-                        .unwrap_or_else(|| Box::new(W3cTraceparent) as Box<dyn TraceSource>)
-                }),
+                source: self
+                    .exemplars
+                    .then(|| self.trace_source.map_or(Source::W3c, Source::Custom)),
                 counter: self.counter_exemplars,
             },
         );

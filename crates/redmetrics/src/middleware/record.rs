@@ -1,7 +1,5 @@
 //! The record of one request in flight, finished exactly once however the request ends.
 
-use std::time::Instant;
-
 use super::series::{RouteRef, Shared};
 use crate::collect::TraceContext;
 use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
@@ -14,7 +12,8 @@ use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 pub(crate) struct Recorder {
     shared: &'static Shared,
     route: RouteRef,
-    start: Instant,
+    /// Arrival, on [`monotonic`](crate::monotonic)'s clock.
+    start: u64,
     status: Option<u16>,
     response_bytes: u64,
     /// The request's trace, for exemplars.
@@ -26,7 +25,7 @@ impl Recorder {
     pub(crate) fn start(
         shared: &'static Shared,
         route: RouteRef,
-        start: Instant,
+        start: u64,
         trace: Option<TraceContext>,
     ) -> Self {
         shared.start();
@@ -89,12 +88,13 @@ impl Drop for Recorder {
 pub(crate) struct RequestMeter {
     shared: &'static Shared,
     route: RouteRef,
-    start: Instant,
+    /// The request's arrival, on [`monotonic`](crate::monotonic)'s clock.
+    start: u64,
     bytes: u64,
 }
 
 impl RequestMeter {
-    pub(crate) fn new(shared: &'static Shared, route: RouteRef, start: Instant) -> Self {
+    pub(crate) fn new(shared: &'static Shared, route: RouteRef, start: u64) -> Self {
         Self {
             shared,
             route,

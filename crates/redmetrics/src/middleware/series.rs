@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use super::method::MethodLabel;
 use super::protocol::{Protocol, ProtocolSeen};
@@ -36,10 +35,11 @@ impl SizeMetric {
         }
     }
 
+    /// Records `bytes` at `now` on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
-    fn observe(&self, bytes: u64, now: Instant) {
+    fn observe(&self, bytes: u64, now: u64) {
         match self {
-            Self::Summary(s) => s.observe_u64_at(bytes, now),
+            Self::Summary(s) => s.observe_u64_at_nanos(bytes, now),
             Self::Histogram(h) => h.observe(bytes as f64),
         }
     }
@@ -80,6 +80,9 @@ fn by_status(contract: &Contract, buckets: &Arc<Buckets>) -> Option<Histogram> {
 #[derive(Debug)]
 pub(crate) struct RouteSeries {
     method: &'static str,
+    /// `method` as the key compares it: a byte, not a string (the overflow series is never
+    /// compared).
+    label: MethodLabel,
     path: Box<str>,
     labels: LabelSet,
     /// The last status counted on this route and its slot in the request table
@@ -182,9 +185,18 @@ pub(crate) struct Shared {
 /// Which samples carry exemplars, and where traces come from.
 pub(crate) struct Exemplars {
     /// `None` when exemplars are off.
-    pub(crate) source: Option<Box<dyn TraceSource>>,
+    pub(crate) source: Option<Source>,
     /// Whether `requests_total` carries them too (the latency buckets always do when on).
     pub(crate) counter: bool,
+}
+
+/// Where traces come from: the default is called directly (inlined on the request path),
+/// an application's source through its trait object.
+pub(crate) enum Source {
+    /// [`W3cTraceparent`](super::W3cTraceparent).
+    W3c,
+    /// What [`trace_context`](super::HttpMetricsBuilder::trace_context) was given.
+    Custom(Box<dyn TraceSource>),
 }
 
 impl std::fmt::Debug for Shared {
@@ -221,6 +233,7 @@ impl Shared {
                 bound,
                 RouteSeries {
                     method: OVERFLOW,
+                    label: MethodLabel::Other,
                     path: OVERFLOW.into(),
                     labels: names(contract.duration()),
                     last_status: AtomicU64::new(0),
@@ -262,9 +275,11 @@ impl Shared {
         &self.contract
     }
 
-    fn route_series(&self, method: &'static str, path: &str) -> RouteSeries {
+    fn route_series(&self, label: MethodLabel, path: &str) -> RouteSeries {
+        let method = label.as_str();
         RouteSeries {
             method,
+            label,
             path: path.into(),
             labels: labels::render([
                 (self.contract.labels().method.as_str(), method),
@@ -300,7 +315,10 @@ impl Shared {
     /// The trace of a measured request, when exemplars are on and the source knows one.
     #[inline]
     pub(crate) fn trace(&self, req: RequestParts<'_>) -> Option<TraceContext> {
-        self.exemplars.source.as_ref()?.trace_context(req)
+        match self.exemplars.source.as_ref()? {
+            Source::W3c => super::W3cTraceparent.trace_context(req),
+            Source::Custom(source) => source.trace_context(req),
+        }
     }
 
     /// Resolves the (method, path) series, creating it on first use.
@@ -310,9 +328,9 @@ impl Shared {
         let hash = self.routes.hash(&(method, path));
         let (route, _) = self.routes.get_or_insert(
             hash,
-            |r| r.method == method.as_str() && *r.path == *path,
+            |r| r.label == method && *r.path == *path,
             // Checked only for a new route: a longer path (a raw URL) is folded and counted.
-            || (path.len() <= self.max_value_len).then(|| self.route_series(method.as_str(), path)),
+            || (path.len() <= self.max_value_len).then(|| self.route_series(method, path)),
         );
         route
     }
@@ -350,20 +368,21 @@ impl Shared {
     }
 
     /// A request's response ended (or was abandoned): record everything but the request size.
+    /// `start` is the request's arrival on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
     pub(crate) fn finish(
         &self,
         route: RouteRef,
         status: u16,
-        start: Instant,
+        start: u64,
         response_bytes: u64,
         trace: Option<&TraceContext>,
     ) {
-        let end = Instant::now();
+        let end = crate::monotonic::now();
         self.done(
             route,
             status,
-            end.saturating_duration_since(start),
+            end.saturating_sub(start),
             end,
             response_bytes,
             trace,
@@ -371,20 +390,22 @@ impl Shared {
         self.in_flight.dec();
     }
 
-    /// Records latency, response size and the request counter.
+    /// Records latency (`nanos`), response size and the request counter; `end` is when the
+    /// response ended, on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
     pub(crate) fn done(
         &self,
         route: RouteRef,
         status: u16,
-        took: Duration,
-        end: Instant,
+        nanos: u64,
+        end: u64,
         response_bytes: u64,
         trace: Option<&TraceContext>,
     ) {
         let series = self.series(route);
-        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        series.hot.duration.observe_nanos(nanos);
+        // Found once: the (route, status) histogram has the same layout.
+        let at = series.hot.duration.position_nanos(nanos);
+        series.hot.duration.observe_position(at);
         series.hot.response_size.observe(response_bytes, end);
         let traced = trace.map(|t| (t, unix_millis()));
         let seconds = nanos as f64 * 1e-9;
@@ -394,9 +415,9 @@ impl Shared {
                 .exemplars
                 .record(self.duration_buckets.bounds(), seconds, t, at);
         }
-        let s = self.status_series(route, status);
+        let s = self.status_series(series, route, status);
         if let Some(h) = &s.duration {
-            h.observe_nanos(nanos);
+            h.observe_position(at);
             if let Some((t, at)) = traced {
                 s.duration_exemplars
                     .record(self.duration_buckets.bounds(), seconds, t, at);
@@ -408,15 +429,14 @@ impl Shared {
 
     /// A request body ended or was dropped after `bytes` bytes.
     #[inline]
-    pub(crate) fn request_size(&self, route: RouteRef, bytes: u64, at: Instant) {
+    pub(crate) fn request_size(&self, route: RouteRef, bytes: u64, at: u64) {
         self.series(route).hot.request_size.observe(bytes, at);
     }
 
     /// The (route, status) series, created on first use; most requests of a route repeat
     /// the status before, which the route remembers.
     #[inline]
-    fn status_series(&self, route: RouteRef, status: u16) -> &StatusSeries {
-        let series = self.series(route);
+    fn status_series(&self, series: &RouteSeries, route: RouteRef, status: u16) -> &StatusSeries {
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
             && let Some(s) = self.requests.get_slot((cached as u32).wrapping_sub(1))

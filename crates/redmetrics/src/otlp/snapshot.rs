@@ -2,7 +2,7 @@
 //! of the lock-free view so that a later export can be encoded (or diffed for deltas) after
 //! the series moved on. Reading never blocks the layer.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::metrics::{Histogram, Summary};
 use crate::middleware::{Protocol, RouteId, SeriesView, SizeView};
@@ -55,14 +55,14 @@ pub(crate) enum Size {
 }
 
 impl Size {
-    fn read(v: SizeView<'static>, now: Instant, scratch: &mut Scratch) -> Self {
+    fn read(v: SizeView<'static>, now: u64, scratch: &mut Scratch) -> Self {
         match v {
             SizeView::Histogram(h) => Self::Histogram(Buckets::read(h, &mut scratch.cumulative)),
             SizeView::Summary(s) => Self::summary(s, now, scratch),
         }
     }
 
-    fn summary(s: &Summary, now: Instant, scratch: &mut Scratch) -> Self {
+    fn summary(s: &Summary, now: u64, scratch: &mut Scratch) -> Self {
         let (sum, count) = s.read_at(now, &mut scratch.values, &mut scratch.sketch);
         let quantiles = s
             .shape()
@@ -122,7 +122,7 @@ struct Scratch {
 impl Snapshot {
     /// Reads every series of `view` now.
     pub(crate) fn read(view: &SeriesView<'static>) -> Self {
-        let now = Instant::now();
+        let now = crate::monotonic::now();
         let mut scratch = Scratch::default();
         // Two passes over the route table: a route published between them is in one only,
         // so sizes are matched by id, not by position (it is read next time).
