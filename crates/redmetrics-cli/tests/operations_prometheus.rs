@@ -187,8 +187,10 @@ async fn generated_dashboards_and_alerts_work_on_three_replicas() {
         );
     }
 
-    // The request-rate panel is the sum over the three replicas, at one instant.
-    let at = (std::time::SystemTime::now() - Duration::from_secs(2))
+    // The request-rate panel is the sum over the three replicas, at one instant. Where the
+    // aggregation rule has evaluated, the panel reads its last evaluation: take the instant
+    // of that evaluation, when the recorded value is the raw sum over the same window.
+    let now = (std::time::SystemTime::now() - Duration::from_secs(2))
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
@@ -196,12 +198,29 @@ async fn generated_dashboards_and_alerts_work_on_three_replicas() {
         .into_iter()
         .find(|(t, _)| t == "Request rate")
         .unwrap();
+    // The panel's rate window (the app's rules' window, as the aggregation rules use it).
+    let window = total_expr
+        .split_once("[")
+        .and_then(|(_, rest)| rest.split_once("]"))
+        .map(|(w, _)| w.to_owned())
+        .expect("the request-rate panel has a range");
+    let evaluated = prom
+        .query_at(
+            &format!(
+                "max(timestamp(namespace_job_method_path_status:reviewmaps_http_requests:rate{window}))"
+            ),
+            now,
+        )
+        .await;
+    let at = evaluated.first().map_or(now, sample_value);
     let total = sample_value(&prom.query_at(&total_expr, at).await[0]);
     let mut sum = 0.0;
     for addr in &replicas {
         let per = prom
             .query_at(
-                &format!("sum(rate(reviewmaps_http_requests_total{{instance=\"{addr}\"}}[10s]))"),
+                &format!(
+                    "sum(rate(reviewmaps_http_requests_total{{instance=\"{addr}\"}}[{window}]))"
+                ),
                 at,
             )
             .await;
