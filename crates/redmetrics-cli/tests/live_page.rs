@@ -313,17 +313,12 @@ async fn the_page_shows_what_two_scrapes_show_and_fetches_only_its_own_host() {
 /// Prometheus' API, returns data about the demo.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_prometheus_the_panels_link_to_its_graph_of_each_dashboard_query() {
-    let prom: SocketAddr = format!("127.0.0.1:{}", common::candidate_port())
-        .parse()
-        .unwrap();
-    let (_demo, addr) = start_demo(&[
-        "--traffic",
-        "--with-prometheus",
-        "--prometheus-listen",
-        &prom.to_string(),
-        "--alertmanager-listen",
-        "127.0.0.1:0",
-    ]);
+    // The harness' start: a Prometheus that lost its port is retried on a fresh one, and
+    // the one answering is checked to scrape this demo (TESTING.md, "Ports").
+    let (_demo, addr, prom, _) =
+        common::start_demo_with_prometheus(&["--traffic", "--alertmanager-listen", "127.0.0.1:0"])
+            .await;
+    let prom = prom.strip_prefix("http://").unwrap().to_owned();
     let feed: Value = serde_json::from_slice(&get(addr, "/metrics/live.json").await).unwrap();
     let links = feed["links"].as_array().unwrap().clone();
     let panels: Vec<&str> = links.iter().map(|l| l["panel"].as_str().unwrap()).collect();
