@@ -15,7 +15,6 @@ mod common;
 
 use std::process::Command;
 
-use common::redmetrics;
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -213,14 +212,7 @@ fn rules_without_annotations(rules: &str) -> String {
 
 #[test]
 fn each_alert_setting_holds_just_above_and_just_below_its_value_under_promtool() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("redmetrics.toml"), CONFIG).unwrap();
-    let out = redmetrics(dir.path(), &["generate"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = common::generate_fresh(CONFIG);
     let rules = std::fs::read_to_string(dir.path().join("deploy/shop/rules.yaml")).unwrap();
     std::fs::write(
         dir.path().join("rules.json"),

@@ -21,7 +21,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{redmetrics, repo};
+use common::repo;
 use serde_json::{Map, Value, json};
 
 /// `groupBy` → `group_by`, with Alertmanager's spelling of the initialisms.
@@ -334,22 +334,10 @@ fn assert_same(app: &str, namespace: &str, job: &str, amc: &Value, plain: &Value
     compared + crd_rules.len() * 3
 }
 
-fn generate(config: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("redmetrics.toml"), config).unwrap();
-    let out = redmetrics(dir.path(), &["generate"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
-
 #[test]
 fn the_alertmanager_config_and_the_plain_config_route_the_same_way_for_the_repository() {
     let config = std::fs::read_to_string(repo().join("redmetrics.toml")).unwrap();
-    let dir = generate(&config);
+    let dir = common::generate_fresh(&config);
     let mut compared = 0;
     for (app, ns, job) in [
         ("reviewmaps", "reviewmaps", "reviewmaps-server"),
@@ -424,7 +412,7 @@ port = "http"
 
 #[test]
 fn per_app_routes_and_timings_are_the_same_in_both_forms() {
-    let dir = generate(OVERRIDES);
+    let dir = common::generate_fresh(OVERRIDES);
     let mut compared = 0;
     for (app, job) in [("shop", "shop-api"), ("cart", "cart-api")] {
         let d = dir.path().join("deploy").join(app);

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{redmetrics, sample_value, start_demo, start_prometheus};
+use common::{sample_value, start_demo, start_prometheus};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -156,10 +156,7 @@ fn exact(v: f64) -> Range {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_panel_query_answers_the_magnitude_of_the_traffic_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("redmetrics.toml"), CONFIG).unwrap();
-    let out = redmetrics(dir.path(), &["generate"]);
-    assert!(out.status.success(), "{out:?}");
+    let dir = common::generate_fresh(CONFIG);
     let generated = dir.path().join("deploy/reviewmaps");
     let rules = std::fs::read_to_string(generated.join("rules.yaml")).unwrap();
     let dashboard: Value =
