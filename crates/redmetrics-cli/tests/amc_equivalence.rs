@@ -388,6 +388,7 @@ smarthost = "smtp.example.com:587"
 
 [notify.pagerduty]
 routing_key = { name = "receivers", key = "pd" }
+url = "https://events.example.com/v2/enqueue"
 
 [[apps]]
 name = "shop"
@@ -448,6 +449,14 @@ fn per_app_routes_and_timings_are_the_same_in_both_forms() {
         k
     };
     assert_eq!(kinds("warning"), ["emailConfigs"]);
+    let critical = receivers
+        .iter()
+        .find(|r| r["name"].as_str().unwrap().ends_with("critical"))
+        .unwrap();
+    assert_eq!(
+        critical["pagerdutyConfigs"][0]["url"], "https://events.example.com/v2/enqueue",
+        "{critical}"
+    );
     assert_eq!(kinds("critical"), ["pagerdutyConfigs"]);
     let cart = yaml(&dir.path().join("deploy/cart/alertmanagerconfig.yaml"));
     assert_eq!(cart["spec"]["route"]["groupWait"], "10s", "{cart}");
