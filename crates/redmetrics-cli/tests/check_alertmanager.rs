@@ -198,3 +198,107 @@ async fn an_oversized_answer_is_refused() {
     assert_eq!(code, Some(2), "{stdout}\n{stderr}");
     assert!(stderr.contains("larger than"), "{stderr}");
 }
+
+/// Routes that steer the app's alerts with every matcher operator (`=`, `!=`, `=~`, `!~`):
+/// warnings reach `chat` through `!=`, criticals reach `pager` through `=~` and `!~`.
+/// `{PAGER}` is the pager route's `alertname` matcher.
+const OPERATORS: &str = r#"
+route:
+  receiver: "null"
+  group_by: [alertname]
+  routes:
+    - matchers: ['alertname="Watchdog"']
+      receiver: "null"
+    - matchers: ['namespace=~"review.*"', 'severity!="critical"']
+      receiver: chat
+    - matchers: ['namespace="reviewmaps"', '{PAGER}', 'severity=~"crit.*"']
+      receiver: pager
+receivers:
+  - name: "null"
+  - name: chat
+    slack_configs:
+      - api_url: http://127.0.0.1:9/slack
+        channel: '#alerts'
+  - name: pager
+    pagerduty_configs:
+      - routing_key: not-a-secret-test-key
+        url: http://127.0.0.1:9/v2/enqueue
+"#;
+
+/// The receivers amtool's own routing walk picks for `labels` (`k=v` words).
+fn amtool_receivers(config: &std::path::Path, labels: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new("amtool")
+        .args(["config", "routes", "test"])
+        .arg(format!("--config.file={}", config.display()))
+        .args(labels)
+        .output()
+        .expect("amtool (Debian: apt-get install prometheus-alertmanager)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut r: Vec<String> = text
+        .trim()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    r.sort();
+    r
+}
+
+/// Each alert's verdict of `check alertmanager` agrees with amtool's walk of the same
+/// configuration, for every matcher operator, both where the alerts reach people (exit 0)
+/// and where a `!~` sends the criticals to `"null"` (exit 1).
+#[test]
+fn every_matcher_operator_routes_as_amtool_routes() {
+    for (pager, expect_code) in [
+        (r#"alertname!~"Watchdog|InfoInhibitor""#, 0),
+        (r#"alertname!~"Redmetrics.*""#, 1),
+    ] {
+        let config = OPERATORS.replace("{PAGER}", pager);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alertmanager.yml");
+        std::fs::write(&file, &config).unwrap();
+        let am = start_alertmanager(&config);
+        let (code, stdout, stderr) = check(&am.url());
+        assert_eq!(code, Some(expect_code), "{pager}: {stdout}\n{stderr}");
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        let mut followed = 0;
+        for c in report["checks"].as_array().unwrap() {
+            let name = c["name"].as_str().unwrap();
+            let Some(labels) = name.strip_prefix("route ") else {
+                continue;
+            };
+            // `RedmetricsHighErrorRate severity=warning …`: the alert name, then its labels;
+            // the app's namespace and job (from the --config the check was given) as well.
+            let mut tokens = labels.split([' ', ',', '{', '}']);
+            let alertname = format!("alertname={}", tokens.next().unwrap());
+            let mut words: Vec<String> = vec![alertname];
+            words.extend(tokens.filter(|w| w.contains('=')).map(str::to_owned));
+            for (k, v) in [("namespace", "reviewmaps"), ("job", "reviewmaps-server")] {
+                if !words.iter().any(|w| w.starts_with(&format!("{k}="))) {
+                    words.push(format!("{k}={v}"));
+                }
+            }
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let expected = amtool_receivers(&file, &words);
+            assert!(!expected.is_empty(), "amtool routed {words:?} nowhere");
+            let summary = c["summary"].as_str().unwrap();
+            for receiver in &expected {
+                assert!(
+                    summary.contains(&format!("\"{receiver}\"")),
+                    "{pager}: {name}: amtool routes it to {expected:?}; the check says: {summary}"
+                );
+            }
+            let notifies = !expected.iter().all(|r| r == "null");
+            assert_eq!(
+                c["status"] != "fail",
+                notifies,
+                "{pager}: {name}: amtool routes it to {expected:?}; the check says {c}"
+            );
+            followed += 1;
+        }
+        assert!(
+            followed >= 4,
+            "{pager}: only {followed} routes followed: {stdout}"
+        );
+    }
+}

@@ -253,3 +253,100 @@ fn flag_mistakes_get_hints() {
         "redmetrics: error: shop.toml: --app: the config has several apps; name one with --app (shop, shop-default)\n"
     );
 }
+
+/// Options the repository's `redmetrics.toml` does not set, judged on the demo's exposition
+/// by prometheus_client's parser: `summary_objectives` are exactly the size summaries'
+/// quantiles, and `max_label_sets` bounds each family (here 3 label sets of the request
+/// counter for 5 routes: the rest folds into `__overflow__` and the total stays exact).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_objectives_and_the_label_set_bound_reach_the_exposition() {
+    const TIGHT: &str = r#"
+[[apps]]
+name = "tight"
+namespace = "tight"
+service = "tight"
+port = "http"
+
+[apps.metrics]
+summary_objectives = [{ quantile = 0.5, error = 0.05 }, { quantile = 0.9, error = 0.01 }]
+max_label_sets = 3
+"#;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("tight.toml");
+    std::fs::write(&config, TIGHT).unwrap();
+    let (_demo, addr) = start_demo(&["--config", config.to_str().unwrap(), "--app", "tight"]);
+    let paths = [
+        "/v1/campaigns",
+        "/v1/healthcheck",
+        "/v1/campaigns/1",
+        "/v1/slow?ms=1",
+        "/v1/campaigns/2",
+        "/v1/flaky",
+    ];
+    for p in paths {
+        // `/v1/flaky` may answer 500; the request counts either way.
+        let _ = http_get(&format!("http://{addr}{p}")).await;
+    }
+    let scraped = http_get(&format!("http://{addr}/metrics")).await.unwrap();
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json\n\
+             from prometheus_client.parser import text_string_to_metric_families as parse\n\
+             print(json.dumps([[s.name, s.labels, s.value] for f in parse(sys.stdin.read()) for s in f.samples]))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with prometheus_client");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&scraped).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client refused:\n{}",
+        text(&scraped)
+    );
+    let samples: Vec<(String, Value, f64)> = serde_json::from_slice(&out.stdout).unwrap();
+
+    for family in [
+        "tight_http_request_size_bytes",
+        "tight_http_response_size_bytes",
+    ] {
+        let mut quantiles: Vec<&str> = samples
+            .iter()
+            .filter(|(n, _, _)| n == family)
+            .filter_map(|(_, l, _)| l["quantile"].as_str())
+            .collect();
+        quantiles.sort_unstable();
+        quantiles.dedup();
+        assert_eq!(quantiles, ["0.5", "0.9"], "{family}:\n{}", text(&scraped));
+    }
+    let requests: Vec<&(String, Value, f64)> = samples
+        .iter()
+        .filter(|(n, _, _)| n == "tight_http_requests_total")
+        .collect();
+    let overflow: Vec<_> = requests
+        .iter()
+        .filter(|(_, l, _)| l.as_object().unwrap().values().any(|v| v == "__overflow__"))
+        .collect();
+    assert_eq!(
+        requests.len() - overflow.len(),
+        3,
+        "3 label sets of their own:\n{}",
+        text(&scraped)
+    );
+    assert_eq!(
+        overflow.len(),
+        1,
+        "one overflow series:\n{}",
+        text(&scraped)
+    );
+    let total: f64 = requests.iter().map(|(_, _, v)| v).sum();
+    assert_eq!(
+        total,
+        paths.len() as f64,
+        "every request counted:\n{}",
+        text(&scraped)
+    );
+}

@@ -181,10 +181,7 @@ async fn firing_latency_alert(prom: &Prometheus, limit: Duration) -> Vec<Value> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_rules_and_dashboard_work_on_classic_and_native_storage() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("redmetrics.toml"), CONFIG).unwrap();
-    let out = redmetrics(dir.path(), &["generate"]);
-    assert!(out.status.success(), "{out:?}");
+    let dir = common::generate_fresh(CONFIG);
     let generated = dir.path().join("deploy/reviewmaps");
     let rules = std::fs::read_to_string(generated.join("rules.yaml")).unwrap();
     let dashboard: Value =

@@ -1383,3 +1383,58 @@ async fn refused_exports_are_logged_once_a_minute_and_counted_by_reason() {
     }
     receiver.close().await;
 }
+
+/// The pushed `http.server.active_requests` is the number of requests in flight: 2 while
+/// two requests are held open by their handler, 0 once they are answered (the exporter reads
+/// it from the series view; a view that always said 0 passed every other test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_requests_count_the_requests_held_open() {
+    let inbox = Inbox::default();
+    let receiver = Receiver::start(&inbox, "127.0.0.1:0".parse().unwrap()).await;
+    let metrics = HttpMetrics::builder(Contract::new("shop").unwrap())
+        .build()
+        .unwrap();
+    let _exporter = OtlpExporter::builder(&metrics, format!("http://{}", receiver.addr))
+        .interval(Duration::from_millis(200))
+        .spawn()
+        .unwrap();
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let gate = Arc::clone(&release);
+    let app = Router::new()
+        .route(
+            "/v1/held",
+            get(move || {
+                let gate = Arc::clone(&gate);
+                async move {
+                    let _permit = gate.acquire().await.unwrap();
+                    "released"
+                }
+            }),
+        )
+        .layer(metrics.layer());
+    let addr = serve(app).await;
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let client = http_client();
+            tokio::spawn(async move { call(&client, addr, "GET", "/v1/held", "").await })
+        })
+        .collect();
+    let active = |p: &Push| {
+        metric(p, "http.server.active_requests").and_then(|m| match &m.data {
+            Some(Data::Sum(s)) => s.data_points.first().and_then(|d| d.value),
+            _ => None,
+        })
+    };
+    let (at, _) = inbox
+        .wait_for("2 requests in flight", |p| active(p) == Some(Num::AsInt(2)))
+        .await;
+    release.add_permits(2);
+    for h in held {
+        assert_eq!(h.await.unwrap(), StatusCode::OK);
+    }
+    inbox
+        .wait_for_from(at + 1, "none in flight", |p| {
+            active(p) == Some(Num::AsInt(0))
+        })
+        .await;
+}

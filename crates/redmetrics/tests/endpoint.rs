@@ -192,7 +192,9 @@ async fn serves_on_a_listener_of_its_own() {
 async fn ipv4_clients_of_a_dual_stack_listener_match_ipv4_rules() {
     let m = metrics();
     let Ok(listener) = tokio::net::TcpListener::bind("[::]:0").await else {
-        eprintln!("SKIPPED: this machine cannot bind [::]; the unit tests in access.rs cover it");
+        common::missing_capability(
+            "this machine cannot bind [::]; the unit tests in access.rs cover the rules",
+        );
         return;
     };
     let port = listener.local_addr().unwrap().port();

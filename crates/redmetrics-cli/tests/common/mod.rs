@@ -845,6 +845,20 @@ pub fn assert_valid_against_crd(kind: &str, manifests: &str, expect_objects: usi
     assert_eq!(report.as_array().unwrap().len(), expect_objects, "{out}");
 }
 
+/// `redmetrics generate` run on `config` (a `redmetrics.toml`) in a fresh temporary
+/// directory, never the repository's `deploy/`: the directory, with `deploy/<app>/` inside.
+pub fn generate_fresh(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("redmetrics.toml"), config).unwrap();
+    let out = redmetrics(dir.path(), &["generate"]);
+    assert!(
+        out.status.success(),
+        "generate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
 /// Runs `redmetrics generate` on each bad config: exit 2, exactly `redmetrics: error:
 /// bad.toml: <expected>` on stderr, and nothing written.
 pub fn assert_generate_refuses(cases: &[(String, &str)]) {
