@@ -31,7 +31,15 @@ service = "reviewmaps-server"
 port = "http"
 interval = "1s"
 scrape_timeout = "1s"
+
+# The dashboard's aggregated panels read the rules' window (recorded or raw): short, so the
+# measured burst below fills one.
+[apps.alerts]
+rate_window = "30s"
 "#;
+
+/// The window of `rate_window` above, in seconds.
+const WINDOW: f64 = 30.0;
 
 /// One kind of request of the known traffic: method, path and query, body, how many in the
 /// measured burst, the sleep the demo does (a lower bound of its duration).
@@ -235,9 +243,19 @@ async fn every_panel_query_answers_the_magnitude_of_the_traffic_sent() {
     // every counter's increase inside it is the burst's own, and `rate` extrapolates that
     // increase to the window by at most W / (W - 3): a scrape interval of 1 s, up to 1.1
     // intervals at each edge, and a second of lag on a loaded machine.
-    let at = common::unix_now();
-    let window = (at - t0 - 0.2).floor();
-    assert!(window >= 4.0, "window {window}");
+    // The aggregated panels read the rules' fixed window, evaluated each second: the last
+    // evaluation before `at` lies within 1 s of it, so `at` = t0 + 0.2 + W + 1.5 keeps that
+    // evaluation's window after the warm-up's scrape (and 8 s before the burst), and, with
+    // the burst and the waits above done at least a second before `at` (asserted: they take
+    // about 6 s of the 31.7), after every scrape of the burst and of the requests held open.
+    let window = WINDOW;
+    let at = t0 + 0.2 + window + 1.5;
+    let late = at - common::unix_now();
+    assert!(
+        late >= 1.0,
+        "the burst and its scrapes took too long for a {window} s window ({late} s left)"
+    );
+    tokio::time::sleep(Duration::from_secs_f64(late)).await;
     let stretch = window / (window - 3.0);
     let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap()
