@@ -357,7 +357,17 @@ async fn a_federating_prometheus_draws_the_same_slo_dashboard() {
         v.sort();
         v
     };
-    let here = names(local.query(&format!("count by (__name__) ({agg})")).await);
+    // Each aggregate appears at the group's first evaluation after its inputs were scraped:
+    // wait for them rather than read once (seen failing once on a loaded machine).
+    let here = names(
+        local
+            .wait_for(
+                &format!("count by (__name__) ({agg})"),
+                Duration::from_secs(30),
+                |r: &[Value]| r.len() >= 8,
+            )
+            .await,
+    );
     assert!(here.len() >= 8, "{here:?}");
     let there = global
         .wait_for(
