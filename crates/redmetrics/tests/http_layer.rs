@@ -42,6 +42,14 @@ fn scrape(m: &HttpMetrics) -> Vec<Sample> {
     samples(&String::from_utf8(encode(m.registry(), Format::Text)).unwrap())
 }
 
+/// The value of `label` on each request counter sample, in scrape order.
+fn request_labels<'a>(s: &'a [Sample], label: &str) -> Vec<&'a str> {
+    s.iter()
+        .filter(|x| x.name == REQUESTS)
+        .map(|x| x.labels[label].as_str())
+        .collect()
+}
+
 /// Which of the two layers an axum app is measured with.
 #[derive(Clone, Copy, Debug)]
 enum Integration {
@@ -371,11 +379,7 @@ async fn exclusion_is_exact_for_the_endpoint_and_excluded_routes() {
         assert_eq!(http_get(&c, addr, path).await.status, 200, "{path}");
     }
     let s = scrape(&m);
-    let paths: Vec<&str> = s
-        .iter()
-        .filter(|x| x.name == REQUESTS)
-        .map(|x| x.labels["path"].as_str())
-        .collect();
+    let paths = request_labels(&s, "path");
     assert_eq!(paths.len(), 2, "{paths:?}");
     for path in ["/docs/v1/campaigns", "/v1/metrics"] {
         assert_eq!(
@@ -749,10 +753,7 @@ async fn raw_path_app(
 
 /// The `path` values of the request counter.
 fn paths(s: &[Sample]) -> std::collections::BTreeSet<&str> {
-    s.iter()
-        .filter(|x| x.name == REQUESTS)
-        .map(|x| x.labels["path"].as_str())
-        .collect()
+    request_labels(s, "path").into_iter().collect()
 }
 
 #[tokio::test]
@@ -1120,11 +1121,7 @@ fn every_standard_method_has_its_own_label_value() {
         });
     }
     let s = scrape(&m);
-    let mut labels: Vec<&str> = s
-        .iter()
-        .filter(|x| x.name == REQUESTS)
-        .map(|x| x.labels["method"].as_str())
-        .collect();
+    let mut labels = request_labels(&s, "method");
     labels.sort_unstable();
     assert_eq!(
         labels,
@@ -1158,11 +1155,7 @@ async fn an_exclusion_matches_the_template_or_the_path_alone() {
         assert_eq!(http_get(&client, addr, path).await.status, status, "{path}");
     }
     let s = scrape(&m);
-    let paths: Vec<&str> = s
-        .iter()
-        .filter(|x| x.name == REQUESTS)
-        .map(|x| x.labels["path"].as_str())
-        .collect();
+    let paths = request_labels(&s, "path");
     assert_eq!(paths, ["/v1/other", redmetrics::contract::UNMATCHED]);
 }
 
