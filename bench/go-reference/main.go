@@ -1,6 +1,6 @@
-// The seed's design in Go, as the anchor redmetrics is measured against: net/http with
-// client_golang recording exactly the five seed metrics (histogram buckets and summary
-// objectives as in SEED-PLAN.md), on the same three routes as the Rust benchmarks.
+// The same five HTTP metrics in Go, as the anchor redmetrics is measured against: net/http
+// with client_golang recording exactly redmetrics' default contract (the same family names,
+// histogram buckets and summary objectives), on the same three routes as the Rust benchmarks.
 //
 // Built offline from Debian packages (golang-go, golang-github-prometheus-client-golang-dev)
 // in GOPATH mode: GO111MODULE=off GOPATH=/usr/share/gocode go build -o go-reference .

@@ -1,7 +1,7 @@
 //! Per-request cost in-process, side by side: a 3-route axum router bare, with a
-//! body-wrapping no-op layer (axum's floor for body middleware), with redmetrics (the seed's
-//! five metrics, summaries on; through the generic `layer()` and through `axum_layer()`) and
-//! with axum-prometheus 0.10. Each request is one
+//! body-wrapping no-op layer (axum's floor for body middleware), with redmetrics (its
+//! default contract's five families, summaries on; through the generic `layer()` and through
+//! `axum_layer()`) and with axum-prometheus 0.10. Each request is one
 //! `ready().call()` plus reading the body to its end, polled directly: no runtime, no network.
 //! "2 threads" runs two threads each driving its own router clone over the same metrics and
 //! reports wall time per request (ideal: half the single-thread time).

@@ -1,5 +1,5 @@
 //! Shared pieces of the benchmarks: one three-route axum router, bare, with a body-wrapping
-//! no-op layer, with redmetrics (the seed's five metrics, summaries on), and with
+//! no-op layer, with redmetrics (its default contract's five families, summaries on), and with
 //! axum-prometheus; and a way to drive a request through it without a runtime.
 
 pub mod axum_costs;
@@ -49,7 +49,7 @@ pub enum Variant {
     Bare,
     /// A layer that wraps both bodies and records nothing: axum's floor for body middleware.
     WrapBodies,
-    /// redmetrics with the seed's five metrics, summaries on (`Router::layer(metrics.layer())`,
+    /// redmetrics with its default contract's five families, summaries on (`Router::layer(metrics.layer())`,
     /// the generic tower layer).
     Redmetrics,
     /// The same through `Router::layer(metrics.axum_layer())`, the layer for axum's router.

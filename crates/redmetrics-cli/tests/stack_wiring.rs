@@ -1,7 +1,9 @@
 //! Wired right in a real kube-prometheus-stack. The upstream chart (88.5.3 with its
-//! subcharts, `$REDMETRICS_KPS_CHART` or `../shared/vendor/kube-prometheus-stack/chart`; an
-//! absent exporter subchart is switched off and an absent grafana subchart read from its values,
-//! both said loudly) is
+//! subcharts; an absent exporter subchart is switched off and an absent grafana subchart read
+//! from its values, both said loudly) is not redistributed with the repository, and no package
+//! registry ships it: it comes from `$REDMETRICS_KPS_CHART`, else from
+//! `shared/vendor/kube-prometheus-stack/chart` beside the repository; without it the tests
+//! that need it fail under `CI=true` and elsewhere say NOT RUN with how to supply it. It is
 //! rendered with Helm's SDK once per test binary, with its defaults and with the values the
 //! README's steps install, and the `kps_wiring.py` judge evaluates what its Prometheus,
 //! Alertmanager and Grafana sidecar select and which Secrets its pods need. The project's chart
@@ -190,11 +192,34 @@ metadata: {name: payments-dashboard, namespace: payments, labels: {grafana_dashb
 data: {payments.json: "{}"}
 "#;
 
-/// The upstream chart's folder, `None` (said loudly) when absent outside CI.
+/// The chart version the suite renders, which the cluster steps pin with `--version`.
+const KPS_VERSION: &str = "88.5.3";
+
+/// How to supply the chart, said when it is not there.
+fn supply() -> String {
+    format!(
+        "set REDMETRICS_KPS_CHART to a folder holding the kube-prometheus-stack chart \
+         {KPS_VERSION} with its subcharts in charts/ (as `helm pull \
+         prometheus-community/kube-prometheus-stack --version {KPS_VERSION} --untar` unpacks \
+         it, after the `helm repo add` of docs/operations.md), or put the project's \
+         `shared/vendor/kube-prometheus-stack` beside the repository"
+    )
+}
+
+/// The upstream chart's folder: `$REDMETRICS_KPS_CHART` (which must hold a chart), else the
+/// project's vendored copy beside the repository, which may be absent (the judge says so).
 fn kps_chart() -> PathBuf {
-    std::env::var_os("REDMETRICS_KPS_CHART")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/vendor/kube-prometheus-stack/chart"))
+    if let Some(dir) = std::env::var_os("REDMETRICS_KPS_CHART") {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("Chart.yaml").is_file(),
+            "REDMETRICS_KPS_CHART={} holds no chart: {}",
+            dir.display(),
+            supply()
+        );
+        return dir;
+    }
+    repo().join("../shared/vendor/kube-prometheus-stack/chart")
 }
 
 /// The judge's findings for the renders `defaults`, `generated` (the README's values),
@@ -204,6 +229,11 @@ fn kps() -> Option<&'static Value> {
     static KPS: OnceLock<Option<Value>> = OnceLock::new();
     KPS.get_or_init(|| {
         let steps = steps();
+        assert_eq!(
+            steps.stack_version.as_deref(),
+            Some(KPS_VERSION),
+            "the cluster steps' --version is the chart version the suite renders"
+        );
         assert!(
             steps
                 .stack_values
@@ -249,14 +279,15 @@ fn kps() -> Option<&'static Value> {
         if let Some(why) = found["missing"].as_str() {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
-                "kube-prometheus-stack chart missing under CI: {why}"
+                "kube-prometheus-stack chart missing under CI: {why}: {}",
+                supply()
             );
             // Straight to the terminal: the test harness captures `eprintln!` of tests that pass.
             let _ = std::io::Write::write_all(
                 &mut std::io::stderr(),
                 format!(
-                    "\n*** stack_wiring: NOT RUN against kube-prometheus-stack: {why}. Set \
-                     REDMETRICS_KPS_CHART to the chart with its subcharts (see its SOURCE.md). ***\n"
+                    "\n*** stack_wiring: NOT RUN against kube-prometheus-stack: {why}; {} ***\n",
+                    supply()
                 )
                 .as_bytes(),
             );
@@ -275,8 +306,8 @@ fn kps() -> Option<&'static Value> {
                 format!(
                     "\n*** stack_wiring: the chart lacks the subcharts {absent:?}: rendered with \
                      the exporters off, the Grafana sidecar judged from the values its chart \
-                     reads. Set REDMETRICS_KPS_CHART to the chart with its subcharts for a full \
-                     render. ***\n"
+                     reads. For a full render, {} ***\n",
+                    supply()
                 )
                 .as_bytes(),
             );

@@ -630,7 +630,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_match_the_plan() {
+    fn the_default_contract_is_the_five_http_families_and_build_info() {
         let c = Contract::new("reviewmaps").unwrap();
         let names: Vec<&str> = c.families().map(|f| f.desc().name()).collect();
         assert_eq!(

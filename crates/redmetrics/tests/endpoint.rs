@@ -213,3 +213,70 @@ async fn ipv4_clients_of_a_dual_stack_listener_match_ipv4_rules() {
     let v4 = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     assert_eq!(send(&c, v4, "GET", "/metrics", &[], b"").await.status, 403);
 }
+
+/// `*/*` counts as accepting text: a scraper that prefers anything over OpenMetrics gets
+/// text, one that accepts only OpenMetrics and JSON gets OpenMetrics.
+#[tokio::test]
+async fn a_wildcard_range_is_text_and_unrelated_types_are_not() {
+    let m = metrics();
+    let addr = serve(app(m.endpoint())).await;
+    let client = client();
+    for (accept, content_type) in [
+        (
+            "application/openmetrics-text;q=0.2, */*;q=0.5",
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+        (
+            "application/openmetrics-text;q=0.5, application/json",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
+        ),
+    ] {
+        let got = send(&client, addr, "GET", "/metrics", &[("accept", accept)], b"").await;
+        assert_eq!(got.headers["content-type"], content_type, "{accept}");
+    }
+}
+
+/// `gzip(false)` turns compression off even for a scraper that asks for it, and the
+/// endpoint's `registry()` is the registry it serves: a family registered there is scraped.
+#[tokio::test]
+async fn gzip_can_be_turned_off_and_the_endpoint_serves_its_own_registry() {
+    let m = metrics();
+    let plain = m.endpoint().gzip(false);
+    let jobs = plain
+        .registry()
+        .family::<redmetrics::metrics::Counter, 1>("mk_jobs_total", "Jobs run.", ["queue"], ())
+        .unwrap();
+    jobs.with(["a"]).inc();
+    let app = Router::new()
+        .route_service("/plain", plain)
+        .route_service("/zipped", m.endpoint());
+    let addr = serve(app).await;
+    let client = client();
+    let gzip = [("accept-encoding", "gzip")];
+    let zipped = send(&client, addr, "GET", "/zipped", &gzip, b"").await;
+    assert_eq!(zipped.headers["content-encoding"], "gzip");
+    let got = send(&client, addr, "GET", "/plain", &gzip, b"").await;
+    assert!(!got.headers.contains_key("content-encoding"));
+    let s = common::samples(&got.text());
+    assert_eq!(
+        common::value(&s, "mk_jobs_total", &[("queue", "a")]),
+        Some(1.0)
+    );
+}
+
+/// `*;q=0` refuses every coding not named, gzip included: the scrape comes back plain.
+#[tokio::test]
+async fn a_zero_quality_wildcard_encoding_refuses_gzip() {
+    let m = metrics();
+    let addr = serve(app(m.endpoint())).await;
+    let client = client();
+    for (accept, gzipped) in [("*;q=0", false), ("*", true), ("identity, *;q=0", false)] {
+        let headers = [("accept-encoding", accept)];
+        let got = send(&client, addr, "GET", "/metrics", &headers, b"").await;
+        assert_eq!(
+            got.headers.get("content-encoding").is_some(),
+            gzipped,
+            "{accept}"
+        );
+    }
+}

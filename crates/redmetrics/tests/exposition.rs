@@ -412,3 +412,163 @@ async fn every_served_variant_passes_both_judges() {
         assert_python_reads_the_service(&python_parse(format, &body));
     }
 }
+
+/// The HTTP metrics of a service named `mk`, for the application families registered beside.
+fn mk_metrics() -> HttpMetrics {
+    HttpMetrics::builder(Contract::new("mk").unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Application metrics hold exactly what they were given, read back in the process and
+/// from a scrape over HTTP that prometheus_client parses: a counter's `inc_by`, every gauge
+/// operation, float gauges, and an exponential histogram's bounds, buckets and sum.
+#[tokio::test]
+async fn application_metric_types_hold_exactly_what_they_were_given() {
+    use redmetrics::metrics::GaugeF64;
+    let m = mk_metrics();
+    let r = m.registry();
+    let jobs = r
+        .family::<Counter, 1>("mk_jobs_total", "Jobs.", ["q"], ())
+        .unwrap();
+    let depth = r
+        .family::<Gauge, 1>("mk_depth", "Depth.", ["q"], ())
+        .unwrap();
+    let temp = r
+        .family::<GaugeF64, 1>("mk_temp_celsius", "Temp.", ["q"], ())
+        .unwrap();
+    let buckets = Buckets::exponential(1.0, 2.0, 3).unwrap();
+    assert_eq!(buckets.bounds(), [1.0, 2.0, 4.0]);
+    let le: Vec<&str> = buckets.le().iter().map(|s| &**s).collect();
+    assert_eq!(le, ["1.0", "2.0", "4.0", "+Inf"]);
+    let sizes = r
+        .family::<Histogram, 1>("mk_size", "Size.", ["q"], Arc::new(buckets))
+        .unwrap();
+
+    let c = jobs.with(["a"]);
+    c.inc();
+    c.inc_by(5);
+    assert_eq!(c.get(), 6);
+    let g = depth.with(["a"]);
+    g.set(10);
+    g.inc();
+    g.dec();
+    g.dec();
+    g.add(-3);
+    assert_eq!(g.get(), 6);
+    let f = temp.with(["a"]);
+    f.set(1.5);
+    f.add(0.25);
+    assert_eq!(f.get(), 1.75);
+    let h = sizes.with(["a"]);
+    assert_eq!(h.buckets().bounds(), [1.0, 2.0, 4.0]);
+    for v in [0.5, 1.0, 3.0, 3.0, 10.0] {
+        h.observe(v);
+    }
+    let mut cumulative = Vec::new();
+    assert_eq!(h.read(&mut cumulative), 17.5);
+    assert_eq!(cumulative, [2, 2, 4, 5]);
+
+    let (addr, client) = common::serve_endpoint(m.endpoint()).await;
+    let got = common::get(&client, addr, "/metrics").await;
+    let s = python_parse("text", &got.body);
+    let a = || json!({"q": "a"});
+    assert_eq!(python_value(&s, "mk_jobs_total", a()), 6.0);
+    assert_eq!(python_value(&s, "mk_depth", a()), 6.0);
+    assert_eq!(python_value(&s, "mk_temp_celsius", a()), 1.75);
+    assert_eq!(python_value(&s, "mk_size_sum", a()), 17.5);
+    assert_eq!(python_value(&s, "mk_size_count", a()), 5.0);
+    for (le, n) in [("1.0", 2.0), ("2.0", 2.0), ("4.0", 4.0), ("+Inf", 5.0)] {
+        assert_eq!(
+            python_value(&s, "mk_size_bucket", json!({"q": "a", "le": le})),
+            n,
+            "le={le}"
+        );
+    }
+}
+
+/// A summary keeps its shape as given (objectives sorted by quantile, their labels, the
+/// window) and reports the sum and count of float and integer observations alike, with
+/// constant data at every quantile, in the process and in a scrape prometheus_client parses.
+#[tokio::test]
+async fn a_summary_reports_its_shape_sum_count_and_quantiles() {
+    let objective = |quantile, error| Objective { quantile, error };
+    let shape = SummaryShape::new(
+        &[objective(0.9, 0.01), objective(0.5, 0.05)],
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert_eq!(
+        shape.objectives(),
+        [objective(0.5, 0.05), objective(0.9, 0.01)]
+    );
+    let labels: Vec<&str> = shape.quantile_labels().iter().map(|s| &**s).collect();
+    assert_eq!(labels, ["0.5", "0.9"]);
+    assert_eq!(shape.window(), Duration::from_secs(60));
+
+    let m = mk_metrics();
+    let latency = m
+        .registry()
+        .family::<Summary, 1>("mk_latency_seconds", "Latency.", ["q"], Arc::new(shape))
+        .unwrap();
+    let s = latency.with(["a"]);
+    assert_eq!(s.shape().window(), Duration::from_secs(60));
+    s.observe(3.0);
+    s.observe(3.0);
+    s.observe_u64_at(3, std::time::Instant::now());
+    let mut quantiles = Vec::new();
+    assert_eq!(s.read(&mut quantiles), (9.0, 3));
+    assert_eq!(quantiles, [3.0, 3.0]);
+
+    let (addr, client) = common::serve_endpoint(m.endpoint()).await;
+    let got = common::get(&client, addr, "/metrics").await;
+    let samples = python_parse("text", &got.body);
+    assert_eq!(
+        python_value(&samples, "mk_latency_seconds_sum", json!({"q": "a"})),
+        9.0
+    );
+    assert_eq!(
+        python_value(&samples, "mk_latency_seconds_count", json!({"q": "a"})),
+        3.0
+    );
+    for q in ["0.5", "0.9"] {
+        let labels = json!({"q": "a", "quantile": q});
+        assert_eq!(
+            python_value(&samples, "mk_latency_seconds", labels),
+            3.0,
+            "{q}"
+        );
+    }
+}
+
+/// Float counters and float gauges are written in OpenMetrics too: prometheus_client's
+/// OpenMetrics parser reads the process's CPU seconds and an application's float gauge.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn openmetrics_scrapes_carry_float_counters_and_gauges() {
+    let m = mk_metrics();
+    let temp = m
+        .registry()
+        .family::<redmetrics::metrics::GaugeF64, 0>("mk_temp_celsius", "Temp.", [], ())
+        .unwrap();
+    temp.with([]).set(1.75);
+    let (addr, client) = common::serve_endpoint(m.endpoint()).await;
+    let accept = [("accept", "application/openmetrics-text; version=1.0.0")];
+    let got = send(&client, addr, "GET", "/metrics", &accept, b"").await;
+    let families = python_parse("openmetrics", &got.body);
+    let sample = |name: &str| {
+        families
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["samples"].as_array().unwrap().iter())
+            .find(|s| s[0] == name)
+            .and_then(|s| s[2].as_f64())
+    };
+    assert_eq!(sample("mk_temp_celsius"), Some(1.75));
+    assert!(
+        sample("process_cpu_seconds_total").is_some(),
+        "no process_cpu_seconds_total in\n{}",
+        got.text()
+    );
+}

@@ -42,6 +42,14 @@ fn scrape(m: &HttpMetrics) -> Vec<Sample> {
     samples(&String::from_utf8(encode(m.registry(), Format::Text)).unwrap())
 }
 
+/// The value of `label` on each request counter sample, in scrape order.
+fn request_labels<'a>(s: &'a [Sample], label: &str) -> Vec<&'a str> {
+    s.iter()
+        .filter(|x| x.name == REQUESTS)
+        .map(|x| x.labels[label].as_str())
+        .collect()
+}
+
 /// Which of the two layers an axum app is measured with.
 #[derive(Clone, Copy, Debug)]
 enum Integration {
@@ -371,11 +379,7 @@ async fn exclusion_is_exact_for_the_endpoint_and_excluded_routes() {
         assert_eq!(http_get(&c, addr, path).await.status, 200, "{path}");
     }
     let s = scrape(&m);
-    let paths: Vec<&str> = s
-        .iter()
-        .filter(|x| x.name == REQUESTS)
-        .map(|x| x.labels["path"].as_str())
-        .collect();
+    let paths = request_labels(&s, "path");
     assert_eq!(paths.len(), 2, "{paths:?}");
     for path in ["/docs/v1/campaigns", "/v1/metrics"] {
         assert_eq!(
@@ -749,10 +753,7 @@ async fn raw_path_app(
 
 /// The `path` values of the request counter.
 fn paths(s: &[Sample]) -> std::collections::BTreeSet<&str> {
-    s.iter()
-        .filter(|x| x.name == REQUESTS)
-        .map(|x| x.labels["path"].as_str())
-        .collect()
+    request_labels(s, "path").into_iter().collect()
 }
 
 #[tokio::test]
@@ -1002,4 +1003,266 @@ async fn two_prefixes_live_side_by_side() {
     );
     assert!(!text_b.contains("reviewmaps"));
     assert_eq!(http_get(&c, addr_b, "/metrics").await.status, 404);
+}
+
+/// The layer passes the inner service's backpressure on: with a concurrency limit of one
+/// inside it and one request in flight, the layered service is not ready until that request
+/// ends (readiness is polled once, without waiting).
+#[tokio::test]
+async fn the_layer_forwards_the_inner_services_backpressure() {
+    use futures_util::FutureExt;
+    use http::{Request, Response};
+    use http_body_util::Full;
+    use tower::{Layer, Service, ServiceExt};
+    let m = metrics();
+    let release = Arc::new(Notify::new());
+    let wait = Arc::clone(&release);
+    let inner = tower::service_fn(move |_req: Request<_>| {
+        let wait = Arc::clone(&wait);
+        async move {
+            wait.notified().await;
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+        }
+    });
+    let mut svc = m
+        .layer()
+        .layer(tower::limit::ConcurrencyLimit::new(inner, 1));
+    let first = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(Request::new(Full::new(Bytes::new())));
+    let first = tokio::spawn(first);
+    assert!(
+        svc.ready().now_or_never().is_none(),
+        "ready while the inner service's only slot is taken"
+    );
+    release.notify_one();
+    first.await.unwrap().unwrap();
+    svc.ready().await.unwrap();
+}
+
+/// What the handler learns of its request body before reading it, as `end=<bool> len=<n>`.
+async fn body_view(req: axum::extract::Request) -> String {
+    use http_body::Body as _;
+    let body = req.body();
+    format!(
+        "end={} len={:?}",
+        body.is_end_stream(),
+        body.size_hint().exact()
+    )
+}
+
+/// Wrapping the bodies hides nothing a peer relies on: the handler still sees whether the
+/// request has a body and its declared length, and the client still gets a Content-Length
+/// (not a chunked body) for a response whose length is known.
+#[tokio::test]
+async fn the_wrapped_bodies_keep_their_length_and_end_of_stream() {
+    let m = metrics();
+    let app = Router::new()
+        .route("/body", get(body_view).post(body_view))
+        .layer(m.layer());
+    let addr = serve(app).await;
+    let client = client();
+    let got = send(&client, addr, "POST", "/body", &[], b"hello").await;
+    assert_eq!(got.text(), "end=false len=Some(5)");
+    let got = http_get(&client, addr, "/body").await;
+    assert_eq!(got.text(), "end=true len=Some(0)");
+    assert_eq!(
+        got.headers["content-length"],
+        got.body.len().to_string().as_str()
+    );
+    assert!(!got.headers.contains_key("transfer-encoding"));
+}
+
+/// The response body the layer hands to the server reports the end of stream as the inner
+/// body does: hyper then sends an empty response without polling it (and HTTP/2 ends the
+/// stream on the headers frame), and a non-empty one is still polled.
+#[tokio::test]
+async fn the_response_body_reports_its_end_as_the_inner_body_does() {
+    use http::{Request, Response};
+    use http_body::Body as _;
+    use http_body_util::Full;
+    use tower::{Layer, ServiceExt};
+    let m = metrics();
+    for (text, ends) in [("", true), ("x", false)] {
+        let inner = tower::service_fn(move |_req: Request<_>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                text.as_bytes(),
+            ))))
+        });
+        let res = m
+            .layer()
+            .layer(inner)
+            .oneshot(Request::new(Full::new(Bytes::new())))
+            .await
+            .unwrap();
+        assert_eq!(res.body().is_end_stream(), ends, "body {text:?}");
+        assert_eq!(res.body().size_hint().exact(), Some(text.len() as u64));
+    }
+}
+
+/// Each of the nine standard methods keeps its own `method` label value; any other method
+/// is `OTHER`.
+#[test]
+fn every_standard_method_has_its_own_label_value() {
+    let m = metrics();
+    let methods = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PROPFIND",
+    ];
+    for name in methods {
+        m.record(&redmetrics::middleware::Completed {
+            method: &http::Method::from_bytes(name.as_bytes()).unwrap(),
+            route: Some("/r"),
+            status: 200,
+            took: Duration::from_millis(1),
+            request_bytes: 0,
+            response_bytes: 0,
+        });
+    }
+    let s = scrape(&m);
+    let mut labels = request_labels(&s, "method");
+    labels.sort_unstable();
+    assert_eq!(
+        labels,
+        [
+            "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "OTHER", "PATCH", "POST", "PUT", "TRACE"
+        ]
+    );
+}
+
+/// An exclusion matches the route template alone (`/v1/items/{id}` skips `/v1/items/7`) or
+/// the request path alone (an unrouted `/favicon.ico`); either is enough. Another unrouted
+/// path is measured, so the fallback does pass through the layer.
+#[tokio::test]
+async fn an_exclusion_matches_the_template_or_the_path_alone() {
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
+        .exclude(["/v1/items/{id}", "/favicon.ico"])
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/v1/items/{id}", get(|| async { "item" }))
+        .route("/v1/other", get(|| async { "other" }))
+        .layer(m.layer());
+    let addr = serve(app).await;
+    let client = client();
+    for (path, status) in [
+        ("/v1/items/7", 200),
+        ("/favicon.ico", 404),
+        ("/v1/other", 200),
+        ("/nowhere", 404),
+    ] {
+        assert_eq!(http_get(&client, addr, path).await.status, status, "{path}");
+    }
+    let s = scrape(&m);
+    let paths = request_labels(&s, "path");
+    assert_eq!(paths, ["/v1/other", redmetrics::contract::UNMATCHED]);
+}
+
+/// The HTTP families claim their names in the registry: an application family of the same
+/// name is refused instead of producing a second family under it in every scrape.
+#[test]
+fn an_application_family_cannot_take_an_http_familys_name() {
+    use redmetrics::metrics::{Counter, Gauge};
+    use redmetrics::registry::RegistryError;
+    let m = metrics();
+    let r = m.registry();
+    let counter = r.family::<Counter, 0>(REQUESTS, "Clash.", [], ());
+    let gauge = r.family::<Gauge, 0>(DURATION, "Clash.", [], ());
+    assert!(matches!(counter, Err(RegistryError::Duplicate { .. })));
+    assert!(matches!(gauge, Err(RegistryError::Duplicate { .. })));
+}
+
+/// The in-process read view (`HttpMetrics::series`, what the live page reads) shows exactly
+/// what the layer recorded: every (method, path), every (route, status) count, each route's
+/// latency count, the contract's bucket bounds, and no request left in flight.
+#[tokio::test]
+async fn the_series_view_reads_back_every_route_and_status() {
+    let buckets = redmetrics::metrics::Buckets::new([0.05, 0.5, 5.0]).unwrap();
+    let contract = Contract::builder("reviewmaps")
+        .duration_buckets(buckets)
+        .build()
+        .unwrap();
+    let m = HttpMetrics::builder(contract).build().unwrap();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }).post(|| async { "posted" }))
+        .route("/b", get(|| async { StatusCode::NOT_FOUND }))
+        .layer(m.layer());
+    let addr = serve(app).await;
+    let client = client();
+    for (method, path, times) in [("GET", "/a", 3), ("POST", "/a", 2), ("GET", "/b", 1)] {
+        for _ in 0..times {
+            send(&client, addr, method, path, &[], b"").await;
+        }
+    }
+    let view = m.series();
+    assert_eq!(view.duration_bounds(), [0.05, 0.5, 5.0]);
+    assert!(common::eventually(Duration::from_secs(5), || view.in_flight() == 0).await);
+    let mut routes = std::collections::BTreeMap::new();
+    let mut latency_counts = Vec::new();
+    for r in view.routes() {
+        routes.insert(r.id, (r.method, r.path));
+        let mut cumulative = Vec::new();
+        r.duration.read(&mut cumulative);
+        latency_counts.push(((r.method, r.path), cumulative.last().copied()));
+    }
+    latency_counts.sort();
+    assert_eq!(
+        latency_counts,
+        [
+            (("GET", "/a"), Some(3)),
+            (("GET", "/b"), Some(1)),
+            (("POST", "/a"), Some(2)),
+        ]
+    );
+    let mut counts: Vec<((&str, &str), u16, u64)> = view
+        .requests()
+        .map(|c| (routes[&c.route], c.status, c.count))
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            (("GET", "/a"), 200, 3),
+            (("GET", "/b"), 404, 1),
+            (("POST", "/a"), 200, 2),
+        ]
+    );
+}
+
+/// Past the bound, the series view shows the overflow route with what was folded into it,
+/// as the scrape does.
+#[test]
+fn the_series_view_shows_the_overflow_route_once_something_folded() {
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
+        .max_label_sets(1)
+        .build()
+        .unwrap();
+    for route in ["/a", "/b", "/c"] {
+        m.record(&redmetrics::middleware::Completed {
+            method: &http::Method::GET,
+            route: Some(route),
+            status: 200,
+            took: Duration::from_millis(1),
+            request_bytes: 0,
+            response_bytes: 0,
+        });
+    }
+    let mut routes: Vec<(String, Option<u64>)> = m
+        .series()
+        .routes()
+        .map(|r| {
+            let mut cumulative = Vec::new();
+            r.duration.read(&mut cumulative);
+            (r.path.to_owned(), cumulative.last().copied())
+        })
+        .collect();
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            ("/a".to_owned(), Some(1)),
+            (redmetrics::metrics::OVERFLOW.to_owned(), Some(2))
+        ]
+    );
 }

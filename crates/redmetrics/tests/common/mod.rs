@@ -39,6 +39,12 @@ pub fn client() -> HttpClient {
         .build_http()
 }
 
+/// Serves `endpoint` alone at `/metrics` on loopback, with a client for it.
+pub async fn serve_endpoint(endpoint: redmetrics::MetricsEndpoint) -> (SocketAddr, HttpClient) {
+    let app = Router::new().route_service("/metrics", endpoint);
+    (serve(app).await, client())
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
