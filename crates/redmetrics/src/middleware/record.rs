@@ -1,6 +1,6 @@
 //! The record of one request in flight, finished exactly once however the request ends.
 
-use super::series::{RouteRef, Shared};
+use super::series::{Route, Shared};
 use crate::collect::TraceContext;
 use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 
@@ -11,7 +11,7 @@ use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 #[derive(Debug)]
 pub(crate) struct Recorder {
     shared: &'static Shared,
-    route: RouteRef,
+    route: Route<'static>,
     /// Arrival, on [`monotonic`](crate::monotonic)'s clock.
     start: u64,
     status: Option<u16>,
@@ -22,9 +22,10 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Counts the request as in flight from `start`.
+    #[inline]
     pub(crate) fn start(
         shared: &'static Shared,
-        route: RouteRef,
+        route: Route<'static>,
         start: u64,
         trace: Option<TraceContext>,
     ) -> Self {
@@ -40,6 +41,7 @@ impl Recorder {
     }
 
     /// The status the client receives.
+    #[inline]
     pub(crate) fn responded(&mut self, status: u16) {
         self.status = Some(status);
     }
@@ -87,14 +89,14 @@ impl Drop for Recorder {
 #[derive(Debug)]
 pub(crate) struct RequestMeter {
     shared: &'static Shared,
-    route: RouteRef,
+    route: Route<'static>,
     /// The request's arrival, on [`monotonic`](crate::monotonic)'s clock.
     start: u64,
     bytes: u64,
 }
 
 impl RequestMeter {
-    pub(crate) fn new(shared: &'static Shared, route: RouteRef, start: u64) -> Self {
+    pub(crate) fn new(shared: &'static Shared, route: Route<'static>, start: u64) -> Self {
         Self {
             shared,
             route,
