@@ -145,7 +145,7 @@ impl Sketch {
 
     /// [`observe`](Self::observe) of a whole number (a byte count, on the request path):
     /// nothing to screen, and zero goes straight to its count.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn observe_u64(&self, clock: &Clock, v: u64, now: u64) {
         let slot = self.slot(clock, now);
         if v == 0 {

@@ -25,8 +25,8 @@ pub(crate) type RouteRef = SlotRef;
 /// series, kept so that recording the request never looks the route up again.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Route<'a> {
-    slot: RouteRef,
-    series: &'a RouteSeries,
+    pub(crate) slot: RouteRef,
+    pub(crate) series: &'a RouteSeries,
 }
 
 #[derive(Debug)]
@@ -44,7 +44,7 @@ impl SizeMetric {
     }
 
     /// Records `bytes` at `now` on [`monotonic`](crate::monotonic)'s clock.
-    #[inline]
+    #[inline(always)]
     fn observe(&self, bytes: u64, now: u64) {
         match self {
             Self::Summary(s) => s.observe_u64_at_nanos(bytes, now),
@@ -427,7 +427,7 @@ impl Shared {
 
     /// Records latency (`nanos`), response size and the request counter; `end` is when the
     /// response ended, on [`monotonic`](crate::monotonic)'s clock.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn done(
         &self,
         route: Route<'_>,
@@ -470,7 +470,7 @@ impl Shared {
 
     /// The (route, status) series, created on first use; most requests of a route repeat
     /// the status before, which the route remembers.
-    #[inline]
+    #[inline(always)]
     fn status_series(&self, series: &RouteSeries, route: RouteRef, status: u16) -> &StatusSeries {
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
@@ -480,6 +480,17 @@ impl Shared {
         {
             return s;
         }
+        self.find_status_series(series, route, status)
+    }
+
+    /// [`status_series`](Self::status_series) when the status is not the route's last one.
+    #[inline(never)]
+    fn find_status_series(
+        &self,
+        series: &RouteSeries,
+        route: RouteRef,
+        status: u16,
+    ) -> &StatusSeries {
         let hash = self.requests.hash(&(route, status));
         let (slot, s) = self.requests.get_or_insert(
             hash,
