@@ -71,11 +71,24 @@ impl GaugeF64 {
 const STRIPES: usize = 8;
 
 thread_local! {
-    /// The stripe this thread writes to, handed out round-robin.
-    static STRIPE: usize = {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
-    };
+    /// The stripe this thread writes to, handed out round-robin on first use; `STRIPES`
+    /// until then. Const-initialised, so reading it is one thread-local load.
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(STRIPES) };
+}
+
+/// This thread's stripe.
+#[inline]
+fn stripe_index() -> usize {
+    let i = STRIPE.get();
+    if i < STRIPES { i } else { first_stripe() }
+}
+
+#[cold]
+fn first_stripe() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let i = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    STRIPE.set(i);
+    i
 }
 
 /// An integer gauge spread over cache lines, one per group of threads, summed when read.
@@ -90,7 +103,7 @@ pub(crate) struct StripedGauge {
 impl StripedGauge {
     #[inline]
     fn stripe(&self) -> &AtomicI64 {
-        &self.stripes[STRIPE.with(|s| *s)]
+        &self.stripes[stripe_index()]
     }
 
     /// Adds one.

@@ -140,7 +140,24 @@ impl Sketch {
         }
         let v = if v > 0.0 { v } else { 0.0 };
         let slot = self.slot(clock, now);
-        let bits = v.to_bits();
+        self.record(v.to_bits(), slot);
+    }
+
+    /// [`observe`](Self::observe) of a whole number (a byte count, on the request path):
+    /// nothing to screen, and zero goes straight to its count.
+    #[inline(always)]
+    pub(crate) fn observe_u64(&self, clock: &Clock, v: u64, now: u64) {
+        let slot = self.slot(clock, now);
+        if v == 0 {
+            self.zero[slot].fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.record((v as f64).to_bits(), slot);
+        }
+    }
+
+    /// Counts the non-negative value whose bits are `bits` in `slot`.
+    #[inline]
+    fn record(&self, bits: u64, slot: usize) {
         let Some(b) = bucket(bits) else {
             // Zero (or below 2^MIN_EXP): the window's minimum then reads 0.
             self.zero[slot].fetch_add(1, Ordering::Relaxed);

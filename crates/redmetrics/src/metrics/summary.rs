@@ -212,7 +212,7 @@ impl Summary {
     /// clock: the request path's form, which reads the clock once per request.
     #[inline]
     pub(crate) fn observe_u64_at_nanos(&self, v: u64, now: u64) {
-        self.sketch.observe(&self.shape.clock, v as f64, now);
+        self.sketch.observe_u64(&self.shape.clock, v, now);
         if v != 0 {
             self.sum_int.fetch_add(v, Ordering::Relaxed);
         }

@@ -1,6 +1,6 @@
 //! The record of one request in flight, finished exactly once however the request ends.
 
-use super::series::{RouteRef, Shared};
+use super::series::{Route, RouteRef, RouteSeries, Shared};
 use crate::collect::TraceContext;
 use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 
@@ -11,10 +11,14 @@ use crate::contract::{STATUS_CLIENT_CLOSED, STATUS_PANIC};
 #[derive(Debug)]
 pub(crate) struct Recorder {
     shared: &'static Shared,
-    route: RouteRef,
+    /// The route's series and slot, side by side rather than as one padded [`Route`]: with
+    /// the two-byte status the record fits 64 bytes, and it moves twice per request.
+    series: &'static RouteSeries,
+    slot: RouteRef,
     /// Arrival, on [`monotonic`](crate::monotonic)'s clock.
     start: u64,
-    status: Option<u16>,
+    /// The status passed on; 0 until then (a status is 100 to 999).
+    status: u16,
     response_bytes: u64,
     /// The request's trace, for exemplars.
     trace: Option<TraceContext>,
@@ -22,26 +26,29 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Counts the request as in flight from `start`.
+    #[inline]
     pub(crate) fn start(
         shared: &'static Shared,
-        route: RouteRef,
+        route: Route<'static>,
         start: u64,
         trace: Option<TraceContext>,
     ) -> Self {
         shared.start();
         Self {
             shared,
-            route,
+            series: route.series,
+            slot: route.slot,
             start,
-            status: None,
+            status: 0,
             response_bytes: 0,
             trace,
         }
     }
 
     /// The status the client receives.
+    #[inline]
     pub(crate) fn responded(&mut self, status: u16) {
-        self.status = Some(status);
+        self.status = status;
     }
 }
 
@@ -62,19 +69,22 @@ impl Tally for Recorder {
 
     /// A response body that fails is a server error, as an inner service's `Err` is.
     fn failed(&mut self) {
-        self.status = Some(STATUS_PANIC);
+        self.status = STATUS_PANIC;
     }
 }
 
 impl Drop for Recorder {
     fn drop(&mut self) {
         let status = match self.status {
-            Some(s) => s,
-            None if std::thread::panicking() => STATUS_PANIC,
-            None => STATUS_CLIENT_CLOSED,
+            0 if std::thread::panicking() => STATUS_PANIC,
+            0 => STATUS_CLIENT_CLOSED,
+            s => s,
         };
         self.shared.finish(
-            self.route,
+            Route {
+                slot: self.slot,
+                series: self.series,
+            },
             status,
             self.start,
             self.response_bytes,
@@ -87,14 +97,14 @@ impl Drop for Recorder {
 #[derive(Debug)]
 pub(crate) struct RequestMeter {
     shared: &'static Shared,
-    route: RouteRef,
+    route: Route<'static>,
     /// The request's arrival, on [`monotonic`](crate::monotonic)'s clock.
     start: u64,
     bytes: u64,
 }
 
 impl RequestMeter {
-    pub(crate) fn new(shared: &'static Shared, route: RouteRef, start: u64) -> Self {
+    pub(crate) fn new(shared: &'static Shared, route: Route<'static>, start: u64) -> Self {
         Self {
             shared,
             route,

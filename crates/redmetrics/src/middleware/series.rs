@@ -21,6 +21,14 @@ use crate::metrics::{
 /// A route's slot in the route table; the overflow route when the table is full.
 pub(crate) type RouteRef = SlotRef;
 
+/// A route found for a request: its slot (the key of its (route, status) series) and its
+/// series, kept so that recording the request never looks the route up again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Route<'a> {
+    pub(crate) slot: RouteRef,
+    pub(crate) series: &'a RouteSeries,
+}
+
 #[derive(Debug)]
 enum SizeMetric {
     Summary(Summary),
@@ -36,7 +44,7 @@ impl SizeMetric {
     }
 
     /// Records `bytes` at `now` on [`monotonic`](crate::monotonic)'s clock.
-    #[inline]
+    #[inline(always)]
     fn observe(&self, bytes: u64, now: u64) {
         match self {
             Self::Summary(s) => s.observe_u64_at_nanos(bytes, now),
@@ -175,11 +183,40 @@ pub(crate) struct Shared {
     sizes: SizeLayout,
     build_labels: LabelSet,
     contract: Contract,
-    excluded: Box<[Box<str>]>,
+    excluded: Exclusions,
     classifier: Box<dyn Classify>,
     /// Longest route (`path` label value), in bytes, that gets its own series.
     max_value_len: usize,
     exemplars: Exemplars,
+}
+
+/// The paths and route templates not measured, with a mask of their lengths: nearly every
+/// request is told apart by its lengths alone, without comparing strings.
+struct Exclusions {
+    entries: Box<[Box<str>]>,
+    /// Bit `n` set when an entry is `n` bytes long (bit 63: 63 or more).
+    lens: u64,
+}
+
+impl Exclusions {
+    fn new(entries: Vec<Box<str>>) -> Self {
+        let lens = entries.iter().fold(0, |m, e| m | Self::bit(e.len()));
+        Self {
+            entries: entries.into_boxed_slice(),
+            lens,
+        }
+    }
+
+    #[inline]
+    fn bit(len: usize) -> u64 {
+        1 << len.min(63)
+    }
+
+    /// Whether `s` is one of the entries, exactly.
+    #[inline]
+    fn contains(&self, s: &str) -> bool {
+        self.lens & Self::bit(s.len()) != 0 && self.entries.iter().any(|e| **e == *s)
+    }
 }
 
 /// Which samples carry exemplars, and where traces come from.
@@ -205,7 +242,7 @@ impl std::fmt::Debug for Shared {
             .field("routes", &self.routes.len())
             .field("requests", &self.requests.len())
             .field("in_flight", &self.in_flight.get())
-            .field("excluded", &self.excluded)
+            .field("excluded", &self.excluded.entries)
             .finish_non_exhaustive()
     }
 }
@@ -263,7 +300,7 @@ impl Shared {
             sizes,
             build_labels: labels::render([(contract.labels().version.as_str(), version)]),
             contract,
-            excluded: excluded.into_boxed_slice(),
+            excluded: Exclusions::new(excluded),
             classifier,
             max_value_len,
             exemplars,
@@ -301,10 +338,8 @@ impl Shared {
     pub(crate) fn classify<'a>(&'a self, req: RequestParts<'a>) -> Classified<'a> {
         let template = self.classifier.route(req);
         let path = req.uri.path();
-        let excluded = self
-            .excluded
-            .iter()
-            .any(|e| **e == *path || template.is_some_and(|t| t == &**e));
+        let excluded =
+            self.excluded.contains(path) || template.is_some_and(|t| self.excluded.contains(t));
         match template {
             _ if excluded => Classified::Excluded,
             Some(t) => Classified::Route(t),
@@ -323,27 +358,27 @@ impl Shared {
 
     /// Resolves the (method, path) series, creating it on first use.
     #[inline]
-    pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> RouteRef {
+    pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> Route<'_> {
         let path = template.unwrap_or(UNMATCHED);
         let hash = self.routes.hash(&(method, path));
-        let (route, _) = self.routes.get_or_insert(
+        let (slot, series) = self.routes.get_or_insert(
             hash,
             |r| r.label == method && *r.path == *path,
             // Checked only for a new route: a longer path (a raw URL) is folded and counted.
             || (path.len() <= self.max_value_len).then(|| self.route_series(method, path)),
         );
-        route
+        Route { slot, series }
     }
 
     /// Notes the protocol version and URI scheme of a request on `route`.
     #[inline]
     pub(crate) fn protocol(
         &self,
-        route: RouteRef,
+        route: Route<'_>,
         version: http::Version,
         scheme: Option<&http::uri::Scheme>,
     ) {
-        self.series(route).protocol.note(version, scheme);
+        route.series.protocol.note(version, scheme);
     }
 
     /// What the requests of `route` agreed on about their protocol.
@@ -372,7 +407,7 @@ impl Shared {
     #[inline]
     pub(crate) fn finish(
         &self,
-        route: RouteRef,
+        route: Route<'_>,
         status: u16,
         start: u64,
         response_bytes: u64,
@@ -392,17 +427,17 @@ impl Shared {
 
     /// Records latency (`nanos`), response size and the request counter; `end` is when the
     /// response ended, on [`monotonic`](crate::monotonic)'s clock.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn done(
         &self,
-        route: RouteRef,
+        route: Route<'_>,
         status: u16,
         nanos: u64,
         end: u64,
         response_bytes: u64,
         trace: Option<&TraceContext>,
     ) {
-        let series = self.series(route);
+        let series = route.series;
         // Found once: the (route, status) histogram has the same layout.
         let at = series.hot.duration.position_nanos(nanos);
         series.hot.duration.observe_position(at);
@@ -415,7 +450,7 @@ impl Shared {
                 .exemplars
                 .record(self.duration_buckets.bounds(), seconds, t, at);
         }
-        let s = self.status_series(series, route, status);
+        let s = self.status_series(series, route.slot, status);
         if let Some(h) = &s.duration {
             h.observe_position(at);
             if let Some((t, at)) = traced {
@@ -429,13 +464,13 @@ impl Shared {
 
     /// A request body ended or was dropped after `bytes` bytes.
     #[inline]
-    pub(crate) fn request_size(&self, route: RouteRef, bytes: u64, at: u64) {
-        self.series(route).hot.request_size.observe(bytes, at);
+    pub(crate) fn request_size(&self, route: Route<'_>, bytes: u64, at: u64) {
+        route.series.hot.request_size.observe(bytes, at);
     }
 
     /// The (route, status) series, created on first use; most requests of a route repeat
     /// the status before, which the route remembers.
-    #[inline]
+    #[inline(always)]
     fn status_series(&self, series: &RouteSeries, route: RouteRef, status: u16) -> &StatusSeries {
         let cached = series.last_status.load(Ordering::Relaxed);
         if cached >> 32 == u64::from(status)
@@ -445,12 +480,23 @@ impl Shared {
         {
             return s;
         }
+        self.find_status_series(series, route, status)
+    }
+
+    /// [`status_series`](Self::status_series) when the status is not the route's last one.
+    #[inline(never)]
+    fn find_status_series(
+        &self,
+        series: &RouteSeries,
+        route: RouteRef,
+        status: u16,
+    ) -> &StatusSeries {
         let hash = self.requests.hash(&(route, status));
         let (slot, s) = self.requests.get_or_insert(
             hash,
             |s| s.route == route && s.status == status,
             || {
-                let r = self.series(route);
+                let r = series;
                 let names = self.contract.labels();
                 Some(StatusSeries {
                     route,
