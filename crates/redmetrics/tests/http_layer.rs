@@ -847,6 +847,8 @@ fn application_families_overflow_at_their_bound() {
             (),
         )
         .unwrap();
+    assert!(jobs.is_empty());
+    assert_eq!((jobs.len(), jobs.folded()), (0, 0));
     for (queue, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)] {
         for _ in 0..n {
             jobs.with([queue]).inc();
@@ -869,6 +871,18 @@ fn application_families_overflow_at_their_bound() {
             &[("family", "reviewmaps_jobs_total")]
         ),
         Some(9.0)
+    );
+    // The family's own account agrees with the scrape: three label sets besides the
+    // overflow series, and the nine folded observations.
+    assert!(!jobs.is_empty());
+    assert_eq!(jobs.len(), got.len() - 1);
+    assert_eq!(
+        Some(jobs.folded() as f64),
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", "reviewmaps_jobs_total")]
+        )
     );
 }
 
