@@ -62,7 +62,7 @@ pub(crate) fn canonical(v: f64) -> String {
             s.push_str(&digits[1..]);
         }
         s.push('e');
-        s.push(if exp < 0 { '-' } else { '+' });
+        s.push(if exp.is_negative() { '-' } else { '+' });
         let e = exp.unsigned_abs();
         if e < 10 {
             s.push('0');
@@ -77,7 +77,8 @@ pub(crate) fn canonical(v: f64) -> String {
         }
         s.push_str(&digits);
     } else {
-        let int_len = exp as usize + 1;
+        // `exp` is not negative here; `unsigned_abs` keeps a sign slip from wrapping around.
+        let int_len = exp.unsigned_abs() as usize + 1;
         if digits.len() <= int_len {
             s.push_str(&digits);
             for _ in digits.len()..int_len {
