@@ -16,7 +16,7 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
     } else if v.is_nan() {
         out.extend_from_slice(b"NaN");
-    } else if v > 0.0 {
+    } else if v.is_sign_positive() {
         out.extend_from_slice(b"+Inf");
     } else {
         out.extend_from_slice(b"-Inf");
@@ -41,7 +41,7 @@ pub(crate) fn canonical(v: f64) -> String {
         return "NaN".to_owned();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+        return if v.is_sign_positive() { "+Inf" } else { "-Inf" }.to_owned();
     }
     if v == 0.0 {
         return "0.0".to_owned();
@@ -62,7 +62,7 @@ pub(crate) fn canonical(v: f64) -> String {
             s.push_str(&digits[1..]);
         }
         s.push('e');
-        s.push(if exp < 0 { '-' } else { '+' });
+        s.push(if exp.is_negative() { '-' } else { '+' });
         let e = exp.unsigned_abs();
         if e < 10 {
             s.push('0');
@@ -77,7 +77,8 @@ pub(crate) fn canonical(v: f64) -> String {
         }
         s.push_str(&digits);
     } else {
-        let int_len = exp as usize + 1;
+        // `exp` is not negative here; `unsigned_abs` keeps a sign slip from wrapping around.
+        let int_len = exp.unsigned_abs() as usize + 1;
         if digits.len() <= int_len {
             s.push_str(&digits);
             for _ in digits.len()..int_len {
@@ -145,6 +146,13 @@ mod tests {
             (1e6, "1e+06"),
             (1e10, "1e+10"),
             (f64::INFINITY, "+Inf"),
+            // Go's `%g` keeps the sign in front of either form.
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+            (-0.25, "-0.25"),
+            (-2.0, "-2.0"),
+            (-1.5e-7, "-1.5e-07"),
+            (-2.5e12, "-2.5e+12"),
         ];
         for (v, want) in cases {
             assert_eq!(canonical(v), want, "{v}");
@@ -166,10 +174,21 @@ mod tests {
     #[test]
     fn values_use_the_short_form() {
         let mut out = Vec::new();
-        for v in [42.0, 0.5, f64::NAN, f64::NEG_INFINITY, 1e-7] {
+        for v in [
+            42.0,
+            0.5,
+            f64::NAN,
+            f64::NEG_INFINITY,
+            1e-7,
+            f64::INFINITY,
+            -3.0,
+        ] {
             write_f64(&mut out, v);
             out.push(b' ');
         }
-        assert_eq!(String::from_utf8(out).unwrap(), "42 0.5 NaN -Inf 1e-7 ");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "42 0.5 NaN -Inf 1e-7 +Inf -3 "
+        );
     }
 }

@@ -199,6 +199,39 @@ mod tests {
         assert!(start <= now + 1.0 && start > now - 86_400.0 * 365.0);
     }
 
+    /// The collector declares its six names, so a registry refuses an application family (or
+    /// a second process collector) that would print the same series twice.
+    #[test]
+    fn the_process_names_are_taken_in_the_registry() {
+        let registry = crate::Registry::new();
+        registry.register(ProcessCollector::new()).unwrap();
+        let cpu = registry.family::<crate::metrics::Counter, 0>(
+            "process_cpu_seconds_total",
+            "Mine.",
+            [],
+            (),
+        );
+        assert!(
+            matches!(cpu, Err(crate::registry::RegistryError::Duplicate { .. })),
+            "process_cpu_seconds_total was not refused: {:?}",
+            cpu.err()
+        );
+        for name in [
+            "process_open_fds",
+            "process_max_fds",
+            "process_virtual_memory_bytes",
+            "process_resident_memory_bytes",
+            "process_start_time_seconds",
+        ] {
+            let taken = registry.family::<crate::metrics::Gauge, 0>(name, "Mine.", [], ());
+            assert!(
+                matches!(taken, Err(crate::registry::RegistryError::Duplicate { .. })),
+                "{name} was not refused"
+            );
+        }
+        assert!(registry.register(ProcessCollector::new()).is_err());
+    }
+
     /// The CPU counter follows work done: burning CPU on this thread moves it forward (the
     /// kernel counts in clock ticks, usually 10 ms). Bounded: at most 10 s of spinning.
     #[test]

@@ -332,6 +332,71 @@ mod tests {
         assert!(e.to_string().contains("reserved"), "{e}");
     }
 
+    /// `le` is reserved in histograms and `quantile` in summaries (they write those labels
+    /// themselves), and only there.
+    #[test]
+    fn each_type_reserves_only_its_own_label() {
+        use crate::metrics::{Buckets, Histogram, Objective, Summary, SummaryShape};
+        let r = Registry::new();
+        let buckets = Arc::new(Buckets::new([1.0]).unwrap());
+        let shape = Arc::new(
+            SummaryShape::new(&Objective::DEFAULTS, std::time::Duration::from_secs(60)).unwrap(),
+        );
+        let reserved = |e: Result<(), RegistryError>, label: &str| {
+            assert!(
+                matches!(&e, Err(RegistryError::ReservedLabel { label: l, .. }) if l == label),
+                "{e:?}"
+            );
+        };
+        reserved(
+            r.family::<Histogram, 1>("h_seconds", "H.", ["le"], buckets.clone())
+                .map(drop),
+            "le",
+        );
+        reserved(
+            r.family::<Summary, 1>("s_bytes", "S.", ["quantile"], shape.clone())
+                .map(drop),
+            "quantile",
+        );
+        r.family::<Histogram, 1>("h_seconds", "H.", ["quantile"], buckets)
+            .unwrap();
+        r.family::<Summary, 1>("s_bytes", "S.", ["le"], shape)
+            .unwrap();
+        r.family::<Counter, 2>("c_total", "C.", ["le", "quantile"], ())
+            .unwrap();
+    }
+
+    /// A collector of its own that reports folds under a family name another collector also
+    /// reports (two shards of one family, say): the report writes that family once, with
+    /// the sum of both counts.
+    #[test]
+    fn the_overflow_report_sums_one_family_reported_twice() {
+        struct Shard(u64);
+        impl Collect for Shard {
+            fn descs(&self) -> Vec<Desc> {
+                Vec::new()
+            }
+            fn collect(&self, _: &mut dyn Sink) {}
+            fn overflow(&self, report: &mut dyn FnMut(&str, u64)) {
+                report("app_sharded_total", self.0);
+            }
+        }
+        let r = Registry::new();
+        r.register(Shard(2)).unwrap();
+        r.register(Shard(3)).unwrap();
+        let text =
+            String::from_utf8(crate::encoding::encode(&r, crate::encoding::Format::Text)).unwrap();
+        let reported: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("redmetrics_cardinality_overflow_total"))
+            .collect();
+        assert_eq!(
+            reported,
+            ["redmetrics_cardinality_overflow_total{family=\"app_sharded_total\"} 5"],
+            "{text}"
+        );
+    }
+
     #[test]
     fn long_label_values_are_folded_and_counted() {
         let r = Registry::new().with_max_label_value_len(3);

@@ -572,3 +572,144 @@ async fn openmetrics_scrapes_carry_float_counters_and_gauges() {
         got.text()
     );
 }
+
+/// `/proc/self/stat`'s fields (proc(5)), numbered from 1 as the manual does, read by the test
+/// itself: field 2, the command, is parenthesised and may hold spaces, so fields 3 and on
+/// are counted from the last `)`.
+#[cfg(target_os = "linux")]
+fn kernel_stat_field(n: usize) -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after_command = &stat[stat.rfind(')').unwrap() + 1..];
+    after_command
+        .split_whitespace()
+        .nth(n - 3)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A number that `getconf` (glibc's, not this crate's) prints for `variable`.
+#[cfg(target_os = "linux")]
+fn getconf(variable: &str) -> f64 {
+    let out = std::process::Command::new("getconf")
+        .arg(variable)
+        .output()
+        .expect("getconf(1) not found");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The process family values a scrape carries are the kernel's: the test reads `/proc`
+/// itself, with the clock tick and page size from getconf(1), and prometheus_client reads the
+/// OpenMetrics scrape taken between two such readings.
+/// - CPU seconds are utime plus stime over the tick: first the process spends at least 20
+///   ticks in each (bounded: 20 s), so a sum that subtracts or multiplies the two, or a
+///   division that multiplies, falls outside the readings around the scrape.
+/// - The start time and the CPU counter's `_created` are boot time (`/proc/stat` `btime`)
+///   plus the start tick over the tick rate, to the tick.
+/// - Resident size is pages times the page size, virtual size is in bytes, both within a
+///   factor of two of the readings around the scrape (allocations move them a little).
+/// - The open-files limit is the soft limit `ulimit -n` reports in a child shell.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn process_figures_are_the_kernels() {
+    let ticks = getconf("CLK_TCK");
+    let page = getconf("PAGESIZE");
+    let (utime, stime) = (14, 15);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut x = 0u64;
+    while (kernel_stat_field(utime) < 20.0 || kernel_stat_field(stime) < 20.0)
+        && std::time::Instant::now() < deadline
+    {
+        for i in 0..100_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        // Reading a /proc file is kernel work: it moves stime.
+        for _ in 0..100 {
+            std::hint::black_box(std::fs::read_to_string("/proc/self/stat").unwrap());
+        }
+    }
+    assert!(
+        kernel_stat_field(utime) >= 20.0 && kernel_stat_field(stime) >= 20.0,
+        "the process did not reach 20 ticks of user and system time in 20 s"
+    );
+
+    let (addr, c) = scraped_service().await;
+    let cpu = || (kernel_stat_field(utime) + kernel_stat_field(stime)) / ticks;
+    let resident = || kernel_stat_field(24) * page;
+    let vsize = || kernel_stat_field(23);
+    let before = (cpu(), resident(), vsize());
+    let om = send(
+        &c,
+        addr,
+        "GET",
+        "/metrics",
+        &[("accept", PROMETHEUS_ACCEPT)],
+        b"",
+    )
+    .await;
+    let after = (cpu(), resident(), vsize());
+    let families = python_parse("openmetrics", &om.body);
+    let value = |name: &str| python_value(&families, name, json!({})).as_f64().unwrap();
+
+    let scraped_cpu = value("process_cpu_seconds_total");
+    assert!(
+        before.0 <= scraped_cpu && scraped_cpu <= after.0,
+        "process_cpu_seconds_total {scraped_cpu}, the kernel's {} before and {} after",
+        before.0,
+        after.0
+    );
+    let boot: f64 = std::fs::read_to_string("/proc/stat")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let started = boot + kernel_stat_field(22) / ticks;
+    for name in ["process_start_time_seconds", "process_cpu_seconds_created"] {
+        let v = value(name);
+        assert!(
+            (v - started).abs() <= 1.0 / ticks,
+            "{name} {v}, the kernel's start {started}"
+        );
+    }
+    for (name, low, high) in [
+        (
+            "process_resident_memory_bytes",
+            before.1.min(after.1),
+            before.1.max(after.1),
+        ),
+        (
+            "process_virtual_memory_bytes",
+            before.2.min(after.2),
+            before.2.max(after.2),
+        ),
+    ] {
+        let v = value(name);
+        assert!(
+            v >= low / 2.0 && v <= high * 2.0,
+            "{name} {v}, the kernel's {low}..{high}"
+        );
+    }
+    let soft_limit = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n"])
+        .output()
+        .unwrap();
+    let soft_limit: f64 = String::from_utf8(soft_limit.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(value("process_max_fds"), soft_limit);
+    let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as f64;
+    let scraped_open = value("process_open_fds");
+    assert!(
+        scraped_open >= 3.0 && (scraped_open - open).abs() <= 64.0,
+        "process_open_fds {scraped_open}, the kernel lists {open} now"
+    );
+}

@@ -848,6 +848,8 @@ fn application_families_overflow_at_their_bound() {
             (),
         )
         .unwrap();
+    assert!(jobs.is_empty());
+    assert_eq!((jobs.len(), jobs.folded()), (0, 0));
     for (queue, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)] {
         for _ in 0..n {
             jobs.with([queue]).inc();
@@ -870,6 +872,18 @@ fn application_families_overflow_at_their_bound() {
             &[("family", "reviewmaps_jobs_total")]
         ),
         Some(9.0)
+    );
+    // The family's own account agrees with the scrape: three label sets besides the
+    // overflow series, and the nine folded observations.
+    assert!(!jobs.is_empty());
+    assert_eq!(jobs.len(), got.len() - 1);
+    assert_eq!(
+        Some(jobs.folded() as f64),
+        value(
+            &s,
+            "redmetrics_cardinality_overflow_total",
+            &[("family", "reviewmaps_jobs_total")]
+        )
     );
 }
 
@@ -1263,6 +1277,165 @@ fn the_series_view_shows_the_overflow_route_once_something_folded() {
         [
             ("/a".to_owned(), Some(1)),
             (redmetrics::metrics::OVERFLOW.to_owned(), Some(2))
+        ]
+    );
+}
+
+/// The in-process series view (`HttpMetrics::series`, which the live page and the OTLP
+/// exporter read) shows what the scrape shows, as prometheus_client's text parser reads it:
+/// each route's request and response size series (count and sum, the request sum being the
+/// bytes the client sent), each (route, status) latency histogram's count, and the protocol
+/// version the client's responses came back in. Two requests held open by their handler read
+/// as 2 in flight, and 0 once they are answered.
+#[tokio::test]
+async fn the_series_view_agrees_with_the_scrape() {
+    use redmetrics::middleware::SizeView;
+    let contract = Contract::builder("reviewmaps")
+        .duration_by_status(redmetrics::contract::DurationByStatus::Everywhere)
+        .build()
+        .unwrap();
+    let m = HttpMetrics::builder(contract).build().unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let held_by = gate.clone();
+    let app = Router::new()
+        .route("/echo", post(|body: Bytes| async move { body }))
+        .route(
+            "/missing",
+            get(|| async { (StatusCode::NOT_FOUND, "gone!") }),
+        )
+        .route(
+            "/hold",
+            get(move || {
+                let gate = held_by.clone();
+                async move {
+                    gate.acquire().await.unwrap().forget();
+                    "held"
+                }
+            }),
+        )
+        .layer(m.layer())
+        .route_service(m.metrics_path(), m.endpoint());
+    let addr = serve(app).await;
+    let c = client();
+    let view = m.series();
+
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { http_get(&c, addr, "/hold").await })
+        })
+        .collect();
+    assert!(
+        common::eventually(Duration::from_secs(10), || view.in_flight() == 2).await,
+        "{} in flight with two requests held open",
+        view.in_flight()
+    );
+    gate.add_permits(2);
+    for h in held {
+        assert_eq!(h.await.unwrap().text(), "held");
+    }
+    assert!(
+        common::eventually(Duration::from_secs(10), || view.in_flight() == 0).await,
+        "{} in flight once every request was answered",
+        view.in_flight()
+    );
+    for body in [&b"12345678"[..], b"12345678", b"abc"] {
+        send(&c, addr, "POST", "/echo", &[], body).await;
+    }
+    let missing = c
+        .request(
+            axum::http::Request::get(format!("http://{addr}/missing"))
+                .body(http_body_util::Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let spoken = format!("{:?}", missing.version());
+
+    let scrape = send(&c, addr, "GET", "/metrics", &[], b"").await;
+    let families = common::python_parse("text", &scrape.body);
+    let scraped = |name: &str, labels: serde_json::Value| -> f64 {
+        families
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["samples"].as_array().unwrap().iter())
+            .find(|s| s[0] == name && s[1] == labels)
+            .and_then(|s| s[2].as_f64())
+            .unwrap_or_else(|| panic!("{name} {labels} not in the scrape"))
+    };
+    assert_eq!(
+        scraped(
+            &format!("{REQ_SIZE}_sum"),
+            serde_json::json!({"method": "POST", "path": "/echo"})
+        ),
+        19.0
+    );
+
+    let routes: std::collections::BTreeMap<_, _> =
+        view.routes().map(|r| (r.id, (r.method, r.path))).collect();
+    assert_eq!(routes.len(), 3, "{routes:?}");
+    for (&id, &(method, path)) in &routes {
+        let protocol = view.protocol(id);
+        assert_eq!(
+            protocol.version.map(|v| format!("HTTP/{v}")),
+            Some(spoken.clone()),
+            "{method} {path}"
+        );
+        assert_eq!(
+            protocol.scheme, None,
+            "origin-form requests carry no scheme"
+        );
+    }
+    let mut sized = Vec::new();
+    for s in view.sizes() {
+        let (method, path) = routes[&s.route];
+        let labels = serde_json::json!({"method": method, "path": path});
+        for (family, size) in [(REQ_SIZE, s.request), (RES_SIZE, s.response)] {
+            let (sum, count) = match size {
+                SizeView::Summary(summary) => summary.read(&mut Vec::new()),
+                SizeView::Histogram(h) => {
+                    let mut cumulative = Vec::new();
+                    let sum = h.read(&mut cumulative);
+                    (sum, *cumulative.last().unwrap())
+                }
+            };
+            assert_eq!(sum, scraped(&format!("{family}_sum"), labels.clone()));
+            assert_eq!(
+                count as f64,
+                scraped(&format!("{family}_count"), labels.clone())
+            );
+        }
+        sized.push((method, path));
+    }
+    sized.sort_unstable();
+    assert_eq!(
+        sized,
+        [("GET", "/hold"), ("GET", "/missing"), ("POST", "/echo")]
+    );
+    let mut by_status = Vec::new();
+    for d in view.status_durations() {
+        let (method, path) = routes[&d.route];
+        let mut cumulative = Vec::new();
+        d.duration.read(&mut cumulative);
+        let count = *cumulative.last().unwrap();
+        let status = d.status.to_string();
+        assert_eq!(
+            count as f64,
+            scraped(
+                &format!("{DURATION}_count"),
+                serde_json::json!({"method": method, "path": path, "status": status})
+            )
+        );
+        by_status.push((method, path, d.status, count));
+    }
+    by_status.sort_unstable();
+    assert_eq!(
+        by_status,
+        [
+            ("GET", "/hold", 200, 2),
+            ("GET", "/missing", 404, 1),
+            ("POST", "/echo", 200, 3)
         ]
     );
 }
