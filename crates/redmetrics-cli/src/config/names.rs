@@ -253,7 +253,8 @@ mod tests {
     #[test]
     fn every_check_agrees_with_kubernetes_rules() {
         type Check = fn(&str, &str) -> Result<(), ConfigError>;
-        let pairs: [(&str, Check, fn(&str) -> bool); 6] = [
+        type Judge = fn(&str) -> bool;
+        let pairs: [(&str, Check, Judge); 6] = [
             ("dns label", check_dns_label, k8s_dns_label),
             ("service name", check_service_name, k8s_service_name),
             ("port name", check_port_name, k8s_port_name),
