@@ -152,4 +152,57 @@ mod tests {
             assert!(PromDuration::parse(bad).is_err(), "{bad}");
         }
     }
+
+    /// Runs `promtool check <what> <file>` on `text`; whether promtool accepted it.
+    fn promtool_accepts(what: &str, text: &str) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("judged.yaml");
+        std::fs::write(&file, text).unwrap();
+        std::process::Command::new("promtool")
+            .args(["check", what])
+            .arg(&file)
+            .output()
+            .expect("promtool (Debian prometheus) is installed by scripts/test")
+            .status
+            .success()
+    }
+
+    /// promtool is the judge of both the syntax and the value. Syntax: a rule's `for` takes
+    /// the string, and promtool accepts it exactly when `parse` does (units out of order or
+    /// repeated, fractions and bare numbers are refused by both). Value: Prometheus refuses a
+    /// scrape timeout longer than the scrape interval, so an interval of `s` with a timeout
+    /// of `parse(s)` milliseconds passes and one millisecond more fails: the value promtool
+    /// gives `s` is exactly ours, for every unit (weeks and years included).
+    #[test]
+    fn promtool_reads_every_duration_as_parse_does() {
+        for s in [
+            "5m5m", "1m1h", "1s1m", "1d1y", "1ms1s", "1.5m", "5", "m", "1h 30m", "1w", "1y2w3d",
+            "1h30m", "90s", "0s", "250ms",
+        ] {
+            let rule = format!(
+                "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: vector(1)\n    for: {s}\n"
+            );
+            assert_eq!(
+                promtool_accepts("rules", &rule),
+                PromDuration::parse(s).is_ok(),
+                "`{s}`: promtool and parse disagree"
+            );
+        }
+        for s in [
+            "1y", "1w", "1d", "2w3d12h", "1y2w", "1h30m", "90s", "1500ms",
+        ] {
+            let ms = PromDuration::parse(s).unwrap().millis();
+            let config = |timeout: u64| {
+                format!("global:\n  scrape_interval: {s}\n  scrape_timeout: {timeout}ms\n")
+            };
+            assert!(
+                promtool_accepts("config", &config(ms)),
+                "`{s}` is not {ms} ms"
+            );
+            assert!(
+                !promtool_accepts("config", &config(ms + 1)),
+                "`{s}` is not {ms} ms"
+            );
+        }
+    }
 }

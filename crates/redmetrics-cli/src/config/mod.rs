@@ -198,6 +198,23 @@ port = "http"
         );
     }
 
+    /// The stack's release lands in a `release:` label (a Kubernetes label value, see
+    /// `names`), and its namespace is a DNS-1123 label; an empty release omits the label.
+    /// Two apps of one name would write over each other's files.
+    #[test]
+    fn the_stack_and_app_names_are_checked() {
+        let stack = |s: &str| Config::parse(&format!("[stack]\n{s}\n{MINIMAL}"));
+        let e = stack("release = \"kube prometheus\"").unwrap_err();
+        assert_eq!(e.field, "stack.release", "{e}");
+        assert!(e.rule.contains("not a Kubernetes label value"), "{e}");
+        assert_eq!(stack("release = \"\"").unwrap().apps[0].stack.release, "");
+        let e = stack("namespace = \"Monitoring\"").unwrap_err();
+        assert_eq!(e.field, "stack.namespace", "{e}");
+        let e = Config::parse(&format!("{MINIMAL}{MINIMAL}")).unwrap_err();
+        assert_eq!(e.field, "apps[1] (reviewmaps).name", "{e}");
+        assert!(e.rule.contains("same name"), "{e}");
+    }
+
     #[test]
     fn mistakes_name_the_field_and_the_rule() {
         let e = Config::parse(&MINIMAL.replace("\"http\"", "\"3000\"")).unwrap_err();
