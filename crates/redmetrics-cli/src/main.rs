@@ -9,6 +9,7 @@ mod check;
 mod config;
 mod demo;
 mod generate;
+mod grafana;
 mod hints;
 mod init;
 mod output;

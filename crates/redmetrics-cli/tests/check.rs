@@ -451,6 +451,91 @@ result: 0 failed, 0 warnings, 7 passed
     );
 }
 
+// A dashboard is read into the same typed model `generate` writes: panels of any Grafana
+// type, nested in rows, are judged by their queries; a panel that does not fit (targets that
+// are not a list, an `expr` that is not a string) fails the check, naming where.
+#[test]
+fn dashboards_are_read_as_typed_panels_and_a_malformed_panel_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // As Grafana exports them: a stat panel with a data source by name, a collapsed row
+    // holding an old graph panel, a library panel without type, `refresh: false`.
+    let exported = dir.path().join("exported.json");
+    std::fs::write(
+        &exported,
+        r#"{"title":"Shop","refresh":false,"panels":[
+            {"type":"stat","title":"Requests","datasource":"Prometheus","targets":[{"expr":"sum(shop_http_requests_total)","refId":"A"}]},
+            {"libraryPanel":{"uid":"l1","name":"shared"},"title":null},
+            {"type":"row","title":"More","collapsed":true,"panels":[
+                {"type":"graph","title":"Typo","targets":[{"expr":"rate(shop_http_request_total[5m])","refId":"A"},{"refId":"B"}]}]}]}"#,
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "manifests",
+            exported.to_str().unwrap(),
+            "--prefix",
+            "shop",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(
+        findings(&json(&out), "dashboards"),
+        [format!(
+            "{} panel \"Typo\": references shop_http_request_total",
+            exported.display()
+        )]
+    );
+
+    for (body, at) in [
+        (
+            r#"{"panels":[{"type":"stat","title":"Up","targets":[{"expr":"up"}]},{"type":"timeseries","title":"Rate","targets":[{"expr":42}]}]}"#,
+            "at panels[1].targets[0].expr: invalid type: integer `42`, expected a string",
+        ),
+        (
+            r#"{"panels":[{"type":"row","title":"R","panels":[{"type":"table","title":"T","targets":"up"}]}]}"#,
+            "at panels[0].panels[0].targets: invalid type: string \"up\", expected a sequence",
+        ),
+        (
+            r#"{"panels":[3]}"#,
+            "at panels[0]: invalid type: integer `3`, expected struct Panel",
+        ),
+    ] {
+        let file = dir.path().join("malformed.json");
+        std::fs::write(&file, body).unwrap();
+        let out = run(
+            &[
+                "manifests",
+                file.to_str().unwrap(),
+                "--prefix",
+                "shop",
+                "--format",
+                "json",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert_eq!(
+            findings(&json(&out), "dashboards"),
+            [format!("{}: not a Grafana dashboard: {at}", file.display())],
+            "{body}"
+        );
+        let text = run(
+            &["manifests", file.to_str().unwrap(), "--prefix", "shop"],
+            None,
+        );
+        assert!(
+            stdout(&text).contains(
+                "fix: panels are objects whose `targets` list queries with a string `expr`"
+            ),
+            "{}",
+            stdout(&text)
+        );
+    }
+}
+
 #[test]
 fn alert_names_of_kube_prometheus_stack_are_flagged() {
     let out = run(

@@ -4,16 +4,16 @@
 //! `Content-Length` or the bytes read pass it, never buffered whole.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use redmetrics::otlp::{TlsError, rustls_config};
 
 use super::error::{CheckError, RequestFailure};
 use super::fetch::Fetched;
@@ -144,42 +144,25 @@ impl Scraper {
     }
 }
 
-/// A client for `http://` and `https://` URLs (HTTP/1.1; rustls with the ring provider).
+/// A client for `http://` and `https://` URLs (HTTP/1.1), with the library's rustls setup:
+/// the system's roots, or only the CAs of `cacert`.
 fn client(
     cacert: Option<&Path>,
 ) -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?;
-    let config = match cacert {
-        Some(path) => {
-            use rustls_pki_types::CertificateDer;
-            use rustls_pki_types::pem::PemObject;
-            let bad = |e: &dyn std::fmt::Display| {
-                format!(
-                    "--cacert {}: {e} (give a PEM file of CA certificates)",
-                    path.display()
-                )
-            };
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
-                roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
-            }
-            if roots.is_empty() {
-                return Err(bad(&"no certificate in the file"));
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
-        // Without system certificates, plain HTTP still works and HTTPS fails verification
-        // with a fix naming --cacert.
-        None => match builder.clone().with_native_roots() {
-            Ok(native) => native.with_no_client_auth(),
-            Err(_) => builder
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth(),
-        },
+    let bad = |path: &Path, e: &dyn std::fmt::Display| {
+        format!(
+            "--cacert {}: {e} (give a PEM file of CA certificates)",
+            path.display()
+        )
     };
+    let pem = cacert
+        .map(|path| std::fs::read(path).map_err(|e| bad(path, &e)))
+        .transpose()?;
+    let config = rustls_config(pem.as_deref()).map_err(|e| match (e, cacert) {
+        (TlsError::NoCertificate, Some(path)) => bad(path, &"no certificate in the file"),
+        (TlsError::Certificate(e), Some(path)) => bad(path, &e),
+        (e, _) => e.to_string(),
+    })?;
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_or_http()

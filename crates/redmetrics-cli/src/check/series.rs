@@ -9,7 +9,7 @@ use promql_parser::parser::{Expr, VectorSelector};
 
 use super::CheckError;
 use super::limits::parse_promql;
-use super::manifests::queries::{dashboard_exprs, vector_selectors, without_variables};
+use super::manifests::queries::{vector_selectors, without_variables};
 use super::prometheus::query;
 use super::report::{Check, Status};
 use crate::config::Resolved;
@@ -68,7 +68,7 @@ fn generated_queries(r: &Resolved) -> (Vec<(String, String)>, BTreeSet<String>) 
         ("slo-dashboard.json", slo_dashboard(r)),
     ];
     for (file, board) in boards {
-        for (title, expr) in board.iter().flat_map(dashboard_exprs) {
+        for (title, expr) in board.iter().flat_map(|b| b.exprs()) {
             let expr = expr
                 .replace("\"$namespace\"", &namespace)
                 .replace("\"$job\"", &job);

@@ -10,42 +10,51 @@ use redmetrics::live::PanelLink;
 
 use crate::config::Resolved;
 use crate::generate;
+use crate::grafana::PanelKind;
 
-/// Which dashboard panel feeds which live panel.
-const PANELS: [(&str, &str); 5] = [
-    ("Request rate", "rate"),
-    ("Request rate by status class", "rate"),
-    ("5xx error ratio", "errors"),
-    ("Latency P50 / P95 / P99", "latency"),
-    ("Active connections", "in_flight"),
-];
+/// The live page's figure (`rate`, `errors`, `latency`, `in_flight`) a dashboard panel
+/// feeds, if any: every panel the generator makes is decided here.
+fn live_figure(kind: PanelKind) -> Option<&'static str> {
+    match kind {
+        PanelKind::RequestRate | PanelKind::RequestRateByStatusClass => Some("rate"),
+        PanelKind::ErrorRatio => Some("errors"),
+        PanelKind::Latency => Some("latency"),
+        PanelKind::ActiveConnections => Some("in_flight"),
+        PanelKind::RequestRateByRoute
+        | PanelKind::LatencyByRoute
+        | PanelKind::RequestSize
+        | PanelKind::ResponseSize
+        | PanelKind::TopRoutes
+        | PanelKind::Cpu
+        | PanelKind::Memory
+        | PanelKind::BudgetLeft
+        | PanelKind::BurnRate
+        | PanelKind::GoodRequests => None,
+    }
+}
 
 /// One link per query of the mapped panels, to `/classic/graph` on `prometheus` (Debian's
 /// 2.42 ships only the classic UI) over the last 15 minutes, like the page.
 pub(crate) fn prometheus_links(r: &Resolved, prometheus: SocketAddr) -> Vec<PanelLink> {
     let dashboard = generate::dashboard(r);
-    let panels = dashboard["panels"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice);
     let mut links = Vec::new();
-    for panel in panels {
-        let title = panel["title"].as_str().unwrap_or_default();
-        let Some((_, live)) = PANELS.iter().find(|(t, _)| *t == title) else {
+    for panel in dashboard.all_panels() {
+        let Some(live) = panel.generated.and_then(live_figure) else {
             continue;
         };
-        for target in panel["targets"].as_array().map_or(&[][..], Vec::as_slice) {
-            let Some(expr) = target["expr"].as_str() else {
+        for target in &panel.targets {
+            let Some(expr) = target.expr.as_deref() else {
                 continue;
             };
             let expr = local(expr, r);
-            let legend = target["legendFormat"].as_str().unwrap_or_default();
+            let legend = target.legend_format.as_deref().unwrap_or_default();
             let name = if legend.contains("{{") || legend.is_empty() {
-                title.to_lowercase()
+                panel.title.to_lowercase()
             } else {
                 legend.to_owned()
             };
             links.push(PanelLink {
-                panel: (*live).to_owned(),
+                panel: live.to_owned(),
                 title: name,
                 url: format!(
                     "http://{prometheus}/classic/graph?g0.expr={}&g0.tab=0&g0.range_input=15m",

@@ -43,7 +43,7 @@ fn yaml(value: &impl Serialize) -> Result<String> {
     Ok(format!("{YAML_HEADER}{}", serde_saphyr::to_string(value)?))
 }
 
-fn json(value: &serde_json::Value) -> Result<String> {
+fn json(value: &impl Serialize) -> Result<String> {
     Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
 }
 

@@ -4,9 +4,8 @@
 //! series of `slo`, so it stays fast at any pod count and works on a Prometheus that
 //! receives those series alone (federation, remote write).
 
-use serde_json::Value;
-
 use crate::config::Resolved;
+use crate::grafana::{Dashboard, PanelKind, Unit};
 
 use super::dashboard::{Layout, frame};
 use super::slo::{Names, describe, recorded_windows};
@@ -18,17 +17,13 @@ fn sel(slo: &str) -> String {
 
 /// Lets the panel just placed go below zero (an overspent budget).
 fn allow_negative(l: &mut Layout) {
-    if let Some(Value::Object(defaults)) = l
-        .panels
-        .last_mut()
-        .map(|p| &mut p["fieldConfig"]["defaults"])
-    {
-        defaults.remove("min");
+    if let Some(config) = l.panels.last_mut().and_then(|p| p.field_config.as_mut()) {
+        config.defaults.min = None;
     }
 }
 
 /// The SLO dashboard of `r`; `None` without `[apps.slo]`.
-pub(crate) fn slo_dashboard(r: &Resolved) -> Option<Value> {
+pub(crate) fn slo_dashboard(r: &Resolved) -> Option<Dashboard> {
     let slo = r.slo.as_ref()?;
     let names = Names::new(r);
     let mut l = Layout::default();
@@ -37,14 +32,14 @@ pub(crate) fn slo_dashboard(r: &Resolved) -> Option<Value> {
         let s = sel(kind);
         l.row(&format!("{} ({})", kind, describe(o)));
         l.timeseries(
-            "Error budget left",
+            PanelKind::BudgetLeft,
             &format!(
                 "Share of the {} error budget ({}) not yet spent over the last {}: 1 untouched, 0 spent, below 0 overspent.",
                 kind,
                 super::rules::percent(o.budget()),
                 slo.period
             ),
-            "percentunit",
+            Unit::Ratio,
             8,
             &[
                 (format!("{}{s}", names.budget_remaining()), "budget left"),
@@ -68,20 +63,20 @@ pub(crate) fn slo_dashboard(r: &Resolved) -> Option<Value> {
         let burns: Vec<(String, &str)> =
             burns.iter().map(|(e, n)| (e.clone(), n.as_str())).collect();
         l.timeseries(
-            "Burn rate per window",
+            PanelKind::BurnRate,
             "How many times faster than sustainable the budget is spent, per window; an alert fires when both windows of a pair are above its factor.",
-            "short",
+            Unit::Count,
             8,
             &burns,
         );
         let short = slo.windows.first().map_or(slo.period, |w| w.short);
         l.timeseries(
-            "Good requests",
+            PanelKind::GoodRequests,
             &format!(
                 "Share of requests meeting the objective over {short} and over the period, with the objective {} as a line.",
                 o.target
             ),
-            "percentunit",
+            Unit::Ratio,
             8,
             &[
                 (format!("1 - {}{s}", names.error_ratio(short)), &short.to_string()),

@@ -243,6 +243,9 @@ pub fn start_demo_logged_at(
 /// peers.
 pub fn tls_acceptor(cert: Vec<u8>, key: Vec<u8>) -> tokio_rustls::TlsAcceptor {
     use tokio_rustls::rustls;
+    // Deprecated since rustls 0.23.48 (no post-quantum key exchange), which a test peer
+    // does not need.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

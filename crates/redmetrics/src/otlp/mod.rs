@@ -89,6 +89,9 @@ pub use drops::DropReason;
 use drops::Drops;
 use queue::{Backoff, Queue};
 use snapshot::{Snapshot, unix_nanos};
+#[cfg(feature = "otlp-https")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp-https")))]
+pub use tls::{TlsError, rustls_config};
 
 /// Name of the counter of snapshots dropped (queue full, or refused by the receiver), by
 /// `reason` ([`DropReason`]).

@@ -14,6 +14,7 @@ use crate::check::limits::{parse_promql, promql_refusal};
 use crate::check::report::{Check, Status};
 use crate::check::sample_names;
 use crate::config::default_contract;
+use crate::grafana;
 
 /// Metric names queries may reference.
 pub(super) struct Known {
@@ -114,9 +115,9 @@ impl Known {
                     metric_names(&e, &mut names);
                 }
             }
-            for (_, d) in dashboards {
-                for t in dashboard_exprs(d) {
-                    if let Ok(e) = parse_promql(&without_variables(&t.1)) {
+            for d in dashboards.iter().filter_map(|(_, d)| grafana::read(d).ok()) {
+                for (_, expr) in d.exprs() {
+                    if let Ok(e) = parse_promql(&without_variables(expr)) {
                         metric_names(&e, &mut names);
                     }
                 }
@@ -286,23 +287,6 @@ pub(super) fn rules_check(rules: &[&Object], known: &Known) -> Check {
     c.summary(summary)
 }
 
-pub(crate) fn dashboard_exprs(d: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut panels: Vec<&Value> = d["panels"].as_array().into_iter().flatten().collect();
-    while let Some(p) = panels.pop() {
-        panels.extend(p["panels"].as_array().into_iter().flatten());
-        for t in p["targets"].as_array().into_iter().flatten() {
-            if let Some(expr) = t["expr"].as_str() {
-                out.push((
-                    p["title"].as_str().unwrap_or("<untitled>").to_owned(),
-                    expr.to_owned(),
-                ));
-            }
-        }
-    }
-    out
-}
-
 pub(super) fn dashboards_check(dashboards: &[(String, Value)], known: &Known) -> Check {
     let mut c = Check::new("dashboards");
     let mut count = 0;
@@ -320,12 +304,22 @@ pub(super) fn dashboards_check(dashboards: &[(String, Value)], known: &Known) ->
                 "sidecar provisioning cannot resolve import inputs: use a `datasource` variable of type prometheus and `\"uid\": \"${datasource}\"`",
             );
         }
-        for (title, expr) in dashboard_exprs(d) {
+        let board = match grafana::read(d) {
+            Ok(board) => board,
+            Err(e) => {
+                c.fail(
+                    format!("{source}: not a Grafana dashboard: {e}"),
+                    "panels are objects whose `targets` list queries with a string `expr`, as Grafana exports them: fix or regenerate the file",
+                );
+                continue;
+            }
+        };
+        for (title, expr) in board.exprs() {
             count += 1;
             known.judge(
                 &mut c,
                 &format!("{source} panel \"{title}\""),
-                &without_variables(&expr),
+                &without_variables(expr),
             );
         }
     }
