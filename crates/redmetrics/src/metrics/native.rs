@@ -224,15 +224,46 @@ pub(crate) fn index(seconds: f64) -> usize {
     if seconds >= MAX_SECONDS {
         return FINE_BUCKETS;
     }
-    // `frexp`: seconds = frac × 2^exp with frac in [0.5, 1); normal numbers only here.
+    // `frexp`: seconds = frac × 2^exp with frac in [0.5, 1); normal numbers only here. The
+    // mantissa bits order like `frac`, and the cell of its top bits holds at most one bound.
     let bits = seconds.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
-    let frac = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1022u64 << 52));
+    let mantissa = bits & MANTISSA;
+    let cell = (mantissa >> (52 - CELL_BITS)) as usize;
     // Bucket bounds are inclusive upper bounds: frac equal to a bound belongs below it.
-    let sub = OCTAVE.partition_point(|&b| b < frac) as i32;
+    let sub = i32::from(CELLS[cell].0) + i32::from(mantissa > CELLS[cell].1);
     let key = sub + (exp - 1) * 8;
     (key - FIRST_KEY + 1) as usize
 }
+
+/// The mantissa field of an `f64`.
+const MANTISSA: u64 = (1 << 52) - 1;
+/// Top mantissa bits that pick a cell of [`CELLS`]: 16 cells of 1/16 of an octave each,
+/// narrower than the closest two bounds (2^(1/8) - 1 ≈ 0.09 apart), so at most one per cell.
+const CELL_BITS: u32 = 4;
+
+/// For each cell of an octave's mantissas: how many [`OCTAVE`] bounds lie below the cell,
+/// and the mantissa of the next bound (`u64::MAX` for none), which the cell may hold.
+/// Together, `OCTAVE.partition_point(|&b| b < frac)` without the search.
+const CELLS: [(u8, u64); 1 << CELL_BITS] = {
+    let mut cells = [(0u8, u64::MAX); 1 << CELL_BITS];
+    let mut cell = 0;
+    while cell < cells.len() {
+        let start = (cell as u64) << (52 - CELL_BITS);
+        let mut below = 0;
+        while below < OCTAVE.len() && (OCTAVE[below].to_bits() & MANTISSA) < start {
+            below += 1;
+        }
+        let next = if below < OCTAVE.len() {
+            OCTAVE[below].to_bits() & MANTISSA
+        } else {
+            u64::MAX
+        };
+        cells[cell] = (below as u8, next);
+        cell += 1;
+    }
+    cells
+};
 
 #[cfg(test)]
 mod tests {
@@ -241,6 +272,71 @@ mod tests {
     /// The upper bound of bucket `key` at `schema`, as Prometheus defines it.
     fn upper(key: i32, schema: i32) -> f64 {
         2f64.powf(f64::from(key) * 2f64.powi(-schema))
+    }
+
+    /// The straightforward index (`frexp`, then a search among the 8 bounds), which the
+    /// table of cells replaced.
+    fn index_by_search(seconds: f64) -> usize {
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        if !(seconds > ZERO_THRESHOLD) {
+            return 0;
+        }
+        if seconds >= MAX_SECONDS {
+            return FINE_BUCKETS;
+        }
+        let bits = seconds.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
+        let frac = f64::from_bits((bits & MANTISSA) | (1022u64 << 52));
+        let sub = OCTAVE.partition_point(|&b| b < frac) as i32;
+        (sub + (exp - 1) * 8 - FIRST_KEY + 1) as usize
+    }
+
+    #[test]
+    fn the_cell_table_gives_the_searched_index_everywhere() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            -1.0,
+            f64::MIN_POSITIVE,
+            f64::from_bits(1),
+            f64::from_bits(MANTISSA),
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            u64::MAX as f64,
+            ZERO_THRESHOLD,
+            MAX_SECONDS,
+        ];
+        // Every power of two and every bound of the range, each with its neighbours.
+        for exp in -1074..=1023 {
+            values.push(2f64.powi(exp));
+        }
+        for i in 1..FINE_BUCKETS {
+            let (lo, hi) = range(i).unwrap();
+            values.extend([lo, hi]);
+        }
+        for v in values.clone() {
+            let b = v.to_bits();
+            values.extend([f64::from_bits(b.wrapping_sub(1)), f64::from_bits(b + 1)]);
+        }
+        // Every cell edge of every octave in the range, with its neighbours.
+        for exp in 1002..=1031u64 {
+            for cell in 0..1u64 << CELL_BITS {
+                let b = (exp << 52) | (cell << (52 - CELL_BITS));
+                values.extend([b - 1, b, b + 1].map(f64::from_bits));
+            }
+        }
+        // And a dense sweep: whole nanoseconds as the layer converts them, then every bit
+        // pattern at a stride that visits all exponents and many mantissas.
+        values.extend((0..2_000_000u64).map(|n| n as f64 * 1e-9));
+        values.extend(
+            (0..4_000_000u64).map(|k| f64::from_bits(k.wrapping_mul(0x9E37_79B9_7F4A_7C15))),
+        );
+        for v in values {
+            assert_eq!(index(v), index_by_search(v), "{v:e} ({:#x})", v.to_bits());
+        }
     }
 
     #[test]

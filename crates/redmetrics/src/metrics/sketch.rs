@@ -34,20 +34,44 @@ type Chunk = [AtomicU32; SUBS * SLICES];
 pub(crate) struct Clock {
     start: u64,
     slice_nanos: u64,
+    /// `elapsed / slice_nanos` as a multiply and a shift (Granlund and Montgomery): exact
+    /// for every `elapsed` up to `fast_limit` (2^63 - 1, 292 years; 0 for a 1 ns slice),
+    /// beyond which the division is done as written. No 64-bit `div` on the request path.
+    magic: u64,
+    shift: u32,
+    fast_limit: u64,
 }
 
 impl Clock {
     pub(crate) fn new(start: u64, window: Duration) -> Self {
         let nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+        let slice_nanos = (nanos / SLICES as u64).max(1);
+        // With l = ceil(log2 d) and m = ceil(2^(63 + l) / d): 2^(63+l) <= m d < 2^(63+l) + 2^l,
+        // so floor(n m / 2^(63+l)) = floor(n / d) for all n < 2^63, and m < 2^64.
+        let l = u64::BITS - (slice_nanos - 1).leading_zeros();
+        let (magic, shift, fast_limit) = if l == 0 {
+            (0, 0, 0)
+        } else {
+            let m = (1u128 << (63 + l)).div_ceil(u128::from(slice_nanos));
+            (m as u64, l - 1, (1 << 63) - 1)
+        };
         Self {
             start,
-            slice_nanos: (nanos / SLICES as u64).max(1),
+            slice_nanos,
+            magic,
+            shift,
+            fast_limit,
         }
     }
 
     #[inline]
     fn epoch(&self, now: u64) -> u64 {
-        now.saturating_sub(self.start) / self.slice_nanos
+        let elapsed = now.saturating_sub(self.start);
+        if elapsed > self.fast_limit {
+            return elapsed / self.slice_nanos;
+        }
+        // The high word of the product is the product over 2^64; 63 + l = 64 + shift.
+        (((u128::from(elapsed) * u128::from(self.magic)) >> 64) as u64) >> self.shift
     }
 }
 
@@ -309,6 +333,42 @@ mod tests {
             assert!((hi - lo) / lo <= 1.0 / 32.0 + 1e-12);
         }
         assert_eq!(bucket(0f64.to_bits()), None);
+    }
+
+    /// The multiply-and-shift epoch against the plain division, for slice lengths from
+    /// 1 ns to the longest, at the edges of every slice and over a sweep of moments.
+    #[test]
+    fn epochs_by_multiplication_are_the_divided_ones() {
+        let mut slices: Vec<u64> = vec![1, 2, 3, 5, 7, 1_000_000_000, 120_000_000_000];
+        slices.extend((0..64).flat_map(|b| {
+            let p = 1u64 << b;
+            [p - 1, p, p + 1, p.wrapping_mul(3) / 2]
+        }));
+        slices.extend((1..2000u64).map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (k % 64)));
+        slices.push(u64::MAX / SLICES as u64);
+        for slice in slices.into_iter().filter(|&d| d > 0) {
+            let window = Duration::from_nanos(slice.saturating_mul(SLICES as u64));
+            let clock = Clock::new(0, window);
+            let d = clock.slice_nanos;
+            let mut moments = vec![0, 1, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
+            for k in [1u64, 2, 3, 5, 1000, 1 << 20, 1 << 40] {
+                let edge = k.saturating_mul(d);
+                moments.extend([edge.saturating_sub(1), edge, edge.saturating_add(1)]);
+            }
+            moments.extend((0..200u64).map(|k| k.wrapping_mul(0xD1B5_4A32_D192_ED03)));
+            moments.extend(
+                ((1u64 << 63) / d)
+                    .checked_mul(d)
+                    .and_then(|e| e.checked_sub(1)),
+            );
+            for n in moments {
+                assert_eq!(clock.epoch(n), n / d, "{n} / {d}");
+            }
+        }
+        // Moments before the start are in epoch 0.
+        let clock = Clock::new(1_000, Duration::from_secs(600));
+        assert_eq!(clock.epoch(0), 0);
+        assert_eq!(clock.epoch(1_000 + 120 * SECOND), 1);
     }
 
     #[test]
