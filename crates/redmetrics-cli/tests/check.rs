@@ -469,20 +469,18 @@ fn dashboards_are_read_as_typed_panels_and_a_malformed_panel_is_refused() {
                 {"type":"graph","title":"Typo","targets":[{"expr":"rate(shop_http_request_total[5m])","refId":"A"},{"refId":"B"}]}]}]}"#,
     )
     .unwrap();
-    let out = run(
-        &[
-            "manifests",
-            exported.to_str().unwrap(),
-            "--prefix",
-            "shop",
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    // `check manifests FILE --prefix shop` fails with these findings of the dashboards check.
+    let failed = |file: &Path| {
+        let file = file.to_str().unwrap();
+        let out = run(
+            &["manifests", file, "--prefix", "shop", "--format", "json"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        findings(&json(&out), "dashboards")
+    };
     assert_eq!(
-        findings(&json(&out), "dashboards"),
+        failed(&exported),
         [format!(
             "{} panel \"Typo\": references shop_http_request_total",
             exported.display()
@@ -505,20 +503,8 @@ fn dashboards_are_read_as_typed_panels_and_a_malformed_panel_is_refused() {
     ] {
         let file = dir.path().join("malformed.json");
         std::fs::write(&file, body).unwrap();
-        let out = run(
-            &[
-                "manifests",
-                file.to_str().unwrap(),
-                "--prefix",
-                "shop",
-                "--format",
-                "json",
-            ],
-            None,
-        );
-        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
         assert_eq!(
-            findings(&json(&out), "dashboards"),
+            failed(&file),
             [format!("{}: not a Grafana dashboard: {at}", file.display())],
             "{body}"
         );

@@ -82,6 +82,27 @@ impl Layout {
         pos
     }
 
+    /// A panel of `kind` placed `w` columns wide, reading the dashboard's data source, with
+    /// its queries and display settings still to fill in.
+    fn query_panel(&mut self, kind: PanelKind, description: &str, w: u32, of: PanelType) -> Panel {
+        let id = self.id();
+        Panel {
+            generated: Some(kind),
+            collapsed: None,
+            datasource: Some(DataSource::VARIABLE),
+            description: Some(description.to_owned()),
+            field_config: None,
+            grid_pos: self.place(w),
+            id,
+            options: None,
+            panels: None,
+            targets: Vec::new(),
+            title: kind.title().to_owned(),
+            transformations: Vec::new(),
+            kind: of,
+        }
+    }
+
     /// A time series panel with one target per `(expr, legend)`.
     pub(super) fn timeseries(
         &mut self,
@@ -91,13 +112,8 @@ impl Layout {
         w: u32,
         targets: &[(String, &str)],
     ) {
-        let id = self.id();
-        let grid_pos = self.place(w);
+        let panel = self.query_panel(kind, description, w, PanelType::Timeseries);
         self.panels.push(Panel {
-            generated: Some(kind),
-            collapsed: None,
-            datasource: Some(DataSource::VARIABLE),
-            description: Some(description.to_owned()),
             field_config: Some(FieldConfig {
                 defaults: FieldDefaults {
                     custom: Some(LineStyle {
@@ -112,8 +128,6 @@ impl Layout {
                 },
                 overrides: Vec::new(),
             }),
-            grid_pos,
-            id,
             options: Some(PanelOptions::Graph {
                 legend: Legend {
                     display_mode: "list",
@@ -125,11 +139,8 @@ impl Layout {
                     sort: "desc",
                 },
             }),
-            panels: None,
             targets: target_list(targets, false),
-            title: kind.title().to_owned(),
-            transformations: Vec::new(),
-            kind: PanelType::Timeseries,
+            ..panel
         });
     }
 
@@ -153,8 +164,7 @@ impl Layout {
         w: u32,
         columns: &[(String, &str, Unit)],
     ) {
-        let id = self.id();
-        let grid_pos = self.place(w);
+        let panel = self.query_panel(kind, description, w, PanelType::Table);
         let queries: Vec<(String, &str)> =
             columns.iter().map(|(e, _, _)| (e.clone(), "")).collect();
         let rename: BTreeMap<String, String> = columns
@@ -163,10 +173,6 @@ impl Layout {
             .map(|(i, (_, name, _))| (format!("Value #{}", ref_id(i)), (*name).to_owned()))
             .collect();
         self.panels.push(Panel {
-            generated: Some(kind),
-            collapsed: None,
-            datasource: Some(DataSource::VARIABLE),
-            description: Some(description.to_owned()),
             field_config: Some(FieldConfig {
                 defaults: FieldDefaults::default(),
                 overrides: columns
@@ -174,8 +180,6 @@ impl Layout {
                     .map(|(_, name, unit)| Override::unit_of(name, *unit))
                     .collect(),
             }),
-            grid_pos,
-            id,
             options: Some(PanelOptions::Table {
                 show_header: true,
                 sort_by: columns
@@ -187,9 +191,7 @@ impl Layout {
                     .into_iter()
                     .collect(),
             }),
-            panels: None,
             targets: target_list(&queries, true),
-            title: kind.title().to_owned(),
             transformations: vec![
                 Transformation::Merge {},
                 Transformation::Organize {
@@ -197,7 +199,7 @@ impl Layout {
                     rename_by_name: rename,
                 },
             ],
-            kind: PanelType::Table,
+            ..panel
         });
     }
 }
