@@ -6,20 +6,20 @@
 
 use std::net::SocketAddr;
 
-use redmetrics::live::PanelLink;
+use redmetrics::live::{LivePanel, PanelLink};
 
 use crate::config::Resolved;
 use crate::generate;
 use crate::grafana::PanelKind;
 
-/// The live page's figure (`rate`, `errors`, `latency`, `in_flight`) a dashboard panel
-/// feeds, if any: every panel the generator makes is decided here.
-fn live_figure(kind: PanelKind) -> Option<&'static str> {
+/// The live page's panel a dashboard panel feeds, if any: every panel the generator makes
+/// is decided here.
+fn live_figure(kind: PanelKind) -> Option<LivePanel> {
     match kind {
-        PanelKind::RequestRate | PanelKind::RequestRateByStatusClass => Some("rate"),
-        PanelKind::ErrorRatio => Some("errors"),
-        PanelKind::Latency => Some("latency"),
-        PanelKind::ActiveConnections => Some("in_flight"),
+        PanelKind::RequestRate | PanelKind::RequestRateByStatusClass => Some(LivePanel::Rate),
+        PanelKind::ErrorRatio => Some(LivePanel::Errors),
+        PanelKind::Latency => Some(LivePanel::Latency),
+        PanelKind::ActiveConnections => Some(LivePanel::InFlight),
         PanelKind::RequestRateByRoute
         | PanelKind::LatencyByRoute
         | PanelKind::RequestSize
@@ -54,7 +54,7 @@ pub(crate) fn prometheus_links(r: &Resolved, prometheus: SocketAddr) -> Vec<Pane
                 legend.to_owned()
             };
             links.push(PanelLink {
-                panel: live.to_owned(),
+                panel: live,
                 title: name,
                 url: format!(
                     "http://{prometheus}/classic/graph?g0.expr={}&g0.tab=0&g0.range_input=15m",

@@ -4,11 +4,27 @@ use serde::Serialize;
 
 use super::history::{ByClass, CHART_SECONDS, History, SUMMARY_SECONDS};
 
+/// One of the live page's four panels, the closed set a [`PanelLink`] can attach to.
+/// Serialised as the page's `data-panel` name (`rate`, `errors`, `latency`, `in_flight`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LivePanel {
+    /// Requests per second by status class.
+    Rate,
+    /// The 5xx ratio.
+    Errors,
+    /// Latency quantiles.
+    Latency,
+    /// Requests in flight.
+    InFlight,
+}
+
 /// A link to the same panel elsewhere (e.g. Prometheus' graph page for its query).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PanelLink {
-    /// The panel it belongs to: `rate`, `errors`, `latency` or `in_flight`.
-    pub panel: String,
+    /// The panel it belongs to.
+    pub panel: LivePanel,
     /// What the link shows (the query, for a Prometheus link).
     pub title: String,
     /// Where it goes; shown as a link, never fetched by the page.

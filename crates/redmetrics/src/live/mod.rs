@@ -85,7 +85,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower_service::Service;
 
-pub use feed::PanelLink;
+pub use feed::{LivePanel, PanelLink};
 #[cfg(not(feature = "unstable"))]
 use history::History;
 /// The snapshot ring and its tuning constants, public only for the benchmark harness:
@@ -260,7 +260,27 @@ impl<B> Service<Request<B>> for LivePage {
 
 #[cfg(test)]
 mod tests {
-    use super::{CSS, HTML, JS};
+    use super::{CSS, HTML, JS, LivePanel};
+
+    /// Each panel a link can name is a `data-panel` box on the page, or its links would
+    /// never show.
+    #[test]
+    fn every_link_panel_has_a_box_on_the_page() {
+        for panel in [
+            LivePanel::Rate,
+            LivePanel::Errors,
+            LivePanel::Latency,
+            LivePanel::InFlight,
+        ] {
+            let name = serde_json::to_string(&panel).expect("a unit variant serialises");
+            let attribute = format!("data-panel={name}");
+            assert_eq!(
+                HTML.matches(&attribute).count(),
+                1,
+                "{attribute} in page.html"
+            );
+        }
+    }
 
     #[test]
     fn assets_are_small_and_name_no_other_host() {
