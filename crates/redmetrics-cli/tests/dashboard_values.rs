@@ -11,6 +11,7 @@
 //! never from `deploy/`. Nothing asserts on timing: durations only widen the bounds.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -23,20 +24,14 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-const CONFIG: &str = r#"
-[[apps]]
-name = "reviewmaps"
-namespace = "reviewmaps"
-service = "reviewmaps-server"
-port = "http"
-interval = "1s"
-scrape_timeout = "1s"
-
+const CONFIG: &str = reviewmaps_every_second!(
+    r#"
 # The dashboard's aggregated panels read the rules' window (recorded or raw): short, so the
 # measured burst below fills one.
 [apps.alerts]
 rate_window = "30s"
-"#;
+"#
+);
 
 /// The window of `rate_window` above, in seconds.
 const WINDOW: f64 = 30.0;

@@ -15,6 +15,7 @@
 //! test's `redmetrics.toml`, never by editing generated files; nothing asserts on timing.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::path::Path;
@@ -33,20 +34,14 @@ const NAMESPACE: &str = "reviewmaps";
 
 /// The app as the test deploys it: scraped every second, the latency alert over a 10 s
 /// window, above 0.5 s for 2 s.
-const CONFIG: &str = r#"
-[[apps]]
-name = "reviewmaps"
-namespace = "reviewmaps"
-service = "reviewmaps-server"
-port = "http"
-interval = "1s"
-scrape_timeout = "1s"
-
+const CONFIG: &str = reviewmaps_every_second!(
+    r#"
 [apps.alerts]
 latency_p95_seconds = 0.5
 latency_for = "2s"
 rate_window = "10s"
-"#;
+"#
+);
 
 /// The measured traffic on `/v1/slow`: (sleep in ms, times). With the 30 other requests of
 /// [`measured_traffic`], all fast, the p95 (rank 123.5 of 130) lies among the 70 ms

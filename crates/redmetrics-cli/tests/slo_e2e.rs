@@ -7,6 +7,7 @@
 //! never by editing generated files; nothing asserts on timing.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -23,15 +24,8 @@ const JOB: &str = "reviewmaps-server";
 const NAMESPACE: &str = "reviewmaps";
 
 /// Scraped every second; two window pairs of seconds; 95 % of requests under 0.1 s.
-const CONFIG: &str = r#"
-[[apps]]
-name = "reviewmaps"
-namespace = "reviewmaps"
-service = "reviewmaps-server"
-port = "http"
-interval = "1s"
-scrape_timeout = "1s"
-
+const CONFIG: &str = reviewmaps_every_second!(
+    r#"
 [apps.alerts]
 min_request_rate = 0.01
 
@@ -44,7 +38,8 @@ windows = [
   { long = "20s", short = "5s", factor = 10, for = "2s", severity = "critical" },
   { long = "40s", short = "10s", factor = 2, for = "4s", severity = "warning" },
 ]
-"#;
+"#
+);
 
 /// Runs `generate` on `config` in `dir`; a reader of the app's generated files by name.
 fn generate(dir: &std::path::Path, config: &str) -> impl Fn(&str) -> String + use<> {

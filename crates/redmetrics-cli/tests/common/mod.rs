@@ -15,6 +15,26 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+/// A `redmetrics.toml` of the ReviewMaps app scraped every second, followed by `$rest` (its
+/// `[apps.alerts]`, `[apps.slo]`, ...): the head the one-Prometheus suites share.
+#[allow(unused_macros)]
+macro_rules! reviewmaps_every_second {
+    ($rest:literal) => {
+        concat!(
+            r#"
+[[apps]]
+name = "reviewmaps"
+namespace = "reviewmaps"
+service = "reviewmaps-server"
+port = "http"
+interval = "1s"
+scrape_timeout = "1s"
+"#,
+            $rest
+        )
+    };
+}
+
 // The CLI's own way to start a process that dies with its parent: what a test starts dies
 // with the test binary, even when that is killed before any `Drop` runs.
 #[path = "../../src/tether.rs"]
