@@ -23,27 +23,30 @@ use common::{
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-/// One notification a sink received: which integration and the title it carried.
+/// One notification a sink received: which integration, the title it carried and its text
+/// (Slack's message body; empty for the others).
 #[derive(Debug, Clone)]
 struct Delivery {
     via: &'static str,
     title: String,
+    text: String,
 }
 
 type Inbox = Arc<Mutex<Vec<Delivery>>>;
 
 fn record(inbox: &Inbox, via: &'static str, title: String) {
-    inbox.lock().unwrap().push(Delivery { via, title });
+    record_text(inbox, via, title, String::new());
+}
+
+fn record_text(inbox: &Inbox, via: &'static str, title: String, text: String) {
+    inbox.lock().unwrap().push(Delivery { via, title, text });
 }
 
 /// Slack's and PagerDuty's HTTP APIs, as far as Alertmanager uses them, on port 0.
 async fn http_sinks(inbox: Inbox) -> SocketAddr {
     async fn slack(State(inbox): State<Inbox>, Json(body): Json<Value>) -> &'static str {
-        let title = body["attachments"][0]["title"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        record(&inbox, "slack", title);
+        let field = |k: &str| body["attachments"][0][k].as_str().unwrap_or("").to_owned();
+        record_text(&inbox, "slack", field("title"), field("text"));
         "ok"
     }
     async fn pagerduty(
@@ -118,6 +121,10 @@ async fn smtp_sink(inbox: Inbox) -> SocketAddr {
     addr
 }
 
+/// Where the test's runbooks live: each alert's `runbook_url` is this plus `#` and the
+/// alert's name in lower case, shown in the Slack text by Alertmanager's template.
+const RUNBOOKS: &str = "https://git.example.com/team/ops/blob/main/docs/runbooks.md";
+
 /// The test's configuration: the default routing, every duration short, endpoints at the
 /// sinks (secrets in files, as the plain config reads them).
 fn test_config(dir: &Path, http: SocketAddr, smtp: SocketAddr) -> String {
@@ -159,6 +166,7 @@ interval = "1s"
 scrape_timeout = "1s"
 
 [apps.alerts]
+runbook_base = "{RUNBOOKS}"
 error_for = "3s"
 latency_for = "3s"
 target_down_for = "2s"
@@ -302,6 +310,15 @@ async fn alerts_travel_from_failing_requests_to_slack_email_and_pagerduty() {
     })
     .await;
     traffic.abort();
+    // `runbook_base`: the link Prometheus put in the alert's annotations, as Alertmanager's
+    // Slack template renders it.
+    let runbook = format!("Runbook: {RUNBOOKS}#redmetricshigherrorrate");
+    let seen = inbox.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|d| d.via == "slack" && d.title.contains(error) && d.text.contains(&runbook)),
+        "no Slack message for {error} with `{runbook}`: {seen:#?}"
+    );
 
     // 2. The demo stops: the critical target-down alert reaches all three, and the error
     //    warning of that job is inhibited (Alertmanager holds it as suppressed).

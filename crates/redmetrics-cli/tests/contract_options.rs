@@ -8,9 +8,16 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
-use common::{http_get, redmetrics, start_demo};
+use bytes::Bytes;
+use common::{http_get, http_get_with, redmetrics, start_demo};
+use http_body_util::Full;
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 /// `shop` has histogram sizes and its own buckets; `shop-default` has the same prefix and
@@ -349,4 +356,170 @@ max_label_sets = 3
         "every request counted:\n{}",
         text(&scraped)
     );
+}
+
+/// The two `[apps.metrics]` options no other test sets, judged on the demo's exposition:
+/// `native_max_buckets = 4` caps the latency histogram's populated native buckets (decoded
+/// by Google's protobuf runtime, `judges/decode_protobuf.py`), and `summary_window = "1m"`
+/// makes the size quantiles forget a request after 48 to 60 s (five 12 s slices), where the
+/// default 10 minutes would keep it (read by prometheus_client's text parser).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_window_and_the_native_bucket_limit_reach_the_exposition() {
+    const WINDOWED: &str = r#"
+[[apps]]
+name = "windowed"
+namespace = "windowed"
+service = "windowed"
+port = "http"
+
+[apps.metrics]
+summary_window = "1m"
+native_max_buckets = 4
+"#;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("windowed.toml");
+    std::fs::write(&config, WINDOWED).unwrap();
+    let (_demo, addr) = start_demo(&["--config", config.to_str().unwrap(), "--app", "windowed"]);
+    let metrics = format!("http://{addr}/metrics");
+
+    // Latencies from 1 ms to 0.3 s fall in about 70 buckets of the default schema (3).
+    let slow = [1u64, 3, 10, 30, 100, 300];
+    for ms in slow {
+        http_get(&format!("http://{addr}/v1/slow?ms={ms}"))
+            .await
+            .unwrap();
+    }
+    let body = http_get_with(
+        &metrics,
+        &[(
+            "accept",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+        )],
+    )
+    .await
+    .unwrap();
+    let judge =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../redmetrics/tests/judges/decode_protobuf.py");
+    let families: Value =
+        serde_json::from_slice(&piped("python3", &[judge.to_str().unwrap()], &body)).unwrap();
+    let latency = families
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "windowed_http_request_duration_seconds")
+        .expect("the latency family in the protobuf scrape");
+    let series = latency["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["labels"]["path"] == "/v1/slow")
+        .unwrap_or_else(|| panic!("no /v1/slow latency series: {latency}"));
+    let native = &series["histogram"]["native"];
+    let buckets = native["buckets"].as_array().unwrap();
+    let counted: u64 = buckets.iter().map(|b| b[1].as_u64().unwrap()).sum::<u64>()
+        + native["zero_count"].as_u64().unwrap();
+    assert!(
+        !buckets.is_empty() && buckets.len() <= 4,
+        "{} populated native buckets, the limit is 4: {native}",
+        buckets.len()
+    );
+    assert!(
+        native["schema"].as_i64().unwrap() < 3,
+        "schema not reduced: {native}"
+    );
+    assert_eq!(
+        counted,
+        slow.len() as u64,
+        "every request in a bucket: {native}"
+    );
+
+    // The window: 20 requests of 100 KB, then (once the window has passed) 20 of a few bytes.
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let post = |n: usize| {
+        let body = format!(r#"{{"title":"{}"}}"#, "x".repeat(n));
+        let req = Request::post(format!("http://{addr}/v1/campaigns"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let client = client.clone();
+        async move {
+            let status = client.request(req).await.unwrap().status();
+            assert_eq!(status, 201);
+        }
+    };
+    for _ in 0..20 {
+        post(100_000).await;
+    }
+    let big_sent = Instant::now();
+    let p99 = || async {
+        let text = String::from_utf8(http_get(&metrics).await.unwrap().to_vec()).unwrap();
+        let samples = parsed(&text);
+        samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == "windowed_http_request_size_bytes"
+                    && l["path"] == "/v1/campaigns"
+                    && l["quantile"] == "0.99"
+            })
+            .and_then(|(_, _, v)| *v)
+            .unwrap_or_else(|| panic!("no request size p99 for POST /v1/campaigns:\n{text}"))
+    };
+    let fresh = p99().await;
+    assert!(
+        fresh >= 90_000.0,
+        "p99 {fresh} just after the 100 KB requests"
+    );
+    // Half-way through the shortest stay (48 s), with 18 s of margin for a slow machine.
+    tokio::time::sleep_until((big_sent + Duration::from_secs(30)).into()).await;
+    let kept = p99().await;
+    assert!(
+        kept >= 90_000.0,
+        "p99 {kept} 30 s after: a window shorter than 1m"
+    );
+    // Past the longest stay (60 s), where the default 10m window would still hold them.
+    tokio::time::sleep_until((big_sent + Duration::from_secs(63)).into()).await;
+    for _ in 0..20 {
+        post(10).await;
+    }
+    let forgotten = p99().await;
+    assert!(
+        forgotten < 100.0,
+        "p99 {forgotten} 63 s after the 100 KB requests: the 1m window did not forget them"
+    );
+}
+
+/// Runs `program` with `input` on stdin; its stdout, or a panic with its stderr.
+fn piped(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Every sample of a text exposition as (name, labels, value), by prometheus_client's parser;
+/// NaN (a quantile over an empty window) reads as `None`.
+fn parsed(text: &str) -> Vec<(String, Value, Option<f64>)> {
+    let out = piped(
+        "python3",
+        &[
+            "-c",
+            "import sys, json\n\
+             from prometheus_client.parser import text_string_to_metric_families as parse\n\
+             print(json.dumps([[s.name, s.labels, None if s.value != s.value else s.value] for f in parse(sys.stdin.read()) for s in f.samples]))",
+        ],
+        text.as_bytes(),
+    );
+    serde_json::from_slice(&out).unwrap()
 }
