@@ -489,3 +489,31 @@ fn the_readme_is_short_and_opens_with_the_two_commands() {
         "build logs belong in BENCHMARKS.md"
     );
 }
+
+/// TESTING.md's mutation table is the one `scripts/mutants --summary` prints from the
+/// committed results under `mutants/`, as on a clean clone: a figure edited by hand, or a
+/// run whose results were not committed, fails. Runs no mutant.
+#[test]
+fn the_recorded_mutation_table_is_the_scripts() {
+    let marker = "<!-- scripts/mutants --summary -->\n```\n";
+    let text = doc("TESTING.md");
+    let tables: Vec<&str> = text
+        .split(marker)
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap_or(b.len())])
+        .collect();
+    let [recorded] = found_in("TESTING.md", "mutation table", tables)[..] else {
+        panic!("TESTING.md: more than one block marked {marker:?}");
+    };
+    let out = std::process::Command::new("bash")
+        .args(["scripts/mutants", "--summary"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", report(&out));
+    assert_eq!(
+        recorded,
+        String::from_utf8_lossy(&out.stdout),
+        "TESTING.md's mutation table is not what `scripts/mutants --summary` prints"
+    );
+}
