@@ -27,15 +27,17 @@ fn poll_counted<B: Body, T: Tally>(
                 t.add(data.remaining());
             }
             if inner.is_end_stream() {
-                drop(tally.take());
+                // Dropped where it lies (records): `take()` would move it out first.
+                *tally = None;
             }
         }
         Some(Err(_)) => {
-            if let Some(mut t) = tally.take() {
+            if let Some(t) = tally.as_mut() {
                 t.failed();
             }
+            *tally = None;
         }
-        None => drop(tally.take()),
+        None => *tally = None,
     }
     Poll::Ready(frame)
 }
