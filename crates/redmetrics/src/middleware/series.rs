@@ -2,7 +2,7 @@
 //! rendering for the registry.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use super::method::MethodLabel;
 use super::protocol::{Protocol, ProtocolSeen};
@@ -93,9 +93,10 @@ pub(crate) struct RouteSeries {
     label: MethodLabel,
     path: Box<str>,
     labels: LabelSet,
-    /// The last status counted on this route and its slot in the request table
-    /// (`status << 32 | slot + 1`): most requests of a route repeat the status before.
-    last_status: AtomicU64,
+    /// The (route, status) series counted last on this route, null before the first: most
+    /// requests of a route repeat the status before. Read without a table lookup (an
+    /// entry of `Shared::requests`, which never moves nor goes away).
+    last_status: AtomicPtr<StatusSeries>,
     /// The protocol versions and URI schemes its requests had (OTLP attributes).
     protocol: ProtocolSeen,
     /// Written by every request of the route, so kept off the cache line every lookup reads
@@ -298,7 +299,7 @@ impl Shared {
                     label: MethodLabel::Other,
                     path: OVERFLOW.into(),
                     labels: names(contract.duration()),
-                    last_status: AtomicU64::new(0),
+                    last_status: AtomicPtr::new(std::ptr::null_mut()),
                     protocol: ProtocolSeen::default(),
                     hot: LinePadded(RouteMetrics {
                         duration: duration_histogram(&duration_buckets, layout.native),
@@ -347,7 +348,7 @@ impl Shared {
                 (self.contract.labels().method.as_str(), method),
                 (self.contract.labels().path.as_str(), path),
             ]),
-            last_status: AtomicU64::new(0),
+            last_status: AtomicPtr::new(std::ptr::null_mut()),
             protocol: ProtocolSeen::default(),
             hot: LinePadded(RouteMetrics {
                 duration: duration_histogram(&self.duration_buckets, self.contract.layout().native),
@@ -497,15 +498,18 @@ impl Shared {
     /// the status before, which the route remembers.
     #[inline(always)]
     fn status_series(&self, series: &RouteSeries, route: RouteRef, status: u16) -> &StatusSeries {
-        let cached = series.last_status.load(Ordering::Relaxed);
-        if cached >> 32 == u64::from(status)
-            && let Some(s) = self.requests.get_slot((cached as u32).wrapping_sub(1))
-            && s.route == route
-            && s.status == status
-        {
-            return s;
+        let cached = series.last_status.load(Ordering::Acquire);
+        // SAFETY: `last_status` is null or was stored (Release, after the Acquire that
+        // found it) by `find_status_series` from a `&StatusSeries` of `self.requests`, an
+        // entry of the same `Shared` as `series`: boxed, never moved nor removed while
+        // `self` lives (see `SlotTable`), so the reference is valid for `&self`.
+        #[allow(unsafe_code)]
+        let last = unsafe { cached.as_ref() };
+        match last {
+            // Stored by this route only, so its route is this one.
+            Some(s) if s.status == status => s,
+            _ => self.find_status_series(series, route, status),
         }
-        self.find_status_series(series, route, status)
     }
 
     /// [`status_series`](Self::status_series) when the status is not the route's last one.
@@ -539,10 +543,10 @@ impl Shared {
             },
         );
         if slot != OVERFLOW_SLOT {
-            series.last_status.store(
-                u64::from(status) << 32 | u64::from(slot + 1),
-                Ordering::Relaxed,
-            );
+            debug_assert!(s.route == route && s.status == status);
+            series
+                .last_status
+                .store(std::ptr::from_ref(s).cast_mut(), Ordering::Release);
         }
         s
     }
