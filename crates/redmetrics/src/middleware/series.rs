@@ -172,6 +172,18 @@ fn unix_millis() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A route's key as the table hashes it: the path's bytes, then the method's byte (no
+/// terminator after the path as `str`'s own `Hash` writes: the method ends the key).
+struct RouteKey<'a>(MethodLabel, &'a str);
+
+impl std::hash::Hash for RouteKey<'_> {
+    #[inline(always)]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.1.as_bytes());
+        state.write_u8(self.0 as u8);
+    }
+}
+
 /// `a == b`, without a call to `memcmp` for the 8 to 32 bytes most routes are: two
 /// overlapping word compares (the route lookup compares its key once per request).
 #[inline(always)]
@@ -395,7 +407,7 @@ impl Shared {
     #[inline]
     pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> Route<'_> {
         let path = template.unwrap_or(UNMATCHED);
-        let hash = self.routes.hash(&(method, path));
+        let hash = self.routes.hash(&RouteKey(method, path));
         let (slot, series) = self.routes.get_or_insert(
             hash,
             |r| r.label == method && same_bytes(r.path.as_bytes(), path.as_bytes()),
