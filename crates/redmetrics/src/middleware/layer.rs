@@ -99,7 +99,7 @@ pub(crate) fn measure<B: Body, B2, F>(
         shared.request_size(route, 0, start);
         None
     } else {
-        Some(RequestMeter::new(shared, route, start))
+        Some(RequestMeter::new(route, start))
     };
     let req = req.map(|b| wrap(b, meter));
     ResponseFuture::new(call(req), Some(recorder))

@@ -93,21 +93,20 @@ impl Drop for Recorder {
     }
 }
 
-/// Counts request body bytes; dropping it records the request size.
+/// Counts request body bytes; dropping it records the request size. Only the route's series
+/// is kept (24 bytes): the meter rides inside every wrapped request body.
 #[derive(Debug)]
 pub(crate) struct RequestMeter {
-    shared: &'static Shared,
-    route: Route<'static>,
+    series: &'static RouteSeries,
     /// The request's arrival, on [`monotonic`](crate::monotonic)'s clock.
     start: u64,
     bytes: u64,
 }
 
 impl RequestMeter {
-    pub(crate) fn new(shared: &'static Shared, route: Route<'static>, start: u64) -> Self {
+    pub(crate) fn new(route: Route<'static>, start: u64) -> Self {
         Self {
-            shared,
-            route,
+            series: route.series,
             start,
             bytes: 0,
         }
@@ -125,6 +124,6 @@ impl Drop for RequestMeter {
     fn drop(&mut self) {
         // The request's start instant places the size in the right summary window slice
         // without reading the clock again.
-        self.shared.request_size(self.route, self.bytes, self.start);
+        self.series.request_size(self.bytes, self.start);
     }
 }

@@ -2,7 +2,7 @@
 //! rendering for the registry.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use super::method::MethodLabel;
 use super::protocol::{Protocol, ProtocolSeen};
@@ -93,14 +93,24 @@ pub(crate) struct RouteSeries {
     label: MethodLabel,
     path: Box<str>,
     labels: LabelSet,
-    /// The last status counted on this route and its slot in the request table
-    /// (`status << 32 | slot + 1`): most requests of a route repeat the status before.
-    last_status: AtomicU64,
+    /// The (route, status) series counted last on this route, null before the first: most
+    /// requests of a route repeat the status before. Read without a table lookup (an
+    /// entry of `Shared::requests`, which never moves nor goes away).
+    last_status: AtomicPtr<StatusSeries>,
     /// The protocol versions and URI schemes its requests had (OTLP attributes).
     protocol: ProtocolSeen,
     /// Written by every request of the route, so kept off the cache line every lookup reads
     /// the key from (false sharing cost more than the padding under two threads).
     hot: LinePadded<RouteMetrics>,
+}
+
+impl RouteSeries {
+    /// A request body of this route ended or was dropped after `bytes` bytes; `at` is the
+    /// request's arrival on [`monotonic`](crate::monotonic)'s clock.
+    #[inline]
+    pub(crate) fn request_size(&self, bytes: u64, at: u64) {
+        self.hot.request_size.observe(bytes, at);
+    }
 }
 
 /// Aligned to a 64-byte cache line (crossbeam's `CachePadded` uses 128 on x86-64 for the
@@ -160,6 +170,43 @@ fn unix_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A route's key as the table hashes it: the path's bytes, then the method's byte (no
+/// terminator after the path as `str`'s own `Hash` writes: the method ends the key).
+struct RouteKey<'a>(MethodLabel, &'a str);
+
+impl std::hash::Hash for RouteKey<'_> {
+    #[inline(always)]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.1.as_bytes());
+        state.write_u8(self.0 as u8);
+    }
+}
+
+/// `a == b`, without a call to `memcmp` for the 8 to 32 bytes most routes are: two
+/// overlapping word compares (the route lookup compares its key once per request).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8)
+    } else if (17..=32).contains(&n) {
+        word::<16>(a, 0) == word::<16>(b, 0) && word::<16>(a, n - 16) == word::<16>(b, n - 16)
+    } else {
+        a == b
+    }
+}
+
+/// The `N` bytes of `s` from `at`, as an array to compare in one go.
+#[inline(always)]
+fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    let mut w = [0; N];
+    w.copy_from_slice(&s[at..at + N]);
+    w
 }
 
 /// What the layer makes of a request when it arrives, from the classifier and the exclusions.
@@ -273,7 +320,7 @@ impl Shared {
                     label: MethodLabel::Other,
                     path: OVERFLOW.into(),
                     labels: names(contract.duration()),
-                    last_status: AtomicU64::new(0),
+                    last_status: AtomicPtr::new(std::ptr::null_mut()),
                     protocol: ProtocolSeen::default(),
                     hot: LinePadded(RouteMetrics {
                         duration: duration_histogram(&duration_buckets, layout.native),
@@ -322,7 +369,7 @@ impl Shared {
                 (self.contract.labels().method.as_str(), method),
                 (self.contract.labels().path.as_str(), path),
             ]),
-            last_status: AtomicU64::new(0),
+            last_status: AtomicPtr::new(std::ptr::null_mut()),
             protocol: ProtocolSeen::default(),
             hot: LinePadded(RouteMetrics {
                 duration: duration_histogram(&self.duration_buckets, self.contract.layout().native),
@@ -360,10 +407,10 @@ impl Shared {
     #[inline]
     pub(crate) fn route(&self, method: MethodLabel, template: Option<&str>) -> Route<'_> {
         let path = template.unwrap_or(UNMATCHED);
-        let hash = self.routes.hash(&(method, path));
+        let hash = self.routes.hash(&RouteKey(method, path));
         let (slot, series) = self.routes.get_or_insert(
             hash,
-            |r| r.label == method && *r.path == *path,
+            |r| r.label == method && same_bytes(r.path.as_bytes(), path.as_bytes()),
             // Checked only for a new route: a longer path (a raw URL) is folded and counted.
             || (path.len() <= self.max_value_len).then(|| self.route_series(method, path)),
         );
@@ -465,22 +512,25 @@ impl Shared {
     /// A request body ended or was dropped after `bytes` bytes.
     #[inline]
     pub(crate) fn request_size(&self, route: Route<'_>, bytes: u64, at: u64) {
-        route.series.hot.request_size.observe(bytes, at);
+        route.series.request_size(bytes, at);
     }
 
     /// The (route, status) series, created on first use; most requests of a route repeat
     /// the status before, which the route remembers.
     #[inline(always)]
     fn status_series(&self, series: &RouteSeries, route: RouteRef, status: u16) -> &StatusSeries {
-        let cached = series.last_status.load(Ordering::Relaxed);
-        if cached >> 32 == u64::from(status)
-            && let Some(s) = self.requests.get_slot((cached as u32).wrapping_sub(1))
-            && s.route == route
-            && s.status == status
-        {
-            return s;
+        let cached = series.last_status.load(Ordering::Acquire);
+        // SAFETY: `last_status` is null or was stored (Release, after the Acquire that
+        // found it) by `find_status_series` from a `&StatusSeries` of `self.requests`, an
+        // entry of the same `Shared` as `series`: boxed, never moved nor removed while
+        // `self` lives (see `SlotTable`), so the reference is valid for `&self`.
+        #[allow(unsafe_code)]
+        let last = unsafe { cached.as_ref() };
+        match last {
+            // Stored by this route only, so its route is this one.
+            Some(s) if s.status == status => s,
+            _ => self.find_status_series(series, route, status),
         }
-        self.find_status_series(series, route, status)
     }
 
     /// [`status_series`](Self::status_series) when the status is not the route's last one.
@@ -514,10 +564,10 @@ impl Shared {
             },
         );
         if slot != OVERFLOW_SLOT {
-            series.last_status.store(
-                u64::from(status) << 32 | u64::from(slot + 1),
-                Ordering::Relaxed,
-            );
+            debug_assert!(s.route == route && s.status == status);
+            series
+                .last_status
+                .store(std::ptr::from_ref(s).cast_mut(), Ordering::Release);
         }
         s
     }
@@ -627,6 +677,30 @@ impl Collect for HttpCollector {
         report(c.duration().desc().name(), duration);
         for f in [c.request_size(), c.response_size()] {
             report(f.desc().name(), s.routes.folded());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    /// The word compares agree with `==` at every length up to past the longest word, for
+    /// equal strings and for a difference at every position (first, middle, overlap, last).
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        for n in 0..40 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "equal, {n} bytes");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert_eq!(same_bytes(&a, &b), a == b, "{n} bytes, differing at {at}");
+                assert!(!same_bytes(&a, &b));
+            }
+            let mut longer = a.clone();
+            longer.push(b'x');
+            assert!(!same_bytes(&a, &longer), "{n} against {} bytes", n + 1);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Where a request's trace comes from, for exemplars: the W3C `traceparent` header by default,
 //! or whatever the application's tracing stack knows ([`TraceSource`]).
 
-use http::HeaderName;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::collect::TraceContext;
 
@@ -50,15 +50,36 @@ pub struct W3cTraceparent;
 impl TraceSource for W3cTraceparent {
     #[inline]
     fn trace_context(&self, req: RequestParts<'_>) -> Option<TraceContext> {
-        let mut values = req.headers.get_all(&TRACEPARENT).iter();
-        let value = values.next()?;
-        if values.next().is_some() {
-            return None;
-        }
+        let value = only_traceparent(req.headers)?;
         let (trace, flags) = parse_traceparent(value.as_bytes())?;
         (flags & SAMPLED == SAMPLED).then_some(trace)
     }
 }
+
+/// The one `traceparent` value of `headers`; `None` for none or for two. A few headers are
+/// scanned in order (most names are standard ones, told apart by their tag alone), which
+/// costs less than hashing the name for the map's lookup; a longer list is looked up.
+#[inline]
+fn only_traceparent(headers: &HeaderMap) -> Option<&HeaderValue> {
+    if headers.is_empty() {
+        return None;
+    }
+    if headers.len() > SCAN_AT_MOST {
+        let mut values = headers.get_all(&TRACEPARENT).iter();
+        let value = values.next()?;
+        return values.next().is_none().then_some(value);
+    }
+    let mut found = None;
+    for (name, value) in headers {
+        if *name == TRACEPARENT && found.replace(value).is_some() {
+            return None;
+        }
+    }
+    found
+}
+
+/// Header values up to which [`only_traceparent`] scans rather than looks up.
+const SCAN_AT_MOST: usize = 8;
 
 /// The W3C Trace Context request header, as a ready name: a lookup then skips parsing it.
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -187,10 +208,24 @@ mod tests {
 
     #[test]
     fn the_default_source_needs_one_sampled_header() {
+        for others in [0, 3, SCAN_AT_MOST - 2, SCAN_AT_MOST, 20] {
+            one_sampled_header_among(others);
+        }
+    }
+
+    /// The rule with `others` other headers around the `traceparent` ones: both the scan
+    /// of a few headers and the map's lookup of many.
+    fn one_sampled_header_among(others: usize) {
         let req = |values: &[&str]| {
             let mut b = http::Request::get("/");
+            for i in 0..others / 2 {
+                b = b.header(format!("x-before-{i}"), "1");
+            }
             for v in values {
                 b = b.header("traceparent", *v);
+            }
+            for i in others / 2..others {
+                b = b.header(if i % 2 == 0 { "accept" } else { "x-after" }, "1");
             }
             b.body(()).unwrap()
         };
@@ -202,9 +237,11 @@ mod tests {
                 extensions: r.extensions(),
             })
         };
-        assert!(source(&req(&[VALID])).is_some());
+        assert!(source(&req(&[VALID])).is_some(), "{others} other headers");
         assert!(source(&req(&[])).is_none());
         assert!(source(&req(&[VALID, VALID])).is_none(), "two headers");
+        assert!(source(&req(&[VALID, "x"])).is_none(), "two, the second bad");
+        assert!(source(&req(&[VALID, VALID, VALID])).is_none(), "three");
         let unsampled = VALID.replace("-01", "-00");
         assert!(source(&req(&[&unsampled])).is_none(), "not sampled");
         let other_flags = VALID.replace("-01", "-03");
