@@ -35,8 +35,9 @@ pub struct Buckets {
     le: Box<[Box<str>]>,
     /// The classic bucket of each native bucket's values (by native counter index), or
     /// [`SEARCH`] where a bound lies within it: a latency's classic bucket is then one
-    /// lookup after its native index, not a binary search.
-    by_native: Box<[u16]>,
+    /// lookup after its native index, not a binary search. An array, so that the lookup of
+    /// an index [`native::index`] returns needs no bounds check.
+    by_native: Box<[u16; native::FINE_BUCKETS + 1]>,
 }
 
 /// In [`Buckets::by_native`]: search the bounds.
@@ -85,21 +86,19 @@ impl Buckets {
             .map(|&b| canonical(b).into_boxed_str())
             .chain(std::iter::once("+Inf".into()))
             .collect();
-        let by_native = (0..=native::FINE_BUCKETS)
-            .map(|i| {
-                let Some((lo, hi)) = native::range(i) else {
-                    return SEARCH;
-                };
-                if bounds.iter().any(|&b| lo <= b && b <= hi) {
-                    return SEARCH;
-                }
-                // No bound in [lo, hi]: every value in (lo, hi] is above the same bounds.
-                u16::try_from(bounds.partition_point(|&b| b < lo))
-                    .ok()
-                    .filter(|&c| c != SEARCH)
-                    .unwrap_or(SEARCH)
-            })
-            .collect();
+        let by_native = Box::new(std::array::from_fn(|i| {
+            let Some((lo, hi)) = native::range(i) else {
+                return SEARCH;
+            };
+            if bounds.iter().any(|&b| lo <= b && b <= hi) {
+                return SEARCH;
+            }
+            // No bound in [lo, hi]: every value in (lo, hi] is above the same bounds.
+            u16::try_from(bounds.partition_point(|&b| b < lo))
+                .ok()
+                .filter(|&c| c != SEARCH)
+                .unwrap_or(SEARCH)
+        }));
         Self {
             bounds,
             le,

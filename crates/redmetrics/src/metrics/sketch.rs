@@ -78,9 +78,10 @@ impl Clock {
 /// Per-bucket, per-slice counts plus exact per-slice extremes.
 #[derive(Debug, Default)]
 pub(crate) struct Sketch {
-    /// `epoch + 1` that each slice holds; 0 for a slice never used. (An epoch is a slice
-    /// length, 2 seconds at the least: `u32` lasts centuries.)
-    tags: [AtomicU32; SLICES],
+    /// `epoch + 1` that each slice holds; 0 for a slice never used. `u64`, as the epoch is:
+    /// no clamp on the request path (an epoch is a second at the least, so `epoch + 1`
+    /// cannot overflow).
+    tags: [AtomicU64; SLICES],
     zero: [AtomicU32; SLICES],
     /// Allocated on the first non-zero observation, so an all-zero summary (the request
     /// sizes of GET routes) costs two small arrays and nothing more.
@@ -203,7 +204,7 @@ impl Sketch {
     fn slot(&self, clock: &Clock, now: u64) -> usize {
         let epoch = clock.epoch(now);
         let slot = (epoch % SLICES as u64) as usize;
-        let tag = u32::try_from(epoch + 1).unwrap_or(u32::MAX);
+        let tag = epoch + 1;
         let held = self.tags[slot].load(Ordering::Acquire);
         if held < tag
             && self.tags[slot]
@@ -243,7 +244,7 @@ impl Sketch {
         out.clear();
         let epoch = clock.epoch(now);
         let live: [bool; SLICES] = std::array::from_fn(|s| {
-            let tag = u64::from(self.tags[s].load(Ordering::Acquire));
+            let tag = self.tags[s].load(Ordering::Acquire);
             tag > 0 && tag - 1 <= epoch && tag - 1 + SLICES as u64 > epoch
         });
         let slices = || (0..SLICES).filter(|&s| live[s]);
