@@ -382,4 +382,16 @@ port = "http"
         let e = config.app(Some("nope")).unwrap_err();
         assert!(e.rule.contains("no app named `nope`"), "{e}");
     }
+
+    /// `demo --config` and `check --config` without `--app` take the only app there is.
+    #[test]
+    fn the_only_app_needs_no_name() {
+        let config = Config::parse(MINIMAL).unwrap();
+        assert_eq!(config.app(None).unwrap().app.name, "reviewmaps");
+        let e = config.app(Some("ojeomneo")).unwrap_err();
+        assert_eq!(
+            e.rule,
+            "no app named `ojeomneo` in the config; it has: reviewmaps"
+        );
+    }
 }
