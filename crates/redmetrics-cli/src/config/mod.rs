@@ -252,6 +252,14 @@ port = "http"
         let e = Config::parse(&MINIMAL.replace("\"http\"", "3000")).unwrap_err();
         assert_eq!(e.field, "apps[0] (reviewmaps).port");
         assert!(e.rule.starts_with("`3000` is a port number, but a ServiceMonitor endpoint selects the Service port by its name"), "{e}");
+        let e = Config::parse(&MINIMAL.replace("\"http\"", "true")).unwrap_err();
+        assert_eq!(e.field, "line 6", "{e}");
+        assert!(
+            e.rule.contains(
+                "invalid type: boolean `true`, expected the Service port's name, e.g. \"http\""
+            ),
+            "{e}"
+        );
     }
 
     #[test]
