@@ -252,6 +252,13 @@ port = "http"
         let e = Config::parse(&MINIMAL.replace("\"http\"", "3000")).unwrap_err();
         assert_eq!(e.field, "apps[0] (reviewmaps).port");
         assert!(e.rule.starts_with("`3000` is a port number, but a ServiceMonitor endpoint selects the Service port by its name"), "{e}");
+        // Above i64::MAX, the TOML reader hands the number over as a u64.
+        let e = Config::parse(&MINIMAL.replace("\"http\"", "9223372036854775808")).unwrap_err();
+        assert_eq!(e.field, "apps[0] (reviewmaps).port");
+        assert!(
+            e.rule.starts_with("`9223372036854775808` is a port number"),
+            "{e}"
+        );
         let e = Config::parse(&MINIMAL.replace("\"http\"", "true")).unwrap_err();
         assert_eq!(e.field, "line 6", "{e}");
         assert!(
