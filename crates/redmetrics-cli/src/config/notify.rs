@@ -622,6 +622,30 @@ mod tests {
         assert_eq!(n.group_interval.to_string(), "5m");
     }
 
+    /// Each integration's table overlays field by field too: an app that changes only the
+    /// PagerDuty URL or the e-mail recipients keeps the shared routing key, sender and host.
+    #[test]
+    fn each_integration_overlays_the_shared_one_field_by_field() {
+        let n = notify(&format!(
+            "{SLACK}[notify.pagerduty]\nrouting_key = {{ name = \"s\", key = \"pd\" }}\n[notify.email]\nto = [\"all@example.com\"]\nfrom = \"am@example.com\"\nsmarthost = \"smtp.example.com:587\"\n{APP}[apps.notify.pagerduty]\nurl = \"https://events.eu.pagerduty.com/v2/enqueue\"\n[apps.notify.email]\nto = [\"mine@example.com\"]\n"
+        ));
+        let pd = n.pagerduty.unwrap();
+        assert_eq!(
+            (pd.routing_key.name.as_str(), pd.routing_key.key.as_str()),
+            ("s", "pd")
+        );
+        assert_eq!(
+            pd.url.as_deref(),
+            Some("https://events.eu.pagerduty.com/v2/enqueue")
+        );
+        let email = n.email.unwrap();
+        assert_eq!(email.to, ["mine@example.com"]);
+        assert_eq!(
+            (email.from.as_str(), email.smarthost.as_str()),
+            ("am@example.com", "smtp.example.com:587")
+        );
+    }
+
     #[test]
     fn default_routes_follow_the_plan_within_what_is_configured() {
         let n = notify(&format!("{SLACK}{APP}"));
