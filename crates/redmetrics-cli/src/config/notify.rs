@@ -620,6 +620,12 @@ mod tests {
         assert_eq!(slack.api_url.file, "/etc/alertmanager/secrets/s/slack");
         assert_eq!(n.group_wait.to_string(), "1s");
         assert_eq!(n.group_interval.to_string(), "5m");
+        // docs/routing.md's defaults, Alertmanager's own; the repository's config sets all three.
+        assert_eq!(n.repeat_interval.to_string(), "4h");
+        assert_eq!(
+            notify(&format!("{SLACK}{APP}")).group_wait.to_string(),
+            "30s"
+        );
     }
 
     /// Each integration's table overlays field by field too: an app that changes only the
