@@ -210,16 +210,16 @@ fn rules_without_annotations(rules: &str) -> String {
     v.to_string()
 }
 
-#[test]
-fn each_alert_setting_holds_just_above_and_just_below_its_value_under_promtool() {
-    let dir = common::generate_fresh(CONFIG);
+/// Generates the rules of `config` and runs the promtool `tests` over them.
+fn promtool_judges(config: &str, tests: &Value) {
+    let dir = common::generate_fresh(config);
     let rules = std::fs::read_to_string(dir.path().join("deploy/shop/rules.yaml")).unwrap();
     std::fs::write(
         dir.path().join("rules.json"),
         rules_without_annotations(&rules),
     )
     .unwrap();
-    std::fs::write(dir.path().join("tests.json"), tests().to_string()).unwrap();
+    std::fs::write(dir.path().join("tests.json"), tests.to_string()).unwrap();
     let out = Command::new("promtool")
         .args(["test", "rules", "tests.json"])
         .current_dir(dir.path())
@@ -232,4 +232,125 @@ fn each_alert_setting_holds_just_above_and_just_below_its_value_under_promtool()
     );
     assert!(out.status.success(), "{text}\nrules:\n{rules}");
     assert!(text.contains("SUCCESS"), "{text}");
+}
+
+#[test]
+fn each_alert_setting_holds_just_above_and_just_below_its_value_under_promtool() {
+    promtool_judges(CONFIG, &tests());
+}
+
+/// An app that sets nothing in `[apps.alerts]`: the documented defaults (error ratio 5 %
+/// for 5m, P95 1 s for 5m, a floor of 0.1 req/s, target down for 2m, absent for 5m, a
+/// rate window of 4 × the 30s interval), each held by promtool on both sides. The
+/// repository's own `redmetrics.toml` sets every one of them, so nothing else meets them.
+const DEFAULTS: &str = r#"
+[[apps]]
+name = "shop"
+namespace = "shop"
+service = "shop-api"
+port = "http"
+"#;
+
+fn default_tests() -> Value {
+    let none = json!([]);
+    // A default latency histogram (bounds as the endpoint renders them): per 15 s, `n`
+    // requests of which `fast` at most 0.5 s and `mid` in (0.5 s, 1 s]; the rest in (1, 2.5].
+    let latencies = |n: u32, fast: u32, mid: u32| {
+        let b = |le: &str, per: u32| {
+            counter(
+                "shop_http_request_duration_seconds_bucket",
+                &format!(r#",method="GET",path="/a",le="{le}""#),
+                per,
+                40,
+            )
+        };
+        vec![
+            b("0.5", fast),
+            b("1.0", fast + mid),
+            b("2.5", n),
+            b("+Inf", n),
+            counter(
+                "shop_http_request_duration_seconds_count",
+                r#",method="GET",path="/a""#,
+                n,
+                40,
+            ),
+        ]
+    };
+    // The 2m window holds two samples from 15 s: each expression is true from there.
+    let cases = vec![
+        // 10 req/s, 6 % errors: pending at 5m (true for 4m45s), firing at 5m30s.
+        case(
+            "default error ratio just above",
+            requests(150, 9, 40),
+            &[
+                ("5m", "RedmetricsHighErrorRate", none.clone()),
+                ("5m30s", "RedmetricsHighErrorRate", warning()),
+            ],
+        ),
+        case(
+            "default error ratio just below",
+            requests(150, 6, 40),
+            &[("9m", "RedmetricsHighErrorRate", none.clone())],
+        ),
+        // Every request fails at 1 per 15 s (0.067 req/s, below the floor): silent; half of
+        // them at 2 per 15 s (0.133 req/s): firing.
+        case(
+            "below the default traffic floor",
+            requests(1, 1, 40),
+            &[("9m", "RedmetricsHighErrorRate", none.clone())],
+        ),
+        case(
+            "above the default traffic floor",
+            requests(2, 1, 40),
+            &[("9m", "RedmetricsHighErrorRate", warning())],
+        ),
+        // P95 in (1, 2.5]: 1 + 1.5 × (142.5 − 135) / 15 = 1.75 s. Pending at 5m, firing at
+        // 5m30s. P95 in (0.5, 1]: 0.75 s, silent.
+        case(
+            "default p95 just above",
+            latencies(150, 135, 0),
+            &[
+                ("5m", "RedmetricsHighLatencyP95", none.clone()),
+                ("5m30s", "RedmetricsHighLatencyP95", warning()),
+            ],
+        ),
+        case(
+            "default p95 just below",
+            latencies(150, 135, 15),
+            &[("9m", "RedmetricsHighLatencyP95", none.clone())],
+        ),
+        case(
+            "default target down",
+            vec![json!({"series": format!("up{{{SEL}}}"), "values": "0x40"})],
+            &[
+                ("1m45s", "RedmetricsTargetDown", none.clone()),
+                (
+                    "2m15s",
+                    "RedmetricsTargetDown",
+                    json!([{"exp_labels": {"severity": "critical", "reason": "down",
+                        "namespace": "shop", "job": "shop-api", "instance": "10.0.0.1:8080"}}]),
+                ),
+            ],
+        ),
+        case(
+            "default target absent",
+            vec![json!({"series": "up{namespace=\"other\",job=\"other\"}", "values": "1x40"})],
+            &[
+                ("4m45s", "RedmetricsTargetDown", none.clone()),
+                (
+                    "5m15s",
+                    "RedmetricsTargetDown",
+                    json!([{"exp_labels": {"severity": "critical", "reason": "absent",
+                        "namespace": "shop", "job": "shop-api"}}]),
+                ),
+            ],
+        ),
+    ];
+    json!({"rule_files": ["rules.json"], "evaluation_interval": "15s", "tests": cases})
+}
+
+#[test]
+fn the_alert_defaults_hold_just_above_and_just_below_under_promtool() {
+    promtool_judges(DEFAULTS, &default_tests());
 }

@@ -938,3 +938,45 @@ fn chart_global_view_refuses_what_is_not_a_url_tenant_or_label_name() {
         "{err}"
     );
 }
+
+/// A config without `[stack]` files each dashboard under the annotation the generated Helm
+/// chart and the generated kube-prometheus-stack values name: the sidecar reads one
+/// `folderAnnotation` for both ways of deploying. (The repository's own `redmetrics.toml`
+/// sets `folder_annotation`, so `committed_artifacts_are_current` never meets the default.)
+#[test]
+fn the_default_folder_annotation_is_the_charts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("redmetrics.toml");
+    std::fs::write(
+        &config,
+        "[[apps]]\nname = \"shop\"\nnamespace = \"shop\"\nservice = \"shop\"\nport = \"http\"\ndashboard_folder = \"Shop\"\n",
+    )
+    .unwrap();
+    let out = redmetrics(
+        tmp.path(),
+        &[
+            "generate",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            "deploy",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let deploy = tmp.path().join("deploy");
+    let cm = yaml(&read(&deploy.join("shop/dashboard-configmap.yaml")));
+    let annotations = cm["metadata"]["annotations"].as_object().unwrap();
+    assert_eq!(annotations.len(), 1, "{annotations:?}");
+    let (key, folder) = annotations.iter().next().unwrap();
+    assert_eq!(folder, "Shop");
+    let chart = yaml(&read(&deploy.join("helm/redmetrics-service/values.yaml")));
+    assert_eq!(
+        chart["metrics"]["dashboard"]["folderAnnotation"],
+        json!(key)
+    );
+    let stack = yaml(&read(&deploy.join("kube-prometheus-stack-values.yaml")));
+    assert_eq!(
+        stack["grafana"]["sidecar"]["dashboards"]["folderAnnotation"],
+        json!(key)
+    );
+}

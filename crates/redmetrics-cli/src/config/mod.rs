@@ -252,6 +252,21 @@ port = "http"
         let e = Config::parse(&MINIMAL.replace("\"http\"", "3000")).unwrap_err();
         assert_eq!(e.field, "apps[0] (reviewmaps).port");
         assert!(e.rule.starts_with("`3000` is a port number, but a ServiceMonitor endpoint selects the Service port by its name"), "{e}");
+        // Above i64::MAX, the TOML reader hands the number over as a u64.
+        let e = Config::parse(&MINIMAL.replace("\"http\"", "9223372036854775808")).unwrap_err();
+        assert_eq!(e.field, "apps[0] (reviewmaps).port");
+        assert!(
+            e.rule.starts_with("`9223372036854775808` is a port number"),
+            "{e}"
+        );
+        let e = Config::parse(&MINIMAL.replace("\"http\"", "true")).unwrap_err();
+        assert_eq!(e.field, "line 6", "{e}");
+        assert!(
+            e.rule.contains(
+                "invalid type: boolean `true`, expected the Service port's name, e.g. \"http\""
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -381,5 +396,17 @@ port = "http"
         assert!(e.rule.contains("reviewmaps, ojeomneo"), "{e}");
         let e = config.app(Some("nope")).unwrap_err();
         assert!(e.rule.contains("no app named `nope`"), "{e}");
+    }
+
+    /// `demo --config` and `check --config` without `--app` take the only app there is.
+    #[test]
+    fn the_only_app_needs_no_name() {
+        let config = Config::parse(MINIMAL).unwrap();
+        assert_eq!(config.app(None).unwrap().app.name, "reviewmaps");
+        let e = config.app(Some("ojeomneo")).unwrap_err();
+        assert_eq!(
+            e.rule,
+            "no app named `ojeomneo` in the config; it has: reviewmaps"
+        );
     }
 }

@@ -620,6 +620,36 @@ mod tests {
         assert_eq!(slack.api_url.file, "/etc/alertmanager/secrets/s/slack");
         assert_eq!(n.group_wait.to_string(), "1s");
         assert_eq!(n.group_interval.to_string(), "5m");
+        // docs/routing.md's defaults, Alertmanager's own; the repository's config sets all three.
+        assert_eq!(n.repeat_interval.to_string(), "4h");
+        assert_eq!(
+            notify(&format!("{SLACK}{APP}")).group_wait.to_string(),
+            "30s"
+        );
+    }
+
+    /// Each integration's table overlays field by field too: an app that changes only the
+    /// PagerDuty URL or the e-mail recipients keeps the shared routing key, sender and host.
+    #[test]
+    fn each_integration_overlays_the_shared_one_field_by_field() {
+        let n = notify(&format!(
+            "{SLACK}[notify.pagerduty]\nrouting_key = {{ name = \"s\", key = \"pd\" }}\n[notify.email]\nto = [\"all@example.com\"]\nfrom = \"am@example.com\"\nsmarthost = \"smtp.example.com:587\"\n{APP}[apps.notify.pagerduty]\nurl = \"https://events.eu.pagerduty.com/v2/enqueue\"\n[apps.notify.email]\nto = [\"mine@example.com\"]\n"
+        ));
+        let pd = n.pagerduty.unwrap();
+        assert_eq!(
+            (pd.routing_key.name.as_str(), pd.routing_key.key.as_str()),
+            ("s", "pd")
+        );
+        assert_eq!(
+            pd.url.as_deref(),
+            Some("https://events.eu.pagerduty.com/v2/enqueue")
+        );
+        let email = n.email.unwrap();
+        assert_eq!(email.to, ["mine@example.com"]);
+        assert_eq!(
+            (email.from.as_str(), email.smarthost.as_str()),
+            ("am@example.com", "smtp.example.com:587")
+        );
     }
 
     #[test]
@@ -651,5 +681,317 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.field.ends_with("notify.repeat_interval"), "{e}");
+    }
+
+    /// `v` as a TOML basic string: quotes, backslashes and control characters escaped.
+    fn toml_string(v: &str) -> String {
+        let mut out = String::from("\"");
+        for c in v.chars() {
+            match c {
+                '"' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    /// Each check of a notification setting at its edge: every length limit refused one past
+    /// it and accepted at it, and each clause of each rule refused on a value that breaks
+    /// only that clause (a space that is not a control character, a bell that is not
+    /// whitespace, a brace), with the rule's own message. Written from this file's mutant
+    /// list (each `&&` → `||`, `||` → `&&` and `>` → `>=`).
+    #[test]
+    fn every_notify_rule_holds_at_its_edge() {
+        let s = |v: &str| toml_string(v);
+        let slack = |channel: &str, extra: &str| {
+            format!(
+                "[notify.slack]\nchannel = {}\napi_url = {{ name = \"s\", key = \"slack\" }}\n{extra}",
+                s(channel)
+            )
+        };
+        let secret = |name: &str, key: &str, file: Option<&str>| {
+            format!(
+                "[notify.slack]\nchannel = \"#a\"\napi_url = {{ name = {}, key = {} }}\n{}",
+                s(name),
+                s(key),
+                file.map_or(String::new(), |f| format!("api_url_file = {}\n", s(f)))
+            )
+        };
+        let email = |to: &[&str], host: &str, extra: &str| {
+            let to: Vec<String> = to.iter().map(|a| s(a)).collect();
+            format!(
+                "[notify.email]\nto = [{}]\nfrom = \"am@example.com\"\nsmarthost = {}\n{extra}",
+                to.join(", "),
+                s(host)
+            )
+        };
+        let ok_to = ["oncall@example.com"];
+        let host = "smtp.example.com:587";
+        let grafana = |u: &str| format!("[notify]\ngrafana_url = {}\n{SLACK}", s(u));
+        let long_label = "a".repeat(63);
+        let name_253 = format!("{long_label}.{long_label}.{long_label}.{}", "a".repeat(61));
+        let address = |len: usize| format!("{}@example.com", "a".repeat(len - 12));
+        let many =
+            |n: usize| -> Vec<String> { (0..n).map(|i| format!("a{i}@example.com")).collect() };
+        let (twenty, twenty_one) = (many(20), many(21));
+        fn as_refs(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        let refused: Vec<(String, &str, &str)> = vec![
+            (
+                grafana("ftp://grafana.example.com"),
+                "notify.grafana_url",
+                "not an http(s) URL",
+            ),
+            (
+                grafana(&format!("https://{}", "a".repeat(2041))),
+                "notify.grafana_url",
+                "not an http(s) URL",
+            ),
+            (
+                grafana("https://g.example.com/a b"),
+                "notify.grafana_url",
+                "not an http(s) URL",
+            ),
+            (
+                grafana("https://g.example.com/a\u{7}"),
+                "notify.grafana_url",
+                "not an http(s) URL",
+            ),
+            (
+                grafana("https://g.example.com/a#b"),
+                "notify.grafana_url",
+                "not an http(s) URL",
+            ),
+            (
+                slack("hooks.slack.com/services/T0/B0/X", ""),
+                "notify.slack.channel",
+                "this is a webhook URL",
+            ),
+            (
+                slack(
+                    "#a",
+                    "api_url_file = \"https://hooks.slack.com/services/T0/B0/X\"\n",
+                ),
+                "notify.slack.api_url_file",
+                "the webhook URL itself",
+            ),
+            (
+                slack("#", ""),
+                "notify.slack.channel",
+                "not a Slack channel name",
+            ),
+            (
+                slack("#Alerts", ""),
+                "notify.slack.channel",
+                "not a Slack channel name",
+            ),
+            (
+                slack(&format!("#{}", "a".repeat(81)), ""),
+                "notify.slack.channel",
+                "not a Slack channel name",
+            ),
+            (
+                secret(&format!("{name_253}a"), "k", None),
+                "notify.slack.api_url.name",
+                "not a Secret name",
+            ),
+            (
+                secret("s", "", None),
+                "notify.slack.api_url.key",
+                "not a Secret key",
+            ),
+            (
+                secret("s", "a/b", None),
+                "notify.slack.api_url.key",
+                "not a Secret key",
+            ),
+            (
+                secret("s", &"a".repeat(254), None),
+                "notify.slack.api_url.key",
+                "not a Secret key",
+            ),
+            (
+                secret("s", "k", Some("etc/secret")),
+                "notify.slack.api_url_file",
+                "not an absolute file path",
+            ),
+            (
+                secret("s", "k", Some("/etc/a b")),
+                "notify.slack.api_url_file",
+                "not an absolute file path",
+            ),
+            (
+                secret("s", "k", Some("/etc/a\u{7}")),
+                "notify.slack.api_url_file",
+                "not an absolute file path",
+            ),
+            (
+                secret("s", "k", Some("/etc/{a}")),
+                "notify.slack.api_url_file",
+                "not an absolute file path",
+            ),
+            (
+                secret("s", "k", Some(&format!("/{}", "a".repeat(4096)))),
+                "notify.slack.api_url_file",
+                "not an absolute file path",
+            ),
+            (
+                email(&[], host, ""),
+                "notify.email.to",
+                "list 1 to 20 addresses",
+            ),
+            (
+                email(&as_refs(&twenty_one), host, ""),
+                "notify.email.to",
+                "list 1 to 20 addresses",
+            ),
+            (
+                email(&["oncall"], host, ""),
+                "notify.email.to",
+                "not a plain e-mail address",
+            ),
+            (
+                email(&[&address(255)], host, ""),
+                "notify.email.to",
+                "not a plain e-mail address",
+            ),
+            (
+                email(&["@example.com"], host, ""),
+                "notify.email.to",
+                "not a plain e-mail address",
+            ),
+            (
+                email(&["a@localhost"], host, ""),
+                "notify.email.to",
+                "not a plain e-mail address",
+            ),
+            (
+                email(&["a@.example.com"], host, ""),
+                "notify.email.to",
+                "not a plain e-mail address",
+            ),
+            (
+                email(&["a@b@example.com"], host, ""),
+                "notify.email.to",
+                "not a plain e-mail address",
+            ),
+            (
+                email(&ok_to, ":587", ""),
+                "notify.email.smarthost",
+                "not host:port",
+            ),
+            (
+                email(&ok_to, "smtp_x.example.com:587", ""),
+                "notify.email.smarthost",
+                "not host:port",
+            ),
+            (
+                email(&ok_to, "smtp.example.com:0", ""),
+                "notify.email.smarthost",
+                "not host:port",
+            ),
+            (
+                email(&ok_to, "smtp.example.com:smtp", ""),
+                "notify.email.smarthost",
+                "not host:port",
+            ),
+            (
+                email(
+                    &ok_to,
+                    host,
+                    "auth_username = \"\"\nauth_password = { name = \"s\", key = \"smtp\" }\n",
+                ),
+                "notify.email.auth_username",
+                "without spaces, quotes or braces",
+            ),
+            (
+                email(
+                    &ok_to,
+                    host,
+                    "auth_username = \"a b\"\nauth_password = { name = \"s\", key = \"smtp\" }\n",
+                ),
+                "notify.email.auth_username",
+                "without spaces, quotes or braces",
+            ),
+            (
+                email(
+                    &ok_to,
+                    host,
+                    "auth_username = \"a\\u0007\"\nauth_password = { name = \"s\", key = \"smtp\" }\n",
+                ),
+                "notify.email.auth_username",
+                "without spaces, quotes or braces",
+            ),
+            (
+                email(
+                    &ok_to,
+                    host,
+                    "auth_username = \"a{b\"\nauth_password = { name = \"s\", key = \"smtp\" }\n",
+                ),
+                "notify.email.auth_username",
+                "without spaces, quotes or braces",
+            ),
+            (
+                email(
+                    &ok_to,
+                    host,
+                    "auth_password = { name = \"s\", key = \"smtp\" }\n",
+                ),
+                "notify.email.auth_username",
+                "a password is set but no user",
+            ),
+            (
+                email(&ok_to, host, "auth_password_file = \"/etc/smtp\"\n"),
+                "notify.email.auth_username",
+                "a password is set but no user",
+            ),
+            (
+                format!("[notify]\ngroup_wait = \"0s\"\n{SLACK}"),
+                "notify.group_interval",
+                "must be positive",
+            ),
+            (
+                format!("[notify]\ngroup_interval = \"0s\"\n{SLACK}"),
+                "notify.group_interval",
+                "must be positive",
+            ),
+        ];
+        for (notify, field, rule) in &refused {
+            let text = format!("{notify}{APP}");
+            let e = Config::parse(&text).expect_err(&text);
+            assert_eq!(e.field, format!("apps[0] (a).{field}"), "{text}: {e}");
+            assert!(e.rule.contains(rule), "{text}: {e}");
+        }
+        let accepted = [
+            grafana("http://grafana.example.com/"),
+            grafana(&format!("https://{}", "a".repeat(2040))),
+            slack(&format!("#{}", "a".repeat(80)), ""),
+            secret(
+                &name_253,
+                &"a".repeat(253),
+                Some(&format!("/{}", "a".repeat(4095))),
+            ),
+            email(&as_refs(&twenty), host, ""),
+            email(&[&address(254)], "[::1]:25", ""),
+            email(
+                &ok_to,
+                host,
+                "auth_username = \"am@example.com\"\nauth_password = { name = \"s\", key = \"smtp\" }\n",
+            ),
+        ];
+        for notify in accepted {
+            let text = format!("{notify}{APP}");
+            assert!(
+                Config::parse(&text).is_ok(),
+                "{text}: {:?}",
+                Config::parse(&text).err()
+            );
+        }
     }
 }

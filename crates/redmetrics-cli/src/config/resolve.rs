@@ -363,6 +363,7 @@ fn check_alerts(app: &App) -> Result<PromDuration, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::schema::SummaryObjective;
 
     #[test]
     fn the_default_contract_is_the_config_default() {
@@ -429,5 +430,120 @@ mod tests {
         );
         let e = resolve(Some(false), Some(40)).unwrap_err().to_string();
         assert!(e.contains("native_histogram = false"), "{e}");
+    }
+
+    /// Each `[apps.alerts]` and `[apps.metrics]` rule at its edge: the edge refused where the
+    /// rule is strict, with the rule's own message (not a later check's), the value just
+    /// inside accepted. Written from the mutant list of this file (each comparison's `>` →
+    /// `>=`, `&&` → `||`, and `interval * 2` → `interval + 2`).
+    #[test]
+    fn every_alert_and_bucket_rule_holds_at_its_edge() {
+        type Edit = Box<dyn Fn(&mut App)>;
+        fn objectives(n: usize) -> Vec<SummaryObjective> {
+            (1..=n)
+                .map(|k| SummaryObjective {
+                    quantile: k as f64 / 20.0,
+                    error: 0.01,
+                })
+                .collect()
+        }
+        let resolve = |edit: &Edit| {
+            let mut app = App::new("shop", "shop", "shop", "http");
+            edit(&mut app);
+            Resolved::new(app, &Stack::default())
+        };
+        let runbook = |base: &str| -> Edit {
+            let base = base.to_owned();
+            Box::new(move |a: &mut App| a.alerts.runbook_base = Some(base.clone()))
+        };
+        let mut refused: Vec<(Edit, &str, &str)> = vec![
+            (
+                Box::new(|a| a.alerts.error_ratio = 0.0),
+                "alerts.error_ratio",
+                "not a ratio in (0, 1)",
+            ),
+            (
+                Box::new(|a| a.alerts.error_ratio = 1.0),
+                "alerts.error_ratio",
+                "not a ratio in (0, 1)",
+            ),
+            (
+                Box::new(|a| a.alerts.latency_p95_seconds = 0.0),
+                "alerts.latency_p95_seconds",
+                "positive number of seconds",
+            ),
+            (
+                Box::new(|a| a.alerts.latency_p95_seconds = f64::INFINITY),
+                "alerts.latency_p95_seconds",
+                "positive number of seconds",
+            ),
+            (
+                Box::new(|a| a.alerts.min_request_rate = f64::INFINITY),
+                "alerts.min_request_rate",
+                "zero or a positive rate",
+            ),
+            (
+                Box::new(|a| a.alerts.min_request_rate = -0.1),
+                "alerts.min_request_rate",
+                "zero or a positive rate",
+            ),
+            (
+                Box::new(|a| a.alerts.rate_window = Some(PromDuration::from_millis(59_999))),
+                "alerts.rate_window",
+                "fewer than two scrapes at interval 30s",
+            ),
+            (
+                Box::new(|a| a.metrics.summary_objectives = Some(objectives(MAX_QUANTILES + 1))),
+                "metrics.summary_objectives",
+                "list 1 to 10 quantiles",
+            ),
+            (
+                Box::new(|a| {
+                    a.metrics.duration_buckets =
+                        Some((1..=MAX_BUCKETS + 1).map(|b| b as f64).collect())
+                }),
+                "metrics.duration_buckets",
+                "list 1 to 40 upper bounds, not 41",
+            ),
+        ];
+        for bound in [0.0, f64::INFINITY, f64::NAN] {
+            refused.push((
+                Box::new(move |a| a.metrics.duration_buckets = Some(vec![bound, 1.0])),
+                "metrics.duration_buckets",
+                "is not a positive finite number",
+            ));
+        }
+        for base in [
+            "https://x.example/a b",
+            "https://x.example/a#b",
+            "https://x.example/{a",
+            "https://x.example/a}",
+        ] {
+            refused.push((runbook(base), "alerts.runbook_base", "not an http(s) URL"));
+        }
+        for (i, (edit, field, rule)) in refused.iter().enumerate() {
+            let e = resolve(edit).expect_err(&format!("case {i} ({field}) is refused"));
+            assert_eq!(e.field, *field, "case {i}: {e}");
+            assert!(e.rule.contains(rule), "case {i}: {e}");
+        }
+        let accepted: Vec<Edit> = vec![
+            Box::new(|a| a.alerts.error_ratio = 1e-9),
+            Box::new(|a| a.alerts.error_ratio = 1.0 - 1e-9),
+            Box::new(|a| a.alerts.latency_p95_seconds = 1e-9),
+            Box::new(|a| a.alerts.min_request_rate = 0.0),
+            Box::new(|a| a.alerts.rate_window = Some(PromDuration::from_secs(60))),
+            Box::new(|a| a.metrics.summary_objectives = Some(objectives(MAX_QUANTILES))),
+            Box::new(|a| {
+                a.metrics.duration_buckets = Some((1..=MAX_BUCKETS).map(|b| b as f64).collect())
+            }),
+            runbook("http://x.example/runbooks.md"),
+        ];
+        for (i, edit) in accepted.iter().enumerate() {
+            assert!(
+                resolve(edit).is_ok(),
+                "accepted case {i}: {:?}",
+                resolve(edit).err()
+            );
+        }
     }
 }

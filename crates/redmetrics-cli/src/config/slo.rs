@@ -377,4 +377,111 @@ mod tests {
             "{e}"
         );
     }
+
+    /// Each rule at its edge: the value just inside is accepted and the edge itself refused
+    /// where the rule is strict (an objective of 0.5, a window as long as the previous one, a
+    /// factor whose threshold is exactly 1, which no error ratio can exceed).
+    #[test]
+    fn every_rule_holds_at_its_edge() {
+        let b = Buckets::new(vec![0.1, 0.25, 1.0]).unwrap();
+        let window = |long: &str, short: &str, factor: &str| {
+            format!(
+                "{{ long = \"{long}\", short = \"{short}\", factor = {factor}, for = \"2m\", severity = \"warning\" }}"
+            )
+        };
+        let windows = |ws: &[String]| format!("windows = [{}]", ws.join(", "));
+        let nine: Vec<String> = (1..=9)
+            .map(|h| window(&format!("{h}h"), "5m", "1"))
+            .collect();
+        for (text, field, rule) in [
+            (
+                "availability_objective = 0.5",
+                "slo.availability_objective",
+                "(0.5, 1)",
+            ),
+            (
+                "availability_objective = 0.99\nperiod = \"366d\"",
+                "slo.period",
+                "from 1d to 365d",
+            ),
+            (
+                "availability_objective = 0.99\nwindows = []",
+                "slo.windows",
+                "not 0",
+            ),
+            (
+                &format!("availability_objective = 0.99\n{}", windows(&nine)),
+                "slo.windows",
+                "not 9",
+            ),
+            (
+                &format!(
+                    "availability_objective = 0.99\n{}",
+                    windows(&[window("1h", "0s", "1")])
+                ),
+                "slo.windows[0]",
+                "must be positive",
+            ),
+            (
+                &format!(
+                    "availability_objective = 0.99\n{}",
+                    windows(&[window("1h", "1h", "1")])
+                ),
+                "slo.windows[0]",
+                "shorter than the long window",
+            ),
+            (
+                &format!(
+                    "availability_objective = 0.99\n{}",
+                    windows(&[window("1h", "5m", "1"), window("1h", "10m", "1")])
+                ),
+                "slo.windows[1]",
+                "increasing long window",
+            ),
+            (
+                &format!(
+                    "availability_objective = 0.99\n{}",
+                    windows(&[window("1h", "5m", "0")])
+                ),
+                "slo.windows[0]",
+                "factor 0 is not a positive number",
+            ),
+            (
+                &format!(
+                    "availability_objective = 0.99\n{}",
+                    windows(&[window("1h", "5m", "inf")])
+                ),
+                "slo.windows[0]",
+                "factor inf is not a positive number",
+            ),
+            (
+                &format!(
+                    "availability_objective = 0.75\n{}",
+                    windows(&[window("1h", "5m", "4")])
+                ),
+                "slo.windows[0]",
+                "never fire",
+            ),
+        ] {
+            let e = resolve(&settings(text), None, Some(&b)).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+            assert!(e.rule.contains(rule), "{text}: {e}");
+        }
+        let eight = format!("availability_objective = 0.99\n{}", windows(&nine[..8]));
+        for text in [
+            &format!(
+                "availability_objective = 0.5000001\n{}",
+                windows(&[window("1h", "5m", "1")])
+            ),
+            "availability_objective = 0.99\nperiod = \"365d\"",
+            &eight,
+            &format!(
+                "availability_objective = 0.75\n{}",
+                windows(&[window("1h", "5m", "3.99")])
+            ),
+        ] {
+            let slo = resolve(&settings(text), None, Some(&b));
+            assert!(matches!(slo, Ok(Some(_))), "{text}: {slo:?}");
+        }
+    }
 }

@@ -111,4 +111,70 @@ mod tests {
         assert_eq!(go_template_text("{{{"), r#"{{ "{{{" }}"#);
         assert_eq!(go_template_text("a{}}b{}"), r#"a{{ "{}}" }}b{}"#);
     }
+
+    /// Prometheus itself reads each escaped value back: for every value, a recording rule
+    /// counts the series whose label equals `promql_string(value)`, and promtool must find
+    /// exactly one. The input series are written with Go's `\U` escape for every character
+    /// (promtool's series notation), independent of the code under test. Characters outside
+    /// the Basic Multilingual Plane, controls and quotes are among them.
+    #[test]
+    fn promtool_reads_every_escaped_value_back() {
+        let values = [
+            "plain",
+            "a\"b",
+            "back\\slash",
+            "new\nline",
+            "tab\t",
+            "cr\r",
+            "bell\u{7}",
+            "del\u{7f}",
+            "next line\u{85}",
+            "emoji \u{1f600}",
+            "cjk \u{65e5}\u{672c}",
+            "{{x}}",
+        ];
+        let go_escaped = |v: &str| -> String {
+            v.chars()
+                .map(|c| format!("\\U{:08x}", u32::from(c)))
+                .collect()
+        };
+        let rules = serde_json::json!({"groups": [{"name": "escape", "rules": values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| serde_json::json!({
+                "record": format!("matched_{i}"),
+                "expr": format!("count(up{{v={}}})", promql_string(v)),
+            }))
+            .collect::<Vec<_>>()}]});
+        let tests = serde_json::json!({
+            "rule_files": ["rules.json"],
+            "evaluation_interval": "1m",
+            "tests": [{
+                "interval": "1m",
+                "input_series": values.iter().map(|v| serde_json::json!({
+                    "series": format!("up{{v=\"{}\"}}", go_escaped(v)),
+                    "values": "1x2",
+                })).collect::<Vec<_>>(),
+                "promql_expr_test": (0..values.len()).map(|i| serde_json::json!({
+                    "expr": format!("matched_{i}"),
+                    "eval_time": "1m",
+                    "exp_samples": [{"labels": format!("matched_{i}"), "value": 1}],
+                })).collect::<Vec<_>>(),
+            }],
+        });
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rules.json"), rules.to_string()).unwrap();
+        std::fs::write(dir.path().join("tests.json"), tests.to_string()).unwrap();
+        let out = std::process::Command::new("promtool")
+            .args(["test", "rules", "tests.json"])
+            .current_dir(dir.path())
+            .output()
+            .expect("promtool (Debian prometheus) is installed by scripts/test");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}\nrules: {rules}");
+    }
 }

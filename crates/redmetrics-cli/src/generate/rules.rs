@@ -243,6 +243,44 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
+    /// `verify` refuses exactly what promtool refuses: a rule file with one expression
+    /// promtool rejects is refused, naming the group and the rule; the same file with that
+    /// expression fixed passes both.
+    #[test]
+    fn verify_refuses_what_promtool_refuses() {
+        let file = |expr: &str| RuleFile {
+            groups: vec![Group {
+                name: "shop.rules".to_owned(),
+                rules: vec![
+                    record("shop:up".to_owned(), "sum(up)".to_owned()),
+                    record("shop:broken".to_owned(), expr.to_owned()),
+                ],
+            }],
+        };
+        let promtool_accepts = |f: &RuleFile| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("rules.json");
+            std::fs::write(&path, serde_json::to_string(f).unwrap()).unwrap();
+            std::process::Command::new("promtool")
+                .args(["check", "rules"])
+                .arg(&path)
+                .output()
+                .expect("promtool (Debian prometheus) is installed by scripts/test")
+                .status
+                .success()
+        };
+        let bad = file("sum(rate(up[5m])");
+        assert!(!promtool_accepts(&bad));
+        let e = bad.verify().unwrap_err().to_string();
+        assert!(
+            e.starts_with("generated rule shop:broken in group shop.rules is not valid PromQL"),
+            "{e}"
+        );
+        let good = file("sum(rate(up[5m]))");
+        assert!(promtool_accepts(&good));
+        good.verify().unwrap();
+    }
+
     #[test]
     fn percent_text() {
         assert_eq!(percent(0.05), "5%");
