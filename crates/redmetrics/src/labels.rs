@@ -282,6 +282,11 @@ mod tests {
         assert_eq!(cap(&long, 18), "x".repeat(18));
         let c = cap(&long, 19);
         assert_eq!((c.len(), &c[..11]), (19, "xxxxxxxxxx~"), "{c}");
+        // A thousand values that differ only past the cut stay a thousand.
+        let capped: std::collections::BTreeSet<String> = (0..1000)
+            .map(|i| cap(&format!("{long}{long}{i}"), 64).into_owned())
+            .collect();
+        assert_eq!(capped.len(), 1000);
     }
 
     #[test]
