@@ -778,3 +778,39 @@ fn a_nan_or_negative_sum_is_left_out_of_openmetrics() {
         );
     }
 }
+
+/// `Desc::sample_names`, the series names the CLI's checker selects with PromQL, are the
+/// names Python's OpenMetrics parser reads in a scrape of each type of family, without the
+/// `_created` start.
+#[test]
+fn sample_names_are_the_scraped_series_names() {
+    use redmetrics::collect::{Desc, MetricType};
+    use std::collections::BTreeSet;
+    let om = encode(&fixed_registry(), Format::OpenMetrics);
+    let families = python_parse("openmetrics", &om);
+    for (name, kind, family) in [
+        ("app_jobs_total", MetricType::Counter, "app_jobs"),
+        ("app_queue_depth", MetricType::Gauge, "app_queue_depth"),
+        (
+            "app_job_duration_seconds",
+            MetricType::Histogram,
+            "app_job_duration_seconds",
+        ),
+        (
+            "app_payload_bytes",
+            MetricType::Summary,
+            "app_payload_bytes",
+        ),
+    ] {
+        let scraped: BTreeSet<String> = family_named(&families, family)["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[0].as_str().unwrap().to_owned())
+            .filter(|n| !n.ends_with("_created"))
+            .collect();
+        let desc = Desc::new(name, "Help.", kind).unwrap();
+        let names: BTreeSet<String> = desc.sample_names().into_iter().collect();
+        assert_eq!(names, scraped, "{name}");
+    }
+}
