@@ -43,10 +43,10 @@ pub(crate) fn cap(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
     const TAIL: usize = 9;
     let keep = if max > 2 * TAIL { max - TAIL } else { max };
-    let mut cut = keep;
-    while !value.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    // The last character boundary at or before `keep`, found by the standard library
+    // rather than by a loop stepping back one byte at a time (whose step, changed, would
+    // never end).
+    let cut = value.floor_char_boundary(keep);
     let mut out = value[..cut].to_owned();
     if keep != max {
         // FNV-1a, 32 bits: fixed, so a capped value is the same in every process.
@@ -275,6 +275,18 @@ mod tests {
         assert_ne!(ca, cb);
         assert_eq!(ca, cap(&a, 128), "deterministic");
         assert!(cap(&a, 4).len() <= 4);
+        // Room for the hash means at least as many bytes kept of the value as the hash takes
+        // (9): up to 18 bytes the value is only cut; from 19 on it keeps `max - 9` bytes.
+        let long = "x".repeat(40);
+        assert_eq!(cap(&long, 12), "x".repeat(12));
+        assert_eq!(cap(&long, 18), "x".repeat(18));
+        let c = cap(&long, 19);
+        assert_eq!((c.len(), &c[..11]), (19, "xxxxxxxxxx~"), "{c}");
+        // A thousand values that differ only past the cut stay a thousand.
+        let capped: std::collections::BTreeSet<String> = (0..1000)
+            .map(|i| cap(&format!("{long}{long}{i}"), 64).into_owned())
+            .collect();
+        assert_eq!(capped.len(), 1000);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use common::{client, family_named, gunzip, promtool_check, python_parse, send, serve};
 use redmetrics::Contract;
-use redmetrics::encoding::{Format, encode};
+use redmetrics::encoding::{Format, encode, encode_into};
 use redmetrics::metrics::{Buckets, Counter, Gauge, Histogram, Objective, Summary, SummaryShape};
 use redmetrics::{HttpMetrics, Registry};
 use serde_json::{Value, json};
@@ -190,10 +190,13 @@ fn assert_python_reads_the_fixed_values(families: &Value) {
     assert_eq!(summary["samples"][0][2], "NaN");
 }
 
+/// Also through `encode_into`, which appends to a buffer the caller already wrote to: the
+/// judges read the caller's comment line and then the families.
 #[test]
 fn judges_accept_the_fixed_registry() {
     let r = fixed_registry();
-    let text = encode(&r, Format::Text);
+    let mut text = b"# written by the caller before the families\n".to_vec();
+    encode_into(&r, Format::Text, &mut text);
     let (code, out) = promtool_check(&text);
     assert_eq!(
         (code, out.as_str()),
@@ -712,4 +715,102 @@ async fn process_figures_are_the_kernels() {
         scraped_open >= 3.0 && (scraped_open - open).abs() <= 64.0,
         "process_open_fds {scraped_open}, the kernel lists {open} now"
     );
+}
+
+/// OpenMetrics forbids a NaN or negative `_sum`, and Python's OpenMetrics parser refuses one
+/// ("Counter-like samples cannot be NaN"): a histogram series that observed NaN or a
+/// negative value is written there without `_sum` and `_count` (its `+Inf` bucket still
+/// counts it), and the parser reads the scrape. Text keeps both, as its parser reads them.
+#[test]
+fn a_nan_or_negative_sum_is_left_out_of_openmetrics() {
+    let r = Registry::new();
+    let h = r
+        .family::<Histogram, 1>(
+            "app_delta_seconds",
+            "Clock deltas.",
+            ["sign"],
+            Arc::new(Buckets::new([0.1, 1.0]).unwrap()),
+        )
+        .unwrap();
+    h.with(["negative"]).observe(-0.5);
+    h.with(["nan"]).observe(f64::NAN);
+    h.with(["positive"]).observe(0.5);
+    let samples = |families: &Value| {
+        family_named(families, "app_delta_seconds")["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s[0].as_str().unwrap().to_owned(),
+                    s[1]["sign"].clone(),
+                    s[2].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let om = samples(&python_parse(
+        "openmetrics",
+        &encode(&r, Format::OpenMetrics),
+    ));
+    for sign in ["negative", "nan"] {
+        let own: Vec<_> = om.iter().filter(|s| s.1 == sign).collect();
+        assert!(
+            own.iter()
+                .all(|s| !s.0.ends_with("_sum") && !s.0.ends_with("_count")),
+            "{sign}: {own:?}"
+        );
+        assert!(own.iter().any(|s| s.2 == json!(1.0)), "{sign}: {own:?}");
+    }
+    assert!(
+        om.contains(&(
+            "app_delta_seconds_sum".to_owned(),
+            json!("positive"),
+            json!(0.5)
+        )),
+        "{om:?}"
+    );
+    let text = samples(&python_parse("text", &encode(&r, Format::Text)));
+    for (sign, sum) in [("negative", json!(-0.5)), ("nan", json!("NaN"))] {
+        assert!(
+            text.contains(&("app_delta_seconds_sum".to_owned(), json!(sign), sum)),
+            "{sign}: {text:?}"
+        );
+    }
+}
+
+/// `Desc::sample_names`, the series names the CLI's checker selects with PromQL, are the
+/// names Python's OpenMetrics parser reads in a scrape of each type of family, without the
+/// `_created` start.
+#[test]
+fn sample_names_are_the_scraped_series_names() {
+    use redmetrics::collect::{Desc, MetricType};
+    use std::collections::BTreeSet;
+    let om = encode(&fixed_registry(), Format::OpenMetrics);
+    let families = python_parse("openmetrics", &om);
+    for (name, kind, family) in [
+        ("app_jobs_total", MetricType::Counter, "app_jobs"),
+        ("app_queue_depth", MetricType::Gauge, "app_queue_depth"),
+        (
+            "app_job_duration_seconds",
+            MetricType::Histogram,
+            "app_job_duration_seconds",
+        ),
+        (
+            "app_payload_bytes",
+            MetricType::Summary,
+            "app_payload_bytes",
+        ),
+    ] {
+        let scraped: BTreeSet<String> = family_named(&families, family)["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[0].as_str().unwrap().to_owned())
+            .filter(|n| !n.ends_with("_created"))
+            .collect();
+        let desc = Desc::new(name, "Help.", kind).unwrap();
+        let names: BTreeSet<String> = desc.sample_names().into_iter().collect();
+        assert_eq!(names, scraped, "{name}");
+    }
 }

@@ -69,13 +69,15 @@ const OM_0_0_1: &str = "application/openmetrics-text; version=0.0.1; charset=utf
 const PROTO: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
-/// The names each scheme writes for the facade's `demo.cache.entries{cache.kind}` and
-/// `jobs.done` counter (family `jobs.done`), worked out by hand from prometheus.io
-/// `instrumenting/escaping_schemes`, not by the code under test.
+/// The names each scheme writes for the facade's `demo.cache.entries{cache.kind}`,
+/// `jobs.done` counter (family `jobs.done`) and `jobs_failed` counter (a legacy name, family
+/// `jobs_failed`), worked out by hand from prometheus.io `instrumenting/escaping_schemes`,
+/// not by the code under test: `dots` doubles every underscore, legacy names included.
 struct Names {
     gauge: &'static str,
     label: &'static str,
     counter: &'static str,
+    legacy: &'static str,
 }
 
 fn names(scheme: &str) -> Names {
@@ -84,21 +86,25 @@ fn names(scheme: &str) -> Names {
             gauge: "demo.cache.entries",
             label: "cache.kind",
             counter: "jobs.done",
+            legacy: "jobs_failed",
         },
         "underscores" => Names {
             gauge: "demo_cache_entries",
             label: "cache_kind",
             counter: "jobs_done",
+            legacy: "jobs_failed",
         },
         "dots" => Names {
             gauge: "demo_dot_cache_dot_entries",
             label: "cache_dot_kind",
             counter: "jobs_dot_done",
+            legacy: "jobs__failed",
         },
         "values" => Names {
             gauge: "U__demo_2e_cache_2e_entries",
             label: "U__cache_2e_kind",
             counter: "U__jobs_2e_done",
+            legacy: "jobs_failed",
         },
         other => panic!("{other}"),
     }
@@ -113,6 +119,7 @@ async fn app() -> (SocketAddr, HttpClient) {
         metrics::describe_gauge!("demo.cache.entries", "Entries in the demo cache.");
         metrics::gauge!("demo.cache.entries", "cache.kind" => "lru").set(3.0);
         metrics::counter!("jobs.done").increment(2);
+        metrics::counter!("jobs_failed").increment(1);
         // Quoted histogram lines (`{"demo.fetch.seconds_bucket","le"="0.25"}`), a label
         // that needs quoting and one that does not: the judges must read them all.
         metrics::histogram!("demo.fetch.seconds", "http.method" => "GET", "ok" => "1").record(0.2);
@@ -127,9 +134,10 @@ async fn app() -> (SocketAddr, HttpClient) {
     (serve(router).await, client())
 }
 
-/// Judges a body by its Content-Type and returns (gauge name, its label names, counter
-/// family name) as the judge read them.
-fn judge(content_type: &str, body: &[u8], gauge: &str, counter: &str) -> (Vec<String>, bool) {
+/// Judges a body by its Content-Type, finding the gauge and both counters under the names
+/// `want` gives, and returns the gauge's label names as the judge read them.
+fn judge(content_type: &str, body: &[u8], want: &Names) -> (Vec<String>, bool) {
+    let (gauge, counter, legacy) = (want.gauge, want.counter, want.legacy);
     if content_type.starts_with("application/vnd.google.protobuf") {
         let families = python_judge(
             "decode_protobuf.py",
@@ -142,6 +150,8 @@ fn judge(content_type: &str, body: &[u8], gauge: &str, counter: &str) -> (Vec<St
         let labels = g["metrics"][0]["labels"].as_object().unwrap();
         let c = family_named(&families, &format!("{counter}_total"));
         assert_eq!(c["metrics"][0]["counter"], 2.0, "{c}");
+        let l = family_named(&families, &format!("{legacy}_total"));
+        assert_eq!(l["metrics"][0]["counter"], 1.0, "{l}");
         (labels.keys().cloned().collect(), true)
     } else {
         let parser = if content_type.starts_with("application/openmetrics-text") {
@@ -162,6 +172,8 @@ fn judge(content_type: &str, body: &[u8], gauge: &str, counter: &str) -> (Vec<St
         let counter_family = counter;
         let c = family_named(&families, counter_family);
         assert_eq!(c["samples"][0][2], 2.0, "{c}");
+        let l = family_named(&families, legacy);
+        assert_eq!(l["samples"][0][2], 1.0, "{l}");
         let labels = sample[1].as_object().unwrap();
         (labels.keys().cloned().collect(), false)
     }
@@ -266,7 +278,7 @@ async fn every_prometheus_accept_header_gets_its_format_and_scheme() {
             "{source}: {accept}"
         );
         let want = names(scheme);
-        let (labels, _) = judge(content_type, &reply.body, want.gauge, want.counter);
+        let (labels, _) = judge(content_type, &reply.body, &want);
         assert_eq!(labels, [want.label], "{source}");
         judged += 1;
     }
