@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_valid_against_crd, judge, redmetrics, repo};
+use common::{assert_valid_against_crd, generate_fresh, judge, redmetrics, repo};
 use serde_json::{Value, json};
 
 fn text(bytes: &[u8]) -> String {
@@ -945,24 +945,9 @@ fn chart_global_view_refuses_what_is_not_a_url_tenant_or_label_name() {
 /// sets `folder_annotation`, so `committed_artifacts_are_current` never meets the default.)
 #[test]
 fn the_default_folder_annotation_is_the_charts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("redmetrics.toml");
-    std::fs::write(
-        &config,
+    let tmp = generate_fresh(
         "[[apps]]\nname = \"shop\"\nnamespace = \"shop\"\nservice = \"shop\"\nport = \"http\"\ndashboard_folder = \"Shop\"\n",
-    )
-    .unwrap();
-    let out = redmetrics(
-        tmp.path(),
-        &[
-            "generate",
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            "deploy",
-        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let deploy = tmp.path().join("deploy");
     let cm = yaml(&read(&deploy.join("shop/dashboard-configmap.yaml")));
     let annotations = cm["metadata"]["annotations"].as_object().unwrap();
