@@ -629,6 +629,38 @@ impl ContractBuilder {
 mod tests {
     use super::*;
 
+    /// Two shapes are equal exactly when a checker may take one family for the other: same
+    /// kind, and for histograms the same bounds, for summaries the same objectives and window.
+    #[test]
+    fn shapes_are_equal_only_in_kind_and_layout() {
+        let buckets = |b: &[f64]| Shape::Histogram(Arc::new(Buckets::new(b.to_vec()).unwrap()));
+        let summary = |q: f64, secs: u64| {
+            let o = Objective {
+                quantile: q,
+                error: 0.01,
+            };
+            Shape::Summary(Arc::new(
+                SummaryShape::new(&[o], std::time::Duration::from_secs(secs)).unwrap(),
+            ))
+        };
+        let shapes = [
+            Shape::Counter,
+            Shape::Gauge,
+            buckets(&[0.1, 1.0]),
+            buckets(&[0.1, 2.0]),
+            summary(0.5, 600),
+            summary(0.9, 600),
+            summary(0.5, 60),
+        ];
+        for (i, a) in shapes.iter().enumerate() {
+            for (j, b) in shapes.iter().enumerate() {
+                assert_eq!(a == b, i == j, "shape {i} against shape {j}");
+            }
+        }
+        assert!(buckets(&[0.1, 1.0]) == buckets(&[0.1, 1.0]));
+        assert!(summary(0.5, 600) == summary(0.5, 600));
+    }
+
     #[test]
     fn the_default_contract_is_the_five_http_families_and_build_info() {
         let c = Contract::new("reviewmaps").unwrap();
