@@ -661,6 +661,26 @@ mod tests {
         assert!(summary(0.5, 600) == summary(0.5, 600));
     }
 
+    /// Contracts built alike are equal; one whose size summaries differ (window, objectives)
+    /// or that keeps sizes as histograms is not, though its families' names are the same.
+    #[test]
+    fn contracts_differ_by_their_size_layout() {
+        let built = |b: ContractBuilder| b.build().unwrap();
+        let base = built(Contract::builder("app"));
+        assert_eq!(base, built(Contract::builder("app")));
+        let others = [
+            built(Contract::builder("app").summary_window(Duration::from_secs(60))),
+            built(Contract::builder("app").objectives([Objective {
+                quantile: 0.5,
+                error: 0.05,
+            }])),
+            built(Contract::builder("app").sizes(SizeMetrics::default_histogram())),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&base, other, "contract {i}");
+        }
+    }
+
     #[test]
     fn the_default_contract_is_the_five_http_families_and_build_info() {
         let c = Contract::new("reviewmaps").unwrap();
