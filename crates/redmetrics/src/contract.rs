@@ -661,6 +661,21 @@ mod tests {
         assert!(summary(0.5, 600) == summary(0.5, 600));
     }
 
+    /// The words `as_str` gives (the CLI's `duration_by_status` values) are the serialised
+    /// names, one per mode.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn duration_by_status_words_are_its_serialised_names() {
+        for mode in [
+            DurationByStatus::Off,
+            DurationByStatus::Otlp,
+            DurationByStatus::Everywhere,
+        ] {
+            let json = serde_json::to_string(&mode).unwrap();
+            assert_eq!(json, format!("\"{}\"", mode.as_str()), "{mode:?}");
+        }
+    }
+
     /// Contracts built alike are equal; one whose size summaries differ (window, objectives)
     /// or that keeps sizes as histograms is not, though its families' names are the same.
     #[test]

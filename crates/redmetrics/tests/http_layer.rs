@@ -1439,3 +1439,39 @@ async fn the_series_view_agrees_with_the_scrape() {
         ]
     );
 }
+
+/// `duration_by_status` decides where latency is also kept per status: `Off` keeps none
+/// (the series view, which OTLP exports, has no (route, status) histogram), `Otlp` keeps them
+/// for the view only, `Everywhere` in the scrape too (a `status` label on the latency family).
+#[tokio::test]
+async fn latency_per_status_is_kept_only_where_the_contract_says() {
+    use redmetrics::contract::DurationByStatus;
+    for (mode, in_view, in_scrape) in [
+        (DurationByStatus::Off, false, false),
+        (DurationByStatus::Otlp, true, false),
+        (DurationByStatus::Everywhere, true, true),
+    ] {
+        let contract = Contract::builder("reviewmaps")
+            .duration_by_status(mode)
+            .build()
+            .unwrap();
+        let m = HttpMetrics::builder(contract).build().unwrap();
+        let addr = serve(campaigns_api(&m)).await;
+        let c = client();
+        assert_eq!(http_get(&c, addr, "/v1/campaigns").await.status, 200);
+        let view = m.series();
+        let statuses: Vec<u16> = view.status_durations().map(|d| d.status).collect();
+        assert_eq!(
+            !statuses.is_empty(),
+            in_view,
+            "{mode:?}: view has {statuses:?}"
+        );
+        let labelled = scrape(&m)
+            .iter()
+            .any(|s| s.name.starts_with(DURATION) && s.labels.contains_key("status"));
+        assert_eq!(
+            labelled, in_scrape,
+            "{mode:?}: a status label in the scrape"
+        );
+    }
+}
