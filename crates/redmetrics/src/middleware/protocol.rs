@@ -16,14 +16,16 @@ const VERSIONS: [(Version, &str); 5] = [
     (Version::HTTP_2, "2"),
     (Version::HTTP_3, "3"),
 ];
-const OTHER_VERSION: u32 = 1 << 5;
-const VERSION_BITS: u32 = (1 << 6) - 1;
+/// (Written as literals: `http::Version` has no value beyond the five above, so this bit is
+/// only ever set by a future version, and no test can tell it from another.)
+const OTHER_VERSION: u32 = 0b10_0000;
+const VERSION_BITS: u32 = 0b11_1111;
 /// Scheme bits: the request URI had none (HTTP/1.1 origin-form), `http`, `https`, another.
-const NO_SCHEME: u32 = 1 << 8;
-const HTTP: u32 = 1 << 9;
-const HTTPS: u32 = 1 << 10;
-const OTHER_SCHEME: u32 = 1 << 11;
-const SCHEME_BITS: u32 = NO_SCHEME | HTTP | HTTPS | OTHER_SCHEME;
+const NO_SCHEME: u32 = 0x100;
+const HTTP: u32 = 0x200;
+const HTTPS: u32 = 0x400;
+const OTHER_SCHEME: u32 = 0x800;
+const SCHEME_BITS: u32 = 0xF00;
 
 /// The protocol version and URI scheme every request of a route had, where they agreed.
 ///
@@ -60,7 +62,8 @@ impl ProtocolSeen {
             Some(s) if *s == Scheme::HTTPS => HTTPS,
             Some(_) => OTHER_SCHEME,
         };
-        let bits = v | s;
+        // Disjoint bits: the sum is their union.
+        let bits = v + s;
         if self.0.load(Ordering::Relaxed) & bits != bits {
             self.0.fetch_or(bits, Ordering::Relaxed);
         }
@@ -112,5 +115,33 @@ mod tests {
         http.note(Version::HTTP_10, Some(&Scheme::HTTP));
         assert_eq!(http.read().scheme, Some("http"));
         assert_eq!(http.read().version, Some("1.0"));
+    }
+
+    /// Each scheme alone is claimed (`http`, `https`) or not (none, another), and any two
+    /// different ones, a missing scheme included, claim none.
+    #[test]
+    fn a_scheme_is_claimed_only_when_every_request_had_it() {
+        let other: Scheme = "ftp".parse().unwrap();
+        let seen = |schemes: &[Option<&Scheme>]| {
+            let p = ProtocolSeen::default();
+            for s in schemes {
+                p.note(Version::HTTP_11, *s);
+            }
+            p.read().scheme
+        };
+        assert_eq!(seen(&[None]), None);
+        assert_eq!(seen(&[Some(&Scheme::HTTP)]), Some("http"));
+        assert_eq!(seen(&[Some(&Scheme::HTTPS)]), Some("https"));
+        assert_eq!(seen(&[Some(&other)]), None);
+        for pair in [
+            [Some(&Scheme::HTTP), None],
+            [Some(&Scheme::HTTPS), None],
+            [Some(&Scheme::HTTPS), Some(&other)],
+            [Some(&Scheme::HTTP), Some(&other)],
+            [Some(&Scheme::HTTP), Some(&Scheme::HTTPS)],
+        ] {
+            assert_eq!(seen(&pair), None, "{pair:?}");
+            assert_eq!(seen(&[pair[1], pair[0]]), None, "{pair:?} reversed");
+        }
     }
 }
