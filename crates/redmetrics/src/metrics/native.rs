@@ -36,6 +36,10 @@ pub(crate) const ZERO_THRESHOLD: f64 = 1.0 / (1u64 << 20) as f64;
 pub(crate) const MAX_SECONDS: f64 = 256.0;
 /// Buckets at [`FINE_SCHEMA`] between the zero bucket and [`MAX_SECONDS`]: 28 octaves × 8.
 pub(crate) const FINE_BUCKETS: usize = 224;
+/// One `T` per counter of a series' native buckets: the zero bucket, then [`FINE_BUCKETS`].
+/// One type for the counters and for what is looked up by their index (the classic bucket
+/// of each, in [`Buckets`](super::Buckets)), so the two cannot differ in length.
+pub(crate) type PerCounter<T> = [T; FINE_BUCKETS + 1];
 /// Key (Prometheus bucket index at [`FINE_SCHEMA`]) of the first bucket above the zero
 /// bucket: (2^-20, 2^(-20 + 1/8)] is key -159.
 const FIRST_KEY: i32 = -20 * 8 + 1;
@@ -115,7 +119,7 @@ impl Default for NativeLayout {
 /// from key -159 up. Allocated once, with the series.
 #[derive(Debug)]
 pub(crate) struct NativeBuckets {
-    counts: Box<[AtomicU64; FINE_BUCKETS + 1]>,
+    counts: Box<PerCounter<AtomicU64>>,
     max_buckets: u16,
 }
 
