@@ -31,3 +31,18 @@ impl Counter {
         self.0.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_holds_the_sum_of_its_increments() {
+        let c = Counter::default();
+        assert_eq!(c.get(), 0);
+        c.inc();
+        c.inc_by(5);
+        c.inc();
+        assert_eq!(c.get(), 7);
+    }
+}

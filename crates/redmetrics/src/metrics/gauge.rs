@@ -123,3 +123,66 @@ impl StripedGauge {
         self.stripes.iter().map(|s| s.load(Ordering::Relaxed)).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stripes holding a value, in order.
+    fn held(g: &StripedGauge) -> Vec<i64> {
+        g.stripes
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .filter(|&v| v != 0)
+            .collect()
+    }
+
+    #[test]
+    fn gauges_hold_what_they_were_given() {
+        let g = Gauge::default();
+        g.inc();
+        g.inc();
+        g.dec();
+        g.add(-5);
+        assert_eq!(g.get(), -4);
+        g.set(7);
+        assert_eq!(g.get(), 7);
+        let f = GaugeF64::default();
+        f.set(1.5);
+        f.add(-0.25);
+        assert_eq!(f.get(), 1.25);
+    }
+
+    /// A thread keeps the stripe it first took: its increments and decrements land on one
+    /// cache line, and the sum reads them.
+    #[test]
+    fn a_thread_writes_to_one_stripe() {
+        let g = StripedGauge::default();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                g.inc();
+                g.inc();
+                g.inc();
+                g.dec();
+            });
+        });
+        assert_eq!(g.get(), 2);
+        assert_eq!(held(&g), [2], "{:?}", g.stripes);
+    }
+
+    /// Threads take the stripes round-robin: threads started one after another spread over
+    /// several stripes (and every stripe index stays in range however many threads start),
+    /// and the sum counts every write.
+    #[test]
+    fn threads_spread_over_the_stripes() {
+        let g = StripedGauge::default();
+        let threads = STRIPES * 9;
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| g.inc()).join().unwrap();
+            }
+        });
+        assert_eq!(g.get(), threads as i64);
+        assert!(held(&g).len() > 1, "{:?}", g.stripes);
+    }
+}

@@ -37,7 +37,7 @@ pub struct Buckets {
     /// [`SEARCH`] where a bound lies within it: a latency's classic bucket is then one
     /// lookup after its native index, not a binary search. An array, so that the lookup of
     /// an index [`native::index`] returns needs no bounds check.
-    by_native: Box<[u16; native::FINE_BUCKETS + 1]>,
+    by_native: Box<native::PerCounter<u16>>,
 }
 
 /// In [`Buckets::by_native`]: search the bounds.
@@ -362,6 +362,64 @@ mod tests {
                     b.bounds()
                 );
             }
+        }
+    }
+
+    /// A native bucket with no bound in it maps straight to its classic bucket, the number
+    /// of bounds below it, so its durations need no search; one holding a bound, the zero
+    /// bucket and the top one are searched.
+    #[test]
+    fn native_buckets_without_a_bound_need_no_search() {
+        let layouts = [
+            Buckets::default_seconds(),
+            Buckets::new([1e-7, 0.5, 1.0]).unwrap(),
+        ];
+        for b in layouts {
+            let mut direct = 0;
+            for (i, &entry) in b.by_native.iter().enumerate() {
+                match native::range(i) {
+                    Some((lo, hi)) if !b.bounds().iter().any(|&x| lo <= x && x <= hi) => {
+                        let below = b.bounds().iter().filter(|&&x| x < hi).count();
+                        assert_eq!(usize::from(entry), below, "native bucket {i}: ({lo}, {hi}]");
+                        direct += 1;
+                    }
+                    _ => assert_eq!(entry, SEARCH, "native bucket {i}"),
+                }
+            }
+            assert!(direct > 200, "{direct} direct of {}", b.by_native.len());
+        }
+    }
+
+    /// `_sum` adds values in seconds and durations in nanoseconds; the counts are cumulative;
+    /// native buckets are kept only when asked for, and take every kind of observation.
+    #[test]
+    fn sums_counts_and_native_buckets_take_every_observation() {
+        let b = Arc::new(Buckets::new([0.1, 1.0]).unwrap());
+        let (mut c, mut raw, mut nb) = (Vec::new(), Vec::new(), Vec::new());
+        let h = Histogram::new(Arc::clone(&b));
+        assert!(!h.has_native());
+        h.observe(0.5);
+        h.observe_nanos(2_000_000_000);
+        h.observe_nanos(50_000_000);
+        let sum = h.read(&mut c);
+        assert!((sum - 2.55).abs() < 1e-12, "sum {sum}");
+        assert_eq!(c, [1, 2, 3]);
+        assert_eq!(h.read_native(&mut raw, &mut nb), None);
+
+        let h = Histogram::with_native(b, NativeLayout::default());
+        assert!(h.has_native());
+        h.observe(0.5);
+        h.observe_nanos(2_000_000_000);
+        let r = h.read_native(&mut raw, &mut nb).unwrap();
+        assert_eq!((r.schema, r.zero_count, r.count), (3, 0, 2));
+        assert_eq!(nb, [(-8, 1), (8, 1)], "0.5 s is key -8, 2 s key 8");
+        #[cfg(feature = "facade")]
+        {
+            h.observe_nan();
+            assert_eq!(h.read(&mut c), 2.5, "NaN is not in the sum");
+            assert_eq!(c, [0, 1, 3]);
+            let r = h.read_native(&mut raw, &mut nb).unwrap();
+            assert_eq!((r.zero_count, r.count), (1, 3));
         }
     }
 

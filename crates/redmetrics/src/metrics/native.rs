@@ -36,6 +36,10 @@ pub(crate) const ZERO_THRESHOLD: f64 = 1.0 / (1u64 << 20) as f64;
 pub(crate) const MAX_SECONDS: f64 = 256.0;
 /// Buckets at [`FINE_SCHEMA`] between the zero bucket and [`MAX_SECONDS`]: 28 octaves × 8.
 pub(crate) const FINE_BUCKETS: usize = 224;
+/// One `T` per counter of a series' native buckets: the zero bucket, then [`FINE_BUCKETS`].
+/// One type for the counters and for what is looked up by their index (the classic bucket
+/// of each, in [`Buckets`](super::Buckets)), so the two cannot differ in length.
+pub(crate) type PerCounter<T> = [T; FINE_BUCKETS + 1];
 /// Key (Prometheus bucket index at [`FINE_SCHEMA`]) of the first bucket above the zero
 /// bucket: (2^-20, 2^(-20 + 1/8)] is key -159.
 const FIRST_KEY: i32 = -20 * 8 + 1;
@@ -115,7 +119,7 @@ impl Default for NativeLayout {
 /// from key -159 up. Allocated once, with the series.
 #[derive(Debug)]
 pub(crate) struct NativeBuckets {
-    counts: Box<[AtomicU64; FINE_BUCKETS + 1]>,
+    counts: Box<PerCounter<AtomicU64>>,
     max_buckets: u16,
 }
 
@@ -166,12 +170,14 @@ impl NativeBuckets {
             }
             n
         };
-        let mut shift = 0u32;
-        while FINE_SCHEMA - (shift as i32) > MIN_SCHEMA
-            && populated(shift) > usize::from(self.max_buckets)
-        {
-            shift += 1;
-        }
+        // The finest schema whose populated buckets fit the limit. The floor, MIN_SCHEMA,
+        // is a bound the count never reaches: schema -3 needs at most 4 buckets over the
+        // range, the smallest limit allowed.
+        let coarsest = FINE_SCHEMA.abs_diff(MIN_SCHEMA);
+        let limit = usize::from(self.max_buckets);
+        let shift = (0..coarsest)
+            .find(|&s| populated(s) <= limit)
+            .unwrap_or(coarsest);
         buckets.clear();
         for (i, &c) in raw[1..].iter().enumerate() {
             if c == 0 {
@@ -231,7 +237,9 @@ pub(crate) fn index(seconds: f64) -> usize {
     let mantissa = bits & MANTISSA;
     let cell = (mantissa >> (52 - CELL_BITS)) as usize;
     // Bucket bounds are inclusive upper bounds: frac equal to a bound belongs below it.
-    let sub = i32::from(CELLS[cell].0) + i32::from(mantissa > CELLS[cell].1);
+    // Written with `<`, so that the zero test above is this function's only `>` (its `>=`
+    // mutant is equivalent, and scripts/mutants excludes it by function and operator).
+    let sub = i32::from(CELLS[cell].0) + i32::from(CELLS[cell].1 < mantissa);
     let key = sub + (exp - 1) * 8;
     // At most FINE_BUCKETS already (seconds < MAX_SECONDS); the `min` lets the compiler see
     // it, so the counter and `by_native` lookups of the result need no bounds check.
@@ -441,6 +449,37 @@ mod tests {
         n.observe(10.0);
         assert!(n.read(&mut raw, &mut b).schema < FINE_SCHEMA, "{b:?}");
         assert!(b.len() <= 4, "{b:?}");
+    }
+
+    /// The schema chosen is the finest at which the populated buckets fit the limit, with
+    /// buckets paired as Prometheus pairs them, checked against keys computed from the
+    /// values with `log2` (bucket k of schema s holds (2^((k-1)/2^s), 2^(k/2^s)]). 1 and
+    /// 1.05, 2 and 2.1 lie on either side of a power of two: they never share a bucket.
+    #[test]
+    fn the_schema_is_the_finest_whose_buckets_fit() {
+        let values: [f64; 5] = [1.0, 1.05, 2.0, 2.1, 4.0];
+        let keys = |schema: i32| {
+            let mut k: Vec<i32> = values
+                .iter()
+                .map(|&v| (v.log2() * 2f64.powi(schema)).ceil() as i32)
+                .collect();
+            k.dedup();
+            k
+        };
+        let want = (MIN_SCHEMA..=FINE_SCHEMA)
+            .rev()
+            .find(|&s| keys(s).len() <= 4)
+            .unwrap();
+        assert_eq!((want, keys(want + 1).len()), (0, 5));
+        let n = NativeBuckets::new(NativeLayout::new(4).unwrap());
+        for v in values {
+            n.observe(v);
+        }
+        let (mut raw, mut b) = (Vec::new(), Vec::new());
+        let r = n.read(&mut raw, &mut b);
+        assert_eq!(r.schema, want, "{b:?}");
+        assert_eq!(b.iter().map(|&(k, _)| k).collect::<Vec<_>>(), keys(want));
+        assert_eq!(b.iter().map(|&(_, c)| c).collect::<Vec<_>>(), [1, 2, 2]);
     }
 
     #[test]

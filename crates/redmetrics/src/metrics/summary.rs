@@ -339,6 +339,32 @@ mod tests {
         );
     }
 
+    /// `_sum` and `_count` take every kind of observation: values (a zero adds nothing to
+    /// the sum), values at a given instant, whole numbers (sizes) and, through the facade,
+    /// values that have none (counted only); the quantiles see them all.
+    #[test]
+    fn sum_and_count_take_every_kind_of_observation() {
+        let shape = shape();
+        assert_eq!(shape.window(), Duration::from_secs(600));
+        assert_eq!(shape.objectives(), Objective::DEFAULTS);
+        let s = Summary::new(shape);
+        let now = Instant::now();
+        s.observe(0.5);
+        s.observe(0.0);
+        s.observe_at(1.25, now);
+        s.observe_u64_at(3, now);
+        s.observe_u64_at(0, now);
+        #[cfg(feature = "facade")]
+        s.count_only();
+        let count = if cfg!(feature = "facade") { 6 } else { 5 };
+        let mut q = Vec::new();
+        assert_eq!(s.read(&mut q), (4.75, count));
+        assert_eq!(s.shape().window(), Duration::from_secs(600));
+        // The median of 0, 0, 0.5, 1.25 and 3.
+        assert_eq!(q.len(), 3);
+        assert!((q[0] - 0.5).abs() <= 0.5 / 32.0, "p50 {}", q[0]);
+    }
+
     #[test]
     fn objectives_are_validated_and_sorted() {
         let e = SummaryShape::new(
