@@ -496,6 +496,99 @@ mod tests {
         assert!(matches!(LabelName::new(""), Err(NameError::Empty { .. })));
     }
 
+    /// UTF-8 names are refused only when empty, reserved or past the cap (256 bytes is
+    /// accepted, 257 is not), for metric and label names alike.
+    #[test]
+    fn utf8_names_keep_the_length_cap() {
+        let at_cap = "é".repeat(MAX_NAME_LEN / 2);
+        assert_eq!(at_cap.len(), 256);
+        assert!(MetricName::utf8(at_cap.clone()).is_ok());
+        assert!(LabelName::utf8(at_cap.clone()).is_ok());
+        let past = format!("{at_cap}x");
+        let too_long = NameError::TooLong {
+            what: "metric name",
+            len: 257,
+            max: 256,
+        };
+        assert_eq!(MetricName::utf8(past.clone()), Err(too_long));
+        assert!(matches!(
+            LabelName::utf8(past),
+            Err(NameError::TooLong { len: 257, .. })
+        ));
+        assert!(matches!(MetricName::utf8(""), Err(NameError::Empty { .. })));
+        assert!(matches!(
+            LabelName::utf8("__x.y"),
+            Err(NameError::Reserved { .. })
+        ));
+        assert!(MetricName::utf8("_x.y").is_ok());
+    }
+
+    /// Each scheme's output, written out by hand from prometheus.io's escaping schemes (and
+    /// redmetrics' stricter `underscores`, which escapes colons too), and whether the scheme
+    /// counts it as a change: legacy names are kept by every scheme but `dots`.
+    #[test]
+    fn each_scheme_escapes_as_specified() {
+        use Escaping::{AllowUtf8, Dots, Underscores, Values};
+        let cases: &[(Escaping, &str, &str)] = &[
+            (AllowUtf8, "a.b-c", "a.b-c"),
+            (AllowUtf8, "abc", "abc"),
+            (Underscores, "abc_1", "abc_1"),
+            (Underscores, "a.b:c", "a_b_c"),
+            (Underscores, "1a", "_1a"),
+            (Underscores, "..x", "_x"),
+            (Dots, "abc", "abc"),
+            (Dots, "a_b", "a__b"),
+            (Dots, "a.b", "a_dot_b"),
+            (Dots, "a1", "a1"),
+            (Dots, "1a", "__a"),
+            (Dots, "a-b", "a__b"),
+            (Dots, "a:é", "a____"),
+            (Values, "abc_1", "abc_1"),
+            (Values, "a.b", "U__a_2e_b"),
+            (Values, "a_b.c", "U__a__b_2e_c"),
+            (Values, "x.1", "U__x_2e_1"),
+            (Values, "1x", "U___31_x"),
+            (Values, "é", "U___e9_"),
+            (Values, "a:b", "U__a_3a_b"),
+            (Values, "_.", "U_____2e_"),
+            (Values, "Z.z", "U__Z_2e_z"),
+        ];
+        for &(scheme, name, escaped) in cases {
+            assert_eq!(scheme.escape(name), escaped, "{scheme} of {name:?}");
+            let mut out = String::from(">");
+            scheme.escape_into(&mut out, name);
+            assert_eq!(out, format!(">{escaped}"), "{scheme} into a buffer");
+            // `dots` is applied to every name, so it always counts as a change.
+            assert_eq!(
+                scheme.changes(name),
+                scheme == Dots || name != escaped,
+                "{scheme} changes {name:?}"
+            );
+        }
+    }
+
+    /// What the name types show: the name as given, by `Display`, `AsRef` and `as_str`, and
+    /// whether a metric name is legacy-valid.
+    #[test]
+    fn names_read_back_as_given() {
+        let m = MetricName::utf8("http.server.duration").unwrap();
+        assert!(!m.is_legacy());
+        assert_eq!(m.to_string(), "http.server.duration");
+        assert_eq!(m.as_ref(), "http.server.duration");
+        let m = MetricName::new("http_server_duration").unwrap();
+        assert!(m.is_legacy());
+        assert_eq!(m.to_string(), "http_server_duration");
+        assert_eq!(m.as_ref(), "http_server_duration");
+        let l = LabelName::utf8("service.name").unwrap();
+        assert_eq!(
+            (l.to_string(), l.as_ref()),
+            ("service.name".into(), "service.name")
+        );
+        assert_eq!(LabelName::new("status").unwrap().as_str(), "status");
+        let p = Prefix::new("reviewmaps_").unwrap();
+        assert_eq!(p.to_string(), "reviewmaps");
+    }
+
     #[test]
     fn one_trailing_underscore_is_dropped() {
         assert_eq!(Prefix::new("reviewmaps_").unwrap().as_str(), "reviewmaps");

@@ -67,6 +67,24 @@ fn exemplars(families: &Value) -> Seen {
     out
 }
 
+/// The timestamp of every exemplar Python read, in seconds since the Unix epoch.
+fn exemplar_times(families: &Value) -> Vec<f64> {
+    let samples = families.as_array().unwrap().iter();
+    samples
+        .flat_map(|f| f["samples"].as_array().unwrap())
+        .filter_map(|s| s.get(3))
+        .map(|e| e[2].as_f64().unwrap())
+        .collect()
+}
+
+/// The wall clock, in seconds since the Unix epoch.
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
 #[tokio::test]
 async fn traced_requests_leave_their_trace_on_the_right_buckets_and_counters() {
     let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
@@ -94,6 +112,7 @@ async fn traced_requests_leave_their_trace_on_the_right_buckets_and_counters() {
         plan.push(("/v1/campaigns", with(r.clone())));
         plan.push(("/v1/campaigns/8", with(r.replace(T1, T2))));
     }
+    let before = unix_seconds();
     for (path, headers) in &plan {
         let h: Vec<(&str, &str)> = headers
             .iter()
@@ -104,8 +123,19 @@ async fn traced_requests_leave_their_trace_on_the_right_buckets_and_counters() {
     }
 
     let om = send(&c, addr, "GET", "/metrics", &[("accept", OPENMETRICS)], b"").await;
+    let after = unix_seconds();
     let families = python_parse("openmetrics", &om.body);
     let seen = exemplars(&families);
+    // Each exemplar is stamped with the wall clock when its request ended, in whole
+    // milliseconds: between the first request and the scrape.
+    let times = exemplar_times(&families);
+    assert_eq!(times.len(), seen.len());
+    for t in times {
+        assert!(
+            t >= before - 0.001 && t <= after,
+            "exemplar at {t}, requests sent from {before} to {after}"
+        );
+    }
     let traces: BTreeSet<&str> = seen.iter().map(|s| s.2.as_str()).collect();
     assert_eq!(traces, BTreeSet::from([T1, T2]), "{}", om.text());
     let on = |name: &str, path: &str| -> Vec<&(String, Value, String, Option<String>, f64)> {

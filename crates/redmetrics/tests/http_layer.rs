@@ -365,6 +365,9 @@ async fn exclusion_is_exact_for_the_endpoint_and_excluded_routes() {
             "/v1/metrics",
             get(|| async { "a route named like the endpoint" }),
         )
+        // As long as an excluded path, each: the same length is not the same path.
+        .route("/dogs", get(|| async { "dogs" }))
+        .route("/metricz", get(|| async { "z" }))
         .route_service(m.metrics_path(), m.endpoint())
         .layer(m.axum_layer());
     let addr = serve(app).await;
@@ -375,13 +378,15 @@ async fn exclusion_is_exact_for_the_endpoint_and_excluded_routes() {
         "/docs",
         "/docs/v1/campaigns",
         "/v1/metrics",
+        "/dogs",
+        "/metricz",
     ] {
         assert_eq!(http_get(&c, addr, path).await.status, 200, "{path}");
     }
     let s = scrape(&m);
     let paths = request_labels(&s, "path");
-    assert_eq!(paths.len(), 2, "{paths:?}");
-    for path in ["/docs/v1/campaigns", "/v1/metrics"] {
+    assert_eq!(paths.len(), 4, "{paths:?}");
+    for path in ["/docs/v1/campaigns", "/v1/metrics", "/dogs", "/metricz"] {
         assert_eq!(
             value(
                 &s,
@@ -466,14 +471,16 @@ async fn client_abort_mid_body_keeps_the_status_and_counts_bytes_sent() {
         .layer(m.axum_layer());
     let addr = serve(app).await;
     let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
-    sock.write_all(b"GET /v1/export HTTP/1.1\r\nhost: x\r\n\r\n")
+    // `connection: close`: a response that ends early (a body claiming to have ended before
+    // it has) closes the socket, and the test fails here instead of waiting for bytes.
+    sock.write_all(b"GET /v1/export HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut buf = vec![0u8; 4096];
     let mut got = 0;
     while got < 3000 {
         let n = sock.read(&mut buf).await.unwrap();
-        assert!(n > 0);
+        assert!(n > 0, "the response ended after {got} bytes");
         got += n;
     }
     assert_eq!(m.in_flight(), 1, "still streaming");

@@ -123,7 +123,9 @@ fn hex(src: &[u8]) -> (u64, u8) {
     for &c in src {
         let n = NIBBLE[usize::from(c)];
         seen |= n;
-        word = word << 4 | u64::from(n & 0x0f);
+        // A sum, not `|`: the shifted word's low four bits are zero, so both give the same
+        // word, and only the sum's mutants (`-`, `*`) change it.
+        word = (word << 4) + u64::from(n & 0x0f);
     }
     (word, seen)
 }
@@ -131,17 +133,15 @@ fn hex(src: &[u8]) -> (u64, u8) {
 /// Marks a byte that is not a lowercase hex digit in [`NIBBLE`].
 const INVALID: u8 = 0x10;
 
-/// The value of each lowercase hex digit; [`INVALID`] for every other byte.
+/// The value of each lowercase hex digit; [`INVALID`] for every other byte. Built from the
+/// sixteen digits in order, each one's value being its position, so that no loop bound can
+/// be stretched by one onto a byte that is not a digit.
 static NIBBLE: [u8; 256] = {
     let mut t = [INVALID; 256];
+    let digits = b"0123456789abcdef";
     let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
+    while i < digits.len() {
+        t[digits[i] as usize] = i as u8;
         i += 1;
     }
     t
