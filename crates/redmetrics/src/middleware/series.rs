@@ -439,18 +439,18 @@ impl Shared {
         self.in_flight.inc();
     }
 
-    /// A request's response ended (or was abandoned): record everything but the request size.
-    /// `start` is the request's arrival on [`monotonic`](crate::monotonic)'s clock.
+    /// A request's response ended (or was abandoned) at `end`: record everything but the
+    /// request size. `start` and `end` are on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
     pub(crate) fn finish(
         &self,
         route: Route<'_>,
         status: u16,
         start: u64,
+        end: u64,
         response_bytes: u64,
         trace: Option<&TraceContext>,
     ) {
-        let end = crate::monotonic::now();
         self.done(
             route,
             status,
