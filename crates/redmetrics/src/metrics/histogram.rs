@@ -147,7 +147,9 @@ impl Buckets {
 pub(crate) struct Position {
     nanos: u64,
     classic: usize,
-    native: Option<usize>,
+    /// The native bucket index, found whether or not the histogram keeps native buckets
+    /// (it depends on the value alone): no `Option` to check on each histogram.
+    native: usize,
 }
 
 /// Counts observations into fixed buckets. `_count` is derived from the bucket counts, so a
@@ -266,7 +268,7 @@ impl Histogram {
         Position {
             nanos,
             classic,
-            native: self.native.as_ref().map(|_| at),
+            native: at,
         }
     }
 
@@ -282,11 +284,10 @@ impl Histogram {
     #[inline]
     #[allow(unsafe_code)]
     pub(crate) unsafe fn observe_position(&self, p: Position) {
-        debug_assert_eq!(self.native.is_some(), p.native.is_some());
         debug_assert!(p.classic < self.counts.len());
         // Native before classic: a scrape reads them the other way round (see `read_native`).
-        if let (Some(n), Some(i)) = (&self.native, p.native) {
-            n.observe_index(i);
+        if let Some(n) = &self.native {
+            n.observe_index(p.native);
         }
         // SAFETY: `position_nanos` returns a classic bucket of at most `bounds.len()` (a
         // partition point of the bounds, or a `by_native` entry, which `Buckets::render`
