@@ -153,16 +153,6 @@ struct StatusSeries {
     duration_exemplars: BucketExemplars,
 }
 
-impl StatusSeries {
-    /// Records the traced request just counted as this counter's exemplar (value 1).
-    #[inline]
-    fn exemplar(&self, traced: Option<(&TraceContext, u64)>) {
-        if let Some((t, at)) = traced {
-            self.exemplar.record(t, at);
-        }
-    }
-}
-
 /// Wall-clock milliseconds since the Unix epoch, for exemplar timestamps (read only for
 /// traced requests).
 #[inline]
@@ -449,18 +439,18 @@ impl Shared {
         self.in_flight.inc();
     }
 
-    /// A request's response ended (or was abandoned): record everything but the request size.
-    /// `start` is the request's arrival on [`monotonic`](crate::monotonic)'s clock.
+    /// A request's response ended (or was abandoned) at `end`: record everything but the
+    /// request size. `start` and `end` are on [`monotonic`](crate::monotonic)'s clock.
     #[inline]
     pub(crate) fn finish(
         &self,
         route: Route<'_>,
         status: u16,
         start: u64,
+        end: u64,
         response_bytes: u64,
         trace: Option<&TraceContext>,
     ) {
-        let end = crate::monotonic::now();
         self.done(
             route,
             status,
@@ -487,26 +477,42 @@ impl Shared {
         let series = route.series;
         // Found once: the (route, status) histogram has the same layout.
         let at = series.hot.duration.position_nanos(nanos);
-        series.hot.duration.observe_position(at);
-        series.hot.response_size.observe(response_bytes, end);
-        let traced = trace.map(|t| (t, unix_millis()));
-        let seconds = nanos as f64 * 1e-9;
-        if let Some((t, at)) = traced {
-            series
-                .hot
-                .exemplars
-                .record(self.duration_buckets.bounds(), seconds, t, at);
+        // SAFETY: found by this histogram.
+        #[allow(unsafe_code)]
+        unsafe {
+            series.hot.duration.observe_position(at);
         }
+        series.hot.response_size.observe(response_bytes, end);
         let s = self.status_series(series, route.slot, status);
         if let Some(h) = &s.duration {
-            h.observe_position(at);
-            if let Some((t, at)) = traced {
-                s.duration_exemplars
-                    .record(self.duration_buckets.bounds(), seconds, t, at);
+            // SAFETY: every latency histogram of this `Shared`, a route's and a (route,
+            // status)'s, is made over `self.duration_buckets` (`duration_histogram` and
+            // `by_status`), so `at` has a classic bucket of the same bounds.
+            #[allow(unsafe_code)]
+            unsafe {
+                h.observe_position(at);
             }
         }
         s.count.inc();
-        s.exemplar(traced.filter(|_| self.exemplars.counter));
+        if let Some(t) = trace {
+            self.exemplars(series, s, nanos, t);
+        }
+    }
+
+    /// The exemplars of a traced request, each written after the count it belongs to. Out of
+    /// line: the untraced path then keeps its values in registers (fewer stack spills).
+    #[inline(never)]
+    fn exemplars(&self, series: &RouteSeries, s: &StatusSeries, nanos: u64, t: &TraceContext) {
+        let at = unix_millis();
+        let seconds = nanos as f64 * 1e-9;
+        let bounds = self.duration_buckets.bounds();
+        series.hot.exemplars.record(bounds, seconds, t, at);
+        if s.duration.is_some() {
+            s.duration_exemplars.record(bounds, seconds, t, at);
+        }
+        if self.exemplars.counter {
+            s.exemplar.record(t, at);
+        }
     }
 
     /// A request body ended or was dropped after `bytes` bytes.
