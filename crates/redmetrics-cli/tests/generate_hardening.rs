@@ -196,6 +196,39 @@ mod links {
         assert_eq!(check.status.code(), Some(1), "a link is drift");
     }
 
+    /// `path`'s permission bits in octal, as `stat -c %a` prints them.
+    fn mode(path: &Path) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        format!(
+            "{:o}",
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+        )
+    }
+
+    /// Generated files start readable by everyone (`rw-r--r--`, not the temporary file's
+    /// private mode), and a file regenerated keeps the mode its owner gave it.
+    #[test]
+    fn new_files_are_readable_and_replaced_files_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        tree(dir);
+        let (rules, board) = (
+            dir.join("out/a/rules.yaml"),
+            dir.join("out/a/dashboard.json"),
+        );
+        assert_eq!(mode(&rules), "644", "a new file");
+        for (file, m) in [(&rules, 0o640), (&board, 0o600)] {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(m)).unwrap();
+            std::fs::write(file, "stale\n").unwrap();
+        }
+        let o = rerun(dir);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_ne!(std::fs::read_to_string(&rules).unwrap(), "stale\n");
+        assert_eq!(mode(&rules), "640", "a replaced file keeps its mode");
+        assert_eq!(mode(&board), "600", "a replaced file keeps its mode");
+    }
+
     #[test]
     fn a_linked_directory_is_refused() {
         let tmp = tempfile::tempdir().unwrap();

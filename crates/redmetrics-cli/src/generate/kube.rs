@@ -213,4 +213,33 @@ mod tests {
             install_line(&unlabelled)
         );
     }
+
+    /// The stack's Alertmanager is narrowed to `release: <release>` only when the option is
+    /// on (the config refuses it without a release); otherwise the values leave
+    /// kube-prometheus-stack's `alertmanagerConfigSelector` alone (every AlertmanagerConfig loads).
+    #[test]
+    fn the_alertmanager_selector_is_narrowed_only_when_asked_and_labelled() {
+        let selector = |stack: &str| {
+            let apps = Config::parse(&format!("[stack]\n{stack}{APP}"))
+                .unwrap()
+                .apps;
+            let values: serde_json::Value = serde_saphyr::from_str(&stack_values(&apps)).unwrap();
+            values["alertmanager"]["alertmanagerSpec"]["alertmanagerConfigSelector"].clone()
+        };
+        let narrowed = selector("release = \"kps\"\nnarrow_alertmanager_selector = true\n");
+        assert_eq!(
+            narrowed,
+            serde_json::json!({ "matchLabels": { "release": "kps" } })
+        );
+        for left_alone in [
+            "release = \"kps\"\n",
+            "release = \"kps\"\nnarrow_alertmanager_selector = false\n",
+        ] {
+            assert_eq!(
+                selector(left_alone),
+                serde_json::Value::Null,
+                "{left_alone}"
+            );
+        }
+    }
 }
