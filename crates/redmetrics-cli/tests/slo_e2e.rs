@@ -221,8 +221,85 @@ async fn slow_responses_fire_the_latency_slo_alert_and_spend_the_budget() {
             }
         }
     }
+    slo_panels_follow_the_config(&dashboard, &queries, classic, at).await;
     stop.store(true, Ordering::Relaxed);
     traffic.await.unwrap();
+}
+
+/// What [`CONFIG`] asks of the SLO dashboard, stated from the config and judged on
+/// Prometheus: per objective, a burn rate for each of the four alert windows (never the
+/// 1 d period) that the server returns as a rate at or above zero, one line per factor, the
+/// objective 0.95 as the good-requests line, shares of good requests within [0, 1], and a
+/// budget panel that can show an overspent (negative) budget.
+async fn slo_panels_follow_the_config(
+    dashboard: &Value,
+    queries: &[(String, String, String)],
+    prom: &Prometheus,
+    at: f64,
+) {
+    for slo in ["availability", "latency"] {
+        let of = |title: &str| -> Vec<(&str, &str)> {
+            queries
+                .iter()
+                .filter(|(t, _, e)| t == title && (e.contains(slo) || e.starts_with("vector(")))
+                .map(|(_, legend, e)| (legend.as_str(), e.as_str()))
+                .collect()
+        };
+        let burns = of("Burn rate per window");
+        let mut legends: Vec<&str> = burns.iter().map(|(l, _)| *l).collect();
+        legends.sort_unstable();
+        legends.dedup();
+        assert_eq!(
+            legends,
+            ["10s", "20s", "40s", "5s", "alert at 10x", "alert at 2x"],
+            "{slo}: {burns:?}"
+        );
+        for (legend, expr) in &burns {
+            let result = prom.query_at(expr, at).await;
+            assert_eq!(result.len(), 1, "{slo} {legend}: {expr} {result:?}");
+            let v = sample_value(&result[0]);
+            match legend.strip_prefix("alert at ") {
+                Some(f) => assert_eq!(format!("{v}x"), f, "{slo}: {expr}"),
+                None => assert!(v >= 0.0, "{slo} {legend}: {v}"),
+            }
+        }
+        let good = of("Good requests");
+        assert_eq!(
+            good.len(),
+            4,
+            "its two lines and both objective lines: {good:?}"
+        );
+        for (legend, expr) in good.iter().filter(|(_, e)| e.contains(slo)) {
+            let result = prom.query_at(expr, at).await;
+            assert_eq!(result.len(), 1, "{slo} {legend}: {expr} {result:?}");
+            let v = sample_value(&result[0]);
+            assert!((0.0..=1.0).contains(&v), "{slo} {legend}: {v}");
+            assert!(["5s", "1d"].contains(legend), "{slo}: {legend}");
+        }
+        let objective = good.iter().filter(|(l, _)| *l == "objective").count();
+        assert_eq!(objective, 2, "one objective line per SLO: {good:?}");
+        for (_, expr) in good.iter().filter(|(l, _)| *l == "objective") {
+            let v = sample_value(&prom.query_at(expr, at).await[0]);
+            assert!((v - 0.95).abs() < 1e-12, "{expr}: {v}");
+        }
+    }
+    // The budget left goes below zero once more than the budget is spent: its panels must
+    // not clip at 0 (Grafana's `min`).
+    let budget_panels: Vec<&Value> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["title"] == "Error budget left")
+        .collect();
+    assert_eq!(budget_panels.len(), 2, "one per objective");
+    for p in budget_panels {
+        assert!(
+            p["fieldConfig"]["defaults"]
+                .get("min")
+                .is_none_or(Value::is_null),
+            "{p}"
+        );
+    }
 }
 
 /// [`CONFIG`] with windows long enough for remote write's batching.
