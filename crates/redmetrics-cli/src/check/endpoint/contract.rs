@@ -290,6 +290,26 @@ mod tests {
         assert_eq!(findings, ["shop_http_requests_total is missing"]);
     }
 
+    /// With an app, its exact contract: the summary says so, and the buckets and
+    /// quantiles are judged (the default ones here, not those `shop` serves).
+    #[test]
+    fn an_apps_contract_is_exact() {
+        let config = crate::config::Config::parse(
+            "[[apps]]\nname = \"shop\"\nnamespace = \"shop\"\nservice = \"shop\"\nport = \"http\"\n",
+        )
+        .expect("a valid config");
+        let app = Expected::App(Box::new(config.apps[0].clone()));
+        let (status, summary, findings) = judged(&shop(true), &app);
+        assert_eq!(status, Status::Fail);
+        assert_eq!(summary, "prefix shop (configured): does not match");
+        assert!(
+            findings[0].starts_with(
+                "shop_http_request_duration_seconds has buckets (le) [0.05, 0.2, +Inf], the contract says [0.005,"
+            ),
+            "{findings:?}"
+        );
+    }
+
     /// A family of the wrong type, or a sample with other labels, fails.
     #[test]
     fn types_and_label_names_are_the_contracts() {
