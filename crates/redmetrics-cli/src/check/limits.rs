@@ -117,10 +117,7 @@ pub(crate) fn parse_promql(expr: &str) -> Result<Expr, String> {
 /// `message` cut to [`MAX_MESSAGE_BYTES`] at a character boundary, saying how much was cut.
 pub(crate) fn clip(mut message: String) -> String {
     if message.len() > MAX_MESSAGE_BYTES {
-        let mut end = MAX_MESSAGE_BYTES;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
+        let end = message.floor_char_boundary(MAX_MESSAGE_BYTES);
         let cut = message.len() - end;
         message.truncate(end);
         message.push_str(&format!("… ({cut} more bytes)"));
@@ -192,5 +189,89 @@ mod tests {
         let m = clip("é".repeat(MAX_MESSAGE_BYTES));
         assert!(m.len() < MAX_MESSAGE_BYTES + 40);
         assert!(m.ends_with("more bytes)"));
+    }
+
+    /// Each PromQL limit at its edge: 16 KiB and 64 levels are parsed, a byte or a level
+    /// more is refused; brackets inside strings (after an escaped quote too, but not after a
+    /// backslash in a raw backquoted string, which escapes nothing) do not count, and closed
+    /// brackets do not add up.
+    #[test]
+    fn promql_limits_hold_at_their_edges() {
+        assert_eq!(promql_refusal(&"x".repeat(16 * 1024)), None);
+        assert_eq!(
+            promql_refusal(&"x".repeat(16 * 1024 + 1)).as_deref(),
+            Some("expression of 16385 bytes, above the 16384-byte limit")
+        );
+        let nested = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(promql_refusal(&nested(64)), None);
+        assert_eq!(
+            promql_refusal(&nested(65)).as_deref(),
+            Some("brackets nested 65 deep, above the limit of 64")
+        );
+        assert_eq!(promql_refusal(&vec!["(x)"; 100].join(" + ")), None);
+        let brackets = "([{".repeat(22);
+        for string in [
+            format!("\"{brackets}\""),
+            format!("'{brackets}'"),
+            format!("`{brackets}`"),
+            format!("\"\\\"{brackets}\""),
+            format!("'\\'{brackets}'"),
+            format!("\"\\\\{brackets}\\\\\""),
+        ] {
+            let expr = format!("x{{a={string}}}");
+            assert_eq!(promql_refusal(&expr), None, "{expr}");
+        }
+        for string in ["\"a\"", "'a'", "`a`", "\"\\\\\"", "`\\`", "\"\\\"\""] {
+            let expr = format!("x{{a={string}}} + {}", nested(65));
+            assert!(promql_refusal(&expr).is_some(), "{expr}");
+        }
+    }
+
+    /// The JSON budget at its edge: an array of `MAX_JSON_VALUES - 1` numbers is the
+    /// array and its numbers, `MAX_JSON_VALUES` values, and decodes; one more is refused.
+    /// A quote escaped in a string does not end it; a string that ends lets commas count.
+    #[test]
+    fn the_json_budget_holds_at_its_edge() {
+        let numbers = |n: usize| format!("[{}0]", "0,".repeat(n - 1));
+        let at = parse_json(numbers(MAX_JSON_VALUES - 1).as_bytes()).expect("within");
+        assert_eq!(at.as_array().map(Vec::len), Some(MAX_JSON_VALUES - 1));
+        let over = parse_json(numbers(MAX_JSON_VALUES).as_bytes()).unwrap_err();
+        assert!(matches!(over, JsonRefusal::OverBudget(_)), "{over:?}");
+        assert_eq!(
+            over.to_string(),
+            "the answer holds more than 1000000 JSON values (the checker's budget)"
+        );
+        let escaped = format!("[\"\\\"{}\"]", ",".repeat(MAX_JSON_VALUES));
+        let v = parse_json(escaped.as_bytes()).expect("commas in a string");
+        assert_eq!(v[0].as_str().map(str::len), Some(MAX_JSON_VALUES + 1));
+        let after = format!("[\"\",{}0]", "0,".repeat(MAX_JSON_VALUES));
+        assert!(matches!(
+            parse_json(after.as_bytes()),
+            Err(JsonRefusal::OverBudget(_))
+        ));
+        let invalid = parse_json(b"[1,").unwrap_err();
+        assert!(matches!(invalid, JsonRefusal::Invalid(_)), "{invalid:?}");
+        assert!(invalid.to_string().contains("EOF"), "{invalid}");
+    }
+
+    /// A message of exactly 1 KiB is kept; a longer one keeps the whole characters of its
+    /// first KiB and says how many bytes it lost.
+    #[test]
+    fn clipping_keeps_whole_characters_of_the_first_kib() {
+        let exact = "x".repeat(1024);
+        assert_eq!(clip(exact.clone()), exact);
+        // 1 + 600 × 2 = 1201 bytes; byte 1024 falls inside an `é`.
+        let odd = format!("x{}", "é".repeat(600));
+        assert_eq!(clip(odd), format!("x{}… (178 more bytes)", "é".repeat(511)));
+    }
+
+    #[test]
+    fn every_size_unit_scales() {
+        assert_eq!(parse_size("1B"), Ok(1));
+        assert_eq!(parse_size("512KiB"), Ok(524_288));
+        assert_eq!(parse_size(" 2 MiB "), Ok(2_097_152));
+        assert_eq!(parse_size("1GiB"), Ok(1_073_741_824));
+        assert!(parse_size("KiB").is_err());
+        assert!(parse_size("99999999999999999999GiB").is_err());
     }
 }

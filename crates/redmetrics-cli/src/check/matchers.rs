@@ -403,4 +403,196 @@ mod tests {
         );
         assert_eq!(classic(r#""a.b"="x""#).unwrap()[0].name, "a.b");
     }
+
+    /// The matchers amtool (Alertmanager 0.25, the classic parser without quoted names)
+    /// reads from `line`, as its routing tree prints them (`{a="x",b=~"y"}`, values escaped
+    /// with `\\`, `\"` and `\n`), or its error message.
+    fn amtool_reads(line: &str) -> Result<Vec<Spec>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("am.yaml");
+        let config = serde_json::json!({
+            "route": { "receiver": "miss", "routes": [{ "receiver": "hit", "matchers": [line] }] },
+            "receivers": [{ "name": "miss" }, { "name": "hit" }],
+        });
+        std::fs::write(&file, config.to_string()).unwrap();
+        let out = std::process::Command::new("amtool")
+            .args(["config", "routes", "--config.file"])
+            .arg(&file)
+            .output()
+            .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        if !out.status.success() {
+            let why = stderr.lines().find(|l| l.contains("amtool: error:"));
+            return Err(why.unwrap_or(&stderr).to_owned());
+        }
+        let tree = stdout
+            .lines()
+            .find_map(|l| l.strip_suffix("  receiver: hit"))
+            .and_then(|l| l.split_once("── {"))
+            .and_then(|(_, m)| m.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("no route to `hit` in {stdout}"));
+        // The test's own reader of the printed form: name, operator, quoted value.
+        let (mut out, mut rest) = (Vec::new(), tree);
+        while !rest.is_empty() {
+            let op_at = rest.find(['=', '!']).expect("an operator");
+            let name = rest[..op_at].to_owned();
+            let op = [Op::Regex, Op::NotRegex, Op::NotEqual, Op::Equal]
+                .into_iter()
+                .find(|op| rest[op_at..].starts_with(op.as_str()))
+                .expect("an operator");
+            let mut chars = rest[op_at + op.as_str().len()..].char_indices().skip(1);
+            let mut value = String::new();
+            let end = loop {
+                match chars.next().expect("a closing quote") {
+                    (i, '"') => break i,
+                    (_, '\\') => match chars.next().expect("an escape").1 {
+                        'n' => value.push('\n'),
+                        c => value.push(c),
+                    },
+                    (_, c) => value.push(c),
+                }
+            };
+            out.push(Spec { name, op, value });
+            rest = &rest[op_at + op.as_str().len() + end + 1..];
+            rest = rest.strip_prefix(',').unwrap_or(rest);
+        }
+        Ok(out)
+    }
+
+    /// amtool 0.25 is the judge of the classic parser as 0.26 and older run it: each line
+    /// is accepted by both or refused by both, with the same matchers (names with `_`, `:`
+    /// and digits, operators, escapes, a trailing backslash, braces, lists) or the same
+    /// message (`bad matcher format`, an unescaped quote).
+    #[test]
+    fn amtool_reads_every_line_as_the_classic_parser_does() {
+        let lines = [
+            r#"foo_bar="x""#,
+            r#"a:b="x""#,
+            r#"a1="x""#,
+            r#"_a="x""#,
+            r#":a9_="x""#,
+            r#"1a="x""#,
+            r#"a-b="x""#,
+            "=x",
+            r#""a"="x""#,
+            r#"a=x""#,
+            r#"a=x\"#,
+            r#"a="x\\""#,
+            r#"a="x\ty""#,
+            r#"a="x\\\"y\n""#,
+            r#"a = "b=c""#,
+            r#"a=~"é|\xf0""#,
+            r#"a="x€""#,
+            r#"b!~  "q" "#,
+            r#"c != d"#,
+            r#"{a="1", b=~"2|3"}"#,
+            r#"a="1",b="2","#,
+            r#"{a="b,c"}"#,
+            "a=",
+            r#"a="x"y""#,
+        ];
+        for line in lines {
+            let ours = classic(line, QuotedNames::Refused);
+            match (amtool_reads(line), ours) {
+                (Ok(theirs), Ok(ours)) => assert_eq!(ours, theirs, "{line}"),
+                (Err(theirs), Err(ours)) => assert!(
+                    theirs.ends_with(&ours),
+                    "{line}: amtool says {theirs:?}, the parser {ours:?}"
+                ),
+                (theirs, ours) => panic!("{line}: amtool read {theirs:?}, the parser {ours:?}"),
+            }
+        }
+    }
+
+    /// 0.27's classic parser takes a quoted name up to the last quote before an operator:
+    /// an operator inside the value does not end the name, and a lone quote is no name.
+    #[test]
+    fn quoted_names_end_at_the_quote_before_the_operator() {
+        let classic = |line| classic(line, QuotedNames::Allowed);
+        assert_eq!(
+            classic(r#""a"="b=c""#),
+            Ok(vec![spec("a", Op::Equal, "b=c")])
+        );
+        assert_eq!(
+            classic(r#""a.b" =~ "c!=d""#),
+            Ok(vec![spec("a.b", Op::Regex, "c!=d")])
+        );
+        for bad in [r#""="x""#, "=x"] {
+            let e = classic(bad).unwrap_err();
+            assert_eq!(e, format!("bad matcher format: {bad}"));
+        }
+        let e = classic(r#"""="x""#).unwrap_err();
+        assert!(e.contains("invalid matcher label name"), "{e}");
+    }
+
+    /// Alertmanager 0.27+ uses the classic reading when the two disagree, either one when
+    /// only one reads the line.
+    #[test]
+    fn the_fallback_mode_uses_the_classic_reading_first() {
+        let agreed = read("a=b").unwrap();
+        assert_eq!(agreed.fallback_mode(), [spec("a", Op::Equal, "b")]);
+        let disagreed = read(r#"a="\x41""#).unwrap();
+        assert_eq!(disagreed.fallback_mode(), [spec("a", Op::Equal, r"\x41")]);
+        let classic_only = read("a=").unwrap();
+        assert_eq!(classic_only.fallback_mode(), [spec("a", Op::Equal, "")]);
+        let utf8_only = read("é=ü").unwrap();
+        assert!(matches!(utf8_only, Reading::Utf8Only(..)), "{utf8_only:?}");
+        assert_eq!(utf8_only.fallback_mode(), [spec("é", Op::Equal, "ü")]);
+        assert!(read("{a").is_err());
+    }
+
+    /// Go's `strconv.Unquote` escapes, each by its value (Go's spec: "Rune literals").
+    #[test]
+    fn utf8_strings_take_every_go_escape() {
+        let value = |body: &str| utf8(&format!("a=\"{body}\"")).map(|m| m[0].value.clone());
+        assert_eq!(
+            value(r#"\a\b\f\n\r\t\v\\\""#).unwrap(),
+            "\u{7}\u{8}\u{c}\n\r\t\u{b}\\\""
+        );
+        assert_eq!(value(r"\101\x42\u0043\U00000044").unwrap(), "ABCD");
+        assert_eq!(value(r"\303\251").unwrap(), "é", "two octal bytes");
+        assert_eq!(value(r"\xc3\xa9\u00e9\U0001F642").unwrap(), "éé🙂");
+        assert_eq!(value(r"\000\177").unwrap(), "\0\u{7f}");
+        for bad in [
+            r"\q",
+            r"\x4",
+            r"\x4g",
+            r"\u00e",
+            r"\U0001F64",
+            r"\400",
+            r"\ud800",
+            r"\xff",
+            r"\8",
+        ] {
+            assert!(value(bad).is_err(), "{bad}");
+        }
+        assert!(go_unquote("x\\").is_err(), "a trailing backslash");
+        assert!(go_unquote("x\ny").is_err(), "a raw line feed");
+        assert_eq!(go_unquote("x\ty").unwrap(), "x\ty", "a raw tab is kept");
+    }
+
+    /// The UTF-8 parser's literals: reserved characters end an unquoted one, a quoted one
+    /// runs to its first unescaped quote, and what follows must be a comma or the end.
+    #[test]
+    fn utf8_literals_end_where_alertmanager_ends_them() {
+        assert_eq!(
+            utf8(r#"{a="x\"y", b = c}"#),
+            Ok(vec![
+                spec("a", Op::Equal, "x\"y"),
+                spec("b", Op::Equal, "c")
+            ])
+        );
+        assert_eq!(utf8(r#"a="\\",b=c"#).unwrap()[0].value, "\\");
+        assert_eq!(utf8("é=ü").unwrap(), [spec("é", Op::Equal, "ü")]);
+        for bad in [
+            "a=b c", "a=b}", "{a=b", "a=", r#"a="b"#, "a=b\"", "a=b'", "a=`b`", "a b=c",
+        ] {
+            assert!(utf8(bad).is_err(), "{bad}");
+        }
+        assert_eq!(utf8(""), Ok(vec![]));
+        assert_eq!(utf8("{}"), Ok(vec![]));
+    }
 }

@@ -155,3 +155,86 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A check named `name` failing with `sizes.len()` findings, one of `n` bytes each.
+    fn failing(name: &str, sizes: &[usize]) -> Check {
+        let mut c = Check::new(name).summary("s");
+        for &n in sizes {
+            c.find(Status::Fail, "x".repeat(n), None);
+        }
+        c
+    }
+
+    /// Past [`MAX_FINDINGS`] a check counts its findings; a report lists each check with
+    /// its word, its findings and fixes, then the result line.
+    #[test]
+    fn findings_past_the_budget_are_counted_and_the_report_reads_as_written() {
+        let many = failing("many", &[1; MAX_FINDINGS + 2]);
+        let mut warned = Check::new("warned").summary("w");
+        warned.warn("careful", "do this");
+        let report = Report::new("t", vec![many, warned, Check::new("fine").summary("ok")]);
+        assert!(!report.passed);
+        let many = &report.checks[0];
+        assert_eq!(many.findings.len(), MAX_FINDINGS + 1);
+        assert_eq!(many.findings[MAX_FINDINGS].message, "… and 2 more");
+        let human = report.human();
+        let lines: Vec<&str> = human.lines().collect();
+        assert_eq!(lines[0], "redmetrics check: t");
+        assert_eq!(lines[1], "FAIL  many: s");
+        assert_eq!(lines[2], "      - x");
+        assert_eq!(lines[MAX_FINDINGS + 2], "      - … and 2 more");
+        assert_eq!(
+            lines[MAX_FINDINGS + 3..],
+            [
+                "WARN  warned: w",
+                "      - careful",
+                "        fix: do this",
+                "PASS  fine: ok",
+                "result: 1 failed, 1 warnings, 1 passed",
+            ]
+        );
+        assert!(Report::new("t", vec![Check::new("fine")]).passed);
+    }
+
+    /// The human report stops before a line that would take it past 256 KiB (a line
+    /// ending exactly there is kept), cuts every line after, however short, and counts
+    /// them.
+    #[test]
+    fn the_human_report_is_cut_at_256_kib() {
+        // "redmetrics check: t\n" is 20 bytes, "FAIL  cN: s\n" 12, a finding of n bytes
+        // n + 9 ("      - " and a line feed). Five full checks: 20 + 5 × (12 + 50 × 1009)
+        // = 252 330 bytes; with the sixth's line, 252 342; nine of its findings, 261 423.
+        let mut checks: Vec<Check> = (0..5)
+            .map(|i| failing(&format!("c{i}"), &[1000; 50]))
+            .collect();
+        let mut last = vec![1000; 50];
+        last[9] = 2000;
+        checks.push(failing("c5", &last));
+        checks.push(Check::new("c6").summary("s"));
+        let human = Report::new("t", checks.clone()).human();
+        assert_eq!(human.find("… 42 more lines"), Some(261_423));
+        assert!(
+            human.ends_with(
+                "… 42 more lines not shown: the report passed 256 KiB (--format json has every check)\n\
+                 result: 6 failed, 0 warnings, 1 passed\n"
+            ),
+            "{}",
+            &human[human.len() - 300..]
+        );
+        // A tenth finding of 712 bytes ends the report exactly at 262 144 bytes: kept.
+        checks[5] = failing("c5", &[&[1000; 9][..], &[712], &[1000; 40]].concat());
+        let human = Report::new("t", checks).human();
+        assert_eq!(
+            human.find("… 41 more lines"),
+            Some(262_144),
+            "{}",
+            &human[262_000..]
+        );
+        let short = Report::new("t", vec![failing("c", &[10])]).human();
+        assert!(!short.contains("not shown"), "{short}");
+    }
+}

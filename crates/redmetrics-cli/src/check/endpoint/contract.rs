@@ -192,3 +192,211 @@ pub(super) fn contract_check(e: &Exposition, expected: &Expected) -> (Check, Opt
     );
     (c.summary(summary), Some(contract))
 }
+
+#[cfg(test)]
+mod tests {
+    use redmetrics::metrics::{Buckets, Objective};
+
+    use super::*;
+
+    #[test]
+    fn kinds_match_exactly_and_sizes_either_way_without_an_app() {
+        use MetricType::{Counter, Gauge, Histogram, Summary};
+        let cases = [
+            (Counter, Role::Requests, Counter, false, true),
+            (Gauge, Role::InFlight, Gauge, true, true),
+            (Histogram, Role::Duration, Histogram, true, true),
+            (Summary, Role::RequestSize, Summary, true, true),
+            (Counter, Role::Requests, Gauge, false, false),
+            (Counter, Role::Requests, Summary, false, false),
+            (Histogram, Role::Duration, Summary, false, false),
+            (Histogram, Role::RequestSize, Summary, false, true),
+            (Summary, Role::ResponseSize, Histogram, false, true),
+            (Summary, Role::ResponseSize, Histogram, true, false),
+            (Gauge, Role::ResponseSize, Counter, false, false),
+        ];
+        for (expected, role, actual, exact, want) in cases {
+            assert_eq!(
+                kind_matches(expected, role, actual, exact),
+                want,
+                "{expected:?} {role:?} exported as {actual:?}, exact: {exact}"
+            );
+        }
+    }
+
+    fn exposition(text: &str) -> Exposition {
+        redmetrics_parse::parse_text(text.as_bytes()).expect("parses")
+    }
+
+    /// The default contract's families for prefix `shop`, each right (the sizes as
+    /// summaries), with a build info when `build_info`.
+    fn shop(build_info: bool) -> String {
+        let mut t = String::from(
+            "# TYPE shop_http_requests_total counter\n\
+             shop_http_requests_total{method=\"GET\",path=\"/a\",status=\"200\"} 5\n\
+             # TYPE shop_http_request_duration_seconds histogram\n\
+             shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/a\",le=\"0.05\"} 3\n\
+             shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/a\",le=\"0.2\"} 3\n\
+             shop_http_request_duration_seconds_bucket{method=\"GET\",path=\"/a\",le=\"+Inf\"} 5\n\
+             shop_http_request_duration_seconds_sum{method=\"GET\",path=\"/a\"} 0.4\n\
+             shop_http_request_duration_seconds_count{method=\"GET\",path=\"/a\"} 5\n\
+             # TYPE shop_http_active_connections gauge\nshop_http_active_connections 0\n",
+        );
+        for size in ["request", "response"] {
+            t.push_str(&format!(
+                "# TYPE shop_http_{size}_size_bytes summary\n\
+                 shop_http_{size}_size_bytes{{method=\"GET\",path=\"/a\",quantile=\"0.9\"}} 0\n\
+                 shop_http_{size}_size_bytes{{method=\"GET\",path=\"/a\",quantile=\"0.5\"}} 0\n\
+                 shop_http_{size}_size_bytes_sum{{method=\"GET\",path=\"/a\"}} 0\n\
+                 shop_http_{size}_size_bytes_count{{method=\"GET\",path=\"/a\"}} 5\n"
+            ));
+        }
+        if build_info {
+            t.push_str("# TYPE shop_build_info gauge\nshop_build_info{version=\"1\"} 1\n");
+        }
+        t
+    }
+
+    fn judged(text: &str, expected: &Expected) -> (Status, String, Vec<String>) {
+        let (c, _) = contract_check(&exposition(text), expected);
+        let messages = c.findings.iter().map(|f| f.message.clone()).collect();
+        (c.status, c.summary, messages)
+    }
+
+    /// Without an app, the default contract of the prefix given or inferred; a missing
+    /// build info is a warning, a missing HTTP family a failure.
+    #[test]
+    fn the_default_contract_of_a_prefix_given_or_inferred() {
+        let given = Expected::Prefix("shop".into());
+        assert_eq!(
+            judged(&shop(true), &given),
+            (
+                Status::Pass,
+                "prefix shop (given): the five HTTP families and build info, with the right types and labels".into(),
+                vec![]
+            )
+        );
+        assert_eq!(
+            judged(&shop(false), &Expected::Inferred),
+            (
+                Status::Warn,
+                "prefix shop (inferred): does not match".into(),
+                vec!["shop_build_info is missing".into()]
+            )
+        );
+        let without_requests = shop(true).replacen("shop_http_requests_total", "shop_x_total", 2);
+        let (status, _, findings) = judged(&without_requests, &given);
+        assert_eq!(status, Status::Fail);
+        assert_eq!(findings, ["shop_http_requests_total is missing"]);
+    }
+
+    /// With an app, its exact contract: the summary says so, and the buckets and
+    /// quantiles are judged (the default ones here, not those `shop` serves).
+    #[test]
+    fn an_apps_contract_is_exact() {
+        let config = crate::config::Config::parse(
+            "[[apps]]\nname = \"shop\"\nnamespace = \"shop\"\nservice = \"shop\"\nport = \"http\"\n",
+        )
+        .expect("a valid config");
+        let app = Expected::App(Box::new(config.apps[0].clone()));
+        let (status, summary, findings) = judged(&shop(true), &app);
+        assert_eq!(status, Status::Fail);
+        assert_eq!(summary, "prefix shop (configured): does not match");
+        assert!(
+            findings[0].starts_with(
+                "shop_http_request_duration_seconds has buckets (le) [0.05, 0.2, +Inf], the contract says [0.005,"
+            ),
+            "{findings:?}"
+        );
+    }
+
+    /// A family of the wrong type, or a sample with other labels, fails.
+    #[test]
+    fn types_and_label_names_are_the_contracts() {
+        let text = shop(true)
+            .replace(
+                "shop_http_active_connections gauge",
+                "shop_http_active_connections counter",
+            )
+            .replace(
+                "shop_http_requests_total{method=\"GET\",path=\"/a\",status=\"200\"}",
+                "shop_http_requests_total{method=\"GET\",path=\"/a\"}",
+            );
+        let (status, summary, findings) = judged(&text, &Expected::Prefix("shop".into()));
+        assert_eq!(status, Status::Fail);
+        assert_eq!(summary, "prefix shop (given): does not match");
+        assert_eq!(
+            findings,
+            [
+                "shop_http_requests_total (line 2) has labels [\"method\", \"path\"], the contract says {\"method\", \"path\", \"status\"}",
+                "shop_http_active_connections is a counter (TYPE), the contract says gauge",
+            ]
+        );
+    }
+
+    /// With an exact contract, buckets and quantiles are compared as sorted distinct
+    /// numbers; a family without any is not judged here.
+    #[test]
+    fn buckets_and_quantiles_are_the_contracts() {
+        let contract = Contract::new("shop").expect("a valid prefix");
+        let e = exposition(&shop(true));
+        let findings = |name: &str, shape: &Shape| {
+            let mut c = Check::new("contract");
+            let samples = e.family(name).map_or(&[][..], |f| &f.samples[..]);
+            shape_findings(&mut c, name, shape, samples);
+            c.findings
+                .into_iter()
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+        };
+        let duration = contract.duration().shape();
+        assert_eq!(
+            findings("shop_http_request_duration_seconds", duration),
+            [
+                "shop_http_request_duration_seconds has buckets (le) [0.05, 0.2, +Inf], the contract says [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, +Inf]"
+            ]
+        );
+        assert_eq!(findings("shop_nothing", duration), Vec::<String>::new());
+        let sizes = contract.request_size().shape();
+        assert_eq!(
+            findings("shop_http_request_size_bytes", sizes),
+            [
+                "shop_http_request_size_bytes has quantiles [0.5, 0.9], the contract says [0.5, 0.9, 0.99]"
+            ]
+        );
+        let right = Contract::builder("shop")
+            .objectives([Objective::DEFAULTS[0], Objective::DEFAULTS[1]])
+            .duration_buckets(Buckets::new([0.05, 0.2]).expect("valid bounds"))
+            .build()
+            .expect("a valid contract");
+        assert_eq!(
+            findings("shop_http_request_size_bytes", right.request_size().shape()),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            findings(
+                "shop_http_request_duration_seconds",
+                right.duration().shape()
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            findings("shop_http_requests_total", right.requests().shape()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn label_numbers_are_the_distinct_values_of_one_sample_name() {
+        let e = exposition(
+            "# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"0.1\"} 1\n\
+             h_bucket{le=\"+Inf\"} 1\nh_count{le=\"7\"} 1\nh_sum 1\n",
+        );
+        let samples = &e.family("h").expect("h").samples;
+        assert_eq!(
+            label_numbers(samples, "h_bucket", "le"),
+            [0.1, 0.5, f64::INFINITY]
+        );
+        assert_eq!(label_numbers(samples, "h_count", "le"), [7.0]);
+    }
+}

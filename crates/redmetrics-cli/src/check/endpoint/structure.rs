@@ -163,3 +163,107 @@ fn summary_findings(c: &mut Check, name: &str, samples: &[Sample]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The structure check of `text`: its status, summary and finding messages.
+    fn judged(text: &str) -> (Status, String, Vec<String>) {
+        let e = redmetrics_parse::parse_text(text.as_bytes()).expect("parses");
+        let c = structure_check(&e);
+        let messages = c.findings.iter().map(|f| f.message.clone()).collect();
+        (c.status, c.summary, messages)
+    }
+
+    /// Everything at the edge of a rule and still right: a counter at 0, equal neighbouring
+    /// buckets, equal neighbouring quantile values and a NaN between them, a negative gauge.
+    #[test]
+    fn a_consistent_exposition_passes() {
+        let (status, summary, findings) = judged(
+            "# HELP c_total Requests.\n# TYPE c_total counter\n\
+             c_total{a=\"x\"} 0\nc_total{a=\"y\"} 3\n\
+             # HELP h Latency.\n# TYPE h histogram\n\
+             h_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 2\nh_bucket{le=\"+Inf\"} 5\nh_sum 7\nh_count 5\n\
+             # HELP s Sizes.\n# TYPE s summary\n\
+             s{quantile=\"0.5\"} 1\ns{quantile=\"0.9\"} 1\ns{quantile=\"0.99\"} NaN\n\
+             s{quantile=\"0.999\"} 4\ns_sum 9\ns_count 3\n\
+             # HELP g Temperature.\n# TYPE g gauge\ng -4\n",
+        );
+        assert_eq!(findings, Vec::<String>::new());
+        assert_eq!(status, Status::Pass);
+        assert_eq!(
+            summary,
+            "names, labels, metadata, histograms and summaries are consistent"
+        );
+    }
+
+    #[test]
+    fn a_family_with_samples_and_no_help_is_a_warning() {
+        let (status, summary, findings) =
+            judged("# TYPE n_total counter\nn_total 1\n# TYPE f gauge\n");
+        assert_eq!(findings, ["n_total has no HELP"]);
+        assert_eq!(status, Status::Warn);
+        assert_eq!(summary, "inconsistencies found");
+    }
+
+    #[test]
+    fn split_duplicate_reserved_and_negative_series_fail() {
+        let (status, _, findings) = judged(
+            "# HELP x X.\n# TYPE x gauge\nx{a=\"1\"} 1\nx{a=\"1\"} 2\nx{__y=\"1\"} 1\n\
+             # HELP z Z.\n# TYPE z gauge\nz 1\nx{a=\"2\"} 1\n\
+             # HELP c_total C.\n# TYPE c_total counter\nc_total{a=\"x\"} -1\n",
+        );
+        assert_eq!(
+            findings,
+            [
+                "samples of x are split by another family (again at line 9)",
+                "x{a=\"1\"} appears twice (line 4)",
+                "label __y on x (line 5) starts with `__`",
+                "counter c_total{a=\"x\"} is negative (-1)",
+            ]
+        );
+        assert_eq!(status, Status::Fail);
+    }
+
+    #[test]
+    fn each_histogram_rule_fails_alone() {
+        let (_, _, findings) = judged(
+            "# HELP h H.\n# TYPE h histogram\n\
+             h_bucket{k=\"a\",le=\"2\"} 1\nh_bucket{k=\"a\",le=\"1\"} 2\n\
+             h_bucket{k=\"a\",le=\"+Inf\"} 2\nh_count{k=\"a\"} 2\n\
+             h_bucket{k=\"b\",le=\"1\"} 3\nh_bucket{k=\"b\",le=\"+Inf\"} 2\nh_count{k=\"b\"} 2\n\
+             h_bucket{k=\"c\",le=\"1\"} 1\nh_count{k=\"c\"} 1\n\
+             h_bucket{k=\"d\",le=\"+Inf\"} 1\nh_count{k=\"d\"} 2\n\
+             h_bucket{k=\"e\",le=\"+Inf\"} 1\n",
+        );
+        assert_eq!(
+            findings,
+            [
+                "h{k=\"a\"}: le 2 is not below le 1 (line 4)",
+                "h{k=\"b\"}: bucket le=inf holds 2 after 3 (line 8): not cumulative",
+                "h{k=\"c\"}: no le=\"+Inf\" bucket",
+                "h{k=\"d\"}: +Inf bucket 1 differs from _count 2",
+                "h{k=\"e\"}: no _count",
+            ]
+        );
+    }
+
+    #[test]
+    fn each_summary_rule_fails_alone() {
+        let (_, _, findings) = judged(
+            "# HELP s S.\n# TYPE s summary\n\
+             s{k=\"a\",quantile=\"1.5\"} 1\n\
+             s{k=\"b\",quantile=\"0.9\"} 1\ns{k=\"b\",quantile=\"0.5\"} 2\n\
+             s{k=\"c\",quantile=\"0.5\"} 2\ns{k=\"c\",quantile=\"0.9\"} 1\n",
+        );
+        assert_eq!(
+            findings,
+            [
+                "s{k=\"a\"}: quantile 1.5 outside [0, 1] (line 3)",
+                "s{k=\"b\"}: quantile 0.5 follows 0.9 (line 5)",
+                "s{k=\"c\"}: quantile 0.9 is 1 but quantile 0.5 is 2 (line 7)",
+            ]
+        );
+    }
+}
