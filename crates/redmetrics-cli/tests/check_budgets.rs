@@ -266,6 +266,13 @@ fn text_parsing_is_bounded_by_what_it_builds() {
             "{what}: {}",
             r.stdout
         );
+        // The fix names what a budget-sized exposition is, not a bad line.
+        assert!(
+            r.stdout.contains("cardinality problem")
+                && !r.stdout.contains("Prometheus rejects the whole scrape"),
+            "{what}: {}",
+            r.stdout
+        );
     }
     // The worst that passes every budget: as many samples as each format's budget holds,
     // in all three formats at once; both text scrapes are parsed and held together.
@@ -286,6 +293,23 @@ fn text_parsing_is_bounded_by_what_it_builds() {
     }
     assert!(
         r.stdout.contains("metric 0: a untyped family"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A small exposition with one malformed line fails on that line, with the fix for a bad
+/// line: the budget's fix (a cardinality problem) would send its owner the wrong way.
+#[test]
+fn a_bad_line_is_not_called_a_budget_problem() {
+    let addr = serve_scrape(b"a{ 1\n".to_vec(), None, Vec::new());
+    let r = run(&["check", "endpoint", &format!("http://{addr}/metrics")]);
+    r.failed_within_bounds("one malformed line");
+    assert!(
+        r.stdout.contains("FAIL  text exposition")
+            && r.stdout
+                .contains("Prometheus rejects the whole scrape on the first bad line")
+            && !r.stdout.contains("cardinality problem"),
         "{}",
         r.stdout
     );
