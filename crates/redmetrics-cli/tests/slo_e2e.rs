@@ -420,6 +420,11 @@ async fn a_federating_prometheus_draws_the_same_slo_dashboard() {
     // The main dashboard's aggregates travel too: every one the first server records
     // arrives, and each aggregated panel draws the same figures there, at an instant when
     // the global server holds one whole evaluation of the aggregation group.
+    // Requests keep flowing: the waits below can outlast the 1m rate window on a loaded
+    // machine, and a panel that divides by a zero rate draws nothing (seen once in CI).
+    let slow = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = traffic(owned.clone(), slow, stop.clone());
     let agg = format!("{{__name__=~\"{}\"}}", aggregation_names(&rules).join("|"));
     let names = |r: Vec<Value>| {
         let mut v: Vec<String> = r
@@ -471,6 +476,8 @@ async fn a_federating_prometheus_draws_the_same_slo_dashboard() {
         );
         drawn += 1;
     }
+    stop.store(true, Ordering::Relaxed);
+    traffic.await.unwrap();
     assert!(drawn >= 14, "{drawn}");
 }
 
