@@ -785,3 +785,88 @@ No ServiceMonitor was rendered: apply one selecting app.kubernetes.io/name: {{ i
 {{- end }}
 Check the wiring: helm template ... | redmetrics check manifests - --namespace {{ .Release.Namespace }}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use serde_json::{Value, json};
+
+    use super::{HELPERS, static_files, token_app};
+
+    /// The sentinels the `redmetrics-service.rules` helper replaces from values, written out by
+    /// hand: each must be in the rules generated for the token app (else that threshold or
+    /// `for` could not be set) and in the helper's replace chain.
+    #[test]
+    fn the_token_rules_carry_every_sentinel_the_helper_replaces() {
+        let rules = super::super::rules_yaml(&token_app().unwrap()).unwrap();
+        for sentinel in [
+            "0.0421337",
+            "4.213%",
+            "4.21337",
+            "0.0987654",
+            "3h1m7s",
+            "3h1m8s",
+            "3h1m9s",
+            "3h1m11s",
+        ] {
+            assert!(
+                rules.contains(sentinel),
+                "{sentinel} not in the rules:\n{rules}"
+            );
+            assert!(
+                HELPERS.contains(&format!("replace {sentinel:?} ")),
+                "{sentinel} not replaced by the helper"
+            );
+        }
+    }
+
+    /// The default values route each severity as `default_routes` says (warning to Slack and
+    /// e-mail, critical also to PagerDuty), the AlertmanagerConfig template ranges over both
+    /// severities, and Python's jsonschema accepts `values.yaml` against `values.schema.json`
+    /// as `helm lint` must.
+    #[test]
+    fn the_static_files_route_both_severities_and_pass_their_schema() {
+        let files = static_files();
+        let file = |path: &str| {
+            files
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, text)| text.clone())
+                .unwrap_or_else(|| panic!("no {path}"))
+        };
+        let values: Value = serde_saphyr::from_str(&file("values.yaml")).unwrap();
+        assert_eq!(
+            values["metrics"]["alertmanagerConfig"]["routes"],
+            json!({ "warning": ["slack", "email"], "critical": ["slack", "email", "pagerduty"] })
+        );
+        let template = file("templates/alertmanagerconfig.yaml");
+        assert_eq!(
+            template
+                .matches("range $severity := list \"critical\" \"warning\" }}")
+                .count(),
+            2,
+            "{template}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let schema = dir.path().join("values.schema.json");
+        std::fs::write(&schema, file("values.schema.json")).unwrap();
+        let script = "import json, sys\n\
+            from jsonschema import Draft7Validator\n\
+            errors = [e.message for e in Draft7Validator(json.load(open(sys.argv[1])))\n\
+            \x20         .iter_errors(json.loads(sys.argv[2]))]\n\
+            assert not errors, errors\n";
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .arg(&schema)
+            .arg(values.to_string())
+            .output()
+            .expect("python3 with jsonschema is installed by scripts/test");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

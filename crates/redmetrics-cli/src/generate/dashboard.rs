@@ -568,4 +568,160 @@ mod tests {
             }
         }
     }
+
+    const APP: &str =
+        "[[apps]]\nname = \"a\"\nnamespace = \"a-ns\"\nservice = \"a\"\nport = \"http\"\n";
+
+    /// The layout of the 24-column grid, worked out by hand from its rules: a row is one unit
+    /// high and starts a new line; panels are eight high and fill a line left to right, wrapping
+    /// only when the next would pass column 24. Ids count from 1 in reading order.
+    #[test]
+    fn the_panels_sit_where_the_grid_rules_put_them() {
+        let apps = Config::parse(APP).unwrap().apps;
+        let board = serde_json::to_value(dashboard(&apps[0])).unwrap();
+        let panels = board["panels"].as_array().unwrap();
+        // (type, x, y, w): rows are h 1, the others h 8.
+        let expected = [
+            ("row", 0, 0, 24),
+            ("timeseries", 0, 1, 8),
+            ("timeseries", 8, 1, 8),
+            ("timeseries", 16, 1, 8),
+            ("row", 0, 9, 24),
+            ("timeseries", 0, 10, 12),
+            ("timeseries", 12, 10, 12),
+            ("row", 0, 18, 24),
+            ("timeseries", 0, 19, 12),
+            ("timeseries", 12, 19, 12),
+            ("row", 0, 27, 24),
+            ("timeseries", 0, 28, 12),
+            ("timeseries", 12, 28, 12),
+            ("row", 0, 36, 24),
+            ("table", 0, 37, 24),
+            ("row", 0, 45, 24),
+            ("timeseries", 0, 46, 12),
+            ("timeseries", 12, 46, 12),
+        ];
+        assert_eq!(panels.len(), expected.len(), "{board}");
+        for (i, (p, (kind, x, y, w))) in panels.iter().zip(expected).enumerate() {
+            let h = if kind == "row" { 1 } else { 8 };
+            assert_eq!(p["type"], kind, "panel {i}");
+            assert_eq!(p["id"], i + 1, "panel {i}");
+            assert_eq!(
+                p["gridPos"],
+                serde_json::json!({ "h": h, "w": w, "x": x, "y": y }),
+                "panel {i}: {}",
+                p["title"]
+            );
+        }
+    }
+
+    /// Each panel's queries, stated by hand: refIds A, B, C…; time series draw range queries
+    /// with a legend, the latency panels asking for exemplars; the table asks for instant
+    /// queries in table format, merged and renamed from `Value #<refId>` to its columns.
+    #[test]
+    fn each_panel_asks_grafana_for_what_it_draws() {
+        let apps = Config::parse(APP).unwrap().apps;
+        let board = serde_json::to_value(dashboard(&apps[0])).unwrap();
+        let mut exemplars = Vec::new();
+        for p in board["panels"].as_array().unwrap() {
+            let title = p["title"].as_str().unwrap();
+            let targets = p["targets"].as_array().cloned().unwrap_or_default();
+            for (t, id) in targets.iter().zip(["A", "B", "C"]) {
+                assert_eq!(t["refId"], id, "{title}");
+                assert!(t["expr"].as_str().is_some_and(|e| !e.is_empty()), "{title}");
+            }
+            match p["type"].as_str().unwrap() {
+                "row" => assert!(targets.is_empty(), "{title}"),
+                "timeseries" => {
+                    assert!(!targets.is_empty(), "{title}");
+                    for t in targets {
+                        assert_eq!(t["range"], true, "{title}");
+                        assert_eq!(t["instant"], false, "{title}");
+                        assert!(t["legendFormat"].is_string(), "{title}");
+                        assert_eq!(t.get("format"), None, "{title}");
+                        if t["exemplar"] == true {
+                            exemplars.push(title.to_owned());
+                        }
+                    }
+                    assert!(p["fieldConfig"]["defaults"]["unit"].is_string(), "{title}");
+                    assert!(p["options"]["legend"].is_object(), "{title}: {p}");
+                }
+                "table" => {
+                    assert_eq!(targets.len(), 3, "{title}");
+                    for t in targets {
+                        assert_eq!(t["instant"], true, "{title}");
+                        assert_eq!(t["range"], false, "{title}");
+                        assert_eq!(t["format"], "table", "{title}");
+                        assert_eq!(t.get("legendFormat"), None, "{title}");
+                    }
+                    assert_eq!(p["fieldConfig"]["overrides"].as_array().unwrap().len(), 3);
+                    assert_eq!(p["options"]["sortBy"][0]["displayName"], "req/s");
+                    let t = &p["transformations"];
+                    assert_eq!(t[0]["id"], "merge", "{t}");
+                    assert_eq!(
+                        t[1]["options"]["renameByName"],
+                        serde_json::json!({ "Value #A": "req/s", "Value #B": "5xx ratio", "Value #C": "p95" }),
+                        "{t}"
+                    );
+                }
+                other => panic!("{title}: a {other} panel"),
+            }
+        }
+        // The p50/p95/p99 panel's three targets and the per-route p95's one.
+        assert_eq!(exemplars.len(), 4, "{exemplars:?}");
+        exemplars.dedup();
+        assert_eq!(exemplars.len(), 2, "{exemplars:?}");
+    }
+
+    /// The frame: uid from the prefix, title, the three variables, and the size panels'
+    /// descriptions following the sizes' shape (summaries by default, histograms on demand).
+    #[test]
+    fn the_frame_and_descriptions_follow_the_config() {
+        let apps = Config::parse(APP).unwrap().apps;
+        let board = serde_json::to_value(dashboard(&apps[0])).unwrap();
+        assert_eq!(board["uid"], "redmetrics-a");
+        assert_eq!(board["title"], format!("{} · HTTP", apps[0].title));
+        let vars: Vec<&str> = board["templating"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(vars, ["datasource", "namespace", "job"]);
+        assert_eq!(board["templating"]["list"][1]["current"]["value"], "a-ns");
+        assert_eq!(
+            board["templating"]["list"][2]["query"]["query"],
+            "label_values(a_http_requests_total{namespace=\"$namespace\"}, job)"
+        );
+        let size = |board: &serde_json::Value| {
+            board["panels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| {
+                    p["title"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("Request size"))
+                })
+                .map(|p| p["description"].clone())
+                .unwrap_or_else(|| panic!("no request size panel: {board}"))
+        };
+        assert_eq!(
+            size(&board),
+            "Request body bytes per route: average over all pods, and the highest per-pod p99."
+        );
+        let histograms = format!("{APP}[apps.metrics]\nsizes = \"histogram\"\n");
+        let apps = Config::parse(&histograms).unwrap().apps;
+        let board = serde_json::to_value(dashboard(&apps[0])).unwrap();
+        assert_eq!(
+            size(&board),
+            "Request body bytes per route: average and p99 over all pods (histogram_quantile over the size buckets)."
+        );
+        let long = APP.replace(
+            "name = \"a\"",
+            "name = \"a\"\nprefix = \"a_very_long_prefix_of_forty_characters_and_more\"",
+        );
+        let apps = Config::parse(&long).unwrap().apps;
+        assert_eq!(uid(&apps[0]), "redmetrics-a-very-long-prefix-of-forty-c");
+    }
 }

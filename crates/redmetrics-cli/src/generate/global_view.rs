@@ -123,3 +123,74 @@ pub(crate) fn header(r: &Resolved) -> String {
         app = r.app.name
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use regex_automata::meta::Regex;
+
+    use super::{global_view, header};
+    use crate::config::Config;
+
+    /// Whether the keep regex `re` keeps the series `name`: relabelling anchors the regex at
+    /// both ends, as Prometheus' `relabel_config` does.
+    fn keeps(re: &serde_json::Value, name: &str) -> bool {
+        let re = re.as_str().expect("a regex string");
+        Regex::new(&format!("^(?:{re})$"))
+            .expect("a valid regex")
+            .is_match(name)
+    }
+
+    /// The fragments of the repository's ReviewMaps, stated by hand: the federation, the
+    /// recorded remote write and the stack's values keep recorded series (`level:metric:
+    /// operation`) and no raw one; the agent's keep-list keeps the raw series the rules read
+    /// (and `up`) and no recorded one.
+    #[test]
+    fn each_fragment_keeps_the_series_its_side_needs() {
+        let text = include_str!("../../../../redmetrics.toml");
+        let r = Config::parse(text).unwrap().apps.remove(0);
+        assert_eq!(r.app.name, "reviewmaps");
+        let v = global_view(&r);
+        let recorded = [
+            "namespace_job:reviewmaps_http_requests:rate5m",
+            "namespace_job_slo:reviewmaps_sli_error:burn_rate1h",
+            "namespace_job_slo:reviewmaps_error_budget:remaining",
+        ];
+        let raw = [
+            "reviewmaps_http_requests_total",
+            "reviewmaps_http_request_duration_seconds_count",
+            "reviewmaps_http_request_duration_seconds_bucket",
+            "up",
+        ];
+        let recorded_keep = &v["remote_write_recorded"]["write_relabel_configs"][0];
+        let agent_keep = &v["remote_write_agent"]["write_relabel_configs"][0];
+        let stack_keep = &v["kube_prometheus_stack"]["prometheus"]["prometheusSpec"]["remoteWrite"]
+            [0]["writeRelabelConfigs"][0];
+        for keep in [recorded_keep, agent_keep] {
+            assert_eq!(keep["action"], "keep");
+            assert_eq!(keep["source_labels"], serde_json::json!(["__name__"]));
+        }
+        for name in recorded {
+            assert!(keeps(&recorded_keep["regex"], name), "{name}: {v}");
+            assert!(keeps(&stack_keep["regex"], name), "{name}: {v}");
+            assert!(!keeps(&agent_keep["regex"], name), "{name}: {v}");
+        }
+        for name in raw {
+            assert!(!keeps(&recorded_keep["regex"], name), "{name}: {v}");
+            assert!(keeps(&agent_keep["regex"], name), "{name}: {v}");
+        }
+        let federation = &v["federation"];
+        assert_eq!(federation["job_name"], "federate-reviewmaps");
+        let selector = federation["params"]["match[]"][0].as_str().unwrap();
+        let names = selector
+            .strip_prefix("{__name__=~\"")
+            .and_then(|s| s.strip_suffix("\",namespace=\"reviewmaps\",job=\"reviewmaps-server\"}"))
+            .unwrap_or_else(|| panic!("{selector}"));
+        for name in recorded {
+            assert!(keeps(&names.into(), name), "{name}: {selector}");
+        }
+        assert!(!keeps(&names.into(), raw[0]), "{selector}");
+        let header = header(&r);
+        assert!(header.contains("SLOs of reviewmaps.\n"), "{header}");
+        assert!(header.contains("deploy/reviewmaps/rules.yaml"), "{header}");
+    }
+}

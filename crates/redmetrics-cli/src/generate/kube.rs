@@ -172,8 +172,11 @@ alertmanager:
 
 #[cfg(test)]
 mod tests {
-    use super::stack_values;
+    use serde_json::json;
+
+    use super::{dashboard_config_map, prometheus_rule, service_monitor, stack_values};
     use crate::config::Config;
+    use crate::generate::rules::rules;
 
     const APP: &str =
         "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n";
@@ -241,5 +244,70 @@ mod tests {
                 "{left_alone}"
             );
         }
+    }
+
+    /// One app whose objects live in the stack's namespace, its Service labelled `tier: api`.
+    const SHOP: &str = "[stack]\nrelease = \"kps\"\n[[apps]]\nname = \"shop\"\n\
+        namespace = \"shop-ns\"\nservice = \"shop-server\"\nport = \"web\"\n\
+        service_monitor_namespace = \"monitoring\"\n[apps.service_labels]\ntier = \"api\"\n";
+
+    /// The metadata and selectors of the three objects, stated by hand: the app's three labels
+    /// everywhere, `release` only on what the stack's Prometheus selects by it (ServiceMonitor,
+    /// PrometheusRule; the Grafana sidecar selects the ConfigMap by `grafana_dashboard`), and a
+    /// namespace selector only when the ServiceMonitor sits outside the app's namespace.
+    #[test]
+    fn each_object_carries_the_labels_and_selectors_its_reader_needs() {
+        let apps = Config::parse(SHOP).unwrap().apps;
+        let r = &apps[0];
+        let app_labels = json!({
+            "app.kubernetes.io/name": "shop-server",
+            "app.kubernetes.io/part-of": "shop",
+            "app.kubernetes.io/managed-by": "redmetrics",
+        });
+        let mut released = app_labels.clone();
+        released["release"] = json!("kps");
+
+        let sm = serde_json::to_value(service_monitor(r)).unwrap();
+        assert_eq!(sm["kind"], "ServiceMonitor");
+        assert_eq!(sm["metadata"]["name"], "shop-server");
+        assert_eq!(sm["metadata"]["namespace"], "monitoring");
+        assert_eq!(sm["metadata"]["labels"], released);
+        assert_eq!(
+            sm["spec"]["selector"],
+            json!({ "matchLabels": { "tier": "api" } })
+        );
+        assert_eq!(
+            sm["spec"]["namespaceSelector"],
+            json!({ "matchNames": ["shop-ns"] })
+        );
+        assert_eq!(sm["spec"]["endpoints"][0]["port"], "web");
+
+        let rule = prometheus_rule(r, &rules(r));
+        assert_eq!(rule["kind"], "PrometheusRule");
+        assert_eq!(rule["metadata"]["name"], "shop-server-rules");
+        assert_eq!(rule["metadata"]["namespace"], "monitoring");
+        assert_eq!(rule["metadata"]["labels"], released);
+        assert!(rule["spec"]["groups"].is_array(), "{rule}");
+
+        let cm = dashboard_config_map(r, "{}", None);
+        let mut sidecar = app_labels.clone();
+        sidecar["grafana_dashboard"] = json!("1");
+        assert_eq!(cm["kind"], "ConfigMap");
+        assert_eq!(cm["metadata"]["name"], "shop-dashboard");
+        assert_eq!(cm["metadata"]["namespace"], "monitoring");
+        assert_eq!(cm["metadata"]["labels"], sidecar);
+        assert_eq!(cm["data"], json!({ "shop-dashboard.json": "{}" }));
+
+        // In the app's own namespace, no namespace selector: the operator's default is the
+        // ServiceMonitor's namespace.
+        let own = SHOP.replace("service_monitor_namespace = \"monitoring\"\n", "");
+        let apps = Config::parse(&own).unwrap().apps;
+        let sm = serde_json::to_value(service_monitor(&apps[0])).unwrap();
+        assert_eq!(sm["metadata"]["namespace"], "shop-ns");
+        assert_eq!(
+            sm["spec"]["namespaceSelector"],
+            serde_json::Value::Null,
+            "{sm}"
+        );
     }
 }

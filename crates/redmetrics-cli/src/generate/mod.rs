@@ -271,3 +271,140 @@ pub(crate) fn drift(dir: &Path, artifacts: &Artifacts) -> Vec<PathBuf> {
         .map(|(path, _)| path.clone())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// Two files, one in a subdirectory.
+    fn two() -> Artifacts {
+        BTreeMap::from([
+            (PathBuf::from("app/rules.yaml"), "groups: []\n".to_owned()),
+            (PathBuf::from("top.json"), "{}\n".to_owned()),
+        ])
+    }
+
+    /// Writing, as the file system reports it: each file with its content, `rw-r--r--` when
+    /// new; written again over itself (existing directories and files on the way are fine),
+    /// a file keeps the mode its owner gave it; and `drift` names exactly the files missing,
+    /// changed or replaced by a link.
+    #[test]
+    fn write_then_drift_as_the_file_system_sees_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let files = two();
+        assert_eq!(drift(d, &files).len(), 2, "nothing written yet");
+        write(d, &files).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.join("app/rules.yaml")).unwrap(),
+            "groups: []\n"
+        );
+        assert_eq!(std::fs::read_to_string(d.join("top.json")).unwrap(), "{}\n");
+        assert_eq!(mode(&d.join("top.json")), 0o644);
+        assert_eq!(drift(d, &files), Vec::<PathBuf>::new());
+        std::fs::set_permissions(d.join("top.json"), std::fs::Permissions::from_mode(0o640))
+            .unwrap();
+        write(d, &files).unwrap();
+        assert_eq!(mode(&d.join("top.json")), 0o640);
+        assert_eq!(mode(&d.join("app/rules.yaml")), 0o644);
+        std::fs::write(d.join("top.json"), "changed").unwrap();
+        assert_eq!(drift(d, &files), [PathBuf::from("top.json")]);
+        // A link in a file's place, to a file with the right content, is drift too.
+        std::fs::write(d.join("elsewhere"), "{}\n").unwrap();
+        std::fs::remove_file(d.join("top.json")).unwrap();
+        std::os::unix::fs::symlink(d.join("elsewhere"), d.join("top.json")).unwrap();
+        assert_eq!(drift(d, &files), [PathBuf::from("top.json")]);
+    }
+
+    /// What `write` refuses, leaving the file system as it was: a path leaving the directory,
+    /// a link on the way, a directory where a file goes, a file where a directory is needed.
+    #[test]
+    fn write_refuses_paths_that_leave_the_directory_or_do_not_fit() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("out");
+        std::fs::create_dir(&d).unwrap();
+        let one = |path: &str| BTreeMap::from([(PathBuf::from(path), "x\n".to_owned())]);
+        let e = write(&d, &one("../escaped")).unwrap_err().to_string();
+        assert!(e.contains("leaves"), "{e}");
+        assert!(!dir.path().join("escaped").exists());
+        std::fs::create_dir(dir.path().join("target")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("target"), d.join("link")).unwrap();
+        let e = write(&d, &one("link/file")).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(!dir.path().join("target/file").exists());
+        std::fs::create_dir(d.join("a-dir")).unwrap();
+        let e = write(&d, &one("a-dir")).unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
+        std::fs::write(d.join("a-file"), "kept").unwrap();
+        let e = write(&d, &one("a-file/below")).unwrap_err().to_string();
+        assert!(e.contains("not a directory"), "{e}");
+        assert_eq!(std::fs::read_to_string(d.join("a-file")).unwrap(), "kept");
+    }
+
+    /// The serializers' text, stated by hand: the generated-file header, then YAML or
+    /// pretty JSON with a trailing newline, a comment between header and document.
+    #[test]
+    fn each_format_is_written_as_stated() {
+        let v = json!({ "a": 1 });
+        assert_eq!(json(&v).unwrap(), "{\n  \"a\": 1\n}\n");
+        assert_eq!(yaml(&v).unwrap(), format!("{YAML_HEADER}a: 1\n"));
+        assert_eq!(
+            commented_yaml("# why\n", &v).unwrap(),
+            format!("{YAML_HEADER}# why\na: 1\n")
+        );
+    }
+
+    /// Every file `generate` writes for the repository's config, by path (stated by hand from
+    /// the README's list), and nothing else but the chart's templates.
+    #[test]
+    fn the_artifacts_are_the_documented_files() {
+        let apps = Config::parse(include_str!("../../../../redmetrics.toml"))
+            .unwrap()
+            .apps;
+        let out = artifacts(&apps).unwrap();
+        let mut expected = vec![
+            "alertmanager.yaml".to_owned(),
+            "kube-prometheus-stack-values.yaml".to_owned(),
+        ];
+        for app in ["reviewmaps", "ojeomneo"] {
+            for f in [
+                "alertmanager.yaml",
+                "alertmanagerconfig.yaml",
+                "dashboard-configmap.yaml",
+                "dashboard.json",
+                "global-view.yaml",
+                "prometheusrule.yaml",
+                "rules.test.yaml",
+                "rules.yaml",
+                "servicemonitor.yaml",
+                "slo-dashboard.json",
+            ] {
+                expected.push(format!("{app}/{f}"));
+            }
+        }
+        for f in [
+            "alerting.yaml",
+            "dashboard.json",
+            "global-view.yaml",
+            "rules.yaml",
+        ] {
+            expected.push(format!("helm/redmetrics-service/files/{f}"));
+        }
+        for (path, _) in chart::static_files() {
+            expected.push(format!("helm/redmetrics-service/{path}"));
+        }
+        expected.sort();
+        let got: Vec<String> = out.keys().map(|p| p.display().to_string()).collect();
+        assert_eq!(got, expected);
+        assert!(out.values().all(|text| !text.is_empty()));
+    }
+}

@@ -676,3 +676,193 @@ mod matcher_table {
         }
     }
 }
+
+/// The AlertmanagerConfig side and the burn-rate inhibitions, stated by hand for the
+/// repository's config, and the combined plain configuration routed by amtool.
+#[cfg(test)]
+mod by_hand {
+    use std::process::Command;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn apps() -> Vec<Resolved> {
+        Config::parse(include_str!("../../../../redmetrics.toml"))
+            .unwrap()
+            .apps
+    }
+
+    /// `name = value` matchers in the CRD's form.
+    fn crd(m: &[(&str, &str)]) -> Value {
+        json!(
+            m.iter()
+                .map(|(n, v)| json!({ "name": n, "matchType": "=", "value": v }))
+                .collect::<Vec<_>>()
+        )
+    }
+
+    /// The default windows (critical 1h/5m and 6h/30m, warning 1d/2h and 3d/6h): in each
+    /// severity the fastest pair inhibits the slower one, and no pair inhibits itself (a rule
+    /// whose sides match the same alerts, which Alertmanager ignores, so only a hand-written
+    /// list can tell it is there).
+    #[test]
+    fn the_fastest_burn_pair_of_each_severity_inhibits_the_slower_one() {
+        let r = &apps()[0];
+        let longs: Vec<(String, String)> = slo_inhibitions(r)
+            .into_iter()
+            .map(|(source, target)| {
+                assert_eq!(source[0], ("alertname", "=", ERROR_BUDGET_BURN.to_owned()));
+                assert_eq!(target[0], ("alertname", "=", ERROR_BUDGET_BURN.to_owned()));
+                assert_eq!((source.len(), target.len()), (2, 2));
+                (source[1].2.clone(), target[1].2.clone())
+            })
+            .collect();
+        let pairs = [("1h", "6h"), ("1d", "3d")].map(|(a, b)| (a.to_owned(), b.to_owned()));
+        assert_eq!(longs, pairs);
+    }
+
+    /// The AlertmanagerConfig of ReviewMaps: labelled for the stack's release, routed by
+    /// severity under the job's matcher, each receiver's secrets by Secret reference, and the
+    /// four inhibition rules in the CRD's matcher form.
+    #[test]
+    fn the_alertmanager_config_is_the_routing_in_the_crds_terms() {
+        let r = &apps()[0];
+        let amc = alertmanager_config(r).expect("reviewmaps has [notify]");
+        assert_eq!(amc["kind"], "AlertmanagerConfig");
+        assert_eq!(
+            amc["metadata"]["labels"],
+            json!({
+                "app.kubernetes.io/name": "reviewmaps-server",
+                "app.kubernetes.io/part-of": "reviewmaps",
+                "app.kubernetes.io/managed-by": "redmetrics",
+                "release": "kube-prometheus-stack",
+            })
+        );
+        let route = &amc["spec"]["route"];
+        assert_eq!(route["receiver"], "reviewmaps-warning");
+        assert_eq!(route["matchers"], crd(&[("job", "reviewmaps-server")]));
+        assert_eq!(
+            route["routes"],
+            json!([
+                { "receiver": "reviewmaps-critical", "matchers": crd(&[("severity", "critical")]) },
+                { "receiver": "reviewmaps-warning", "matchers": crd(&[("severity", "warning")]) },
+            ])
+        );
+        let secret = |key: &str| json!({ "name": "alertmanager-receivers", "key": key });
+        let receivers = amc["spec"]["receivers"].as_array().unwrap();
+        assert_eq!(receivers.len(), 2);
+        for (rec, name, pagerduty) in [
+            (&receivers[0], "reviewmaps-critical", true),
+            (&receivers[1], "reviewmaps-warning", false),
+        ] {
+            assert_eq!(rec["name"], name);
+            assert_eq!(
+                rec["slackConfigs"][0]["apiURL"],
+                secret("slack-api-url"),
+                "{rec}"
+            );
+            assert_eq!(
+                rec["slackConfigs"][0]["channel"], "#reviewmaps-alerts",
+                "{rec}"
+            );
+            assert_eq!(
+                rec["emailConfigs"][0]["authPassword"],
+                secret("smtp-password"),
+                "{rec}"
+            );
+            assert_eq!(
+                rec["emailConfigs"][0]["to"], "reviewmaps-oncall@example.com",
+                "{rec}"
+            );
+            let pd = &rec["pagerdutyConfigs"][0]["routingKey"];
+            if pagerduty {
+                assert_eq!(*pd, secret("pagerduty-routing-key"), "{rec}");
+            } else {
+                assert_eq!(rec.get("pagerdutyConfigs"), None, "{rec}");
+            }
+        }
+        let burn = |long: &str| crd(&[("alertname", ERROR_BUDGET_BURN), ("long_window", long)]);
+        let rules = &amc["spec"]["inhibitRules"];
+        assert_eq!(rules.as_array().map(Vec::len), Some(4), "{rules}");
+        assert_eq!(
+            rules[0]["sourceMatch"],
+            crd(&[("alertname", TARGET_DOWN), ("severity", "critical")])
+        );
+        assert_eq!(rules[0]["equal"], json!(["namespace", "job"]));
+        assert_eq!(rules[2]["sourceMatch"], burn("1h"));
+        assert_eq!(rules[2]["targetMatch"], burn("6h"));
+        assert_eq!(rules[3]["sourceMatch"], burn("1d"));
+        assert_eq!(rules[3]["targetMatch"], burn("3d"));
+        assert_eq!(rules[3]["equal"], json!(["namespace", "job", "slo"]));
+        // The chart's alerting file carries the same four rules.
+        let chart = chart_alerting(r);
+        assert_eq!(chart["inhibitRules"], *rules);
+        assert!(
+            chart["messages"]["title"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+        // An app whose stack has no release label gets none.
+        let mut bare = r.clone();
+        bare.stack.release = String::new();
+        let amc = alertmanager_config(&bare).unwrap();
+        assert_eq!(amc["metadata"]["labels"].get("release"), None, "{amc}");
+    }
+
+    /// `deploy/alertmanager.yaml` for both apps, as amtool routes it: each app's alerts by
+    /// severity to its own receivers, anything else to the first app's warning receiver.
+    #[test]
+    fn amtool_routes_both_apps_through_the_combined_configuration() {
+        let all = plain_config_all(&apps(), &Endpoints::default()).expect("both have [notify]");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alertmanager.yaml");
+        std::fs::write(&file, serde_saphyr::to_string(&all).unwrap()).unwrap();
+        let route = |labels: &[&str]| {
+            let out = Command::new("amtool")
+                .args(["config", "routes", "test", "--config.file"])
+                .arg(&file)
+                .args(labels)
+                .output()
+                .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        for (ns, job, severity, receiver) in [
+            (
+                "reviewmaps",
+                "reviewmaps-server",
+                "critical",
+                "reviewmaps-critical",
+            ),
+            (
+                "reviewmaps",
+                "reviewmaps-server",
+                "warning",
+                "reviewmaps-warning",
+            ),
+            (
+                "ojeomneo",
+                "ojeomneo-server",
+                "critical",
+                "ojeomneo-critical",
+            ),
+            ("ojeomneo", "ojeomneo-server", "warning", "ojeomneo-warning"),
+            ("other", "other", "critical", "reviewmaps-warning"),
+        ] {
+            let labels = [
+                format!("namespace={ns}"),
+                format!("job={job}"),
+                format!("severity={severity}"),
+            ];
+            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+            assert_eq!(route(&labels), receiver, "{labels:?}");
+        }
+        assert_eq!(all["inhibit_rules"].as_array().map(Vec::len), Some(8));
+    }
+}

@@ -238,3 +238,51 @@ pub(crate) fn values_schema() -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use serde_json::json;
+
+    use super::values_schema;
+
+    /// Python's jsonschema (the judge `crd_judge` uses) reads the schema as valid draft-07,
+    /// every subschema an object as the metaschema requires, and judges values as Helm would:
+    /// a port name passes; a port number, a misspelt key and a bad duration do not.
+    #[test]
+    fn jsonschema_accepts_the_schema_and_judges_values_by_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("values.schema.json");
+        std::fs::write(&file, values_schema()).unwrap();
+        let cases = json!([
+            [true, {
+                "service": { "portName": "http", "port": 80 },
+                "metrics": { "serviceMonitor": { "interval": "30s" } },
+            }],
+            [false, { "service": { "portName": "3000" } }],
+            [false, { "metrics": { "serviceMonitr": { "enabled": true } } }],
+            [false, { "metrics": { "serviceMonitor": { "interval": "30 seconds" } } }],
+        ]);
+        let script = "import json, sys\n\
+            from jsonschema import Draft7Validator\n\
+            schema = json.load(open(sys.argv[1]))\n\
+            Draft7Validator.check_schema(schema)\n\
+            judge = Draft7Validator(schema)\n\
+            for ok, values in json.loads(sys.argv[2]):\n\
+            \x20   errors = [e.message for e in judge.iter_errors(values)]\n\
+            \x20   assert (not errors) == ok, (ok, values, errors)\n";
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .arg(&file)
+            .arg(cases.to_string())
+            .output()
+            .expect("python3 with jsonschema is installed by scripts/test");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

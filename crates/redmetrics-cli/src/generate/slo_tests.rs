@@ -344,3 +344,93 @@ pub(crate) fn header(r: &Resolved) -> String {
         r.app.name
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::config::Config;
+
+    /// One objective of 0.75 (a budget of exactly 1/4) and one window pair of 10m/5m at
+    /// factor 2, `for` 1m: a burn of exactly 2 is an error ratio of exactly 0.5, and every
+    /// figure below is exact in binary.
+    const EXACT: &str = "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n\
+        [apps.slo]\navailability_objective = 0.75\n\
+        [[apps.slo.windows]]\nlong = \"10m\"\nshort = \"5m\"\nfactor = 2.0\nfor = \"1m\"\nseverity = \"critical\"\n";
+
+    /// A burn rate exactly at the factor does not fire: the rule's `>` is strict, in both
+    /// windows. Each profile holds one window at exactly 2 at 10m and 11m while the other is
+    /// above it (worked out by hand: `(0.75 + 4 × 0.125 + 5 × 0.75) / 10 = 0.5`, and so on), so
+    /// nothing may fire at 11m; promtool, running the generated rules over the same series,
+    /// must agree with that expectation.
+    #[test]
+    fn a_burn_exactly_at_the_factor_does_not_fire_under_promtool() {
+        let r = Config::parse(EXACT).unwrap().apps.remove(0);
+        let slo = r.slo.as_ref().unwrap();
+        let o = &slo.objectives[0];
+        assert_eq!(o.budget(), 0.25);
+        let t = 11 * STEP_MS;
+        // The long window at exactly 0.5 (10m and 11m), the short one at 0.75.
+        let long_at = Profile(
+            [0.75, 0.125, 0.125, 0.125, 0.125]
+                .into_iter()
+                .chain([0.75; 6])
+                .collect(),
+        );
+        // The short window at exactly 0.5 (10m and 11m), the long one at 0.625 and 0.6: the
+        // alert that fired from 2m resolves at 10m.
+        let short_at = Profile([0.75; 5].into_iter().chain([0.5; 6]).collect());
+        assert_eq!(long_at.ratio(t, 10 * STEP_MS), Some(0.5));
+        assert_eq!(short_at.ratio(t, 5 * STEP_MS), Some(0.5));
+        let mut cases = Vec::new();
+        for (name, profile) in [
+            ("long at the factor", &long_at),
+            ("short at the factor", &short_at),
+        ] {
+            assert!(profile.firing(slo, o, t).is_empty(), "{name}");
+            assert!(profile.firing(slo, o, 10 * STEP_MS).is_empty(), "{name}");
+            cases.push(case(&r, slo, o, name.to_owned(), profile, &[t]));
+        }
+        assert_eq!(
+            short_at.firing(slo, o, 9 * STEP_MS).len(),
+            1,
+            "fires before"
+        );
+        cases.push(case(
+            &r,
+            slo,
+            o,
+            "fired before".to_owned(),
+            &short_at,
+            &[9 * STEP_MS],
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("rules.yaml"),
+            super::super::rules_yaml(&r).unwrap(),
+        )
+        .unwrap();
+        let tests = json!({
+            "rule_files": ["rules.yaml"],
+            "evaluation_interval": minutes(STEP_MS),
+            "tests": cases,
+        });
+        std::fs::write(
+            dir.path().join("rules.test.yaml"),
+            serde_saphyr::to_string(&tests).unwrap(),
+        )
+        .unwrap();
+        let out = Command::new("promtool")
+            .args(["test", "rules", "rules.test.yaml"])
+            .current_dir(dir.path())
+            .output()
+            .expect("promtool (Debian prometheus) is installed by scripts/test");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
