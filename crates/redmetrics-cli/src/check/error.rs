@@ -114,3 +114,55 @@ impl RequestFailure {
         Self::Other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::*;
+
+    /// A refused connection is found however deep the chain wraps it (an I/O error inside
+    /// an I/O error is opened with `get_ref`); another I/O error, or none, is no kind.
+    #[test]
+    fn a_refused_connection_is_told_apart_from_other_io_errors() {
+        let refused = Error::from(ErrorKind::ConnectionRefused);
+        assert_eq!(RequestFailure::of(&refused), RequestFailure::Refused);
+        let wrapped = Error::other(Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(RequestFailure::of(&wrapped), RequestFailure::Refused);
+        let reset = Error::from(ErrorKind::ConnectionReset);
+        assert_eq!(RequestFailure::of(&reset), RequestFailure::Other);
+        let wrapped_reset = Error::other(Error::from(ErrorKind::ConnectionReset));
+        assert_eq!(RequestFailure::of(&wrapped_reset), RequestFailure::Other);
+        let untrusted = Error::other(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert_eq!(RequestFailure::of(&untrusted), RequestFailure::Untrusted);
+    }
+
+    /// Each kind's message ends with its own fix line; a failure of no kind has none.
+    #[test]
+    fn each_request_failure_prints_its_fix() {
+        let message = |kind| {
+            CheckError::Request {
+                url: "http://a:1/metrics".into(),
+                reason: "boom".into(),
+                kind,
+            }
+            .to_string()
+        };
+        assert_eq!(message(RequestFailure::Other), "http://a:1/metrics: boom");
+        assert_eq!(
+            message(RequestFailure::Unresolved),
+            "http://a:1/metrics: boom\n  fix: the host name does not resolve: check its spelling, or use an IP address"
+        );
+        assert_eq!(
+            message(RequestFailure::Untrusted),
+            "http://a:1/metrics: boom\n  fix: the server's certificate is not trusted: give its CA with --cacert FILE (PEM)"
+        );
+        assert!(
+            message(RequestFailure::Refused).starts_with(
+                "http://a:1/metrics: boom\n  fix: nothing listens there: start the app"
+            ),
+        );
+    }
+}

@@ -207,3 +207,95 @@ pub(crate) fn with_scheme(url: &str) -> String {
         format!("http://{url}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpListener};
+
+    use super::*;
+
+    /// Serves `body` (announced by `Content-Length` when `length`) to every request, on
+    /// loopback.
+    fn serve(body: &'static str, length: bool) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().expect("its address");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let head = if length {
+                    format!("content-length: {}\r\n", body.len())
+                } else {
+                    String::new()
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n{head}connection: close\r\n\r\n{body}"
+                );
+            }
+        });
+        addr
+    }
+
+    /// A body of exactly the cap is read whole, announced or not; one byte more is refused.
+    #[tokio::test]
+    async fn a_body_of_exactly_the_cap_is_read_and_one_byte_more_is_not() {
+        const BODY: &str = "a_total 1\n";
+        for length in [true, false] {
+            let url = format!("http://{}/metrics", serve(BODY, length));
+            let at_cap = Scraper::new(&[], None, BODY.len(), None).expect("a client");
+            let f = at_cap.get(&url, "*/*").await.expect("read whole");
+            assert_eq!((f.status, &f.body[..]), (200, BODY.as_bytes()));
+            assert_eq!(f.content_type, "text/plain");
+            let below = Scraper::new(&[], None, BODY.len() - 1, None).expect("a client");
+            match below.get(&url, "*/*").await {
+                Err(CheckError::TooLarge { limit, .. }) => assert_eq!(limit, BODY.len() - 1),
+                other => panic!("length {length}: {other:?}"),
+            }
+        }
+    }
+
+    /// A host that does not resolve is told as such; a refused connection says what the
+    /// operating system said.
+    #[tokio::test]
+    async fn an_unresolved_host_and_a_refused_port_are_told_apart() {
+        let scraper = Scraper::new(&[], None, 1024, None).expect("a client");
+        match scraper
+            .get("http://no-such-host.invalid/metrics", "*/*")
+            .await
+        {
+            Err(CheckError::Request { reason, kind, .. }) => {
+                assert_eq!(kind, RequestFailure::Unresolved, "{reason}");
+                assert!(
+                    reason.starts_with("cannot resolve the host no-such-host.invalid: "),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A socket bound and held, never listening: the port is refused and no other
+        // process can take it meanwhile.
+        let held = tokio::net::TcpSocket::new_v4().expect("a socket");
+        held.bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("a loopback port");
+        let addr = held.local_addr().expect("its address");
+        match scraper.get(&format!("http://{addr}/"), "*/*").await {
+            Err(CheckError::Request { reason, kind, .. }) => {
+                assert_eq!(kind, RequestFailure::Refused, "{reason}");
+                assert!(reason.contains("Connection refused"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_is_taken_as_http() {
+        assert_eq!(
+            with_scheme("localhost:3000/metrics"),
+            "http://localhost:3000/metrics"
+        );
+        assert_eq!(with_scheme("https://a.example/m"), "https://a.example/m");
+    }
+}

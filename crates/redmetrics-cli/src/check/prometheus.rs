@@ -15,7 +15,7 @@ use super::{CheckError, Expected, sample_names};
 /// GETs an API path and returns its `data`.
 async fn api(base: &str, path: &str) -> Result<Value, CheckError> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
-    let f = get(&url, &[]).await?;
+    let f = get(&url).await?;
     let v: Value = match parse_json(&f.body) {
         Ok(v) => v,
         Err(JsonRefusal::OverBudget(message)) => {

@@ -165,7 +165,7 @@ pub(crate) async fn start(
 
 /// Whether `url` answers 200 (redirects do not count: a URL printed must show its page).
 pub(crate) async fn answers(url: &str) -> bool {
-    fetch::get(url, &[]).await.is_ok_and(|f| f.status == 200)
+    fetch::get(url).await.is_ok_and(|f| f.status == 200)
 }
 
 /// The first of `paths` under `base` that answers 200, as a full URL.

@@ -59,3 +59,67 @@ pub(super) fn openmetrics_check(f: &Fetched) -> Check {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::report::Status;
+
+    fn judged(status: u16, content_type: &str, body: &str) -> (Status, String, Vec<String>) {
+        let c = openmetrics_check(&Fetched {
+            status,
+            content_type: content_type.to_owned(),
+            body: body.to_owned().into(),
+        });
+        let messages = c.findings.iter().map(|f| f.message.clone()).collect();
+        (c.status, c.summary, messages)
+    }
+
+    const OM: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+    /// The summary counts families and, when there are any, exemplars.
+    #[test]
+    fn the_summary_names_exemplars_only_when_there_are_some() {
+        assert_eq!(
+            judged(200, OM, "# TYPE a counter\na_total 1\n# EOF\n"),
+            (
+                Status::Pass,
+                "1 families; parses, ends with # EOF".into(),
+                vec![]
+            )
+        );
+        assert_eq!(
+            judged(200, OM, "# TYPE a counter\na_total 1 # {trace_id=\"x\"} 1\n# EOF\n"),
+            (
+                Status::Pass,
+                "1 families; parses, ends with # EOF; 1 exemplars, all on counter `_total` and histogram `_bucket` samples"
+                    .into(),
+                vec![]
+            )
+        );
+    }
+
+    /// Another status fails; a 200 in another type is a fallback to text, not a failure;
+    /// an exposition without `# EOF` fails.
+    #[test]
+    fn a_refusal_fails_and_another_type_is_a_fallback() {
+        assert_eq!(
+            judged(406, OM, ""),
+            (
+                Status::Fail,
+                String::new(),
+                vec!["answered 406 to Prometheus' Accept header".into()]
+            )
+        );
+        assert_eq!(
+            judged(200, "text/plain; version=0.0.4", "a 1\n"),
+            (
+                Status::Pass,
+                "not offered (Content-Type `text/plain; version=0.0.4`); Prometheus falls back to text".into(),
+                vec![]
+            )
+        );
+        let (status, summary, _) = judged(200, OM, "# TYPE a counter\na_total 1\n");
+        assert_eq!((status, summary.as_str()), (Status::Fail, "does not parse"));
+    }
+}

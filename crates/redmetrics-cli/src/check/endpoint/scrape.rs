@@ -65,3 +65,87 @@ pub(super) fn scrape_check(f: &Fetched, expected: &Expected) -> Check {
     }
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::report::Status;
+
+    fn fetched(status: u16, content_type: &str, body: &str) -> Fetched {
+        Fetched {
+            status,
+            content_type: content_type.to_owned(),
+            body: body.to_owned().into(),
+        }
+    }
+
+    /// JSON and HTML are told by their `Content-Type` alone or by the body's first
+    /// character past whitespace alone; anything else may be a broken exposition.
+    #[test]
+    fn json_and_html_are_told_by_either_the_type_or_the_first_character() {
+        let json = |ct: &str| format!("this is not a metrics endpoint: it answered JSON ({ct})");
+        let html = |ct: &str| format!("this is not a metrics endpoint: it answered HTML ({ct})");
+        let cases = [
+            ("application/json", "a 1\n", Some(json("application/json"))),
+            ("text/plain", " \n\t{\"a\": 1}", Some(json("text/plain"))),
+            ("", "[1]", Some(json("no Content-Type"))),
+            (
+                "text/html; charset=utf-8",
+                "a 1\n",
+                Some(html("text/html; charset=utf-8")),
+            ),
+            ("", "\n<html>", Some(html("no Content-Type"))),
+            ("text/plain", "a{ 1\n", None),
+            ("text/plain", " a 1 <\n", None),
+            ("", "", None),
+        ];
+        for (ct, body, want) in cases {
+            assert_eq!(
+                not_metrics(&fetched(200, ct, body)),
+                want,
+                "{ct:?} {body:?}"
+            );
+        }
+    }
+
+    /// A 200 with a text `Content-Type` passes; another type warns; 401, 403, 404 and the
+    /// rest fail, each with its own message.
+    #[test]
+    fn the_status_and_type_of_the_answer_are_judged() {
+        let expected = Expected::Prefix("shop".into());
+        let judged = |status: u16, ct: &str| {
+            let c = scrape_check(&fetched(status, ct, ""), &expected);
+            let messages: Vec<String> = c.findings.iter().map(|f| f.message.clone()).collect();
+            (c.status, c.summary, messages)
+        };
+        assert_eq!(
+            judged(200, "text/plain; version=0.0.4"),
+            (
+                Status::Pass,
+                "HTTP 200, text/plain; version=0.0.4".into(),
+                vec![]
+            )
+        );
+        assert_eq!(
+            judged(200, "application/octet-stream"),
+            (
+                Status::Warn,
+                "HTTP 200, application/octet-stream".into(),
+                vec!["Content-Type is `application/octet-stream`".into()]
+            )
+        );
+        assert_eq!(
+            judged(403, ""),
+            (
+                Status::Fail,
+                "HTTP 403, no Content-Type".into(),
+                vec!["the endpoint refused the scrape (403)".into()]
+            )
+        );
+        assert_eq!(
+            judged(404, "text/plain").2,
+            ["nothing is served at this path (404)"]
+        );
+        assert_eq!(judged(500, "text/plain").2, ["the endpoint answered 500"]);
+    }
+}

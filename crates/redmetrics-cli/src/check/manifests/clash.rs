@@ -273,6 +273,8 @@ pub(super) fn clash_check(rules: &[&Object]) -> Check {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     #[test]
@@ -286,5 +288,45 @@ mod tests {
             Some("node-exporter")
         );
         assert_eq!(stack_group("RedmetricsTargetDown"), None);
+    }
+
+    fn rules(app: &str, name: &str, alerts: &[&str]) -> Object {
+        let rules: Vec<Value> = alerts
+            .iter()
+            .map(|a| json!({"alert": a, "expr": "vector(1)"}))
+            .collect();
+        Object {
+            value: json!({"kind": "PrometheusRule", "metadata": {"name": name, "labels": {"app": app}},
+                "spec": {"groups": [{"name": "g", "rules": rules}, {"name": "h", "rules": [{"record": "r", "expr": "vector(1)"}]}]}}),
+            namespace: "shop".to_owned(),
+        }
+    }
+
+    /// The stack's own rules are not judged; every other alert is counted, and one named
+    /// like a stack default fails, once per object.
+    #[test]
+    fn alerts_named_like_the_stacks_fail_unless_the_stack_defines_them() {
+        let stack = rules(STACK_APP, "stack", &["TargetDown", "Watchdog"]);
+        let mine = rules("shop", "mine", &["ShopDown", "ShopSlow"]);
+        let c = clash_check(&[&stack, &mine]);
+        assert_eq!(c.status, Status::Pass, "{:?}", c.findings);
+        assert_eq!(
+            c.summary,
+            "2 alert(s), none named like a kube-prometheus-stack default"
+        );
+        let clashing = rules("shop", "clash", &["TargetDown", "ShopDown", "TargetDown"]);
+        let c = clash_check(&[&stack, &mine, &clashing]);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            c.summary,
+            "alert names clash with kube-prometheus-stack's defaults"
+        );
+        let messages: Vec<&str> = c.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "PrometheusRule shop/clash defines alert TargetDown, which kube-prometheus-stack's general.rules already defines: two alerts under one name mix in routing, inhibition and silences"
+            ]
+        );
     }
 }

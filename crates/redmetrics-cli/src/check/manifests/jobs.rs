@@ -191,4 +191,61 @@ mod tests {
         );
         assert_eq!(c.status, Status::Pass);
     }
+
+    /// Only `job="…"` matchers count: a regex or a negative matcher on `job`, and the
+    /// metric's name, ask for no job.
+    #[test]
+    fn only_equality_matchers_on_job_are_asked_for() {
+        let rule = object(
+            json!({"kind": "PrometheusRule", "metadata": {"name": "r"}, "spec": {"groups": [{"name": "g", "rules": [
+                {"alert": "A", "expr": "up{job=\"a\"} + x_total{job=~\"b\",job!=\"c\"}"},
+                {"record": "r", "expr": "sum(rate(y_total{job=\"d\"}[1m]))"},
+                {"alert": "B", "expr": "up{"}
+            ]}]}}),
+        );
+        assert_eq!(
+            asked_jobs(&rule),
+            BTreeSet::from(["a".to_owned(), "d".to_owned()])
+        );
+    }
+
+    /// The summary counts the (namespace, job) pairs assigned when nothing fails.
+    #[test]
+    fn the_summary_counts_the_jobs_assigned() {
+        let svc = service();
+        let plain = monitor(json!({"selector": {"matchLabels": {"app": "shop"}}}));
+        let plain = Monitor::read(&plain).unwrap();
+        let c = job_check(std::slice::from_ref(&plain), &[&svc], &[]);
+        assert_eq!(
+            (c.status, c.summary.as_str()),
+            (
+                Status::Pass,
+                "no jobLabel renames a job the rules ask for (1 job(s) assigned)"
+            )
+        );
+        let renamed =
+            monitor(json!({"jobLabel": "app", "selector": {"matchLabels": {"app": "shop"}}}));
+        let renamed = Monitor::read(&renamed).unwrap();
+        let rule = object(
+            json!({"kind": "PrometheusRule", "metadata": {"name": "r"}, "spec": {"groups": [{"name": "g", "rules": [
+                {"alert": "A", "expr": "up{job!=\"shop-server\"} or up{job=~\"shop-server\"}"}
+            ]}]}}),
+        );
+        let c = job_check(std::slice::from_ref(&renamed), &[&svc], &[&rule]);
+        assert_eq!(c.status, Status::Pass, "{:?}", c.findings);
+        let rule = object(
+            json!({"kind": "PrometheusRule", "metadata": {"name": "r"}, "spec": {"groups": [{"name": "g", "rules": [
+                {"alert": "A", "expr": "up{job=\"shop-server\"}"}
+            ]}]}}),
+        );
+        let c = job_check(std::slice::from_ref(&renamed), &[&svc], &[&rule]);
+        assert_eq!(
+            (c.status, c.summary.as_str()),
+            (Status::Fail, "rules ask for a job Prometheus never assigns")
+        );
+        assert_eq!(
+            c.findings[0].message,
+            "PrometheusRule shop/r asks for job=\"shop-server\", but ServiceMonitor shop/shop names the job \"shop\" (jobLabel app: the Service's label, not its name): none of these alerts can fire"
+        );
+    }
 }

@@ -334,3 +334,172 @@ pub(super) fn dashboards_check(dashboards: &[(String, Value)], known: &Known) ->
     };
     c.summary(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn expectations(prefix: Option<&str>) -> Expectations {
+        Expectations {
+            metrics_path: None,
+            apps: Vec::new(),
+            stack_release: None,
+            prefix: prefix.map(str::to_owned),
+            namespace: "default".to_owned(),
+        }
+    }
+
+    fn known(prefix: Option<&str>) -> Known {
+        Known::new(&expectations(prefix), &[], &[], BTreeSet::new())
+    }
+
+    /// A PrometheusRule `shop/r` holding `rules`.
+    fn rule_object(rules: Value) -> Object {
+        Object {
+            value: json!({"kind": "PrometheusRule", "metadata": {"name": "r"},
+                "spec": {"groups": [{"name": "g", "rules": rules}]}}),
+            namespace: "shop".to_owned(),
+        }
+    }
+
+    fn messages(c: &Check) -> Vec<String> {
+        c.findings.iter().map(|f| f.message.clone()).collect()
+    }
+
+    /// Every kind of expression is walked down to its selectors: unary, parentheses,
+    /// aggregations (and their parameter), binary operators, calls, ranges and subqueries.
+    #[test]
+    fn every_selector_of_an_expression_is_found() {
+        let expr = parse_promql(
+            "-u + (p) + topk(scalar(k), a) + rate(m[1m]) + max_over_time(s[5m:1m]) + v",
+        )
+        .expect("parses");
+        let mut names = Vec::new();
+        metric_names(&expr, &mut names);
+        let names: BTreeSet<String> = names.into_iter().collect();
+        assert_eq!(
+            names,
+            ["a", "k", "m", "p", "s", "u", "v"]
+                .map(str::to_owned)
+                .into()
+        );
+    }
+
+    /// A name given as `__name__="…"` counts; a regex on `__name__`, or another label's
+    /// value, is no metric name.
+    #[test]
+    fn names_given_by_the_name_label_count_only_when_exact() {
+        let expr = parse_promql("{__name__=\"a\", job=\"b\"} + {__name__=~\"c.*\", job=\"d\"}")
+            .expect("parses");
+        let mut names = Vec::new();
+        metric_names(&expr, &mut names);
+        assert_eq!(names, ["a"]);
+    }
+
+    /// A rule reading a metric of the prefix's contract passes; a name the contract does
+    /// not define fails, naming the prefix. The summary counts the rules.
+    #[test]
+    fn rules_reference_only_the_contracts_metrics() {
+        let known = known(Some("shop"));
+        let rules = rule_object(json!([
+            {"alert": "A", "expr": "sum(rate(shop_http_requests_total[5m])) > 0"},
+            {"record": "b", "expr": "sum(shop_http_active_connections)"},
+        ]));
+        let c = rules_check(&[&rules], &known);
+        assert_eq!(c.status, Status::Pass, "{:?}", messages(&c));
+        assert_eq!(
+            c.summary,
+            "2 rule expressions parse and reference only metrics the contract defines"
+        );
+        let rules = rule_object(json!([
+            {"alert": "A", "expr": "sum(rate(shop_http_request_total[5m])) > 0"},
+            {"alert": "B"},
+        ]));
+        let c = rules_check(&[&rules], &known);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.summary, "rule expressions that cannot work");
+        assert_eq!(
+            messages(&c),
+            [
+                "PrometheusRule shop/r rule A: references shop_http_request_total",
+                "PrometheusRule shop/r rule B has no expr",
+            ]
+        );
+        assert_eq!(
+            c.findings[0].fix.as_deref(),
+            Some(
+                "the contract for prefix shop defines no such metric: a typo, or the wrong prefix"
+            )
+        );
+    }
+
+    /// A query reading the latency histogram in one form only warns; both forms joined by
+    /// `or` pass; a recording rule named after one form may read that form alone.
+    #[test]
+    fn the_latency_histogram_is_read_in_both_forms() {
+        let known = known(Some("shop"));
+        let h = "shop_http_request_duration_seconds";
+        let classic = format!("histogram_quantile(0.9, sum by (le) (rate({h}_bucket[5m])))");
+        let native = format!("histogram_quantile(0.9, sum(rate({h}[5m])))");
+        let rules = rule_object(json!([
+            {"alert": "Classic", "expr": format!("{classic} > 1")},
+            {"alert": "Native", "expr": format!("{native} > 1")},
+            {"alert": "Both", "expr": format!("({classic} or {native}) > 1")},
+            {"alert": "Neither", "expr": "shop_http_requests_total > 1"},
+            {"record": format!("level:{h}_bucket:rate5m"), "expr": format!("sum by (le) (rate({h}_bucket[5m]))")},
+        ]));
+        let c = rules_check(&[&rules], &known);
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(
+            c.summary,
+            "5 rule expressions parse; some read the latency histogram in one form only"
+        );
+        assert_eq!(
+            messages(&c),
+            [
+                format!(
+                    "PrometheusRule shop/r rule Classic: reads {h} only as classic series (_bucket/_count/_sum)"
+                ),
+                format!("PrometheusRule shop/r rule Native: reads {h} only as a native histogram"),
+            ]
+        );
+        assert!(known.records_one_form(&format!("level:{h}_count:rate5m")));
+        assert!(!known.records_one_form(&format!("level:{h}:rate5m")));
+        assert!(!known.records_one_form("level:shop_http_requests_total:rate5m"));
+    }
+
+    /// Dashboards: every panel query is judged (Grafana's variables replaced), import
+    /// inputs fail, and the summary counts the queries.
+    #[test]
+    fn dashboards_are_judged_panel_by_panel() {
+        let known = known(Some("shop"));
+        let board = |expr: &str| {
+            json!({"panels": [{"title": "Rate", "targets": [
+                {"expr": expr},
+                {"expr": "sum(rate(shop_http_requests_total[$__rate_interval]))"},
+            ]}]})
+        };
+        let good = board("sum(shop_http_active_connections{job=\"$job\"})");
+        let c = dashboards_check(&[("d.json".to_owned(), good.clone())], &known);
+        assert_eq!(c.status, Status::Pass, "{:?}", messages(&c));
+        assert_eq!(
+            c.summary,
+            "2 panel queries parse and reference only metrics the contract defines"
+        );
+        let bad = board("sum(shop_nothing)");
+        let c = dashboards_check(&[("d.json".to_owned(), bad)], &known);
+        assert_eq!(
+            (c.status, messages(&c)),
+            (
+                Status::Fail,
+                vec!["d.json panel \"Rate\": references shop_nothing".to_owned()]
+            )
+        );
+        let mut imported = good;
+        imported["__inputs"] = json!([]);
+        let c = dashboards_check(&[("d.json".to_owned(), imported)], &known);
+        assert_eq!(messages(&c), ["d.json uses __inputs / ${DS_PROMETHEUS}"]);
+    }
+}
