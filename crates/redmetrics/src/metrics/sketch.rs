@@ -259,7 +259,7 @@ impl Sketch {
                 let n: u64 = slices()
                     .map(|s| u64::from(chunk[sub * SLICES + s].load(Ordering::Relaxed)))
                     .sum();
-                if n > 0 {
+                if n != 0 {
                     scratch.push((octave * SUBS + sub, n));
                     total += n;
                 }
@@ -474,5 +474,17 @@ mod tests {
         let s = filled(&c, t, &[0.0, 0.0, 0.0, 0.0, 4.0]);
         let low = estimate(&s, &c, t, 0.1);
         assert!(low < 1e-6, "p10 {low}");
+    }
+
+    /// The ends of the range: quantile 0 is the window's exact minimum and quantile 1 its
+    /// exact maximum, with no zero in the window (its empty zero count is skipped, not
+    /// interpolated). Summaries only ask for quantiles strictly inside (0, 1).
+    #[test]
+    fn quantiles_zero_and_one_are_the_extremes() {
+        let (c, t) = clock();
+        let s = filled(&c, t, &[4.1, 8.0, 8.0, 16.0]);
+        let mut out = Vec::new();
+        s.quantiles(&c, t, &[0.0, 1.0], &mut out, &mut Vec::new());
+        assert_eq!(out, [4.1, 16.0]);
     }
 }
