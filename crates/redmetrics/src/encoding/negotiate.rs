@@ -28,7 +28,8 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 /// Protobuf (feature `protobuf`) needs `proto=io.prometheus.client.MetricFamily` and
 /// `encoding=delimited`; OpenMetrics is version 1.0.0 (or none) or 0.0.1; `text/plain` is
 /// version 1.0.0 or, for any other version or none, 0.0.4, as are `text/*` and `*/*`. Ties go
-/// to protobuf, then OpenMetrics 1.0.0, 0.0.1, text 1.0.0, text 0.0.4. A range without a
+/// to protobuf, then OpenMetrics 1.0.0, 0.0.1, text 1.0.0, text 0.0.4, then to the first of
+/// the tied ranges. A range without a
 /// known `escaping=` gets legacy names ([`Escaping::Underscores`]) and a `Content-Type`
 /// that names a scheme only where the format defines one. A missing or unparsable header
 /// gets text 0.0.4, as client_golang does.
@@ -200,6 +201,39 @@ mod tests {
         assert_eq!(e("text/plain;version=1.0.0;q=0,*/*;q=0.1").0, Format::Text);
     }
 
+    /// Equal qualities go to the better format whichever range comes first; between equal
+    /// formats the first range wins, with its scheme. `*/*` and `text/*` are ranges like any
+    /// other, not only the fallback.
+    #[test]
+    fn ties_and_wildcards() {
+        let e = |accept: &str| {
+            let x = negotiate_exposition(Some(accept));
+            (x.format, x.escaping)
+        };
+        let om = (Format::OpenMetrics, Escaping::Underscores);
+        assert_eq!(e("application/openmetrics-text, text/plain"), om);
+        assert_eq!(e("text/plain, application/openmetrics-text"), om);
+        assert_eq!(
+            e("text/plain;version=1.0.0;q=0.5, application/openmetrics-text;version=0.0.1;q=0.5").0,
+            Format::OpenMetricsV0_0_1
+        );
+        assert_eq!(
+            e("text/plain;escaping=dots, */*"),
+            (Format::Text, Escaping::Dots)
+        );
+        assert_eq!(
+            e("*/*;escaping=values, text/plain;escaping=dots"),
+            (Format::Text, Escaping::Values)
+        );
+        for wildcard in ["*/*", "text/*"] {
+            assert_eq!(
+                e(&format!("application/openmetrics-text;q=0.5, {wildcard}")).0,
+                Format::Text,
+                "{wildcard}"
+            );
+        }
+    }
+
     #[cfg(feature = "protobuf")]
     #[test]
     fn protobuf_when_preferred() {
@@ -216,6 +250,20 @@ mod tests {
             )),
             Format::OpenMetrics
         );
+        // The media type and both parameters are each required.
+        for partial in [
+            "application/vnd.google.protobuf;encoding=delimited",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily",
+            "application/json;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+        ] {
+            assert_eq!(
+                negotiate(Some(&format!(
+                    "{partial},application/openmetrics-text;q=0.5"
+                ))),
+                Format::OpenMetrics,
+                "{partial}"
+            );
+        }
     }
 
     #[cfg(not(feature = "protobuf"))]

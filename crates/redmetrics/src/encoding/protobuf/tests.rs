@@ -519,3 +519,77 @@ fn lengths_take_as_many_bytes_as_they_need() {
         );
     }
 }
+
+/// Summary families whose `quantile` labels change from one family to the next: the same
+/// count with every label new, then the same labels and one more, then fewer.
+struct QuantileSets;
+
+impl QuantileSets {
+    const SETS: [&[&str]; 4] = [
+        &["0.5", "0.9", "0.99"],
+        &["0.25", "0.75", "0.95"],
+        &["0.25", "0.75", "0.95", "0.99"],
+        &["0.25", "0.75"],
+    ];
+}
+
+impl Collect for QuantileSets {
+    fn descs(&self) -> Vec<Desc> {
+        (0..Self::SETS.len())
+            .map(|i| Desc::new(format!("q{i}_seconds"), "Q.", MetricType::Summary).unwrap())
+            .collect()
+    }
+
+    fn collect(&self, sink: &mut dyn Sink) {
+        for (i, (desc, set)) in self.descs().iter().zip(Self::SETS).enumerate() {
+            sink.family(desc);
+            let labels: Vec<Box<str>> = set.iter().map(|&q| q.into()).collect();
+            let values: Vec<f64> = (1..=set.len()).map(|j| (10 * i + j) as f64).collect();
+            sink.summary(
+                LabelSet::empty(),
+                SummarySample {
+                    quantile_labels: &labels,
+                    quantiles: &values,
+                    sum: 1.0,
+                    count: 2,
+                },
+            );
+        }
+    }
+}
+
+/// The quantiles parsed for one family are reused only by a family with the same labels:
+/// each family's (quantile, value) pairs, decoded by Python's protobuf runtime, are the
+/// ones written out here.
+#[test]
+fn each_family_gets_its_own_quantiles() {
+    let registry = Registry::new();
+    registry.register(QuantileSets).unwrap();
+    let (new, old) = both(&registry, Escaping::Underscores);
+    let expected = [
+        vec![(0.5, 1.0), (0.9, 2.0), (0.99, 3.0)],
+        vec![(0.25, 11.0), (0.75, 12.0), (0.95, 13.0)],
+        vec![(0.25, 21.0), (0.75, 22.0), (0.95, 23.0), (0.99, 24.0)],
+        vec![(0.25, 31.0), (0.75, 32.0)],
+    ];
+    let decoded = python_decode(&new);
+    let families = decoded.as_array().expect("a list of families");
+    assert_eq!(families.len(), expected.len(), "{decoded}");
+    for (i, (family, want)) in families.iter().zip(&expected).enumerate() {
+        assert_eq!(family["name"], format!("q{i}_seconds"), "{family}");
+        let quantiles = family["metric"][0]["summary"]["quantile"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no quantiles: {family}"));
+        let got: Vec<(f64, f64)> = quantiles
+            .iter()
+            .map(|q| {
+                (
+                    q["quantile"].as_f64().unwrap(),
+                    q["value"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(&got, want, "q{i}_seconds");
+    }
+    assert!(new == old, "byte for byte as prost wrote it");
+}
