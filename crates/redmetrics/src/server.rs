@@ -179,6 +179,9 @@ where
             tokio::pin!(conn);
             loop {
                 tokio::select! {
+                    // The connection first: bytes that arrive as the idle timer fires are
+                    // read, and count as activity, before the idle check.
+                    biased;
                     // A connection error concerns that client only.
                     _ = conn.as_mut() => break,
                     () = tokio::time::sleep_until(activity.last() + idle) => {
@@ -300,5 +303,45 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         self.project().io.poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The wrapper passes every write and the shutdown through to the socket: what is
+    /// written plainly and vectored reaches the peer over loopback, then the peer sees the
+    /// end of the stream while the wrapper is still alive. hyper writes vectored to a TCP
+    /// socket, so its HTTP paths never call the plain `poll_write`; this test does.
+    #[tokio::test]
+    async fn the_watched_socket_passes_writes_and_shutdown_through() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (io, _) = listener.accept().await.unwrap();
+        let mut watched = Box::pin(Watched {
+            io,
+            activity: Arc::new(Activity::new()),
+        });
+        watched.write_all(b"plain,").await.unwrap();
+        let parts = [
+            std::io::IoSlice::new(b"vect"),
+            std::io::IoSlice::new(b"ored"),
+        ];
+        let n = watched.write_vectored(&parts).await.unwrap();
+        assert_eq!(n, 8, "loopback takes 8 bytes at once");
+        watched.flush().await.unwrap();
+        watched.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        // A bound only against a hang: the peer's end of stream is already there.
+        tokio::time::timeout(Duration::from_secs(30), peer.read_to_end(&mut got))
+            .await
+            .expect("no end of stream after shutdown")
+            .unwrap();
+        assert_eq!(got, b"plain,vectored");
+        drop(watched);
     }
 }

@@ -119,3 +119,82 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
     let reply = String::from_utf8_lossy(&reply);
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 }
+
+/// Each setter changes its own limit and keeps the others: a connection limit of 1 set
+/// before the two timeouts still holds, so a scrape by a real HTTP client waits for the
+/// stalled client that holds the only slot, and is served once that client leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_limit_set_before_the_timeouts_still_holds() {
+    let config = ServeConfig::default()
+        .max_connections(1)
+        .header_read_timeout(Duration::from_secs(600))
+        .idle_timeout(Duration::from_secs(600));
+    let addr = start(config).await;
+    let holder = stalled(addr, PARTIAL).await;
+    let mut scrape =
+        tokio::spawn(async move { send(&client(), addr, "GET", "/metrics", &[], b"").await });
+    // While the only slot is held the scrape is not served (a wait that can only pass)...
+    let early = tokio::time::timeout(Duration::from_secs(2), &mut scrape).await;
+    assert!(early.is_err(), "served beyond a limit of one connection");
+    // ...and it is once the slot frees up.
+    drop(holder);
+    let reply = tokio::time::timeout(EVENTUALLY, scrape)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(reply.text().contains("reviewmaps_http_requests_total"));
+}
+
+/// A client that keeps sending is not idle: a request body streamed by a real HTTP client in
+/// small chunks for twice the idle timeout (every gap far below it) is read to its end and
+/// answered. Reads alone, with nothing written back yet, must count as activity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_that_keeps_coming_is_not_idle() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full, StreamBody};
+    use hyper::body::{Frame, Incoming};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    const CHUNKS: usize = 40;
+    const CHUNK: &[u8] = b"0123456789";
+    let config = ServeConfig::default()
+        .header_read_timeout(Duration::from_secs(600))
+        .idle_timeout(Duration::from_secs(2));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Answers with the number of body bytes it read.
+    let counter = tower::service_fn(|req: http::Request<Incoming>| async move {
+        let body = req.into_body().collect().await?.to_bytes();
+        Ok::<_, hyper::Error>(http::Response::new(Full::new(Bytes::from(
+            body.len().to_string(),
+        ))))
+    });
+    tokio::spawn(redmetrics::serve_service(listener, config, counter));
+
+    // 40 chunks 100 ms apart: 4 s of upload against a 2 s idle timeout.
+    let chunks = futures_util::stream::unfold(0, |i| async move {
+        if i == CHUNKS {
+            return None;
+        }
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Some((
+            Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(CHUNK))),
+            i + 1,
+        ))
+    });
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let req = http::Request::post(format!("http://{addr}/upload"))
+        .body(StreamBody::new(Box::pin(chunks)))
+        .unwrap();
+    let res = tokio::time::timeout(EVENTUALLY, client.request(req))
+        .await
+        .unwrap()
+        .expect("the connection was closed while the body was still coming");
+    assert_eq!(res.status(), 200);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, (CHUNKS * CHUNK.len()).to_string());
+}
