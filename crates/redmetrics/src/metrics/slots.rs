@@ -71,10 +71,13 @@ impl<E> SlotTable<E> {
         }
     }
 
+    /// Claims a slot for a new key, from `start` (the free slot the lookup found) on. A
+    /// slot taken meanwhile by another thread is skipped, or used if it holds this key.
+    /// The probe visits each slot at most once, so it ends whatever happens.
     #[cold]
     fn insert(
         &self,
-        mut pos: usize,
+        start: usize,
         is_key: impl Fn(&E) -> bool,
         make: impl FnOnce() -> Option<E>,
     ) -> Option<(u32, &E)> {
@@ -87,7 +90,8 @@ impl<E> SlotTable<E> {
             return None;
         };
         let mut entry = Box::new(made);
-        loop {
+        for step in 0..self.slots.len() {
+            let pos = (start + step) & self.mask;
             match self.slots[pos].set(entry) {
                 Ok(()) => {
                     let at = self.published.fetch_add(1, Ordering::AcqRel);
@@ -101,18 +105,12 @@ impl<E> SlotTable<E> {
                         self.reserved.fetch_sub(1, Ordering::AcqRel);
                         return Some((pos as u32, theirs));
                     }
-                    pos = (pos + 1) & self.mask;
-                    // Skip occupied slots, but a later slot may hold our key by now.
-                    while let Some(e) = self.slots[pos].get() {
-                        if is_key(e) {
-                            self.reserved.fetch_sub(1, Ordering::AcqRel);
-                            return Some((pos as u32, e));
-                        }
-                        pos = (pos + 1) & self.mask;
-                    }
                 }
             }
         }
+        // Not reached: at most `bound` entries in at least 1.5 × `bound` slots.
+        self.reserved.fetch_sub(1, Ordering::AcqRel);
+        None
     }
 
     /// The entry at a slot index returned by [`get_or_insert`](Self::get_or_insert).
