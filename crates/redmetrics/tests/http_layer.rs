@@ -399,6 +399,38 @@ async fn exclusion_is_exact_for_the_endpoint_and_excluded_routes() {
     }
 }
 
+/// The endpoint inside the layer and `/healthz` excluded: both 8 bytes long, so every
+/// exclusion has the same length (the other tests' exclusions have two). Each is skipped,
+/// and `/metricz`, as long as both, is measured with a route of another length.
+#[tokio::test]
+async fn exclusions_of_one_length_are_each_skipped() {
+    let m = HttpMetrics::builder(Contract::new("reviewmaps").unwrap())
+        .exclude(["/healthz"])
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metricz", get(|| async { "z" }))
+        .route("/v1/campaigns", get(|| async { "[]" }))
+        .route_service(m.metrics_path(), m.endpoint())
+        .layer(m.axum_layer());
+    let addr = serve(app).await;
+    let c = client();
+    for path in [
+        "/metrics",
+        "/healthz",
+        "/metricz",
+        "/v1/campaigns",
+        "/healthz",
+    ] {
+        assert_eq!(http_get(&c, addr, path).await.status, 200, "{path}");
+    }
+    let s = scrape(&m);
+    let mut paths = request_labels(&s, "path");
+    paths.sort_unstable();
+    assert_eq!(paths, ["/metricz", "/v1/campaigns"]);
+}
+
 /// A route that signals when its handler started and then never answers.
 fn hanging_api(m: &HttpMetrics, started: Arc<Notify>) -> Router {
     Router::new()
