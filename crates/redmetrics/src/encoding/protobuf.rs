@@ -215,10 +215,15 @@ mod tag {
 
 /// Protobuf's wire encoding, appended to a buffer.
 mod wire {
-    /// Appends `v` as a base-128 varint.
+    /// Appends `v` as a base-128 varint: at most 9 bytes with the continuation bit, then the
+    /// last. The loop is bounded by that count, so that no changed comparison can make it
+    /// append for ever (a `while v >= 0x80` mutated to `<` did, until the test timed out).
     #[inline]
     pub(super) fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
+        for _ in 0..9 {
+            if v <= 0x7f {
+                break;
+            }
             out.push(v as u8 | 0x80);
             v >>= 7;
         }

@@ -593,3 +593,21 @@ fn each_family_gets_its_own_quantiles() {
     }
     assert!(new == old, "byte for byte as prost wrote it");
 }
+
+/// Varints at each length's ends (2^(7k) - 1 and 2^(7k)), with every bit of a byte set, and
+/// `u64::MAX` (ten bytes), as prost writes them.
+#[test]
+fn varints_are_the_ones_prost_writes() {
+    let mut values = vec![0, 1, 0x7f, 0x80, 0xff, 0x3fff, u64::MAX];
+    for k in 1..10 {
+        let edge = 1u64 << (7 * k);
+        values.extend([edge - 1, edge, edge + 0x7f, edge.saturating_mul(0x7f)]);
+    }
+    for v in values {
+        let mut out = Vec::new();
+        wire::varint(&mut out, v);
+        let mut expected = Vec::new();
+        prost::encoding::encode_varint(v, &mut expected);
+        assert_eq!(out, expected, "{v:#x}");
+    }
+}
