@@ -487,4 +487,27 @@ mod tests {
         s.quantiles(&c, t, &[0.0, 1.0], &mut out, &mut Vec::new());
         assert_eq!(out, [4.1, 16.0]);
     }
+
+    /// Whole numbers (byte counts, on the request path) count as their values: zero sizes
+    /// go to the zero count without allocating an octave, and a size read back is exact
+    /// once clamped to the window's extremes.
+    #[test]
+    fn whole_numbers_are_observed_as_their_values() {
+        let (c, t) = clock();
+        let s = Sketch::default();
+        for _ in 0..9 {
+            s.observe_u64(&c, 0, t);
+        }
+        assert!(s.values.get().is_none(), "zeros allocate nothing");
+        s.observe_u64(&c, 5000, t);
+        let median = estimate(&s, &c, t, 0.5);
+        assert!(median < 1e-6, "p50 {median}");
+        assert_eq!(estimate(&s, &c, t, 0.99), 5000.0);
+
+        let s = Sketch::default();
+        for _ in 0..10 {
+            s.observe_u64(&c, 1234, t);
+        }
+        assert_eq!(estimate(&s, &c, t, 0.5), 1234.0);
+    }
 }
