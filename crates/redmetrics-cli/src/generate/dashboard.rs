@@ -724,4 +724,22 @@ mod tests {
         let apps = Config::parse(&long).unwrap().apps;
         assert_eq!(uid(&apps[0]), "redmetrics-a-very-long-prefix-of-forty-c");
     }
+
+    /// A panel that would pass column 24 starts the next line, eight units down (the
+    /// generated dashboards fill each line exactly before a row, so none of them wraps):
+    /// three 12-wide panels after a row sit at (0, 1), (12, 1) and (0, 9), by hand.
+    #[test]
+    fn a_panel_past_column_24_wraps_to_the_next_line() {
+        let mut l = Layout::default();
+        l.row("r");
+        for _ in 0..3 {
+            l.timeseries(PanelKind::RequestRate, "d", Unit::Count, 12, &[]);
+        }
+        let at: Vec<(u32, u32)> = l
+            .panels
+            .iter()
+            .map(|p| (p.grid_pos.x, p.grid_pos.y))
+            .collect();
+        assert_eq!(at, [(0, 0), (0, 1), (12, 1), (0, 9)]);
+    }
 }
