@@ -272,6 +272,21 @@ pub(crate) fn drift(dir: &Path, artifacts: &Artifacts) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Test-only: runs a peer that judges generated output (promtool, amtool, Python's
+/// jsonschema) and returns what it printed; fails the test, with the peer's output, when the
+/// peer is missing or rejects the input.
+#[cfg(test)]
+pub(crate) fn peer_verdict(cmd: &mut std::process::Command, installed_by: &str) -> String {
+    let out = cmd.output().expect(installed_by);
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

@@ -490,15 +490,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("alertmanager.yaml");
         std::fs::write(&file, text).unwrap();
-        let out = std::process::Command::new("amtool")
-            .arg("check-config")
-            .arg(&file)
-            .output()
-            .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
+        crate::generate::peer_verdict(
+            std::process::Command::new("amtool")
+                .arg("check-config")
+                .arg(&file),
+            "amtool (Debian prometheus-alertmanager) is installed by scripts/test",
         );
     }
 }
@@ -575,17 +571,10 @@ mod matcher_table {
     }
 
     fn amtool(args: &[&str]) -> String {
-        let out = Command::new("amtool")
-            .args(args)
-            .output()
-            .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
-        assert!(
-            out.status.success(),
-            "amtool {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::generate::peer_verdict(
+            Command::new("amtool").args(args),
+            "amtool (Debian prometheus-alertmanager) is installed by scripts/test",
+        )
     }
 
     /// A configuration routing what `matcher` matches to receiver `hit`, the rest to `miss`.
@@ -820,18 +809,15 @@ mod by_hand {
         let file = dir.path().join("alertmanager.yaml");
         std::fs::write(&file, serde_saphyr::to_string(&all).unwrap()).unwrap();
         let route = |labels: &[&str]| {
-            let out = Command::new("amtool")
-                .args(["config", "routes", "test", "--config.file"])
-                .arg(&file)
-                .args(labels)
-                .output()
-                .expect("amtool (Debian prometheus-alertmanager) is installed by scripts/test");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+            crate::generate::peer_verdict(
+                Command::new("amtool")
+                    .args(["config", "routes", "test", "--config.file"])
+                    .arg(&file)
+                    .args(labels),
+                "amtool (Debian prometheus-alertmanager) is installed by scripts/test",
+            )
+            .trim()
+            .to_owned()
         };
         for (ns, job, severity, receiver) in [
             (
