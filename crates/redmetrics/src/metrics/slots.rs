@@ -61,11 +61,18 @@ impl<E> SlotTable<E> {
         is_key: impl Fn(&E) -> bool,
         make: impl FnOnce() -> Option<E>,
     ) -> Option<(u32, &E)> {
-        let mut pos = hash as usize & self.mask;
+        let start = hash as usize & self.mask;
+        let mut pos = start;
         loop {
             match self.slots[pos].get() {
                 Some(e) if is_key(e) => return Some((pos as u32, e)),
-                Some(_) => pos = (pos + 1) & self.mask,
+                Some(_) => {
+                    pos = (pos + 1) & self.mask;
+                    // At most `bound` entries in at least 1.5 × `bound` slots: the probe
+                    // meets a free slot before it comes back. Checked in debug builds only
+                    // (the tests), where a wrong step fails here instead of spinning.
+                    debug_assert_ne!(pos, start, "the probe went round a full table");
+                }
                 None => return self.insert(pos, is_key, make),
             }
         }
@@ -194,6 +201,26 @@ mod tests {
         }
         for k in 0..8u64 {
             assert_eq!(*t.get_or_insert(42, |e| *e == k, || Some(99)).unwrap().1, k);
+        }
+    }
+
+    /// Keys whose hash lands on the last slot take it, then wrap to the first slots in
+    /// order: the probe steps forward by one and wraps, and a lookup walks the same run.
+    #[test]
+    fn colliding_hashes_at_the_last_slot_wrap_to_the_first() {
+        let t: SlotTable<u64> = SlotTable::new(4);
+        let last = t.slots.len() as u32 - 1;
+        let slots: Vec<u32> = (0..4u64)
+            .map(|k| {
+                t.get_or_insert(u64::MAX, |e| *e == k, || Some(k))
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        assert_eq!(slots, [last, 0, 1, 2]);
+        for k in 0..4u64 {
+            let (slot, e) = t.get_or_insert(u64::MAX, |e| *e == k, || None).unwrap();
+            assert_eq!((slot, *e), (slots[k as usize], k));
         }
     }
 
