@@ -215,17 +215,17 @@ mod tag {
 
 /// Protobuf's wire encoding, appended to a buffer.
 mod wire {
-    /// Appends `v` as a base-128 varint: at most 9 bytes with the continuation bit, then the
-    /// last. The loop is bounded by that count, so that no changed comparison can make it
-    /// append for ever (a `while v >= 0x80` mutated to `<` did, until the test timed out).
+    /// Appends `v` as a base-128 varint: seven bits a byte, the high bit set on all but the
+    /// last. In debug builds (the tests) the loop checks that it stays within the 10 bytes a
+    /// `u64` takes, so that a wrong condition fails there instead of appending for ever; a
+    /// bounded loop in release cost 2.4 % of a protobuf scrape (BENCHMARKS.md).
     #[inline]
     pub(super) fn varint(out: &mut Vec<u8>, mut v: u64) {
-        for _ in 0..9 {
-            if v <= 0x7f {
-                break;
-            }
+        let start = out.len();
+        while v >= 0x80 {
             out.push(v as u8 | 0x80);
             v >>= 7;
+            debug_assert!(out.len() - start < 10, "a varint of more than 10 bytes");
         }
         out.push(v as u8);
     }
