@@ -81,3 +81,55 @@ impl MetricType {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MetricType::{self, *};
+
+    /// Each type's `# TYPE` word, whether redmetrics exposes it, whether it has a start and
+    /// its sample suffixes, as OpenMetrics 1.0 lists them, stated by hand.
+    #[test]
+    fn every_type_as_the_specification_lists_it() {
+        type Row = (
+            MetricType,
+            &'static str,
+            bool,
+            bool,
+            &'static [&'static str],
+        );
+        let rows: [Row; 8] = [
+            (Counter, "counter", true, true, &["_total", "_created"]),
+            (Gauge, "gauge", true, false, &[""]),
+            (
+                Histogram,
+                "histogram",
+                true,
+                true,
+                &["_bucket", "_count", "_sum", "_created"],
+            ),
+            (
+                Summary,
+                "summary",
+                true,
+                true,
+                &["", "_count", "_sum", "_created"],
+            ),
+            (Unknown, "unknown", false, false, &[""]),
+            (
+                GaugeHistogram,
+                "gaugehistogram",
+                false,
+                false,
+                &["_bucket", "_gcount", "_gsum"],
+            ),
+            (Info, "info", false, false, &["_info"]),
+            (StateSet, "stateset", false, false, &[""]),
+        ];
+        for (kind, word, exposable, created, suffixes) in rows {
+            assert_eq!(kind.as_str(), word);
+            assert_eq!(kind.is_exposable(), exposable, "{word}");
+            assert_eq!(kind.has_created(), created, "{word}");
+            assert_eq!(kind.sample_suffixes(), suffixes, "{word}");
+        }
+    }
+}
