@@ -262,7 +262,7 @@ pub(crate) const METRIC_BYTES: usize = size_of::<Metric>();
 mod tests {
     use super::*;
     use prost::Message;
-    use redmetrics_core::proto::{Histogram, Summary};
+    use redmetrics_core::proto::{Counter, Histogram, Summary};
 
     #[test]
     fn the_tally_counts_what_prost_builds() {
@@ -318,5 +318,160 @@ mod tests {
             tally_metric(&[0x0a, 0x05, 0x00]).is_err(),
             "length past the end"
         );
+    }
+
+    fn lp(name: &str, value: &str) -> LabelPair {
+        LabelPair {
+            name: Some(name.into()),
+            value: Some(value.into()),
+        }
+    }
+
+    fn tally_of(m: &Metric) -> Tally {
+        tally_metric(&m.encode_to_vec()).unwrap()
+    }
+
+    /// Each kind of message, alone, tallied exactly as the module's model states it:
+    /// vector elements twice their size, strings at their length, an exemplar once.
+    #[test]
+    fn each_kind_of_message_is_tallied_exactly() {
+        let label = size_of::<LabelPair>();
+        let labels = Metric {
+            label: vec![lp("ab", "xyz")],
+            ..Default::default()
+        };
+        let want = Tally {
+            labels: 1,
+            bytes: 2 * label + 2 + 3,
+            ..Tally::default()
+        };
+        assert_eq!(tally_of(&labels), want, "a label pair and its strings");
+
+        let counter = Metric {
+            counter: Some(Counter {
+                value: Some(1.0),
+                exemplar: Some(Exemplar {
+                    label: vec![lp("t", "abcd")],
+                    value: Some(2.0),
+                    timestamp: None,
+                }),
+                created_timestamp: None,
+            }),
+            ..Default::default()
+        };
+        let want = Tally {
+            labels: 1,
+            exemplars: 1,
+            bytes: size_of::<Exemplar>() + 2 * label + 1 + 4,
+            ..Tally::default()
+        };
+        assert_eq!(
+            tally_of(&counter),
+            want,
+            "a counter's exemplar and its label"
+        );
+
+        let summary = Metric {
+            summary: Some(Summary {
+                sample_count: Some(7),
+                sample_sum: Some(1.5),
+                quantile: vec![Quantile::default(); 3],
+                created_timestamp: None,
+            }),
+            ..Default::default()
+        };
+        let want = Tally {
+            quantiles: 3,
+            bytes: 3 * 2 * size_of::<Quantile>(),
+            ..Tally::default()
+        };
+        assert_eq!(tally_of(&summary), want, "a summary's quantiles");
+
+        let with_exemplar = Bucket {
+            exemplar: Some(Exemplar::default()),
+            ..Default::default()
+        };
+        let classic = Metric {
+            histogram: Some(Histogram {
+                sample_count: Some(3),
+                sample_sum: Some(1.5),
+                bucket: vec![with_exemplar; 2],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let want = Tally {
+            buckets: 2,
+            exemplars: 2,
+            bytes: 2 * 2 * size_of::<Bucket>() + 2 * size_of::<Exemplar>(),
+            ..Tally::default()
+        };
+        assert_eq!(
+            tally_of(&classic),
+            want,
+            "classic buckets and their exemplars"
+        );
+
+        // Spans (tags 9 and 12); packed deltas (10 and 13): 64 is zigzag 128, two bytes, the
+        // first exactly 0x80; packed counts (11 and 14).
+        let native = Metric {
+            histogram: Some(Histogram {
+                negative_span: vec![BucketSpan::default()],
+                positive_span: vec![BucketSpan::default(); 2],
+                negative_delta: vec![5],
+                positive_delta: vec![1, -1, 64],
+                negative_count: vec![1.0, 2.0, 3.0],
+                positive_count: vec![4.0],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let want = Tally {
+            buckets: 3 + 4 + 4,
+            bytes: 3 * 2 * size_of::<BucketSpan>() + 4 * 2 * 8 + 4 * 2 * 8,
+            ..Tally::default()
+        };
+        assert_eq!(tally_of(&native), want, "native spans, deltas and counts");
+    }
+
+    /// Repeated numbers written unpacked, one field each (as proto2 encoders may): one
+    /// bucket each, for varint deltas and fixed64 counts; a histogram's other numbers are
+    /// none.
+    #[test]
+    fn unpacked_deltas_and_counts_are_one_bucket_each() {
+        // Histogram: positive_delta 13 (varint) twice, negative_count 11 (fixed64) once,
+        // sample_count 1 (varint) and sample_sum 2 (fixed64), which build nothing.
+        let mut histogram = vec![13 << 3, 0x02, 13 << 3, 0x04, 11 << 3 | 1];
+        histogram.extend_from_slice(&1.0f64.to_le_bytes());
+        histogram.extend_from_slice(&[1 << 3, 0x09, 2 << 3 | 1]);
+        histogram.extend_from_slice(&2.5f64.to_le_bytes());
+        let mut metric = vec![7 << 3 | 2, histogram.len() as u8];
+        metric.extend_from_slice(&histogram);
+        let want = Tally {
+            buckets: 3,
+            bytes: 3 * 2 * 8,
+            ..Tally::default()
+        };
+        assert_eq!(tally_metric(&metric).unwrap(), want);
+    }
+
+    /// A kept text sample: the sample, its name, the extra bytes, each label pair and its
+    /// strings, all `copies` times over; one metric whatever the copies.
+    #[test]
+    fn a_text_sample_is_tallied_exactly() {
+        let labels = [
+            ("a".to_owned(), "bc".to_owned()),
+            ("de".to_owned(), "f".to_owned()),
+        ];
+        let t = sample_tally("abc", labels.iter(), 5, 3);
+        let pair = size_of::<(String, String)>();
+        let one = size_of::<crate::model::Sample>() + 3 + 5 + (pair + 3) + (pair + 3);
+        let want = Tally {
+            metrics: 1,
+            labels: 2,
+            bytes: 3 * one,
+            ..Tally::default()
+        };
+        assert_eq!(t, want);
     }
 }
