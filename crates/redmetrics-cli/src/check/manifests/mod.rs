@@ -450,3 +450,6 @@ mod tests {
         assert!(!sel.selects(&labels));
     }
 }
+
+#[cfg(test)]
+mod checks_tests;
