@@ -348,3 +348,122 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_APPS: &str = r#"
+[[apps]]
+name = "shop"
+namespace = "shop"
+service = "shop-server"
+port = "http"
+
+[[apps]]
+name = "cart"
+namespace = "cart"
+service = "cart-server"
+port = "http"
+"#;
+
+    fn contract_args(config: Option<PathBuf>, app: Option<&str>) -> ContractArgs {
+        ContractArgs {
+            prefix: None,
+            config,
+            app: app.map(str::to_owned),
+        }
+    }
+
+    fn names(apps: &[Resolved]) -> Vec<&str> {
+        apps.iter().map(|r| r.app.name.as_str()).collect()
+    }
+
+    fn shop_app() -> Expected {
+        Expected::App(Box::new(config::prefix_app("shop", "/metrics").unwrap()))
+    }
+
+    #[test]
+    fn the_apps_of_a_config_are_every_app_or_the_one_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("redmetrics.toml");
+        std::fs::write(&path, TWO_APPS).unwrap();
+        let all = contract_args(Some(path.clone()), None).apps().unwrap();
+        assert_eq!(names(&all), ["shop", "cart"]);
+        let one = contract_args(Some(path.clone()), Some("cart"))
+            .apps()
+            .unwrap();
+        assert_eq!(names(&one), ["cart"]);
+        let e = contract_args(Some(path), Some("billing"))
+            .apps()
+            .unwrap_err();
+        assert!(e.to_string().contains("redmetrics.toml: "), "{e}");
+        assert!(contract_args(None, None).apps().unwrap().is_empty());
+    }
+
+    #[test]
+    fn expected_says_its_app_and_prefix() {
+        assert!(Expected::Inferred.app().is_none());
+        assert!(Expected::Prefix("shop".to_owned()).app().is_none());
+        assert_eq!(shop_app().app().map(|r| r.app.name.as_str()), Some("shop"));
+        assert_eq!(Expected::Inferred.prefix(), None);
+        assert_eq!(Expected::Prefix("cart".to_owned()).prefix(), Some("cart"));
+        assert_eq!(shop_app().prefix(), Some("shop"));
+    }
+
+    #[test]
+    fn only_a_configured_app_gives_an_exact_contract() {
+        let (c, exact) = shop_app().contract("ignored").unwrap();
+        assert_eq!((c.prefix().as_str(), exact), ("shop", true));
+        let (c, exact) = Expected::Prefix("cart".to_owned())
+            .contract("cart")
+            .unwrap();
+        assert_eq!((c.prefix().as_str(), exact), ("cart", false));
+        let (c, exact) = Expected::Inferred.contract("billing").unwrap();
+        assert_eq!((c.prefix().as_str(), exact), ("billing", false));
+        assert!(Expected::Inferred.contract("bill-ing").is_err());
+    }
+
+    fn sorted(mut names: Vec<String>) -> Vec<String> {
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_size_family_may_be_either_type_unless_exact() {
+        let contract = config::default_contract("shop").unwrap();
+        assert_eq!(
+            sample_names(contract.request_size(), false),
+            [
+                "shop_http_request_size_bytes",
+                "shop_http_request_size_bytes_bucket",
+                "shop_http_request_size_bytes_count",
+                "shop_http_request_size_bytes_sum",
+            ]
+        );
+        assert_eq!(
+            sorted(sample_names(contract.response_size(), true)),
+            [
+                "shop_http_response_size_bytes",
+                "shop_http_response_size_bytes_count",
+                "shop_http_response_size_bytes_sum",
+            ]
+        );
+        assert_eq!(
+            sorted(sample_names(contract.duration(), false)),
+            [
+                "shop_http_request_duration_seconds_bucket",
+                "shop_http_request_duration_seconds_count",
+                "shop_http_request_duration_seconds_sum",
+            ]
+        );
+        assert_eq!(
+            sample_names(contract.requests(), false),
+            ["shop_http_requests_total"]
+        );
+        assert_eq!(
+            sample_names(contract.build_info(), true),
+            ["shop_build_info"]
+        );
+    }
+}
