@@ -651,6 +651,7 @@ fn grouped<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::report::Status;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -780,5 +781,423 @@ receivers: [{name: root}, {name: chat}, {name: pager}, {name: never}]
         yaml.push_str("receivers: [{name: r}]\n");
         let err = parse(&yaml).expect_err("too deep");
         assert!(err.contains("deeper than"), "{err}");
+    }
+
+    fn budget() -> Budget {
+        Budget::new(Instant::now() + Duration::from_secs(60), Syntax::Fallback)
+    }
+
+    /// The repository's config: its first app (reviewmaps, namespace `reviewmaps`).
+    fn reviewmaps() -> Resolved {
+        let text = include_str!("../../../../redmetrics.toml");
+        crate::config::Config::parse(text).unwrap().apps.remove(0)
+    }
+
+    #[test]
+    fn each_operator_compares_the_label_value() {
+        let mut b = budget();
+        let spec = |op, value: &str| Spec {
+            name: "sev".to_owned(),
+            op,
+            value: value.to_owned(),
+        };
+        let page = labels(&[("sev", "page")]);
+        let info = labels(&[("sev", "info")]);
+        let eq = b.matcher(&spec(Op::Equal, "page")).unwrap();
+        assert!(eq.matches(&page) && !eq.matches(&info));
+        let ne = b.matcher(&spec(Op::NotEqual, "page")).unwrap();
+        assert!(!ne.matches(&page) && ne.matches(&info));
+        let re = b.matcher(&spec(Op::Regex, "pa.e")).unwrap();
+        assert!(re.matches(&page) && !re.matches(&info));
+        let nre = b.matcher(&spec(Op::NotRegex, "pa.e")).unwrap();
+        assert!(!nre.matches(&page) && nre.matches(&info));
+        let missing = labels(&[]);
+        assert!(b.matcher(&spec(Op::Equal, "")).unwrap().matches(&missing));
+        assert!(!eq.matches(&missing));
+    }
+
+    #[test]
+    fn receiver_names_are_held_once() {
+        let mut b = budget();
+        let one = b.name("pager".to_owned());
+        let two = b.name("pager".to_owned());
+        assert_eq!(&*one, "pager");
+        assert!(Arc::ptr_eq(&one, &two));
+        assert_eq!(&*b.name("chat".to_owned()), "chat");
+    }
+
+    #[test]
+    fn the_deadline_is_checked() {
+        assert!(budget().in_time().is_ok());
+        let late = Budget::new(Instant::now() - Duration::from_secs(1), Syntax::Classic);
+        assert!(late.in_time().unwrap_err().contains("ran out of time"));
+    }
+
+    #[test]
+    fn regex_memory_is_counted_and_capped() {
+        let mut b = budget();
+        let a = b.regex("a+").unwrap();
+        assert_eq!(b.regex_bytes, a.memory_usage());
+        let c = b.regex("c|d").unwrap();
+        assert_eq!(b.regex_bytes, a.memory_usage() + c.memory_usage());
+        // The cap is inclusive: reaching it exactly is fine, one byte over is not.
+        let size = budget().regex("q").unwrap().memory_usage();
+        let mut full = budget();
+        full.regex_bytes = MAX_REGEX_BYTES - size;
+        assert!(full.regex("q").is_ok());
+        let mut over = budget();
+        over.regex_bytes = MAX_REGEX_BYTES - size + 1;
+        let e = over.regex("q").unwrap_err();
+        assert!(e.contains("64 MiB"), "{e}");
+    }
+
+    #[test]
+    fn matchers_are_counted_and_capped() {
+        let mut b = budget();
+        let spec = Spec {
+            name: "a".to_owned(),
+            op: Op::Equal,
+            value: "1".to_owned(),
+        };
+        b.matcher(&spec).unwrap();
+        assert_eq!(b.matchers, 1);
+        b.matchers = MAX_MATCHERS - 1;
+        assert!(b.matcher(&spec).is_ok(), "the last one within the budget");
+        assert!(b.matcher(&spec).unwrap_err().contains("more than 20000"));
+        assert!(b.matcher(&spec).is_err(), "and every one after it");
+    }
+
+    #[test]
+    fn routes_and_depth_are_capped_inclusively() {
+        let root: Arc<str> = Arc::from("r");
+        let compile = |depth, count: &mut usize| {
+            Route::compile(
+                RouteConfig::default(),
+                "route".to_owned(),
+                &root,
+                depth,
+                count,
+                &mut budget(),
+            )
+        };
+        let mut count = 0;
+        assert!(compile(MAX_DEPTH, &mut count).is_ok());
+        assert_eq!(count, 1);
+        assert!(
+            compile(MAX_DEPTH + 1, &mut 0)
+                .unwrap_err()
+                .contains("deeper")
+        );
+        assert!(
+            compile(MAX_DEPTH + 2, &mut 0)
+                .unwrap_err()
+                .contains("deeper")
+        );
+        let mut count = MAX_ROUTES - 1;
+        assert!(
+            compile(0, &mut count).is_ok(),
+            "the last route within the budget"
+        );
+        assert!(
+            compile(0, &mut count)
+                .unwrap_err()
+                .contains("more than 10000 routes")
+        );
+        assert!(compile(0, &mut count).is_err(), "and every one after it");
+        // A tree exactly MAX_DEPTH levels below the root is followed.
+        let mut yaml = "route:\n  receiver: r\n".to_owned();
+        let mut indent = "  ".to_owned();
+        for _ in 0..MAX_DEPTH {
+            yaml.push_str(&format!("{indent}routes:\n{indent}- receiver: r\n"));
+            indent.push_str("  ");
+        }
+        assert!(parse(&yaml).is_ok());
+        let late = Route::compile(
+            RouteConfig::default(),
+            "route".to_owned(),
+            &root,
+            0,
+            &mut 0,
+            &mut Budget::new(Instant::now() - Duration::from_secs(1), Syntax::Classic),
+        );
+        assert!(late.unwrap_err().contains("out of time"));
+    }
+
+    #[test]
+    fn routes_compile_with_their_paths_and_inherited_receivers() {
+        let routing = parse(
+            r#"
+route:
+  receiver: root
+  routes:
+    - receiver: a
+      match: {x: "1"}
+      match_re: {y: "2|3"}
+      matchers: ['z!="4"']
+      routes:
+        - continue: true
+receivers: [{name: root}]
+"#,
+        )
+        .unwrap();
+        let child = &routing.root.routes[0];
+        assert_eq!(child.path, "route.routes[0]");
+        assert_eq!(&*child.receiver, "a");
+        assert_eq!(child.matchers.len(), 3);
+        assert!(!child.continues);
+        let grandchild = &child.routes[0];
+        assert_eq!(grandchild.path, "route.routes[0].routes[0]");
+        assert_eq!(&*grandchild.receiver, "a");
+        assert!(grandchild.continues);
+        assert_eq!(&*routing.root.receiver, "root");
+        assert!(parse("receivers: []\n").unwrap_err().contains("no `route`"));
+        assert!(
+            parse("route: [1]\n")
+                .unwrap_err()
+                .contains("not an Alertmanager")
+        );
+    }
+
+    #[test]
+    fn receivers_count_only_their_non_empty_integrations() {
+        let routing = parse(
+            r#"
+route: {receiver: a}
+receivers:
+  - name: a
+    slack_configs: [{channel: ops}]
+  - name: b
+    email_configs: []
+  - name: c
+    webhook_configs: [{url: "http://h"}]
+    pagerduty_configs: [{routing_key: k}]
+  - name: d
+    other: [1]
+  - slack_configs: [{channel: dev}]
+"#,
+        )
+        .unwrap();
+        let want: BTreeMap<String, Vec<String>> = [
+            ("a", vec!["slack"]),
+            ("b", vec![]),
+            ("c", vec!["pagerduty", "webhook"]),
+            ("d", vec![]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+        .collect();
+        assert_eq!(routing.receivers, want);
+    }
+
+    #[test]
+    fn an_alert_is_named_by_its_alertname_and_own_labels() {
+        let alert = Alert {
+            labels: labels(&[
+                ("alertname", "HighErrorRate"),
+                ("job", "svc"),
+                ("namespace", "ns"),
+                ("severity", "page"),
+                ("window", "1h"),
+            ]),
+        };
+        assert_eq!(alert.name(), "HighErrorRate severity=page window=1h");
+    }
+
+    #[test]
+    fn alerts_carry_the_apps_namespace_and_job() {
+        let r = reviewmaps();
+        let alerts = alerts(&r);
+        assert!(!alerts.is_empty());
+        for a in &alerts {
+            assert_eq!(a.labels["namespace"], "reviewmaps");
+            assert_eq!(a.labels["job"], r.job);
+            assert!(!a.labels["alertname"].is_empty());
+        }
+    }
+
+    #[test]
+    fn long_lists_are_cut_at_max_listed() {
+        let items = |n: usize| {
+            (0..n)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert_eq!(listed(items(2)), "0; 1");
+        assert_eq!(listed(items(MAX_LISTED)), "0; 1; 2; 3; 4; 5; 6; 7; 8; 9");
+        assert_eq!(
+            listed(items(MAX_LISTED + 1)),
+            "0; 1; 2; 3; 4; 5; 6; 7; 8; 9; … and 1 more"
+        );
+        assert_eq!(
+            listed(items(MAX_LISTED + 3)),
+            "0; 1; 2; 3; 4; 5; 6; 7; 8; 9; … and 3 more"
+        );
+    }
+
+    /// The tree every `route_check` case below reads.
+    fn checked(pairs: &[(&str, &str)]) -> Check {
+        let routing = parse(
+            r#"
+route:
+  receiver: "null"
+  routes:
+    - match: {to: pager}
+      receiver: pager
+    - match: {to: quiet}
+      receiver: quiet
+    - match: {to: twice}
+      receiver: quiet
+      continue: true
+    - match: {to: twice}
+      receiver: quiet
+    - match: {to: ghost}
+      receiver: ghost
+receivers:
+  - name: "null"
+  - name: pager
+    pagerduty_configs: [{routing_key: k}]
+  - name: quiet
+"#,
+        )
+        .unwrap();
+        let alert = Alert {
+            labels: labels(pairs),
+        };
+        route_check(&routing, &alert, &reviewmaps())
+    }
+
+    #[test]
+    fn route_check_passes_only_when_someone_is_notified() {
+        let c = checked(&[("alertname", "A"), ("to", "pager")]);
+        assert_eq!(c.name, "route A to=pager");
+        assert_eq!(c.status, Status::Pass);
+        assert_eq!(
+            c.summary,
+            r#"reaches "pager" (pagerduty) via route.routes[0]"#
+        );
+        assert!(c.findings.is_empty());
+
+        let c = checked(&[("to", "quiet")]);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.summary, r#"notifies nobody (reaches "quiet")"#);
+        assert_eq!(c.findings.len(), 1);
+        assert_eq!(
+            c.findings[0].message,
+            r#"{to="quiet"} reaches only receiver "quiet" via route.routes[1], which has no integrations"#
+        );
+
+        let c = checked(&[("to", "twice")]);
+        assert_eq!(c.summary, r#"notifies nobody (reaches "quiet" (2 routes))"#);
+        assert_eq!(c.findings.len(), 1, "one finding per receiver");
+        assert!(
+            c.findings[0]
+                .message
+                .contains("via route.routes[2]; route.routes[3], which"),
+            "{}",
+            c.findings[0].message
+        );
+
+        let c = checked(&[("to", "ghost")]);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.findings[0].message.ends_with("which is not defined"));
+
+        let c = checked(&[("to", "nowhere")]);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.summary, r#"notifies nobody (reaches "null")"#);
+        assert!(c.findings[0].message.starts_with("the \"null\" trap"));
+        assert!(
+            c.findings[0]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("namespace reviewmaps")
+        );
+    }
+
+    #[test]
+    fn a_silent_default_route_other_than_null_is_named_as_such() {
+        let routing = parse(
+            r#"
+route:
+  receiver: quiet
+  routes:
+    - match: {to: "null"}
+      receiver: "null"
+receivers: [{name: quiet}, {name: "null"}]
+"#,
+        )
+        .unwrap();
+        let r = reviewmaps();
+        let c = route_check(
+            &routing,
+            &Alert {
+                labels: labels(&[]),
+            },
+            &r,
+        );
+        assert_eq!(
+            c.findings[0].message,
+            r#"{} reaches only receiver "quiet" via route (the default route), which has no integrations"#
+        );
+        let to_null = Alert {
+            labels: labels(&[("to", "null")]),
+        };
+        let c = route_check(&routing, &to_null, &r);
+        assert!(
+            c.findings[0]
+                .message
+                .contains(r#"receiver "null" via route.routes[0], which"#),
+            "a \"null\" receiver off the default route is no trap: {}",
+            c.findings[0].message
+        );
+    }
+
+    #[test]
+    fn grouping_keeps_first_appearance_order() {
+        let routing = parse(
+            r#"
+route:
+  receiver: a
+  routes: [{receiver: b}, {receiver: a}, {receiver: b}, {}]
+receivers: []
+"#,
+        )
+        .unwrap();
+        let kids = &routing.root.routes;
+        let input = [
+            (&kids[0], "x"),
+            (&kids[1], "x"),
+            (&kids[2], "x"),
+            (&kids[3], "x"),
+            (&kids[0], "y"),
+        ];
+        let groups = grouped(&input);
+        let seen: Vec<(String, &str, Vec<&str>)> = groups
+            .iter()
+            .map(|(r, why, paths)| {
+                (
+                    r.receiver.to_string(),
+                    *why,
+                    paths.iter().map(|p| p.path.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "b".to_owned(),
+                    "x",
+                    vec!["route.routes[0]", "route.routes[2]"]
+                ),
+                (
+                    "a".to_owned(),
+                    "x",
+                    vec!["route.routes[1]", "route.routes[3]"]
+                ),
+                ("b".to_owned(), "y", vec!["route.routes[0]"]),
+            ]
+        );
     }
 }
