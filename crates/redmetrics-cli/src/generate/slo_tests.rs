@@ -50,15 +50,15 @@ impl Profile {
         slo.windows
             .iter()
             .filter(|w| {
+                // A bounded walk over the evaluations 0, STEP_MS, .. up to `t`: nothing in
+                // it can keep the time from advancing.
                 let mut active_since = None;
-                let mut at = 0;
-                while at <= t {
+                for at in (0..=t).step_by(STEP_MS as usize) {
                     if holds(w, at) {
                         active_since.get_or_insert(at);
                     } else {
                         active_since = None;
                     }
-                    at += STEP_MS;
                 }
                 active_since.is_some_and(|since| t - since >= w.for_.millis())
             })
@@ -426,6 +426,257 @@ mod tests {
                 .args(["test", "rules", "rules.test.yaml"])
                 .current_dir(dir.path()),
             "promtool (Debian prometheus) is installed by scripts/test",
+        );
+    }
+
+    fn exact() -> Resolved {
+        Config::parse(EXACT).unwrap().apps.remove(0)
+    }
+
+    /// The value a [`value_test`] check compares its series with, read back from its expr.
+    fn checked_value(test: &Value) -> f64 {
+        let expr = test["expr"].as_str().unwrap();
+        let start = expr.find(" - (").unwrap() + 4;
+        let end = expr.find(")) < bool").unwrap();
+        expr[start..end].parse().unwrap()
+    }
+
+    /// Each alert test of a case as (eval time, how many alerts are expected).
+    fn evals(case: &Value) -> Vec<(String, usize)> {
+        case["alert_rule_test"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let time = a["eval_time"].as_str().unwrap().to_owned();
+                (time, a["exp_alerts"].as_array().unwrap().len())
+            })
+            .collect()
+    }
+
+    /// The ratio averages the steps inside `(t - window, t]`, only those the profile holds,
+    /// and is `None` at the first sample.
+    #[test]
+    fn the_ratio_averages_the_steps_inside_the_window() {
+        let p = Profile(vec![0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(p.ratio(0, 10 * STEP_MS), None);
+        assert_eq!(p.ratio(STEP_MS, 10 * STEP_MS), Some(0.25));
+        assert_eq!(p.ratio(3 * STEP_MS, 2 * STEP_MS), Some(0.625));
+        assert_eq!(p.ratio(4 * STEP_MS, STEP_MS), Some(1.0));
+        assert_eq!(p.ratio(4 * STEP_MS, 10 * STEP_MS), Some(0.625));
+        assert_eq!(p.ratio(6 * STEP_MS, 3 * STEP_MS), Some(1.0));
+    }
+
+    /// 0.75 is a burn of 3 (budget 1/4) in both windows from the first step on: the
+    /// condition holds from 1m, so the `for` of 1m runs out at 2m, not earlier.
+    #[test]
+    fn an_alert_fires_once_the_condition_has_held_for_its_for() {
+        let r = exact();
+        let slo = r.slo.as_ref().unwrap();
+        let o = &slo.objectives[0];
+        let burning = Profile(vec![0.75; 6]);
+        assert!(burning.firing(slo, o, 0).is_empty());
+        assert!(burning.firing(slo, o, STEP_MS).is_empty());
+        let fired = burning.firing(slo, o, 2 * STEP_MS);
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].long.to_string(), "10m");
+        assert_eq!(fired[0].short.to_string(), "5m");
+        assert_eq!(burning.firing(slo, o, 5 * STEP_MS).len(), 1);
+        // 0.25 is a burn of 1, under the factor 2.
+        assert!(
+            Profile(vec![0.25; 6])
+                .firing(slo, o, 5 * STEP_MS)
+                .is_empty()
+        );
+    }
+
+    /// Both windows must burn: at 7m the long window is at 3.75/7 (a burn of about 2.14)
+    /// but the short one at 2.25/5 (1.8); at 12m the short one is at 4/5 (3.2) but the long
+    /// one at 4/10 (1.6). Either alone, held over the `for`, would fire.
+    #[test]
+    fn one_window_above_the_factor_does_not_fire() {
+        let r = exact();
+        let slo = r.slo.as_ref().unwrap();
+        let o = &slo.objectives[0];
+        let long_only = Profile([0.75; 5].into_iter().chain([0.0; 2]).collect());
+        assert_eq!(long_only.firing(slo, o, 6 * STEP_MS).len(), 1);
+        assert!(long_only.firing(slo, o, 7 * STEP_MS).is_empty());
+        let short_only = Profile([0.0; 8].into_iter().chain([1.0; 4]).collect());
+        assert!(short_only.firing(slo, o, 12 * STEP_MS).is_empty());
+    }
+
+    /// Ten times the guard in one step: 0.1 requests/s (the default) over 28 days is
+    /// 241,920 requests; ten times that, rounded up to a thousand, is 2,420,000. With no
+    /// guard, the floor of 6000.
+    #[test]
+    fn per_step_puts_ten_times_the_guard_in_one_step() {
+        let r = exact();
+        assert_eq!(per_step(&r, r.slo.as_ref().unwrap()), 2_420_000.0);
+        let r = Config::parse(&format!("{EXACT}[apps.alerts]\nmin_request_rate = 0.0\n"))
+            .unwrap()
+            .apps
+            .remove(0);
+        assert_eq!(per_step(&r, r.slo.as_ref().unwrap()), 6000.0);
+    }
+
+    /// The counters add up each step's good and bad requests from 0: 2,420,000 a step, a
+    /// quarter then half of them bad. The metrics carry the app's name as their prefix.
+    #[test]
+    fn the_input_counters_accumulate_each_steps_requests() {
+        let r = exact();
+        let slo = r.slo.as_ref().unwrap();
+        let labels =
+            "namespace=\"a\",job=\"a\",instance=\"10.0.0.1:3000\",method=\"GET\",path=\"/\"";
+        assert_eq!(
+            input_series(&r, slo, &slo.objectives[0], &Profile(vec![0.25, 0.5])),
+            vec![
+                json!({
+                    "series": format!("a_http_requests_total{{{labels},status=\"200\"}}"),
+                    "values": "0 1815000 3025000",
+                }),
+                json!({
+                    "series": format!("a_http_requests_total{{{labels},status=\"500\"}}"),
+                    "values": "0 605000 1815000",
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn expected_alerts_carry_the_pairs_labels() {
+        let r = exact();
+        let slo = r.slo.as_ref().unwrap();
+        let o = &slo.objectives[0];
+        let alerts = expected_alerts(&r, slo, o, &Profile(vec![0.75; 3]), 2 * STEP_MS);
+        assert_eq!(alerts.as_array().unwrap().len(), 1);
+        assert_eq!(
+            alerts[0]["exp_labels"],
+            json!({
+                "namespace": "a",
+                "job": "a",
+                "severity": "critical",
+                "slo": "availability",
+                "long_window": "10m",
+                "short_window": "5m",
+            })
+        );
+        assert!(alerts[0]["exp_annotations"]["summary"].is_string());
+        assert_eq!(
+            expected_alerts(&r, slo, o, &Profile(vec![0.75; 3]), STEP_MS),
+            json!([])
+        );
+    }
+
+    #[test]
+    fn a_value_test_compares_the_series_with_the_value() {
+        let r = exact();
+        let o = &r.slo.as_ref().unwrap().objectives[0];
+        assert_eq!(
+            value_test(&r, o, "x:y", 0.5, 3 * STEP_MS),
+            json!({
+                "expr": "abs(x:y{namespace=\"a\",job=\"a\",slo=\"availability\"} - (0.5)) < bool 1e-9",
+                "eval_time": "3m",
+                "exp_samples": [{
+                    "labels": "{namespace=\"a\",job=\"a\",slo=\"availability\"}",
+                    "value": 1,
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn minutes_and_steps_round_as_promtool_reads_them() {
+        assert_eq!(minutes(0), "0m");
+        assert_eq!(minutes(3 * STEP_MS), "3m");
+        assert_eq!(minutes(90_000), "1m");
+        assert_eq!(steps_of(0), 0);
+        assert_eq!(steps_of(1), 1);
+        assert_eq!(steps_of(STEP_MS), 1);
+        assert_eq!(steps_of(STEP_MS + 1), 2);
+        assert_eq!(steps_of(3 * STEP_MS), 3);
+    }
+
+    /// A ratio of 1/16 against a budget of 1/4 is a burn of 1/4 in both windows and leaves
+    /// 3/4 of the budget, checked at the last evaluation (3m).
+    #[test]
+    fn a_case_checks_the_burn_rates_and_the_budget_left_at_its_last_evaluation() {
+        let r = exact();
+        let slo = r.slo.as_ref().unwrap();
+        let o = &slo.objectives[0];
+        let c = case(
+            &r,
+            slo,
+            o,
+            "n".to_owned(),
+            &Profile(vec![0.0625; 3]),
+            &[STEP_MS, 3 * STEP_MS],
+        );
+        assert_eq!(c["name"], "n");
+        assert_eq!(c["interval"], "1m");
+        assert_eq!(evals(&c), [("1m".to_owned(), 0), ("3m".to_owned(), 0)]);
+        assert_eq!(c["input_series"].as_array().unwrap().len(), 2);
+        let values = c["promql_expr_test"].as_array().unwrap();
+        let checked: Vec<f64> = values.iter().map(checked_value).collect();
+        assert_eq!(checked, [0.25, 0.25, 0.75]);
+        assert!(values.iter().all(|v| v["eval_time"] == "3m"));
+    }
+
+    /// For the one 10m/5m pair at factor 2 with `for` 1m: the threshold is 0.5, the checks
+    /// fall at 1m and 1m + 3 steps = 4m; the recovery case resolves at 4m + 5m + 2m = 11m.
+    #[test]
+    fn the_objective_cases_check_just_above_just_below_all_pages_and_recovery() {
+        let r = exact();
+        let slo = r.slo.as_ref().unwrap();
+        let cases = objective_cases(&r, slo, &slo.objectives[0]);
+        assert_eq!(cases.len(), 4);
+        let at = |list: &[(&str, usize)]| -> Vec<(String, usize)> {
+            list.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect()
+        };
+        assert_eq!(
+            cases[0]["name"],
+            "availability: critical over 10m/5m fires just above 2x the budget (0.55 of requests)"
+        );
+        assert_eq!(evals(&cases[0]), at(&[("1m", 0), ("4m", 1)]));
+        assert_eq!(
+            cases[1]["name"],
+            "availability: critical over 10m/5m holds back just below 2x the budget (0.45 of requests)"
+        );
+        assert_eq!(evals(&cases[1]), at(&[("1m", 0), ("4m", 0)]));
+        assert_eq!(evals(&cases[2]), at(&[("4m", 1)]));
+        assert_eq!(evals(&cases[3]), at(&[("4m", 1), ("11m", 0)]));
+        // One sample per step plus the leading 0.
+        let samples = |c: &Value| {
+            c["input_series"][0]["values"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .count()
+        };
+        assert_eq!(samples(&cases[0]), 5);
+        assert_eq!(samples(&cases[2]), 5);
+        assert_eq!(samples(&cases[3]), 12);
+    }
+
+    #[test]
+    fn the_test_file_holds_every_objectives_cases() {
+        let r = Config::parse(&EXACT.replace(
+            "availability_objective = 0.75\n",
+            "availability_objective = 0.75\nlatency_objective = 0.75\nlatency_threshold_seconds = 0.25\n",
+        ))
+        .unwrap()
+        .apps
+        .remove(0);
+        let file = rules_test(&r).unwrap();
+        assert_eq!(file["rule_files"], json!(["rules.yaml"]));
+        assert_eq!(file["evaluation_interval"], "1m");
+        assert_eq!(file["tests"].as_array().unwrap().len(), 8);
+        assert!(header(&r).starts_with(
+            "# promtool unit tests of the availability and latency SLO rules in rules.yaml. Run them as they are:\n#   promtool test rules deploy/a/rules.test.yaml\n"
+        ));
+        let plain = "[[apps]]\nname = \"a\"\nnamespace = \"a\"\nservice = \"a\"\nport = \"http\"\n";
+        assert_eq!(
+            rules_test(&Config::parse(plain).unwrap().apps.remove(0)),
+            None
         );
     }
 }
