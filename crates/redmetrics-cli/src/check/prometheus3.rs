@@ -120,11 +120,8 @@ fn shown(names: &BTreeSet<String>) -> String {
         .iter()
         .take(3)
         .map(|n| {
-            let mut cut = n.len().min(60);
-            while !n.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            format!("`{}`", &n[..cut])
+            // At most 60 bytes, cut on a character boundary (no loop a mutant could hang).
+            format!("`{}`", &n[..n.floor_char_boundary(60)])
         })
         .collect();
     if names.len() > 3 {
@@ -255,5 +252,157 @@ mod tests {
         .unwrap();
         let names: Vec<String> = utf8_names(&e).into_iter().collect();
         assert_eq!(names, ["a.b", "c.d"]);
+    }
+
+    #[test]
+    fn media_types_parse_as_go_mime_does() {
+        for bad in [
+            "text/",
+            "/plain",
+            "text/pl(ain",
+            "text/plain; =b",
+            "text/plain; a=\"utf-8",
+            "text/plain; a=utf-8\"",
+            "text/plain; a=\"",
+        ] {
+            let e = media_type(bad).unwrap_err();
+            assert!(e.contains("does not parse"), "{bad}: {e}");
+        }
+        assert_eq!(
+            media_type("Application/OpenMetrics-Text; version=1.0.0").as_deref(),
+            Ok("application/openmetrics-text")
+        );
+        assert_eq!(
+            media_type("text/plain; a=b;; c=\"d e\"").as_deref(),
+            Ok("text/plain")
+        );
+    }
+
+    #[test]
+    fn legacy_names_are_the_prometheus_2_character_sets() {
+        for ok in ["a", "_a", ":a", "a_1:b", "A9"] {
+            assert!(legacy_metric(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a.b", "é"] {
+            assert!(!legacy_metric(bad), "{bad}");
+        }
+        for ok in ["a", "_a", "a_1", "Z9_"] {
+            assert!(legacy_label(ok), "{ok}");
+        }
+        for bad in ["", "1a", ":a", "a:b", "a.b"] {
+            assert!(!legacy_label(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shown_lists_three_names_cut_at_60_bytes() {
+        let set = |names: &[&str]| -> BTreeSet<String> {
+            names.iter().map(|n| (*n).to_owned()).collect()
+        };
+        assert_eq!(shown(&set(&["a", "b", "c"])), "`a`, `b`, `c`");
+        assert_eq!(
+            shown(&set(&["a", "b", "c", "d"])),
+            "`a`, `b`, `c`, and 1 more"
+        );
+        assert_eq!(shown(&set(&["x"])), "`x`");
+        // 59 ASCII bytes then a 2-byte `é` across byte 60: the cut falls back to 59 bytes.
+        let long = format!("{}é{}", "a".repeat(59), "b".repeat(10));
+        assert_eq!(shown(&set(&[&long])), format!("`{}`", "a".repeat(59)));
+        let sixty = "c".repeat(70);
+        assert_eq!(shown(&set(&[&sixty])), format!("`{}`", "c".repeat(60)));
+    }
+
+    #[test]
+    fn bodies_parse_by_the_chosen_media_type() {
+        let text = parse("text/plain", b"up 1\n").unwrap().unwrap();
+        assert_eq!(text.families.len(), 1);
+        assert_eq!(text.families[0].name, "up");
+        let om = parse("application/openmetrics-text", b"up 1\n# EOF\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(om.families[0].name, "up");
+        // OpenMetrics needs `# EOF`; classic text does not.
+        assert!(
+            parse("application/openmetrics-text", b"up 1\n")
+                .unwrap()
+                .is_err()
+        );
+        assert!(parse("text/plain", b"up{ 1\n").unwrap().is_err());
+        assert!(parse("application/vnd.google.protobuf", b"").is_none());
+    }
+
+    fn fetched(status: u16, content_type: &str, body: &'static [u8]) -> Fetched {
+        Fetched {
+            status,
+            content_type: content_type.to_owned(),
+            body: bytes::Bytes::from_static(body),
+        }
+    }
+
+    const TEXT: &str = "text/plain; version=0.0.4";
+    const UTF8_TEXT: &str = "text/plain; version=1.0.0; escaping=allow-utf-8";
+
+    #[test]
+    fn a_legacy_target_passes() {
+        let ok = fetched(200, TEXT, b"up{job=\"a\"} 1\n");
+        let classic = parse_text(b"up 1\n").unwrap();
+        let c = check(&ok, &ok, &classic);
+        assert_eq!(c.status, crate::check::report::Status::Pass, "{c:?}");
+        assert_eq!(
+            c.summary,
+            "Content-Type `text/plain; version=0.0.4`; every name legacy-valid"
+        );
+    }
+
+    #[test]
+    fn utf8_names_pass_only_where_asked_for() {
+        let utf8 = fetched(200, UTF8_TEXT, b"{\"a.b\"} 1\n");
+        let escaped = fetched(200, TEXT, b"a_b 1\n");
+        let classic = parse_text(b"a_b 1\n").unwrap();
+        let c = check(&utf8, &escaped, &classic);
+        assert_eq!(c.status, crate::check::report::Status::Pass, "{c:?}");
+        assert_eq!(
+            c.summary,
+            "Content-Type `text/plain; version=1.0.0; escaping=allow-utf-8`; 1 UTF-8 names served quoted (`a.b`), escaping=allow-utf-8"
+        );
+        // The same quoted name to the legacy Accept header, and to the classic scrape.
+        let c = check(&utf8, &utf8, &classic);
+        assert_eq!(c.status, crate::check::report::Status::Fail);
+        assert_eq!(c.findings.len(), 1, "{c:?}");
+        assert!(
+            c.findings[0].message.contains("escaping=underscores"),
+            "{c:?}"
+        );
+        let quoted = parse_text(b"{\"a.b\"} 1\n").unwrap();
+        let c = check(&utf8, &escaped, &quoted);
+        assert_eq!(c.findings.len(), 1, "{c:?}");
+        assert!(c.findings[0].message.contains("Prometheus 2.x"), "{c:?}");
+    }
+
+    #[test]
+    fn failed_scrapes_stop_the_check() {
+        let ok = fetched(200, TEXT, b"up 1\n");
+        let classic = parse_text(b"up 1\n").unwrap();
+        let c = check(&fetched(406, TEXT, b""), &ok, &classic);
+        assert_eq!(c.status, crate::check::report::Status::Fail);
+        assert_eq!(c.summary, "scrape failed");
+        assert_eq!(
+            c.findings[0].message,
+            "answered 406 to Prometheus 3's its default Accept header"
+        );
+        let c = check(&ok, &fetched(200, "", b"up 1\n"), &classic);
+        assert_eq!(c.summary, "Prometheus 3 would fail this scrape");
+        assert!(c.findings[0].message.contains("blank"), "{c:?}");
+        let c = check(&fetched(200, TEXT, b"up{ 1\n"), &ok, &classic);
+        assert_eq!(c.status, crate::check::report::Status::Fail);
+        assert!(c.findings[0].message.starts_with("does not parse"), "{c:?}");
+        let proto = fetched(
+            200,
+            "application/vnd.google.protobuf; encoding=delimited",
+            b"",
+        );
+        let c = check(&proto, &proto, &classic);
+        assert_eq!(c.status, crate::check::report::Status::Pass, "{c:?}");
+        assert!(c.summary.ends_with("; protobuf (names not read)"), "{c:?}");
     }
 }
