@@ -203,12 +203,25 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
             held.insert(key, state);
         }
     }
+    Ok(report(c, &parsed, &held, &recorded_names, skipped))
+}
+
+/// The findings of the answers in `held` for the `parsed` queries: each absent selector once
+/// with the rules and panels that read it, a warning for the `skipped` selectors, the summary.
+/// Apart from the asking, so that what is reported for which answers is tested by hand.
+fn report(
+    mut c: Check,
+    parsed: &[(String, Expr)],
+    held: &BTreeMap<String, Held>,
+    recorded_names: &BTreeSet<String>,
+    skipped: usize,
+) -> Check {
     if held.is_empty() {
         c.fail(
             "the generated rules and dashboards hold no selector to ask about",
             "nothing was checked: report this redmetrics bug with your redmetrics.toml",
         );
-        return Ok(c.summary("nothing to check"));
+        return c.summary("nothing to check");
     }
     if skipped > 0 {
         c.warn(
@@ -218,9 +231,9 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
     }
     // Each absent selector once, naming the rules and panels that read it.
     let mut readers: BTreeMap<String, (bool, Vec<&str>)> = BTreeMap::new();
-    for (at, e) in &parsed {
+    for (at, e) in parsed {
         let mut missing = Vec::new();
-        absent(e, &held, &mut missing);
+        absent(e, held, &mut missing);
         for vs in missing {
             let recorded = vs
                 .name
@@ -294,5 +307,245 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
             "generated queries that read series this Prometheus does not have".to_owned()
         }
     };
-    Ok(c.summary(summary))
+    c.summary(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::prefix_app;
+
+    fn expr(q: &str) -> Expr {
+        parse_promql(q).unwrap()
+    }
+
+    fn selector(q: &str) -> VectorSelector {
+        match expr(q) {
+            Expr::VectorSelector(vs) => vs,
+            other => panic!("not a selector: {other:?}"),
+        }
+    }
+
+    /// The plain selectors `absent` reports for `q` under `held`.
+    fn absent_in(q: &str, held: &[(&str, Held)]) -> Vec<String> {
+        let held: BTreeMap<String, Held> =
+            held.iter().map(|(k, h)| ((*k).to_owned(), *h)).collect();
+        let e = expr(q);
+        let mut out = Vec::new();
+        absent(&e, &held, &mut out);
+        out.into_iter().map(plain).collect()
+    }
+
+    #[test]
+    fn a_selector_is_asked_about_without_offset_and_at() {
+        assert_eq!(
+            plain(&selector(r#"up{job="a"} offset 5m"#)),
+            r#"up{job="a"}"#
+        );
+        assert_eq!(plain(&selector("up @ 100")), "up");
+        assert_eq!(
+            family_of(&selector(
+                r#"x_total{namespace="n",code=~"5..",job="j"} offset 1m"#
+            )),
+            // promql_parser prints matchers sorted by label name.
+            r#"x_total{job="j",namespace="n"}"#
+        );
+    }
+
+    #[test]
+    fn absent_walks_every_kind_of_expression() {
+        use Held::{FamilyOnly, Nothing, Series};
+        let held = [("a", Nothing), ("b", FamilyOnly), ("c", Series)];
+        assert_eq!(absent_in("a", &held), ["a"]);
+        assert_eq!(absent_in("c", &held), Vec::<String>::new());
+        assert_eq!(absent_in("unknown", &held), Vec::<String>::new());
+        assert_eq!(absent_in("rate(b[5m])", &held), ["b"]);
+        assert_eq!(absent_in("sum by (x) (a)", &held), ["a"]);
+        assert_eq!(absent_in("-a", &held), ["a"]);
+        assert_eq!(absent_in("(b)", &held), ["b"]);
+        assert_eq!(absent_in("max_over_time(a[5m:1m])", &held), ["a"]);
+        assert_eq!(absent_in("a + c", &held), ["a"]);
+        assert_eq!(absent_in("a / b", &held), ["a", "b"]);
+        assert_eq!(absent_in("a and b", &held), ["a", "b"]);
+    }
+
+    #[test]
+    fn an_or_is_absent_only_when_both_sides_are() {
+        use Held::{Nothing, Series};
+        let held = [("a", Nothing), ("b", Nothing), ("c", Series)];
+        assert_eq!(absent_in("a or b", &held), ["a", "b"]);
+        assert_eq!(absent_in("a or c", &held), Vec::<String>::new());
+        assert_eq!(absent_in("c or a", &held), Vec::<String>::new());
+        assert_eq!(absent_in("sum(a) or (b + c)", &held), ["a", "b"]);
+    }
+
+    #[test]
+    fn the_generated_queries_are_the_rules_and_both_dashboards() {
+        let r = prefix_app("shop", "/metrics").unwrap();
+        let (queries, recorded) = generated_queries(&r);
+        assert!(recorded.contains("namespace_job:shop_http_requests:rate5m"));
+        assert!(recorded.contains("namespace_job_slo:shop_error_budget:remaining"));
+        assert!(!recorded.contains(""));
+        // Only the classic buckets' aggregate is asked about with the native form beside it.
+        let native =
+            r#" or shop_http_request_duration_seconds{namespace="shop",job="shop-server"}"#;
+        let with_native: Vec<&str> = queries
+            .iter()
+            .filter(|(_, q)| q.ends_with(native))
+            .map(|(at, _)| at.as_str())
+            .collect();
+        assert_eq!(with_native.len(), 1, "{with_native:?}");
+        let name = with_native[0]
+            .strip_prefix("recording rule ")
+            .and_then(|n| n.split(' ').next())
+            .unwrap_or_default();
+        assert_eq!(
+            name.split(':').nth(1),
+            Some("shop_http_request_duration_seconds_bucket")
+        );
+        let kinds = |prefix: &str| {
+            queries
+                .iter()
+                .filter(|(at, _)| at.starts_with(prefix))
+                .count()
+        };
+        assert!(kinds("alert ") > 0);
+        assert!(kinds("recording rule ") > 0);
+        assert!(kinds("dashboard.json panel \"") > 0);
+        assert!(kinds("slo-dashboard.json panel \"") > 0);
+        for (at, q) in &queries {
+            assert!(!q.contains('$'), "{at}: {q}");
+            assert!(parse_promql(q).is_ok(), "{at}: {q}");
+        }
+        assert!(
+            queries
+                .iter()
+                .any(|(at, q)| at.starts_with("dashboard.json")
+                    && q.contains(r#"namespace="shop""#)
+                    && q.contains(r#"job="shop-server""#))
+        );
+    }
+
+    fn parsed(queries: &[(&str, &str)]) -> Vec<(String, Expr)> {
+        queries
+            .iter()
+            .map(|(at, q)| ((*at).to_owned(), expr(q)))
+            .collect()
+    }
+
+    fn held(entries: &[(&str, Held)]) -> BTreeMap<String, Held> {
+        entries.iter().map(|(k, h)| ((*k).to_owned(), *h)).collect()
+    }
+
+    fn messages(c: &Check) -> Vec<&str> {
+        c.findings.iter().map(|f| f.message.as_str()).collect()
+    }
+
+    #[test]
+    fn an_absent_selector_is_reported_once_with_its_readers_alerts_first() {
+        let p = parsed(&[
+            ("recording rule r (group g)", r#"sum(x_total{code="5xx"})"#),
+            (
+                "dashboard.json panel \"P\"",
+                r#"x_total{code="5xx"} + x_total{code="5xx"}"#,
+            ),
+            ("alert A (group g)", r#"x_total{code="5xx"} / y"#),
+        ]);
+        let h = held(&[
+            (r#"x_total{code="5xx"}"#, Held::FamilyOnly),
+            ("y", Held::Series),
+        ]);
+        let c = report(Check::new("series"), &p, &h, &BTreeSet::new(), 0);
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(
+            messages(&c),
+            [concat!(
+                r#"x_total{code="5xx"} has no series in the last 1h; its family does, with other label values: "#,
+                r#"read by alert A (group g), dashboard.json panel "P", recording rule r (group g)"#
+            )]
+        );
+        assert_eq!(
+            c.summary,
+            "2 selectors of 3 generated queries: 1 without series yet"
+        );
+    }
+
+    #[test]
+    fn nothing_fails_and_a_recorded_name_only_warns() {
+        let p = parsed(&[
+            ("alert A (group g)", "gone_total or ns:x:rate5m"),
+            ("panel", "x"),
+        ]);
+        let h = held(&[
+            ("gone_total", Held::Nothing),
+            ("ns:x:rate5m", Held::Nothing),
+            ("x", Held::FamilyOnly),
+        ]);
+        let recorded = BTreeSet::from(["ns:x:rate5m".to_owned()]);
+        let c = report(Check::new("series"), &p, &h, &recorded, 0);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            messages(&c),
+            [
+                "gone_total has no series in the last 1h: read by alert A (group g)",
+                "the recording rule output ns:x:rate5m has no series yet: read by alert A (group g)",
+                "x has no series in the last 1h; its family does, with other label values: read by panel",
+            ]
+        );
+        assert_eq!(
+            c.summary,
+            "generated queries that read series this Prometheus does not have"
+        );
+    }
+
+    #[test]
+    fn readers_past_six_are_counted() {
+        let six: Vec<String> = (1..=6).map(|i| format!("panel {i}")).collect();
+        let seven: Vec<String> = (1..=7).map(|i| format!("panel {i}")).collect();
+        let h = held(&[("x", Held::FamilyOnly)]);
+        let run = |places: &[String]| {
+            let p: Vec<(String, Expr)> = places.iter().map(|at| (at.clone(), expr("x"))).collect();
+            let c = report(Check::new("series"), &p, &h, &BTreeSet::new(), 0);
+            c.findings[0].message.clone()
+        };
+        let head = "x has no series in the last 1h; its family does, with other label values: read by panel 1, panel 2, panel 3, panel 4, panel 5, panel 6";
+        assert_eq!(run(&six), head);
+        assert_eq!(run(&seven), format!("{head} and 1 more"));
+    }
+
+    #[test]
+    fn all_series_pass_and_skipped_selectors_warn() {
+        let p = parsed(&[("alert A (group g)", "a / b"), ("panel", "a")]);
+        let h = held(&[("a", Held::Series), ("b", Held::Series)]);
+        let c = report(Check::new("series"), &p, &h, &BTreeSet::new(), 0);
+        assert_eq!(c.status, Status::Pass);
+        assert!(c.findings.is_empty());
+        assert_eq!(
+            c.summary,
+            "the 2 generated queries all read series (2 selectors asked; one storage form of a histogram is enough)"
+        );
+        let c = report(Check::new("series"), &p, &h, &BTreeSet::new(), 3);
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(
+            messages(&c),
+            ["3 selectors beyond the first 200 were not asked about"]
+        );
+        assert_eq!(
+            c.summary,
+            "2 selectors of 2 generated queries: 0 without series yet"
+        );
+    }
+
+    #[test]
+    fn no_selector_at_all_fails() {
+        let c = report(
+            Check::new("series"),
+            &parsed(&[("panel", "1")]),
+            &BTreeMap::new(),
+            &BTreeSet::new(),
+            0,
+        );
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(c.summary, "nothing to check");
+    }
 }
