@@ -310,6 +310,17 @@ mod tests {
         Cursor::new(s.as_bytes()).labels(dialect, "x", None)
     }
 
+    /// A line cut anywhere inside its braces gets Prometheus' own words for it.
+    #[test]
+    fn a_line_cut_inside_its_braces_ends_the_input() {
+        for s in ["{", "{a", "{a=", r#"{a="x""#, r#"{a="x\"#] {
+            for d in [Dialect::Text, Dialect::OpenMetrics] {
+                let e = labels(d, s).unwrap_err();
+                assert_eq!(e, "unexpected end of input stream", "{s}");
+            }
+        }
+    }
+
     #[test]
     fn text_allows_blanks_and_a_trailing_comma_openmetrics_does_not() {
         for s in [r#"{ a = "1" , }"#, r#"{a="1",}"#, "{ }"] {
