@@ -52,3 +52,21 @@ impl ParseError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ParseError, RefusedBy};
+
+    /// Each constructor says who refuses the line, and keeps the line and the message.
+    #[test]
+    fn each_error_names_who_refuses_it() {
+        let cases = [
+            (ParseError::new(3, "m"), RefusedBy::Prometheus),
+            (ParseError::budget(3, "m"), RefusedBy::Budget),
+            (ParseError::specification(3, "m"), RefusedBy::Specification),
+        ];
+        for (e, by) in cases {
+            assert_eq!((e.line, e.message.as_str(), e.refused_by), (3, "m", by));
+        }
+    }
+}

@@ -85,11 +85,12 @@ impl<'a> Cursor<'a> {
         self.pos >= self.bytes.len()
     }
 
+    /// The bytes from here for which `f` holds, consumed. Counted over the rest of the
+    /// line, so that the walk ends at its end whatever the step.
     fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a [u8] {
         let start = self.pos;
-        while self.peek().is_some_and(&f) {
-            self.pos += 1;
-        }
+        let rest = self.bytes.get(start..).unwrap_or_default();
+        self.pos += rest.iter().take_while(|b| f(**b)).count();
         &self.bytes[start..self.pos]
     }
 
@@ -116,10 +117,7 @@ impl<'a> Cursor<'a> {
     pub(crate) fn metric_name(&mut self) -> String {
         if self.peek() == Some(b'"') {
             self.pos += 1;
-            return match self.label_value(Dialect::Text) {
-                Ok(name) if !name.is_empty() => name,
-                _ => String::new(),
-            };
+            return self.label_value(Dialect::Text).unwrap_or_default();
         }
         if !self.peek().is_some_and(is_name_start) {
             return String::new();
@@ -308,6 +306,17 @@ mod tests {
 
     fn labels(dialect: Dialect, s: &str) -> Result<Labels, String> {
         Cursor::new(s.as_bytes()).labels(dialect, "x", None)
+    }
+
+    /// A line cut anywhere inside its braces gets Prometheus' own words for it.
+    #[test]
+    fn a_line_cut_inside_its_braces_ends_the_input() {
+        for s in ["{", "{a", "{a=", r#"{a="x""#, r#"{a="x\"#] {
+            for d in [Dialect::Text, Dialect::OpenMetrics] {
+                let e = labels(d, s).unwrap_err();
+                assert_eq!(e, "unexpected end of input stream", "{s}");
+            }
+        }
     }
 
     #[test]
