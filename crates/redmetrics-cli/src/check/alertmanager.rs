@@ -150,7 +150,7 @@ impl Budget {
     }
 
     fn in_time(&self) -> Result<(), String> {
-        if Instant::now() > self.deadline {
+        if past(self.deadline) {
             return Err("the check ran out of time (--timeout) reading the routing tree".into());
         }
         Ok(())
@@ -487,12 +487,40 @@ pub(crate) async fn check(
         .as_str()
         .ok_or_else(|| not_am("no config.original".to_owned()))?;
     let version = status["versionInfo"]["version"].as_str().unwrap_or("");
+    judge(
+        original,
+        version,
+        r,
+        format!("{base} app {}", r.app.name),
+        deadline,
+    )
+    .map_err(|TooLate| late())
+}
+
+/// Whether `deadline` has passed: the one clock comparison of this check.
+fn past(deadline: Instant) -> bool {
+    Instant::now() > deadline
+}
+
+/// `deadline` passed before the report was done.
+#[derive(Debug, PartialEq, Eq)]
+struct TooLate;
+
+/// The report on where `r`'s alerts go in `original`, the configuration of an Alertmanager of
+/// `version`, read as that version reads it. Asks nothing of the network, so that every verdict
+/// is tested without a server.
+fn judge(
+    original: &str,
+    version: &str,
+    r: &Resolved,
+    target: String,
+    deadline: Instant,
+) -> Result<Report, TooLate> {
     let syntax = Syntax::of_version(version);
-    let target = format!("{base} app {}", r.app.name);
     let mut config_check = Check::new("configuration");
     let routing = match Routing::parse(original, syntax, deadline) {
         Ok(routing) => routing,
-        Err(_) if Instant::now() > deadline => return Err(late()),
+        Err(_) if past(deadline) => return Err(TooLate),
         Err(e) => {
             config_check.fail(
                 format!("cannot follow the routing tree: {e}"),
@@ -531,8 +559,8 @@ pub(crate) async fn check(
         checks.push(c.summary("no alert to check"));
     }
     for alert in &alerts {
-        if Instant::now() > deadline {
-            return Err(late());
+        if past(deadline) {
+            return Err(TooLate);
         }
         checks.push(route_check(&routing, alert, r));
     }
@@ -824,6 +852,69 @@ receivers: [{name: root}, {name: chat}, {name: pager}, {name: never}]
         assert_eq!(&*one, "pager");
         assert!(Arc::ptr_eq(&one, &two));
         assert_eq!(&*b.name("chat".to_owned()), "chat");
+    }
+
+    /// Three receivers, one with an integration; every alert reaches `pager` by default.
+    const THREE_RECEIVERS: &str = r#"
+route:
+  receiver: pager
+  routes:
+    - match: {to: quiet}
+      receiver: quiet
+receivers:
+  - name: pager
+    pagerduty_configs: [{routing_key: k}]
+  - name: quiet
+  - name: "null"
+"#;
+
+    #[test]
+    fn judge_summarises_the_tree_and_routes_every_alert() {
+        let r = reviewmaps();
+        let later = Instant::now() + Duration::from_secs(60);
+        let report = judge(THREE_RECEIVERS, "0.25.0", &r, "t".into(), later).unwrap();
+        assert_eq!(report.target, "t");
+        assert_eq!(report.checks[0].name, "configuration");
+        assert_eq!(
+            report.checks[0].summary,
+            r#"3 receiver(s), 1 with integrations; default receiver "pager"; matchers read as Alertmanager 0.26 and older (classic parser) does"#
+        );
+        let alerts = alerts(&r);
+        assert!(
+            !alerts.is_empty(),
+            "redmetrics.toml's first app has alert rules"
+        );
+        assert_eq!(report.checks.len(), 1 + alerts.len());
+        assert!(report.checks.iter().all(|c| c.status == Status::Pass));
+        assert!(report.passed);
+
+        let report = judge(THREE_RECEIVERS, "0.27.0", &r, "t".into(), later).unwrap();
+        assert!(
+            report.checks[0]
+                .summary
+                .ends_with("(UTF-8 parser, classic fallback) does")
+        );
+    }
+
+    #[test]
+    fn judge_reports_an_unreadable_tree_unless_the_deadline_passed() {
+        let r = reviewmaps();
+        let later = Instant::now() + Duration::from_secs(60);
+        let report = judge("route: [", "0.27.0", &r, "t".into(), later).unwrap();
+        assert_eq!(report.checks.len(), 1);
+        assert_eq!(report.checks[0].status, Status::Fail);
+        assert_eq!(report.checks[0].summary, "unreadable routing tree");
+        assert!(!report.passed);
+
+        let gone = Instant::now() - Duration::from_secs(1);
+        assert_eq!(
+            judge("route: [", "0.27.0", &r, "t".into(), gone),
+            Err(TooLate)
+        );
+        assert_eq!(
+            judge(THREE_RECEIVERS, "0.27.0", &r, "t".into(), gone),
+            Err(TooLate)
+        );
     }
 
     #[test]
