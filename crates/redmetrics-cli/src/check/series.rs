@@ -153,6 +153,30 @@ fn absent<'a>(expr: &'a Expr, held: &BTreeMap<String, Held>, out: &mut Vec<&'a V
     }
 }
 
+/// The distinct selectors of `parsed` by their plain text, in order of first appearance: the
+/// first [`MAX_SELECTORS`], and how many distinct ones there were beyond them.
+fn selectors_to_ask(parsed: &[(String, Expr)]) -> (Vec<(String, &VectorSelector)>, usize) {
+    let mut seen = BTreeSet::new();
+    let mut ask = Vec::new();
+    let mut skipped = 0usize;
+    for (_, e) in parsed {
+        let mut selectors = Vec::new();
+        vector_selectors(e, &mut selectors);
+        for vs in selectors {
+            let key = plain(vs);
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            if ask.len() >= MAX_SELECTORS {
+                skipped += 1;
+            } else {
+                ask.push((key, vs));
+            }
+        }
+    }
+    (ask, skipped)
+}
+
 /// Asks `base` about every selector of `r`'s generated rules and dashboards.
 pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, CheckError> {
     let mut c = Check::new("series");
@@ -167,41 +191,29 @@ pub(super) async fn series_check(base: &str, r: &Resolved) -> Result<Check, Chec
             ),
         }
     }
+    let (ask, skipped) = selectors_to_ask(&parsed);
     let mut held: BTreeMap<String, Held> = BTreeMap::new();
     let mut families: BTreeMap<String, bool> = BTreeMap::new();
-    let mut skipped = 0usize;
-    for (_, e) in &parsed {
-        let mut selectors = Vec::new();
-        vector_selectors(e, &mut selectors);
-        for vs in selectors {
-            let key = plain(vs);
-            if held.contains_key(&key) {
-                continue;
-            }
-            if held.len() >= MAX_SELECTORS {
-                skipped += 1;
-                continue;
-            }
-            let state = if has_series(base, &key).await? {
-                Held::Series
-            } else {
-                let family = family_of(vs);
-                let present = match families.get(&family) {
-                    Some(p) => *p,
-                    None => {
-                        let p = has_series(base, &family).await?;
-                        families.insert(family, p);
-                        p
-                    }
-                };
-                if present {
-                    Held::FamilyOnly
-                } else {
-                    Held::Nothing
+    for (key, vs) in ask {
+        let state = if has_series(base, &key).await? {
+            Held::Series
+        } else {
+            let family = family_of(vs);
+            let present = match families.get(&family) {
+                Some(p) => *p,
+                None => {
+                    let p = has_series(base, &family).await?;
+                    families.insert(family, p);
+                    p
                 }
             };
-            held.insert(key, state);
-        }
+            if present {
+                Held::FamilyOnly
+            } else {
+                Held::Nothing
+            }
+        };
+        held.insert(key, state);
     }
     Ok(report(c, &parsed, &held, &recorded_names, skipped))
 }
@@ -534,6 +546,25 @@ mod tests {
             c.summary,
             "2 selectors of 2 generated queries: 0 without series yet"
         );
+    }
+
+    #[test]
+    fn selectors_are_asked_once_and_at_most_two_hundred() {
+        let queries: Vec<(String, String)> = (0..205)
+            .map(|i| (format!("panel {i}"), format!("m{i} + m{i} + m0")))
+            .collect();
+        let p: Vec<(String, Expr)> = queries
+            .iter()
+            .map(|(at, q)| (at.clone(), expr(q)))
+            .collect();
+        let (ask, skipped) = selectors_to_ask(&p);
+        let keys: Vec<&str> = ask.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys.len(), 200);
+        assert_eq!(keys[..3], ["m0", "m1", "m2"]);
+        assert_eq!(keys[199], "m199");
+        assert_eq!(skipped, 5, "m200 to m204, each counted once");
+        let (ask, skipped) = selectors_to_ask(&p[..200]);
+        assert_eq!((ask.len(), skipped), (200, 0));
     }
 
     #[test]
