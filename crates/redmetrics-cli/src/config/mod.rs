@@ -22,7 +22,7 @@ pub(crate) use self::notify::{Integration, Notify, Secret, default_routes};
 pub(crate) use self::prefix::prefix_app;
 pub(crate) use self::resolve::{Resolved, default_contract};
 pub(crate) use self::schema::{Alerts, App, Stack};
-pub(crate) use self::slo::{Objective, Slo, SloKind, Window};
+pub(crate) use self::slo::{MAX_FOR_AND_SHORT_MS, Objective, Slo, SloKind, Window};
 
 /// A configuration mistake: the field (`apps[0] (reviewmaps).port`) and what rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

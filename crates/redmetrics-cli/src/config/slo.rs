@@ -15,6 +15,9 @@ const MAX_WINDOWS: usize = 8;
 /// Longest period: a year of data is more than any Prometheus keeps for a budget.
 const MAX_PERIOD_DAYS: u64 = 365;
 const DAY_MS: u64 = 86_400_000;
+/// Longest `for` plus short window of a pair: `generate`'s promtool tests replay a pair minute
+/// by minute until its alert has fired and resolved (the workbook's longest takes 9h).
+pub(crate) const MAX_FOR_AND_SHORT_MS: u64 = 7 * DAY_MS;
 
 /// One window pair as written in `[[apps.slo.windows]]`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -263,6 +266,16 @@ fn check_windows(
                 w.short, w.long
             )
         })?;
+        require(
+            w.for_.millis().saturating_add(w.short.millis()) <= MAX_FOR_AND_SHORT_MS,
+            &field,
+            || {
+                format!(
+                    "`for` {} plus the short window {} is longer than 7d: the generated rule tests (rules.test.yaml) replay a pair minute by minute until its alert resolves ({example})",
+                    w.for_, w.short
+                )
+            },
+        )?;
         require(w.long <= period, &field, || {
             format!(
                 "long window {} is longer than the period {period} ({example})",
@@ -483,5 +496,25 @@ mod tests {
             let slo = resolve(&settings(text), None, Some(&b));
             assert!(matches!(slo, Ok(Some(_))), "{text}: {slo:?}");
         }
+    }
+
+    /// `for` and the short window together: a week at most, to the minute.
+    #[test]
+    fn for_and_short_window_are_a_week_at_most() {
+        let b = Buckets::new(vec![0.1, 0.25, 1.0]).unwrap();
+        let text = |for_: &str| {
+            format!(
+                "availability_objective = 0.99\nwindows = [{{ long = \"1h\", short = \"5m\", factor = 1, for = \"{for_}\", severity = \"warning\" }}]"
+            )
+        };
+        let slo = resolve(&settings(&text("10075m")), None, Some(&b));
+        assert!(matches!(slo, Ok(Some(_))), "{slo:?}");
+        let e = resolve(&settings(&text("10076m")), None, Some(&b)).unwrap_err();
+        assert_eq!(e.field, "slo.windows[0]");
+        assert!(
+            e.rule
+                .starts_with("`for` 6d23h56m plus the short window 5m is longer than 7d"),
+            "{e}"
+        );
     }
 }

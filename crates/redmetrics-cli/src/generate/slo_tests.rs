@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{Objective, Resolved, Slo, SloKind, Window};
+use crate::config::{MAX_FOR_AND_SHORT_MS, Objective, Resolved, Slo, SloKind, Window};
 
 use super::rules::ERROR_BUDGET_BURN;
 use super::slo::{Names, burn_description, burn_summary};
@@ -24,6 +24,12 @@ const ABOVE: f64 = 1.1;
 const BELOW: f64 = 0.9;
 /// Evaluations after a `for` has run out before the expectation is checked.
 const MARGIN_STEPS: u64 = 2;
+
+/// The longest case: a pair's `for` and short window at their most, plus the margins of the
+/// recovery case (fired after `for` and 1 + [`MARGIN_STEPS`] steps, resolved after the short
+/// window and [`MARGIN_STEPS`] more).
+const MAX_CASE_MS: u64 =
+    MAX_FOR_AND_SHORT_MS + (1 + MARGIN_STEPS) * STEP_MS + MARGIN_STEPS * STEP_MS;
 
 /// The share of requests that miss the objective in each step (index 0 is the step ending at
 /// minute 1).
@@ -234,7 +240,13 @@ fn case(
     })
 }
 
+/// The steps of a case `ms` long. The configuration bounds every case by [`MAX_CASE_MS`];
+/// a longer one is a bug, stopped here before it is replayed minute by minute.
 fn steps_of(ms: u64) -> usize {
+    assert!(
+        ms <= MAX_CASE_MS,
+        "a rule test case of {ms} ms: longer than any pair makes"
+    );
     ms.div_ceil(STEP_MS) as usize
 }
 
@@ -678,5 +690,24 @@ mod tests {
             rules_test(&Config::parse(plain).unwrap().apps.remove(0)),
             None
         );
+    }
+
+    /// The longest pair the configuration accepts (`for` and short window a week together):
+    /// its recovery case is exactly the longest a case may be, and one millisecond more stops.
+    #[test]
+    fn the_longest_accepted_pair_builds_its_cases_and_no_longer_case_is_made() {
+        let text = EXACT
+            .replace("long = \"10m\"", "long = \"1h\"")
+            .replace("for = \"1m\"", "for = \"10075m\"");
+        let r = Config::parse(&text).unwrap().apps.remove(0);
+        let file = rules_test(&r).unwrap();
+        let tests = file["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), 4);
+        let recovery = &tests[3]["alert_rule_test"];
+        let last = recovery.as_array().unwrap().last().unwrap();
+        assert_eq!(last["eval_time"], "10085m", "7d + 5m: {last}");
+        let week_and_five_minutes = 7 * 86_400_000 + 5 * 60_000;
+        assert_eq!(steps_of(week_and_five_minutes), 10_085);
+        assert!(std::panic::catch_unwind(|| steps_of(week_and_five_minutes + 1)).is_err());
     }
 }
