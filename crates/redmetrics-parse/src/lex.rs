@@ -348,10 +348,10 @@ mod tests {
                 labels,
                 [("c d".into(), "1".into()), ("e".into(), "2".into())]
             );
-            let (name, labels) = Cursor::new(br#"{"a\"b"}"#)
-                .braced_sample(d, |_| None)
-                .unwrap();
+            let mut c = Cursor::new(br#"{"a\"b"} 1"#);
+            let (name, labels) = c.braced_sample(d, |_| None).unwrap();
             assert_eq!((name.as_str(), labels.len()), ("a\"b", 0));
+            assert_eq!(c.pos, 8, "the cursor is past the closing brace");
             assert!(
                 Cursor::new(br#"{"",x="1"}"#)
                     .braced_sample(d, |_| None)
@@ -362,6 +362,13 @@ mod tests {
                     .braced_sample(d, |_| None)
                     .is_err()
             );
+        }
+        // Text allows blanks around a quoted name, OpenMetrics does not.
+        for spaced in [&br#"{ "a.b" , x="1" } 1"#[..], br#"{ "a.b" } 1"#] {
+            let text = Cursor::new(spaced).braced_sample(Dialect::Text, |_| None);
+            assert_eq!(text.unwrap().0, "a.b");
+            let om = Cursor::new(spaced).braced_sample(Dialect::OpenMetrics, |_| None);
+            assert!(om.is_err());
         }
         assert_eq!(Cursor::new(br#""x.y" help"#).metric_name(), "x.y");
     }
