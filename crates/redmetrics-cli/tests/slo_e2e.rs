@@ -454,28 +454,43 @@ async fn a_federating_prometheus_draws_the_same_slo_dashboard() {
         )
         .await;
     assert_eq!(names(there), here);
-    let at = whole_evaluation(&global, &here).await;
     let main: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("deploy/reviewmaps/dashboard.json")).unwrap(),
     )
     .unwrap();
+    // Up to 5 whole evaluations, the first where every panel agrees counts: twice in CI on
+    // a loaded machine, one evaluation found the 5xx ratio panel empty on the global server
+    // (its rate's denominator gone for that one instant) although traffic kept flowing. A
+    // panel that differs or draws nothing at every one of them still fails.
     let mut drawn = 0;
-    for (title, legend, expr) in common::panel_queries(&main, NAMESPACE, JOB) {
-        if halves(&expr).is_none() {
-            continue; // per pod: raw series, which stay where the pods are scraped
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        failures.clear();
+        drawn = 0;
+        let at = whole_evaluation(&global, &here).await;
+        for (title, legend, expr) in common::panel_queries(&main, NAMESPACE, JOB) {
+            if halves(&expr).is_none() {
+                continue; // per pod: raw series, which stay where the pods are scraped
+            }
+            let mine = series_of(&local.query_at(&expr, at).await);
+            let there = series_of(&global.query_at(&expr, at).await);
+            if there.is_empty() {
+                failures.push(format!(
+                    "at {at}: panel \"{title}\" ({legend}) draws nothing: {expr}"
+                ));
+            } else if !same(&mine, &there) {
+                failures.push(format!(
+                    "at {at}: panel \"{title}\" ({legend}): {mine:?} vs {there:?}"
+                ));
+            } else {
+                drawn += 1;
+            }
         }
-        let here = series_of(&local.query_at(&expr, at).await);
-        let there = series_of(&global.query_at(&expr, at).await);
-        assert!(
-            !there.is_empty(),
-            "panel \"{title}\" ({legend}) draws nothing: {expr}"
-        );
-        assert!(
-            same(&here, &there),
-            "panel \"{title}\" ({legend}): {here:?} vs {there:?}"
-        );
-        drawn += 1;
+        if failures.is_empty() {
+            break;
+        }
     }
+    assert!(failures.is_empty(), "{failures:#?}");
     stop.store(true, Ordering::Relaxed);
     traffic.await.unwrap();
     assert!(drawn >= 14, "{drawn}");
